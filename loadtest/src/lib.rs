@@ -1,0 +1,1 @@
+//! Mock provider and load generator shared code.

@@ -1,0 +1,213 @@
+//! The TOML config file (SPEC section 2): its schema, `env:` values, validation,
+//! and the immutable snapshot (`Settings`) that workers read.
+
+mod secret;
+
+pub use secret::Secret;
+
+use crate::providers::Provider;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// The file as written (every key optional; unknown keys are errors).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConfigFile {
+    pub server: ServerConfig,
+    pub upstream: UpstreamConfig,
+    pub gateway: Vec<GatewayConfig>,
+    pub provider: BTreeMap<String, ProviderConfig>,
+    /// [observe] price table overrides; accepted and kept for a later stage.
+    pub price: BTreeMap<String, toml::Table>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: Vec<String>,
+    pub admin_listen: String,
+    pub workers: usize,
+    pub account_id: String,
+    pub max_header_bytes: usize,
+    pub max_body_bytes: usize,
+    pub client_idle_timeout_s: u64,
+    pub shutdown_grace_s: u64,
+    pub data_dir: String,
+    pub admin_token: Secret,
+    pub cache_max_bytes: u64,
+    pub tls: Option<ListenerTls>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: vec!["127.0.0.1:8787".into()],
+            admin_listen: "127.0.0.1:8788".into(),
+            workers: 0,
+            account_id: "*".into(),
+            max_header_bytes: 65536,
+            max_body_bytes: 26_214_400,
+            client_idle_timeout_s: 60,
+            shutdown_grace_s: 30,
+            data_dir: "./sluice-data".into(),
+            admin_token: Secret::default(),
+            cache_max_bytes: 268_435_456,
+            tls: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerTls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamConfig {
+    pub connect_timeout_ms: u64,
+    pub pool_idle_timeout_s: u64,
+    pub pool_max_idle_per_host: usize,
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        UpstreamConfig {
+            connect_timeout_ms: 5000,
+            pool_idle_timeout_s: 90,
+            pool_max_idle_per_host: 64,
+            ca_file: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewayConfig {
+    pub id: String,
+    pub auth_tokens: Vec<Secret>,
+    pub default_provider: String,
+    pub collect_logs: bool,
+    pub cache_ttl_s: u64,
+    pub rate_limit: RateLimitConfig,
+    pub retry: RetryConfig,
+    pub request_timeout_ms: u64,
+    pub log_max_entries: u64,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            id: "default".into(),
+            auth_tokens: Vec::new(),
+            default_provider: String::new(),
+            collect_logs: true,
+            cache_ttl_s: 0,
+            rate_limit: RateLimitConfig::default(),
+            retry: RetryConfig::default(),
+            request_timeout_ms: 0,
+            log_max_entries: 10_000_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    pub limit: u64,
+    pub interval_s: u64,
+    pub technique: RateTechnique,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            limit: 0,
+            interval_s: 60,
+            technique: RateTechnique::Sliding,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RateTechnique {
+    Fixed,
+    Sliding,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryConfig {
+    pub max_attempts: u32,
+    pub delay_ms: u64,
+    pub backoff: Backoff,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            max_attempts: 1,
+            delay_ms: 0,
+            backoff: Backoff::Constant,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backoff {
+    Constant,
+    Linear,
+    Exponential,
+}
+
+/// `[provider.NAME]`: overrides a built-in provider or declares a custom one.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProviderConfig {
+    pub base_url: Option<String>,
+    pub keys: BTreeMap<String, Secret>,
+    pub api: Option<crate::providers::Api>,
+    pub ca_file: Option<PathBuf>,
+    pub models: Vec<String>,
+}
+
+/// A gateway as workers use it.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    pub id: String,
+    pub auth_tokens: Vec<Secret>,
+    pub default_provider: Option<String>,
+    pub config: GatewayConfig,
+}
+
+/// The resolved, validated config: an immutable snapshot shared by all workers (`Arc`).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub server: ServerConfig,
+    pub upstream: UpstreamConfig,
+    /// By id; always holds "default".
+    pub gateways: HashMap<String, Gateway>,
+    /// By slug (`custom-NAME` aliases resolve to NAME through `provider_by_slug`).
+    pub providers: BTreeMap<String, Provider>,
+}
+
+/// Why a config could not be loaded; the message names the key path or variable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config error at `{path}`: {message}")]
+    Invalid { path: String, message: String },
+    #[error("config error at `{path}`: environment variable {var} is not set")]
+    MissingEnv { path: String, var: String },
+}

@@ -1,0 +1,111 @@
+//! The one error type of requests the gateway refuses or cannot complete,
+//! and its OpenAI-shaped JSON body (SPEC section 7).
+
+use std::fmt;
+
+/// Gateway error codes of SPEC section 7; each has one HTTP status except `TooLarge`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    GatewayNotFound = 2001,
+    NoRoute = 2002,
+    BadRequest = 2003,
+    TooLarge = 2004,
+    NoCredentials = 2005,
+    UnknownProvider = 2008,
+    GatewayAuth = 2009,
+    UpstreamFailed = 2010,
+    UpstreamTimeout = 2011,
+    RateLimited = 2012,
+    BudgetExhausted = 2013,
+    NeedsTranslation = 2014,
+    NoProviderPrefix = 2019,
+}
+
+impl ErrorCode {
+    /// The status this code is answered with (413 for `TooLarge`; 431 is set explicitly).
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::GatewayNotFound | ErrorCode::NoRoute => 404,
+            ErrorCode::BadRequest
+            | ErrorCode::UnknownProvider
+            | ErrorCode::NeedsTranslation
+            | ErrorCode::NoProviderPrefix => 400,
+            ErrorCode::TooLarge => 413,
+            ErrorCode::NoCredentials | ErrorCode::GatewayAuth => 401,
+            ErrorCode::UpstreamFailed => 502,
+            ErrorCode::UpstreamTimeout => 504,
+            ErrorCode::RateLimited | ErrorCode::BudgetExhausted => 429,
+        }
+    }
+}
+
+/// A request the gateway answers itself. The message never holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayError {
+    pub status: u16,
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl GatewayError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        GatewayError {
+            status: code.status(),
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 431: request head over `max_header_bytes` (code 2004, like 413).
+    pub fn headers_too_large(limit: usize) -> Self {
+        GatewayError {
+            status: 431,
+            code: ErrorCode::TooLarge,
+            message: format!("request header fields larger than {limit} bytes"),
+        }
+    }
+
+    /// `{"error": {"message", "type": "gateway_error", "code", "param": null}}`
+    pub fn json_body(&self) -> Vec<u8> {
+        let body = serde_json::json!({
+            "error": {
+                "message": self.message,
+                "type": "gateway_error",
+                "code": self.code as u16,
+                "param": null,
+            }
+        });
+        body.to_string().into_bytes()
+    }
+}
+
+impl fmt::Display for GatewayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ({}): {}",
+            self.status, self.code as u16, self.message
+        )
+    }
+}
+
+impl std::error::Error for GatewayError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_is_openai_shaped() {
+        let e = GatewayError::new(
+            ErrorCode::NoCredentials,
+            "no credentials for provider openai",
+        );
+        let v: serde_json::Value = serde_json::from_slice(&e.json_body()).unwrap();
+        assert_eq!(v["error"]["code"], 2005);
+        assert_eq!(v["error"]["type"], "gateway_error");
+        assert_eq!(v["error"]["message"], "no credentials for provider openai");
+        assert!(v["error"]["param"].is_null());
+        assert_eq!(e.status, 401);
+    }
+}

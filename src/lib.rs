@@ -1,0 +1,24 @@
+//! sluice: a self-hosted AI gateway, thread-per-core on io_uring.
+//! The library holds every part of the gateway; `main.rs` is only the command line.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::todo,
+        clippy::dbg_macro
+    )
+)]
+
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod json;
+pub mod logging;
+pub mod providers;
+pub mod proxy;
+pub mod route;
+pub mod server;
+pub mod sse;
+pub mod upstream;

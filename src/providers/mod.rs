@@ -1,0 +1,71 @@
+//! The provider table: built-in providers of SPEC section 4, their upstream base,
+//! wire format (`Api`) and auth style, merged with `[provider.*]` from config.
+
+use crate::config::Secret;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Wire format a provider speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Api {
+    Openai,
+    Anthropic,
+    Google,
+    AzureOpenai,
+    WorkersAi,
+}
+
+/// How a provider key is written upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthStyle {
+    /// `Authorization: Bearer K`
+    Bearer,
+    /// `x-api-key: K` (plus `anthropic-version` when the client sent none)
+    XApiKey,
+    /// `x-goog-api-key: K`
+    GoogApiKey,
+    /// `api-key: K` (Azure OpenAI)
+    ApiKey,
+}
+
+impl AuthStyle {
+    /// The request header (lowercase) that carries the key in this style.
+    pub fn header_name(self) -> &'static str {
+        match self {
+            AuthStyle::Bearer => "authorization",
+            AuthStyle::XApiKey => "x-api-key",
+            AuthStyle::GoogApiKey => "x-goog-api-key",
+            AuthStyle::ApiKey => "api-key",
+        }
+    }
+}
+
+/// A parsed upstream base URL: `http(s)://host[:port][/path]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl {
+    pub tls: bool,
+    pub host: String,
+    pub port: u16,
+    /// Path prefix without a trailing slash ("" or "/v1", "/openai/v1", ...).
+    pub path: String,
+    /// The last path segment looks like a version (`v1`, `v1beta`, `v4`, ...).
+    pub versioned: bool,
+}
+
+/// One provider as the proxy uses it.
+#[derive(Debug, Clone)]
+pub struct Provider {
+    /// Path segment and model prefix.
+    pub slug: String,
+    pub base: BaseUrl,
+    pub api: Api,
+    pub auth: AuthStyle,
+    /// Stored keys (BYOK) by alias.
+    pub keys: BTreeMap<String, Secret>,
+    /// Extra trusted roots for this provider only.
+    pub ca_file: Option<PathBuf>,
+    /// Listed by `/compat/models` as `slug/model`.
+    pub models: Vec<String>,
+}
