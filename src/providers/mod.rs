@@ -57,8 +57,10 @@ pub struct BaseUrl {
 /// One provider as the proxy uses it.
 #[derive(Debug, Clone)]
 pub struct Provider {
-    /// Path segment and model prefix.
+    /// Path segment on provider-native routes (`perplexity-ai`).
     pub slug: String,
+    /// Prefix of `/compat` model names (`perplexity`); the slug for most providers.
+    pub model_prefix: String,
     pub base: BaseUrl,
     pub api: Api,
     pub auth: AuthStyle,
