@@ -1,1 +1,184 @@
-//! TODO(skeleton): route
+//! Request path -> endpoint (SPEC section 3). Pure and allocation-free: it only
+//! borrows segments of the path; finding the gateway and provider comes after.
+
+use crate::error::{ErrorCode, GatewayError};
+use crate::http::Method;
+
+/// What a request path asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint<'a> {
+    /// OpenAI Chat Completions for any provider, model `provider/model`.
+    CompatChat,
+    /// OpenAI Embeddings for any provider.
+    CompatEmbeddings,
+    /// The model list of every configured provider.
+    CompatModels,
+    /// Anthropic Messages in front of any provider ([translate]).
+    CompatMessages,
+    /// Provider-native pass-through: `rest` starts with '/' (or is empty).
+    Native { provider: &'a str, rest: &'a str },
+    /// The Universal endpoint ([controls]).
+    Universal,
+}
+
+/// A routed request: which gateway of which account, and which endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route<'a> {
+    /// `None` on the `/v1/...` aliases, which belong to gateway `default` of any account.
+    pub account_id: Option<&'a str>,
+    pub gateway_id: &'a str,
+    pub endpoint: Endpoint<'a>,
+}
+
+/// Maps a path (without query) to a route, or 404 code 2002.
+pub fn route<'a>(method: &Method, path: &'a str) -> Result<Route<'a>, GatewayError> {
+    let Some(after_v1) = path.strip_prefix("/v1/") else {
+        return Err(no_route(path));
+    };
+    let alias = |endpoint| {
+        Ok(Route {
+            account_id: None,
+            gateway_id: "default",
+            endpoint,
+        })
+    };
+    match (method, after_v1) {
+        (Method::Post, "chat/completions") => return alias(Endpoint::CompatChat),
+        (Method::Post, "embeddings") => return alias(Endpoint::CompatEmbeddings),
+        (Method::Get, "models") => return alias(Endpoint::CompatModels),
+        (Method::Post, "messages") => return alias(Endpoint::CompatMessages),
+        _ => {}
+    }
+    let mut parts = after_v1.splitn(3, '/');
+    let account_id = parts.next().filter(|s| !s.is_empty());
+    let gateway_id = parts.next().filter(|s| !s.is_empty());
+    let (Some(account_id), Some(gateway_id)) = (account_id, gateway_id) else {
+        return Err(no_route(path));
+    };
+    let rest = parts.next();
+    let endpoint = match (method, rest) {
+        (Method::Post, None) => Endpoint::Universal,
+        (_, None) => return Err(no_route(path)),
+        (_, Some(rest)) => gateway_endpoint(method, rest).ok_or_else(|| no_route(path))?,
+    };
+    Ok(Route {
+        account_id: Some(account_id),
+        gateway_id,
+        endpoint,
+    })
+}
+
+/// The part after `/v1/{account}/{gateway}/`.
+fn gateway_endpoint<'a>(method: &Method, rest: &'a str) -> Option<Endpoint<'a>> {
+    if let Some(compat) = rest.strip_prefix("compat/") {
+        return match (method, compat) {
+            (Method::Post, "chat/completions") => Some(Endpoint::CompatChat),
+            (Method::Post, "embeddings") => Some(Endpoint::CompatEmbeddings),
+            (Method::Get, "models") => Some(Endpoint::CompatModels),
+            (Method::Post, "messages" | "v1/messages") => Some(Endpoint::CompatMessages),
+            _ => None,
+        };
+    }
+    let (provider, tail) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    if provider.is_empty() || provider == "compat" {
+        return None;
+    }
+    Some(Endpoint::Native {
+        provider,
+        rest: tail,
+    })
+}
+
+fn no_route(path: &str) -> GatewayError {
+    // The path is the client's own input; quoting it helps and holds no secret
+    // (the query string, which might, was already cut off).
+    GatewayError::new(ErrorCode::NoRoute, format!("no route for path {path}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(method: Method, path: &str) -> Route<'_> {
+        route(&method, path).unwrap()
+    }
+
+    #[test]
+    fn aliases_belong_to_default() {
+        let r = ok(Method::Post, "/v1/chat/completions");
+        assert_eq!(r.gateway_id, "default");
+        assert_eq!(r.account_id, None);
+        assert_eq!(r.endpoint, Endpoint::CompatChat);
+        assert_eq!(ok(Method::Post, "/v1/embeddings").endpoint, Endpoint::CompatEmbeddings);
+        assert_eq!(ok(Method::Get, "/v1/models").endpoint, Endpoint::CompatModels);
+        assert_eq!(ok(Method::Post, "/v1/messages").endpoint, Endpoint::CompatMessages);
+    }
+
+    #[test]
+    fn compat_under_a_gateway() {
+        let r = ok(Method::Post, "/v1/acct/my-gw/compat/chat/completions");
+        assert_eq!(r.account_id, Some("acct"));
+        assert_eq!(r.gateway_id, "my-gw");
+        assert_eq!(r.endpoint, Endpoint::CompatChat);
+        let r = ok(Method::Get, "/v1/acct/gw/compat/models");
+        assert_eq!(r.endpoint, Endpoint::CompatModels);
+        let r = ok(Method::Post, "/v1/acct/gw/compat/v1/messages");
+        assert_eq!(r.endpoint, Endpoint::CompatMessages);
+    }
+
+    #[test]
+    fn native_keeps_the_rest_of_the_path() {
+        let r = ok(Method::Post, "/v1/a/g/openai/v1/chat/completions");
+        assert_eq!(
+            r.endpoint,
+            Endpoint::Native {
+                provider: "openai",
+                rest: "/v1/chat/completions"
+            }
+        );
+        let r = ok(Method::Delete, "/v1/a/g/openai/files/f1");
+        assert_eq!(
+            r.endpoint,
+            Endpoint::Native {
+                provider: "openai",
+                rest: "/files/f1"
+            }
+        );
+        let r = ok(Method::Get, "/v1/a/g/openai");
+        assert_eq!(
+            r.endpoint,
+            Endpoint::Native {
+                provider: "openai",
+                rest: ""
+            }
+        );
+    }
+
+    #[test]
+    fn universal_is_a_post_to_the_gateway() {
+        assert_eq!(ok(Method::Post, "/v1/a/g").endpoint, Endpoint::Universal);
+        assert!(route(&Method::Get, "/v1/a/g").is_err());
+    }
+
+    #[test]
+    fn unknown_paths_are_2002() {
+        for (m, p) in [
+            (Method::Get, "/"),
+            (Method::Get, "/v2/chat/completions"),
+            (Method::Get, "/v1/chat/completions"),
+            (Method::Post, "/v1/models"),
+            (Method::Post, "/v1/a"),
+            (Method::Post, "/v1//g/openai/x"),
+            (Method::Get, "/v1/a/g/compat/chat/completions"),
+            (Method::Post, "/v1/a/g/compat/unknown"),
+            (Method::Post, "/v1/a/g/compat"),
+        ] {
+            let e = route(&m, p).unwrap_err();
+            assert_eq!(e.code, ErrorCode::NoRoute, "{m:?} {p}");
+            assert_eq!(e.status, 404);
+        }
+    }
+}

@@ -1,1 +1,156 @@
-//! TODO(skeleton): server
+//! The process shape: worker threads (one per core), their listeners, and an orderly
+//! shutdown. `Server::start` returns once every worker accepts.
+
+mod drain;
+mod listener;
+mod worker;
+
+pub use drain::{ConnectionGuard, Drain};
+
+use crate::config::Settings;
+use crate::upstream::{UpstreamError, UpstreamShared};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("invalid listen address {0:?}")]
+    ListenAddr(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("upstream setup: {0}")]
+    Upstream(#[from] UpstreamError),
+    #[error("{0}")]
+    Worker(String),
+}
+
+/// A running gateway.
+pub struct Server {
+    addrs: Vec<SocketAddr>,
+    workers: Vec<JoinHandle<()>>,
+    shutdown: Arc<AtomicBool>,
+    driver: &'static str,
+}
+
+impl Server {
+    pub fn start(settings: Arc<Settings>) -> Result<Server, ServeError> {
+        let cpus = allowed_cpus();
+        let count = match settings.server.workers {
+            0 => cpus.len().max(1),
+            n => n,
+        };
+        let addrs = settings
+            .server
+            .listen
+            .iter()
+            .map(|a| a.parse().map_err(|_| ServeError::ListenAddr(a.clone())))
+            .collect::<Result<Vec<SocketAddr>, _>>()?;
+        let (mut listeners, bound) =
+            listener::bind_all(&addrs, count).map_err(|source| ServeError::Bind {
+                addr: settings.server.listen.join(", "),
+                source,
+            })?;
+        let hosts: Vec<(String, u16)> = settings
+            .providers
+            .values()
+            .filter(|p| !p.base.host.contains('{'))
+            .map(|p| (p.base.host.clone(), p.base.port))
+            .collect();
+        let ca_files: Vec<_> = settings
+            .providers
+            .values()
+            .filter_map(|p| p.ca_file.clone())
+            .collect();
+        let upstream = Arc::new(UpstreamShared::new(&settings.upstream, &hosts, &ca_files)?);
+        let shutdown = Arc::new(AtomicBool::new(false));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let mut workers = Vec::with_capacity(count);
+        for (index, listeners) in listeners.drain(..).enumerate() {
+            let spec = worker::WorkerSpec {
+                index,
+                cpu: (!cpus.is_empty()).then(|| cpus[index % cpus.len()]),
+                listeners,
+                settings: settings.clone(),
+                upstream: upstream.clone(),
+                shutdown: shutdown.clone(),
+            };
+            let tx = ready_tx.clone();
+            let handle = std::thread::Builder::new()
+                .name(format!("sluice-w{index}"))
+                .spawn(move || worker::run(spec, tx))
+                .map_err(|e| ServeError::Worker(format!("spawn worker: {e}")))?;
+            workers.push(handle);
+        }
+        drop(ready_tx);
+        let mut drivers = Vec::with_capacity(count);
+        for _ in 0..count {
+            match ready_rx.recv() {
+                Ok(Ok(driver)) => drivers.push(driver),
+                Ok(Err(e)) => {
+                    shutdown.store(true, Ordering::Release);
+                    return Err(ServeError::Worker(e));
+                }
+                Err(_) => {
+                    shutdown.store(true, Ordering::Release);
+                    return Err(ServeError::Worker("a worker exited at start".into()));
+                }
+            }
+        }
+        let driver = if drivers.iter().all(|d| *d == "io_uring") {
+            "io_uring"
+        } else {
+            "epoll"
+        };
+        Ok(Server {
+            addrs: bound,
+            workers,
+            shutdown,
+            driver,
+        })
+    }
+
+    /// The bound data-plane addresses (a port 0 resolved).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    pub fn worker_count(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// "io_uring", or "epoll" where io_uring is unavailable.
+    pub fn driver(&self) -> &'static str {
+        self.driver
+    }
+
+    /// Starts the drain: listeners close, idle connections close, in-flight ones finish.
+    pub fn shutdown(&self) {
+        self.shutdown.store(true, Ordering::Release);
+    }
+
+    /// Waits for every worker to finish its drain (bounded by `shutdown_grace_s`).
+    pub fn join(self) {
+        for w in self.workers {
+            let _ = w.join();
+        }
+    }
+}
+
+/// The CPUs this process may run on (its affinity mask, so `taskset` is honoured).
+fn allowed_cpus() -> Vec<usize> {
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity writes at most its size.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return Vec::new();
+        }
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|&cpu| libc::CPU_ISSET(cpu, &set))
+            .collect()
+    }
+}

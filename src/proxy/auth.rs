@@ -1,0 +1,141 @@
+//! Gateway authentication and the provider credential of a request (SPEC section 5):
+//! which header carries the key upstream, and whether the client's `Authorization` is consumed.
+
+use crate::config::{Gateway, Secret};
+use crate::error::{ErrorCode, GatewayError};
+use crate::http::RequestHead;
+use crate::providers::{AuthStyle, Provider};
+use subtle::ConstantTimeEq;
+
+/// What gateway authentication decided about the request's `Authorization` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GatewayAuth {
+    /// `Authorization: Bearer T` holds a gateway token: it is never forwarded.
+    pub authorization_is_gateway_token: bool,
+}
+
+/// Checks `cf-aig-authorization` (or `Authorization`) against the gateway's tokens.
+pub fn authenticate(gateway: &Gateway, head: &RequestHead) -> Result<GatewayAuth, GatewayError> {
+    let authorization_is_gateway_token = head
+        .header("authorization")
+        .and_then(bearer)
+        .is_some_and(|t| token_matches(&gateway.auth_tokens, t));
+    if gateway.auth_tokens.is_empty() {
+        return Ok(GatewayAuth {
+            authorization_is_gateway_token,
+        });
+    }
+    let authenticated = match head.header("cf-aig-authorization") {
+        Some(value) => bearer(value).is_some_and(|t| token_matches(&gateway.auth_tokens, t)),
+        None => authorization_is_gateway_token,
+    };
+    if authenticated {
+        Ok(GatewayAuth {
+            authorization_is_gateway_token,
+        })
+    } else {
+        Err(GatewayError::new(
+            ErrorCode::GatewayAuth,
+            "gateway authentication failed: send cf-aig-authorization: Bearer <token>",
+        ))
+    }
+}
+
+/// The token of a `Bearer` credential (scheme case-insensitive).
+pub fn bearer(value: &[u8]) -> Option<&[u8]> {
+    let (scheme, rest) = value.split_at_checked(7)?;
+    scheme
+        .eq_ignore_ascii_case(b"bearer ")
+        .then(|| rest.trim_ascii())
+        .filter(|t| !t.is_empty())
+}
+
+/// Compares against every token in constant time, so timing tells nothing of which
+/// token (or how much of one) matched.
+fn token_matches(tokens: &[Secret], candidate: &[u8]) -> bool {
+    let mut matched = subtle::Choice::from(0);
+    for token in tokens {
+        matched |= token.expose().as_bytes().ct_eq(candidate);
+    }
+    matched.into()
+}
+
+/// How the request's provider key reaches the upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// The client's own provider header goes upstream unchanged (provider-native paths).
+    Forwarded,
+    /// This header is written upstream; a client header of the same name is dropped.
+    Set {
+        name: &'static str,
+        value: Vec<u8>,
+    },
+}
+
+/// Which endpoint family decides where the client's key is looked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource {
+    /// Provider-native path: the provider's own auth header.
+    Native,
+    /// `/compat` and aliases: `Authorization: Bearer K`, whatever the provider's style.
+    Compat,
+}
+
+/// Picks the credential: the client's key, else the stored key by alias, else 2005.
+pub fn credential(
+    provider: &Provider,
+    head: &RequestHead,
+    auth: GatewayAuth,
+    source: KeySource,
+) -> Result<Credential, GatewayError> {
+    let client_authorization = head
+        .header("authorization")
+        .filter(|_| !auth.authorization_is_gateway_token);
+    match source {
+        KeySource::Native => {
+            let own = match provider.auth {
+                AuthStyle::Bearer => client_authorization,
+                style => head.header(style.header_name()),
+            };
+            if own.is_some() {
+                return Ok(Credential::Forwarded);
+            }
+        }
+        KeySource::Compat => {
+            if let Some(key) = client_authorization.and_then(bearer) {
+                return Ok(styled(provider.auth, key));
+            }
+        }
+    }
+    let alias = match head.header("cf-aig-byok-alias") {
+        Some(v) => std::str::from_utf8(v).map_err(|_| {
+            GatewayError::new(ErrorCode::BadRequest, "invalid header cf-aig-byok-alias")
+        })?,
+        None => "default",
+    };
+    match provider.keys.get(alias) {
+        Some(key) => Ok(styled(provider.auth, key.expose().as_bytes())),
+        None if head.header("cf-aig-byok-alias").is_some() => Err(GatewayError::new(
+            ErrorCode::NoCredentials,
+            format!(
+                "no stored key with alias {alias:?} for provider {}",
+                provider.slug
+            ),
+        )),
+        None => Err(GatewayError::new(
+            ErrorCode::NoCredentials,
+            format!("no credentials for provider {}", provider.slug),
+        )),
+    }
+}
+
+fn styled(style: AuthStyle, key: &[u8]) -> Credential {
+    let value = match style {
+        AuthStyle::Bearer => [b"Bearer ".as_slice(), key].concat(),
+        _ => key.to_vec(),
+    };
+    Credential::Set {
+        name: style.header_name(),
+        value,
+    }
+}

@@ -1,0 +1,77 @@
+//! The client side of one connection: its two socket halves and the bytes read
+//! but not yet consumed (the start of the next pipelined request, a body, ...).
+
+use super::io::IoSlices;
+use crate::error::GatewayError;
+use crate::http::HeadWriter;
+use monoio::buf::IoBufMut;
+use monoio::io::{AsyncReadRent, AsyncWriteRentExt, OwnedReadHalf, OwnedWriteHalf, Splitable};
+use monoio::net::TcpStream;
+use std::io;
+
+/// How much to grow the input buffer by when it is nearly full.
+const READ_CHUNK: usize = 16 * 1024;
+
+pub struct ClientConn {
+    pub reader: OwnedReadHalf<TcpStream>,
+    pub writer: OwnedWriteHalf<TcpStream>,
+    /// Bytes received and not yet consumed by the parser.
+    pub input: Vec<u8>,
+}
+
+impl ClientConn {
+    pub fn new(stream: TcpStream) -> Self {
+        let (reader, writer) = stream.into_split();
+        ClientConn {
+            reader,
+            writer,
+            input: Vec::with_capacity(READ_CHUNK),
+        }
+    }
+
+    /// Appends what the socket has to `input`; `Ok(0)` means the client closed.
+    pub async fn read_more(&mut self) -> io::Result<usize> {
+        read_append(&mut self.reader, &mut self.input).await
+    }
+
+    /// Drops the first `n` input bytes (a parsed head or body).
+    pub fn consume(&mut self, n: usize) {
+        self.input.drain(..n.min(self.input.len()));
+    }
+
+    pub async fn write_all(&mut self, bytes: Vec<u8>) -> io::Result<()> {
+        let (res, _) = self.writer.write_all(bytes).await;
+        res.map(|_| ())
+    }
+
+    pub async fn write_slices(&mut self, slices: IoSlices) -> io::Result<()> {
+        let (res, _) = self.writer.write_vectored_all(slices).await;
+        res.map(|_| ())
+    }
+
+    /// Writes a gateway error as JSON (SPEC section 7).
+    pub async fn write_error(&mut self, err: &GatewayError, close: bool) -> io::Result<()> {
+        let body = err.json_body();
+        let mut head = HeadWriter::status_line(err.status);
+        head.header("content-type", b"application/json");
+        head.header("content-length", body.len().to_string().as_bytes());
+        if close {
+            head.header("connection", b"close");
+        }
+        let mut bytes = head.finish();
+        bytes.extend_from_slice(&body);
+        self.write_all(bytes).await
+    }
+}
+
+/// Reads once into the spare capacity of `buf`, growing it first when nearly full.
+pub async fn read_append<R: AsyncReadRent>(reader: &mut R, buf: &mut Vec<u8>) -> io::Result<usize> {
+    if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+        buf.reserve(READ_CHUNK);
+    }
+    let owned = std::mem::take(buf);
+    let (len, cap) = (owned.len(), owned.capacity());
+    let (res, slice) = reader.read(owned.slice_mut(len..cap)).await;
+    *buf = slice.into_inner();
+    res
+}

@@ -1,0 +1,156 @@
+//! One client connection: the keep-alive loop that reads request heads (pipelined
+//! requests in order) and runs each request through the pipeline.
+
+use super::auth::authenticate;
+use super::body::{read_body, too_large, BodyError};
+use super::client::ClientConn;
+use super::forward::{forward, ClientSide, Keep};
+use super::io::{race, Raced};
+use super::plan::{plan, Plan};
+use super::Worker;
+use crate::error::{ErrorCode, GatewayError};
+use crate::http::{parse_request_head, BodyFraming, HeadWriter, HttpError, RequestHead};
+use crate::route::route;
+use monoio::net::TcpStream;
+use std::pin::pin;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// The interim answer to `Expect: 100-continue`, sent once the head passed every check.
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+pub async fn serve_connection(worker: Rc<Worker>, stream: TcpStream) {
+    let _guard = worker.drain.track_connection();
+    let _ = stream.set_nodelay(true);
+    let mut client = ClientConn::new(stream);
+    loop {
+        let head = match next_head(&worker, &mut client).await {
+            NextHead::Head(head) => head,
+            NextHead::Closed => return,
+            NextHead::Refuse(err) => {
+                let _ = client.write_error(&err, true).await;
+                return;
+            }
+        };
+        if handle(&worker, &mut client, head).await == Keep::Close {
+            return;
+        }
+    }
+}
+
+enum NextHead {
+    Head(RequestHead),
+    /// Client closed, idle timeout, or shutdown while idle.
+    Closed,
+    /// Malformed or oversized head: answer, then close.
+    Refuse(GatewayError),
+}
+
+async fn next_head(worker: &Worker, client: &mut ClientConn) -> NextHead {
+    let server = &worker.settings.server;
+    let idle = Duration::from_secs(server.client_idle_timeout_s);
+    loop {
+        match parse_request_head(&client.input, server.max_header_bytes) {
+            Ok(Some(head)) => {
+                client.consume(head.head_len);
+                return NextHead::Head(head);
+            }
+            Ok(None) => {}
+            Err(HttpError::HeadersTooLarge) => {
+                return NextHead::Refuse(GatewayError::headers_too_large(server.max_header_bytes))
+            }
+            Err(e) => {
+                return NextHead::Refuse(GatewayError::new(
+                    ErrorCode::BadRequest,
+                    format!("malformed HTTP request: {e}"),
+                ))
+            }
+        }
+        if client.input.is_empty() && worker.drain.is_draining() {
+            return NextHead::Closed;
+        }
+        // Wait for bytes, but give up on idle timeout or shutdown (an idle
+        // keep-alive connection closes at once when the worker drains).
+        let read = pin!(monoio::time::timeout(idle, client.read_more()));
+        let drained = pin!(worker.drain.wait());
+        match race(read, drained).await {
+            Raced::Left(Ok(Ok(n))) if n > 0 => {}
+            _ => return NextHead::Closed,
+        }
+    }
+}
+
+async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> Keep {
+    let side = ClientSide {
+        close: !head.keep_alive || head.close_after_response,
+        http10: head.minor_version == 0,
+    };
+    let settings = worker.settings.clone();
+    let refuse = |err: GatewayError| (err, side.close);
+    let prepared = async {
+        let route = route(&head.method, head.path()).map_err(refuse)?;
+        let gateway = settings
+            .gateway(route.gateway_id)
+            .filter(|_| account_matches(&settings.server.account_id, route.account_id))
+            .ok_or_else(|| {
+                refuse(GatewayError::new(
+                    ErrorCode::GatewayNotFound,
+                    format!("gateway {:?} not found", route.gateway_id),
+                ))
+            })?;
+        let auth = authenticate(gateway, &head).map_err(refuse)?;
+        if let BodyFraming::Length(len) = head.framing {
+            if len > settings.server.max_body_bytes as u64 {
+                return Err((too_large(settings.server.max_body_bytes), true));
+            }
+        }
+        if head.expect_continue && head.framing != BodyFraming::None && client.input.is_empty() {
+            if client.write_all(CONTINUE.to_vec()).await.is_err() {
+                return Err((GatewayError::new(ErrorCode::BadRequest, "client gone"), true));
+            }
+        }
+        let idle = Duration::from_secs(settings.server.client_idle_timeout_s);
+        let body = match read_body(client, head.framing, settings.server.max_body_bytes, idle).await
+        {
+            Ok(body) => body,
+            Err(BodyError::Refuse(err)) => return Err((err, true)),
+            Err(BodyError::Gone) => {
+                return Err((GatewayError::new(ErrorCode::BadRequest, "client gone"), true))
+            }
+        };
+        plan(&settings, gateway, route.endpoint, &head, auth, body).map_err(refuse)
+    };
+    match prepared.await {
+        Ok(Plan::Upstream(req)) => forward(worker, client, req, side).await,
+        Ok(Plan::Local(body)) => {
+            let close = side.close || worker.drain.is_draining();
+            let mut w = HeadWriter::status_line(200);
+            w.header("content-type", b"application/json");
+            w.header("content-length", body.len().to_string().as_bytes());
+            if close {
+                w.header("connection", b"close");
+            }
+            let mut bytes = w.finish();
+            bytes.extend_from_slice(&body);
+            keep_after(client.write_all(bytes).await, close)
+        }
+        Err((err, close)) => {
+            let close = close || worker.drain.is_draining();
+            keep_after(client.write_error(&err, close).await, close)
+        }
+    }
+}
+
+fn keep_after(written: std::io::Result<()>, close: bool) -> Keep {
+    if written.is_ok() && !close {
+        Keep::Open
+    } else {
+        Keep::Close
+    }
+}
+
+/// `account_id = "*"` accepts any; the `/v1/...` aliases carry none.
+fn account_matches(configured: &str, requested: Option<&str>) -> bool {
+    configured == "*" || requested.is_none_or(|a| a == configured)
+}
+

@@ -1,0 +1,253 @@
+//! The "decide" step: from a routed, authenticated request and its body, the exact
+//! upstream request (peer, head bytes, body slices), or a local answer.
+
+use super::auth::{credential, Credential, GatewayAuth, KeySource};
+use crate::config::{Gateway, Settings};
+use crate::error::{ErrorCode, GatewayError};
+use crate::http::{is_hop_by_hop, HeadWriter, Method, RequestHead};
+use crate::json;
+use crate::providers::{Api, AuthStyle, Provider};
+use crate::route::Endpoint;
+use crate::upstream::PeerKey;
+use bytes::Bytes;
+
+/// Sent upstream when a client of an x-api-key provider names no API version.
+const ANTHROPIC_VERSION: &[u8] = b"2023-06-01";
+
+/// What to do with a request that passed every check.
+pub enum Plan {
+    /// Answered by the gateway itself (a JSON body with status 200).
+    Local(Vec<u8>),
+    Upstream(UpstreamRequest),
+}
+
+pub struct UpstreamRequest {
+    pub peer: PeerKey,
+    /// Request line and headers, ending in the blank line.
+    pub head: Bytes,
+    /// The body as slices (the model rewrite splices without copying).
+    pub body: Vec<Bytes>,
+    /// A HEAD request's response has no body whatever its headers say.
+    pub is_head: bool,
+}
+
+pub fn plan(
+    settings: &Settings,
+    gateway: &Gateway,
+    endpoint: Endpoint<'_>,
+    head: &RequestHead,
+    auth: GatewayAuth,
+    body: Bytes,
+) -> Result<Plan, GatewayError> {
+    match endpoint {
+        Endpoint::CompatModels => Ok(Plan::Local(model_list(settings))),
+        Endpoint::CompatChat => compat(settings, gateway, "/chat/completions", head, auth, body),
+        Endpoint::CompatEmbeddings => compat(settings, gateway, "/embeddings", head, auth, body),
+        Endpoint::CompatMessages => Err(GatewayError::new(
+            ErrorCode::NeedsTranslation,
+            "the Anthropic Messages endpoint is not available yet",
+        )),
+        Endpoint::Universal => Err(GatewayError::new(
+            ErrorCode::NoRoute,
+            "the Universal endpoint is not available yet",
+        )),
+        Endpoint::Native { provider, rest } => {
+            let provider = settings.provider_by_slug(provider).ok_or_else(|| {
+                GatewayError::new(
+                    ErrorCode::UnknownProvider,
+                    format!("unknown provider {provider:?}"),
+                )
+            })?;
+            usable(provider)?;
+            let cred = credential(provider, head, auth, KeySource::Native)?;
+            let path = native_path(provider, rest);
+            Ok(Plan::Upstream(build(provider, head, &path, auth, cred, vec![body])))
+        }
+    }
+}
+
+/// `/compat`: the model picks the provider; the body goes up with the bare model name.
+fn compat(
+    settings: &Settings,
+    gateway: &Gateway,
+    suffix: &str,
+    head: &RequestHead,
+    auth: GatewayAuth,
+    body: Bytes,
+) -> Result<Plan, GatewayError> {
+    let bad = |m: String| GatewayError::new(ErrorCode::BadRequest, m);
+    let scan = json::scan_request(&body).map_err(|e| bad(format!("invalid request body: {e}")))?;
+    let model = scan
+        .model
+        .ok_or_else(|| bad("request body has no \"model\" field".into()))?;
+    let (provider, upstream_model) = match model.value.split_once('/') {
+        Some((prefix, name)) => {
+            let provider = settings.provider_by_model_prefix(prefix).ok_or_else(|| {
+                GatewayError::new(
+                    ErrorCode::UnknownProvider,
+                    format!("unknown provider for model {:?}", model.value),
+                )
+            })?;
+            if name.is_empty() {
+                return Err(bad(format!("model {:?} names no model", model.value)));
+            }
+            (provider, Some(name))
+        }
+        None => {
+            let provider = gateway
+                .default_provider
+                .as_deref()
+                .and_then(|slug| settings.provider_by_slug(slug))
+                .ok_or_else(|| {
+                    GatewayError::new(
+                        ErrorCode::NoProviderPrefix,
+                        format!(
+                            "model {:?} has no provider/ prefix and gateway {} has no default_provider",
+                            model.value, gateway.id
+                        ),
+                    )
+                })?;
+            (provider, None)
+        }
+    };
+    usable(provider)?;
+    let base = match provider.api {
+        Api::Openai => "",
+        Api::WorkersAi => "/v1",
+        api => {
+            return Err(GatewayError::new(
+                ErrorCode::NeedsTranslation,
+                format!(
+                    "provider {} speaks the {api:?} API; translation from /compat is not available yet",
+                    provider.slug
+                ),
+            ))
+        }
+    };
+    let cred = credential(provider, head, auth, KeySource::Compat)?;
+    let parts = match upstream_model {
+        Some(name) => json::rewrite_model(&body, model.span, name).parts.to_vec(),
+        None => vec![body],
+    };
+    let path = format!("{}{base}{suffix}", provider.base.path);
+    Ok(Plan::Upstream(build(provider, head, &path, auth, cred, parts)))
+}
+
+/// A built-in whose base URL still has a `{placeholder}` needs `base_url` in config.
+fn usable(provider: &Provider) -> Result<(), GatewayError> {
+    if provider.base.host.contains('{') || provider.base.path.contains('{') {
+        return Err(GatewayError::new(
+            ErrorCode::UnknownProvider,
+            format!(
+                "provider {} needs its base_url set in the config ([provider.{}])",
+                provider.slug, provider.slug
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `{base}{rest}?{query}`, where a versioned base also accepts `rest` repeating the version.
+fn native_path(provider: &Provider, rest: &str) -> String {
+    let base = &provider.base.path;
+    let mut rest = rest;
+    if provider.base.versioned {
+        if let Some(version) = base.rfind('/').map(|i| &base[i..]) {
+            if let Some(tail) = rest.strip_prefix(version) {
+                if tail.is_empty() || tail.starts_with('/') {
+                    rest = tail;
+                }
+            }
+        }
+    }
+    let mut path = format!("{base}{rest}");
+    if path.is_empty() {
+        path.push('/');
+    }
+    path
+}
+
+fn build(
+    provider: &Provider,
+    head: &RequestHead,
+    path: &str,
+    auth: GatewayAuth,
+    cred: Credential,
+    body: Vec<Bytes>,
+) -> UpstreamRequest {
+    let target = match head.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    };
+    let mut w = HeadWriter::request_line(head.method.as_str(), &target);
+    w.header("host", provider.base.authority().as_bytes());
+    let replaced = match &cred {
+        Credential::Set { name, .. } => Some(*name),
+        Credential::Forwarded => None,
+    };
+    for h in &head.headers {
+        let name = h.name.as_str();
+        let consumed = name.eq_ignore_ascii_case("authorization")
+            && (auth.authorization_is_gateway_token || replaced.is_some());
+        if consumed
+            || replaced.is_some_and(|r| name.eq_ignore_ascii_case(r))
+            || !end_to_end(name, head)
+        {
+            continue;
+        }
+        w.header(name, &h.value);
+    }
+    if let Credential::Set { name, value } = &cred {
+        w.header(name, value);
+    }
+    if provider.auth == AuthStyle::XApiKey && head.header("anthropic-version").is_none() {
+        w.header("anthropic-version", ANTHROPIC_VERSION);
+    }
+    let body_len: usize = body.iter().map(Bytes::len).sum();
+    let has_body = body_len > 0 || !matches!(head.framing, crate::http::BodyFraming::None);
+    if has_body {
+        w.header("content-length", body_len.to_string().as_bytes());
+    }
+    UpstreamRequest {
+        peer: PeerKey {
+            tls: provider.base.tls,
+            host: provider.base.host.clone(),
+            port: provider.base.port,
+            ca_file: provider.ca_file.clone(),
+        },
+        head: Bytes::from(w.finish()),
+        body,
+        is_head: head.method == Method::Head,
+    }
+}
+
+/// Headers that travel on: not hop-by-hop, not named in `Connection`, not `cf-aig-*`,
+/// and not those the gateway sets itself (`Host`, framing, `Expect`).
+fn end_to_end(name: &str, head: &RequestHead) -> bool {
+    let lower = name.to_ascii_lowercase();
+    !(is_hop_by_hop(&lower)
+        || lower.starts_with("cf-aig-")
+        || matches!(lower.as_str(), "host" | "content-length" | "expect")
+        || head.connection_tokens.iter().any(|t| *t == lower))
+}
+
+/// `{"object":"list","data":[{"id":"provider/model",...}]}` of every configured model.
+fn model_list(settings: &Settings) -> Vec<u8> {
+    let data: Vec<serde_json::Value> = settings
+        .providers
+        .values()
+        .flat_map(|p| {
+            p.models.iter().map(move |m| {
+                serde_json::json!({
+                    "id": format!("{}/{m}", p.model_prefix),
+                    "object": "model",
+                    "created": 0,
+                    "owned_by": p.slug,
+                })
+            })
+        })
+        .collect();
+    serde_json::json!({ "object": "list", "data": data })
+        .to_string()
+        .into_bytes()
+}

@@ -1,0 +1,213 @@
+//! Streams a response body from upstream to client as it arrives: each upstream read
+//! is written at once from the same buffer, while the client socket is watched for a hang-up.
+
+use super::client::ClientConn;
+use super::io::{race, Raced};
+use crate::http::{write_chunk_header, ChunkedDecoder, ResponseFraming, LAST_CHUNK};
+use crate::upstream::Conn;
+use monoio::buf::IoBuf;
+use monoio::io::{AsyncReadRent, AsyncWriteRentExt, CancelableAsyncReadRent, Canceller};
+use std::pin::pin;
+
+const READ_BUF: usize = 16 * 1024;
+/// How much pipelined input the hang-up watcher takes in one read.
+const WATCH_BUF: usize = 4 * 1024;
+
+/// How a body ended.
+pub enum BodyEnd {
+    /// Fully delivered; `conn` is returned when it may be pooled (nothing after the body).
+    Complete { conn: Option<Conn> },
+    /// The upstream died or broke framing mid-body: the client's response is left cut.
+    Cut,
+    /// The client hung up: the upstream connection was dropped (closed) at once.
+    ClientGone,
+}
+
+/// How the body is read from upstream and written to the client.
+enum Mode {
+    Length(u64),
+    /// Chunked both sides: bytes pass through; the decoder only finds the end.
+    ChunkedPass(ChunkedDecoder),
+    /// Chunked upstream, HTTP/1.0 client: decoded, ended by close.
+    ChunkedDecode(ChunkedDecoder),
+    /// Close-delimited upstream, HTTP/1.1 client: each read becomes one chunk.
+    CloseToChunked,
+    /// Close-delimited both sides.
+    CloseRaw,
+}
+
+/// What one piece of upstream bytes did.
+struct Step {
+    /// Bytes of the piece that belong to this body.
+    used: usize,
+    done: bool,
+}
+
+pub async fn stream_body(
+    client: &mut ClientConn,
+    mut conn: Conn,
+    framing: ResponseFraming,
+    first: Vec<u8>,
+    http10: bool,
+) -> BodyEnd {
+    let mut mode = match (framing, http10) {
+        (ResponseFraming::Empty, _) | (ResponseFraming::Length(0), _) => {
+            return BodyEnd::Complete {
+                conn: first.is_empty().then_some(conn),
+            }
+        }
+        (ResponseFraming::Length(n), _) => Mode::Length(n),
+        (ResponseFraming::Chunked, false) => Mode::ChunkedPass(ChunkedDecoder::new()),
+        (ResponseFraming::Chunked, true) => Mode::ChunkedDecode(ChunkedDecoder::new()),
+        (ResponseFraming::Close, false) => Mode::CloseToChunked,
+        (ResponseFraming::Close, true) => Mode::CloseRaw,
+    };
+    let ClientConn {
+        reader,
+        writer,
+        input,
+    } = client;
+    let mut buf = first;
+    if buf.capacity() < READ_BUF {
+        buf.reserve(READ_BUF - buf.len());
+    }
+    // The hang-up watcher starts only if we must wait on upstream; a response that
+    // came whole with its head never needs it.
+    let canceller = Canceller::new();
+    let mut watch = pin!(reader.cancelable_read(Vec::with_capacity(WATCH_BUF), canceller.handle()));
+    let mut watching = false;
+    let mut watch_done = false;
+    loop {
+        if !buf.is_empty() {
+            let step = match deliver(&mut mode, writer, buf).await {
+                Ok((step, back)) => {
+                    buf = back;
+                    step
+                }
+                Err(_) => return BodyEnd::ClientGone,
+            };
+            if step.done {
+                let clean = step.used == buf.len();
+                if watching && !watch_done {
+                    let _ = canceller.cancel();
+                    let (res, got) = watch.as_mut().await;
+                    match res {
+                        Ok(0) => return BodyEnd::ClientGone,
+                        Ok(n) => input.extend_from_slice(&got[..n]),
+                        Err(_) => {}
+                    }
+                }
+                return BodyEnd::Complete {
+                    conn: clean.then_some(conn),
+                };
+            }
+            buf.clear();
+        }
+        let mut read = pin!(conn.read(buf));
+        let (res, back) = if watch_done {
+            read.await
+        } else {
+            watching = true;
+            match race(read.as_mut(), watch.as_mut()).await {
+                Raced::Left(r) => r,
+                Raced::Right((res, got)) => {
+                    watch_done = true;
+                    match res {
+                        // Pipelined bytes of the next request: keep them, stop watching.
+                        Ok(n) if n > 0 => input.extend_from_slice(&got[..n]),
+                        // Hung up: dropping the read and the connection closes the upstream.
+                        _ => return BodyEnd::ClientGone,
+                    }
+                    // The upstream read was left pending, not dropped: finish it.
+                    read.await
+                }
+            }
+        };
+        buf = back;
+        match res {
+            Ok(0) | Err(_) => return finish_at_eof(&mode, writer, res.is_ok()).await,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Writes one piece to the client according to the mode.
+async fn deliver(
+    mode: &mut Mode,
+    writer: &mut monoio::io::OwnedWriteHalf<monoio::net::TcpStream>,
+    buf: Vec<u8>,
+) -> std::io::Result<(Step, Vec<u8>)> {
+    let len = buf.len();
+    let step = match mode {
+        Mode::Length(remaining) => {
+            let used = (*remaining).min(len as u64) as usize;
+            *remaining -= used as u64;
+            Step {
+                used,
+                done: *remaining == 0,
+            }
+        }
+        Mode::ChunkedPass(decoder) => {
+            let p = decoder
+                .feed(&buf, |_| {})
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+            Step {
+                used: p.consumed,
+                done: p.done,
+            }
+        }
+        Mode::ChunkedDecode(decoder) => {
+            let mut out = Vec::with_capacity(len);
+            let p = decoder
+                .feed(&buf, |d| out.extend_from_slice(d))
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+            let (res, _) = writer.write_all(out).await;
+            res?;
+            return Ok((
+                Step {
+                    used: p.consumed,
+                    done: p.done,
+                },
+                buf,
+            ));
+        }
+        Mode::CloseToChunked => {
+            let mut out = Vec::with_capacity(len + 16);
+            write_chunk_header(len, &mut out);
+            out.extend_from_slice(&buf);
+            out.extend_from_slice(b"\r\n");
+            let (res, _) = writer.write_all(out).await;
+            res?;
+            return Ok((Step { used: len, done: false }, buf));
+        }
+        Mode::CloseRaw => Step {
+            used: len,
+            done: false,
+        },
+    };
+    if step.used == 0 {
+        return Ok((step, buf));
+    }
+    let (res, slice) = writer.write_all(buf.slice(0..step.used)).await;
+    res?;
+    Ok((step, slice.into_inner()))
+}
+
+/// Upstream EOF or error: the natural end of a close-delimited body, a cut otherwise.
+async fn finish_at_eof(
+    mode: &Mode,
+    writer: &mut monoio::io::OwnedWriteHalf<monoio::net::TcpStream>,
+    clean_eof: bool,
+) -> BodyEnd {
+    match mode {
+        Mode::CloseToChunked if clean_eof => {
+            let (res, _) = writer.write_all(LAST_CHUNK).await;
+            match res {
+                Ok(_) => BodyEnd::Complete { conn: None },
+                Err(_) => BodyEnd::ClientGone,
+            }
+        }
+        Mode::CloseRaw if clean_eof => BodyEnd::Complete { conn: None },
+        _ => BodyEnd::Cut,
+    }
+}

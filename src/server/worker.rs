@@ -1,0 +1,104 @@
+//! One worker: an OS thread pinned to a core, its own monoio runtime (io_uring, or
+//! epoll where io_uring is unavailable), its listeners, upstream pool and drain.
+
+use super::Drain;
+use crate::config::Settings;
+use crate::proxy::{serve_connection, Worker};
+use crate::upstream::{Upstream, UpstreamShared};
+use monoio::io::{CancelHandle, Canceller};
+use monoio::net::TcpListener;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often a worker looks at the process-wide shutdown flag.
+const SHUTDOWN_POLL: Duration = Duration::from_millis(20);
+
+pub struct WorkerSpec {
+    pub index: usize,
+    pub cpu: Option<usize>,
+    pub listeners: Vec<std::net::TcpListener>,
+    pub settings: Arc<Settings>,
+    pub upstream: Arc<UpstreamShared>,
+    pub shutdown: Arc<AtomicBool>,
+}
+
+/// What a worker reports once it accepts: its driver, or why it could not start.
+pub type Ready = Result<&'static str, String>;
+
+pub fn run(spec: WorkerSpec, ready: Sender<Ready>) {
+    if let Some(cpu) = spec.cpu {
+        if let Err(e) = monoio::utils::bind_to_cpu_set([cpu]) {
+            log::warn!("worker {} could not pin to cpu {cpu}: {e:?}", spec.index);
+        }
+    }
+    let mut runtime = match monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
+        .enable_timer()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = ready.send(Err(format!("worker {}: runtime: {e}", spec.index)));
+            return;
+        }
+    };
+    runtime.block_on(serve(spec, ready));
+}
+
+async fn serve(spec: WorkerSpec, ready: Sender<Ready>) {
+    let grace = Duration::from_secs(spec.settings.server.shutdown_grace_s);
+    let worker = Rc::new(Worker {
+        upstream: Upstream::new(spec.upstream.clone(), &spec.settings.upstream),
+        settings: spec.settings,
+        drain: Drain::new(),
+    });
+    let canceller = Canceller::new();
+    for std_listener in spec.listeners {
+        match TcpListener::from_std(std_listener) {
+            Ok(listener) => {
+                monoio::spawn(accept_loop(worker.clone(), listener, canceller.handle()));
+            }
+            Err(e) => {
+                let _ = ready.send(Err(format!("worker {}: listener: {e}", spec.index)));
+                return;
+            }
+        }
+    }
+    let driver = if monoio::utils::is_legacy() {
+        "epoll"
+    } else {
+        "io_uring"
+    };
+    let _ = ready.send(Ok(driver));
+    while !spec.shutdown.load(Ordering::Acquire) {
+        monoio::time::sleep(SHUTDOWN_POLL).await;
+    }
+    worker.drain.start();
+    let _ = canceller.cancel();
+    let _ = monoio::time::timeout(grace, worker.drain.all_closed()).await;
+    let open = worker.drain.active_connections();
+    if open > 0 {
+        log::warn!(
+            "worker {}: shutdown grace over, closing {open} connections",
+            spec.index
+        );
+    }
+}
+
+async fn accept_loop(worker: Rc<Worker>, listener: TcpListener, cancel: CancelHandle) {
+    loop {
+        match listener.cancelable_accept(cancel.clone()).await {
+            Ok((stream, _peer)) => {
+                monoio::spawn(serve_connection(worker.clone(), stream));
+            }
+            Err(_) if worker.drain.is_draining() => return,
+            Err(e) => {
+                // Out of fds and the like: back off briefly instead of spinning.
+                log::warn!("accept failed: {e}");
+                monoio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
