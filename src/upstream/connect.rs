@@ -97,3 +97,98 @@ fn server_name(host: &str) -> Result<ServerName<'static>, UpstreamError> {
     ServerName::try_from(bare.to_string())
         .map_err(|_| UpstreamError::Config(format!("invalid upstream host name {host}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::UpstreamConfig;
+    use std::io;
+    use std::net::{IpAddr, Ipv4Addr, TcpListener};
+
+    /// Knows one name, so that no test asks a real DNS server.
+    fn fake(host: &str) -> io::Result<Vec<IpAddr>> {
+        match host {
+            "upstream.test" => Ok(vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]),
+            _ => Err(io::Error::new(io::ErrorKind::NotFound, "no such host")),
+        }
+    }
+
+    fn shared() -> UpstreamShared {
+        UpstreamShared::with_resolver(&UpstreamConfig::default(), &[], &[], fake).unwrap()
+    }
+
+    fn peer(host: &str, port: u16) -> PeerKey {
+        PeerKey {
+            tls: false,
+            host: host.into(),
+            port,
+            ca_file: None,
+        }
+    }
+
+    fn run<F: std::future::Future>(fut: F) -> F::Output {
+        monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
+            .enable_timer()
+            .build()
+            .unwrap()
+            .block_on(fut)
+    }
+
+    #[test]
+    fn host_missing_from_cache_is_resolved_off_the_worker_then_connected() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let shared = shared();
+        let conn = run(connect(
+            &shared,
+            &peer("upstream.test", port),
+            Duration::from_secs(5),
+        ));
+        let conn = conn.unwrap();
+        let (accepted, _) = listener.accept().unwrap();
+        assert_eq!(
+            accepted.peer_addr().unwrap().ip(),
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        );
+        // TCP_NODELAY is set on every upstream socket.
+        let mut nodelay: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: valid fd, and out-pointers to locals of the sizes given.
+        let rc = unsafe {
+            libc::getsockopt(
+                conn.raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_NODELAY,
+                (&mut nodelay as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!((rc, nodelay), (0, 1));
+    }
+
+    #[test]
+    fn unresolvable_host_is_a_dns_error_within_the_timeout() {
+        let shared = shared();
+        let started = Instant::now();
+        let result = run(connect(
+            &shared,
+            &peer("nowhere.test", 80),
+            Duration::from_millis(50),
+        ));
+        assert!(
+            matches!(&result, Err(UpstreamError::Dns { host }) if host == "nowhere.test"),
+            "got {result:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    #[test]
+    fn ipv6_literal_is_a_valid_server_name() {
+        assert!(server_name("[::1]").is_ok());
+        assert!(server_name("api.openai.com").is_ok());
+        assert!(matches!(
+            server_name("bad host"),
+            Err(UpstreamError::Config(_))
+        ));
+    }
+}

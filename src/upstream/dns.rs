@@ -212,7 +212,10 @@ mod tests {
             if let Lookup::Found(addrs) = cache.lookup("api.example.test", 80) {
                 break addrs;
             }
-            assert!(Instant::now() < deadline, "background resolution never landed");
+            assert!(
+                Instant::now() < deadline,
+                "background resolution never landed"
+            );
             std::thread::yield_now();
         };
         assert_eq!(found, vec!["127.0.0.7:80".parse::<SocketAddr>().unwrap()]);

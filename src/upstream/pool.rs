@@ -169,7 +169,11 @@ impl Upstream {
                 found = Some(entry.conn);
                 break;
             }
-            log::debug!("upstream {}:{}: pooled connection was closed", peer.host, peer.port);
+            log::debug!(
+                "upstream {}:{}: pooled connection was closed",
+                peer.host,
+                peer.port
+            );
         }
         if list.is_empty() {
             idle.remove(peer);

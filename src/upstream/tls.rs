@@ -40,7 +40,10 @@ impl TlsConfigs {
 
     /// The config for a peer's `ca_file`. One not seen at startup (a provider added at run
     /// time) is loaded once here and kept.
-    pub(crate) fn get(&self, ca_file: Option<&PathBuf>) -> Result<Arc<ClientConfig>, UpstreamError> {
+    pub(crate) fn get(
+        &self,
+        ca_file: Option<&PathBuf>,
+    ) -> Result<Arc<ClientConfig>, UpstreamError> {
         let key = ca_file.cloned();
         let found = match self.by_ca_file.read() {
             Ok(map) => map.get(&key).cloned(),
