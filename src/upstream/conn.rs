@@ -165,3 +165,72 @@ fn gather<T: IoVecBuf>(bufs: &T) -> Vec<u8> {
     }
     joined
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::net::TcpListener;
+
+    fn run<F: std::future::Future>(fut: F) -> F::Output {
+        monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
+            .enable_timer()
+            .build()
+            .unwrap()
+            .block_on(fut)
+    }
+
+    /// A connected pair: our side as a `Conn`, the peer as a blocking std socket.
+    async fn pair() -> (Conn, std::net::TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let ours = TcpStream::connect_addr(addr).await.unwrap();
+        let (theirs, _) = listener.accept().unwrap();
+        (Conn::plain(ours), theirs)
+    }
+
+    #[test]
+    fn quiet_open_socket_is_alive() {
+        run(async {
+            let (conn, _peer) = pair().await;
+            assert!(conn.is_alive());
+            assert!(conn.is_alive(), "the check consumes nothing");
+        });
+    }
+
+    #[test]
+    fn unexpected_bytes_mean_dead() {
+        run(async {
+            let (conn, mut peer) = pair().await;
+            peer.write_all(b"HTTP/1.1 408 Request Timeout\r\n\r\n")
+                .unwrap();
+            assert!(!conn.is_alive());
+        });
+    }
+
+    #[test]
+    fn peer_close_means_dead() {
+        run(async {
+            let (conn, peer) = pair().await;
+            drop(peer);
+            assert!(!conn.is_alive());
+        });
+    }
+
+    #[test]
+    fn plain_writev_sends_every_slice() {
+        run(async {
+            let (mut conn, mut peer) = pair().await;
+            let parts = vec![
+                b"POST /x ".to_vec(),
+                Vec::new(),
+                b"HTTP/1.1\r\n\r\n".to_vec(),
+            ];
+            let (n, _) = conn.writev(monoio::buf::VecBuf::from(parts)).await;
+            assert_eq!(n.unwrap(), 20);
+            let mut got = [0u8; 20];
+            std::io::Read::read_exact(&mut peer, &mut got).unwrap();
+            assert_eq!(&got, b"POST /x HTTP/1.1\r\n\r\n");
+        });
+    }
+}

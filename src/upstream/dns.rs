@@ -80,17 +80,15 @@ impl DnsCache {
     /// Like [`lookup`](Self::lookup) without asking for a resolution on a miss. The read
     /// lock is held only for the map access, never across an await.
     pub(crate) fn cached(&self, host: &str, port: u16) -> Option<Vec<SocketAddr>> {
-        let ips = match literal(host) {
-            Some(ips) => ips,
-            None => {
-                let found = match self.entries.read() {
-                    Ok(map) => map.get(host).cloned(),
-                    Err(poisoned) => poisoned.into_inner().get(host).cloned(),
-                };
-                found?.to_vec()
-            }
+        let with_port = |ips: &[IpAddr]| ips.iter().map(|ip| SocketAddr::new(*ip, port)).collect();
+        if let Some(ips) = literal(host) {
+            return Some(with_port(&ips));
+        }
+        let found = match self.entries.read() {
+            Ok(map) => map.get(host).cloned(),
+            Err(poisoned) => poisoned.into_inner().get(host).cloned(),
         };
-        Some(ips.iter().map(|ip| SocketAddr::new(*ip, port)).collect())
+        found.map(|ips| with_port(&ips))
     }
 }
 
