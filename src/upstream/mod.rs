@@ -1,38 +1,72 @@
-//! STUB (replaced by the upstream branch): the API the proxy codes against.
-#![allow(unused, clippy::unimplemented)]
-use std::path::PathBuf;
-use std::sync::Arc;
+//! Upstream connections: DNS off the hot path, TCP connect with a timeout, TLS,
+//! and the per-worker connection pool that the proxy checks connections out of.
+
+mod conn;
+mod connect;
+mod dns;
+mod pool;
+mod tls;
+
+pub use conn::Conn;
+pub use pool::{Checkout, PoolStats, Upstream};
+
 use crate::config::UpstreamConfig;
+use std::path::PathBuf;
+
+/// The full identity of an upstream peer: the pool key. SNI and certificate name are `host`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct PeerKey { pub tls: bool, pub host: String, pub port: u16, pub ca_file: Option<PathBuf> }
-pub struct UpstreamShared {}
-impl UpstreamShared { pub fn new(cfg: &UpstreamConfig, hosts: &[(String, u16)], ca: &[PathBuf]) -> Result<Self, UpstreamError> { unimplemented!() } }
-pub enum Conn { Plain(monoio::net::TcpStream) }
-impl monoio::io::AsyncReadRent for Conn {
-    async fn read<T: monoio::buf::IoBufMut>(&mut self, buf: T) -> monoio::BufResult<usize, T> { unimplemented!() }
-    async fn readv<T: monoio::buf::IoVecBufMut>(&mut self, buf: T) -> monoio::BufResult<usize, T> { unimplemented!() }
+pub struct PeerKey {
+    pub tls: bool,
+    pub host: String,
+    pub port: u16,
+    /// Extra trusted roots for this peer (a provider's `ca_file`), on top of the global ones.
+    pub ca_file: Option<PathBuf>,
 }
-impl monoio::io::AsyncWriteRent for Conn {
-    async fn write<T: monoio::buf::IoBuf>(&mut self, buf: T) -> monoio::BufResult<usize, T> { unimplemented!() }
-    async fn writev<T: monoio::buf::IoVecBuf>(&mut self, buf: T) -> monoio::BufResult<usize, T> { unimplemented!() }
-    async fn flush(&mut self) -> std::io::Result<()> { unimplemented!() }
-    async fn shutdown(&mut self) -> std::io::Result<()> { unimplemented!() }
-}
-pub struct Upstream {}
-pub struct Checkout { pub conn: Conn, pub reused: bool }
-#[derive(Debug)]
-pub struct PoolStats { pub idle: usize, pub in_use: usize, pub connects: u64, pub reuses: u64 }
-impl Upstream {
-    pub fn new(shared: Arc<UpstreamShared>, cfg: &UpstreamConfig) -> Self { unimplemented!() }
-    pub async fn checkout(&self, peer: &PeerKey) -> Result<Checkout, UpstreamError> { unimplemented!() }
-    pub async fn connect(&self, peer: &PeerKey) -> Result<Checkout, UpstreamError> { unimplemented!() }
-    pub fn checkin(&self, peer: &PeerKey, conn: Conn) { unimplemented!() }
-    pub fn stats(&self) -> PoolStats { unimplemented!() }
-}
+
+/// Why an upstream connection could not be made. Messages name hosts and files, never secrets.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
-    #[error("dns {host}")] Dns { host: String },
-    #[error("connect {0}")] Connect(std::io::Error),
-    #[error("connect timeout")] ConnectTimeout,
-    #[error("tls {0}")] Tls(std::io::Error),
+    #[error("cannot resolve upstream host {host}")]
+    Dns { host: String },
+    #[error("upstream connect failed: {0}")]
+    Connect(std::io::Error),
+    #[error("upstream connect timed out")]
+    ConnectTimeout,
+    #[error("upstream TLS handshake failed: {0}")]
+    Tls(std::io::Error),
+    #[error("upstream config error: {0}")]
+    Config(String),
+}
+
+/// The parts of the upstream layer shared by all workers (`Send + Sync`, kept in an `Arc`):
+/// the DNS cache with its refresh thread, and the TLS client configs.
+pub struct UpstreamShared {
+    dns: dns::DnsCache,
+    tls: tls::TlsConfigs,
+}
+
+impl UpstreamShared {
+    /// Builds the TLS configs (web roots + global `ca_file`, and one config per provider
+    /// `ca_file` adding its roots on top), resolves `hosts` once and starts the DNS refresh
+    /// thread. A host that does not resolve now is only logged: it is retried in the
+    /// background, and requests to it fail with [`UpstreamError::Dns`] until it resolves.
+    pub fn new(
+        cfg: &UpstreamConfig,
+        hosts: &[(String, u16)],
+        provider_ca_files: &[PathBuf],
+    ) -> Result<Self, UpstreamError> {
+        Self::with_resolver(cfg, hosts, provider_ca_files, dns::system_resolve)
+    }
+
+    fn with_resolver(
+        cfg: &UpstreamConfig,
+        hosts: &[(String, u16)],
+        provider_ca_files: &[PathBuf],
+        resolver: dns::Resolver,
+    ) -> Result<Self, UpstreamError> {
+        let tls = tls::TlsConfigs::new(cfg.ca_file.as_deref(), provider_ca_files)?;
+        let names: Vec<&str> = hosts.iter().map(|(host, _)| host.as_str()).collect();
+        let dns = dns::DnsCache::start(&names, resolver)?;
+        Ok(UpstreamShared { dns, tls })
+    }
 }
