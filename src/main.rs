@@ -1,9 +1,157 @@
 //! The `sluice` command line (SPEC section 1): `serve`, `check`, `--version`.
 //! Everything else lives in the library.
 
+use sluice::config::Settings;
+use sluice::server::Server;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() {
+const USAGE: &str = "usage:
+  sluice serve [--config PATH] [--listen ADDR]... [--workers N]
+  sluice check --config PATH
+  sluice --version";
+
+enum Command {
+    Serve {
+        config: Option<PathBuf>,
+        listen: Vec<String>,
+        workers: Option<usize>,
+    },
+    Check {
+        config: Option<PathBuf>,
+    },
+    Version,
+}
+
+fn main() -> ExitCode {
     sluice::logging::init();
+    let command = match parse_args() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("sluice: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match command {
+        Command::Version => {
+            println!("sluice {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Command::Check { config } => match load(config) {
+            Ok(settings) => {
+                print!("{}", settings.render_redacted());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("sluice: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Serve {
+            config,
+            listen,
+            workers,
+        } => serve(config, listen, workers),
+    }
+}
+
+fn parse_args() -> Result<Command, lexopt::Error> {
+    use lexopt::prelude::*;
+    let mut parser = lexopt::Parser::from_env();
+    let sub = match parser.next()? {
+        Some(Long("version")) | Some(Short('V')) => return Ok(Command::Version),
+        Some(Value(v)) => v.string()?,
+        Some(other) => return Err(other.unexpected()),
+        None => return Err("missing command".into()),
+    };
+    let (mut config, mut listen, mut workers) = (None, Vec::new(), None);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("config") | Short('c') => config = Some(PathBuf::from(parser.value()?)),
+            Long("listen") if sub == "serve" => listen.push(parser.value()?.string()?),
+            Long("workers") if sub == "serve" => workers = Some(parser.value()?.parse()?),
+            other => return Err(other.unexpected()),
+        }
+    }
+    match sub.as_str() {
+        "serve" => Ok(Command::Serve {
+            config,
+            listen,
+            workers,
+        }),
+        "check" => Ok(Command::Check { config }),
+        other => Err(format!("unknown command {other:?}").into()),
+    }
+}
+
+/// `--config`, else `SLUICE_CONFIG`, else the embedded default.
+fn load(config: Option<PathBuf>) -> Result<Settings, sluice::config::ConfigError> {
+    let path = config.or_else(|| std::env::var_os("SLUICE_CONFIG").map(PathBuf::from));
+    Settings::load(path.as_deref())
+}
+
+fn serve(config: Option<PathBuf>, listen: Vec<String>, workers: Option<usize>) -> ExitCode {
+    let mut settings = match load(config) {
+        Ok(s) => s,
+        Err(e) => {
+            log::error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if !listen.is_empty() {
+        settings.server.listen = listen;
+    }
+    if let Some(n) = workers {
+        settings.server.workers = n;
+    }
+    raise_fd_limit();
+    let signals = match signal_hook::iterator::Signals::new([libc::SIGINT, libc::SIGTERM]) {
+        Ok(s) => s,
+        Err(e) => {
+            log::error!("cannot install signal handlers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let server = match Server::start(Arc::new(settings)) {
+        Ok(s) => s,
+        Err(e) => {
+            log::error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if server.driver() == "epoll" {
+        log::warn!("io_uring is unavailable here; workers run on epoll");
+    }
+    let addrs: Vec<String> = server.local_addrs().iter().map(|a| a.to_string()).collect();
+    log::info!(
+        "sluice {} listening on {} with {} workers ({})",
+        env!("CARGO_PKG_VERSION"),
+        addrs.join(", "),
+        server.worker_count(),
+        server.driver()
+    );
+    let mut signals = signals;
+    if let Some(sig) = signals.forever().next() {
+        log::info!("signal {sig}: draining");
+    }
+    server.shutdown();
+    server.join();
+    log::info!("stopped");
+    ExitCode::SUCCESS
+}
+
+/// Many keep-alive clients and upstream connections need more than the default 1024 fds.
+fn raise_fd_limit() {
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
 }

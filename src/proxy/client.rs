@@ -1,7 +1,6 @@
 //! The client side of one connection: its two socket halves and the bytes read
 //! but not yet consumed (the start of the next pipelined request, a body, ...).
 
-use super::io::IoSlices;
 use crate::error::GatewayError;
 use crate::http::HeadWriter;
 use monoio::buf::IoBufMut;
@@ -41,11 +40,6 @@ impl ClientConn {
 
     pub async fn write_all(&mut self, bytes: Vec<u8>) -> io::Result<()> {
         let (res, _) = self.writer.write_all(bytes).await;
-        res.map(|_| ())
-    }
-
-    pub async fn write_slices(&mut self, slices: IoSlices) -> io::Result<()> {
-        let (res, _) = self.writer.write_vectored_all(slices).await;
         res.map(|_| ())
     }
 

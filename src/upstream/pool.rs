@@ -97,6 +97,11 @@ impl Upstream {
             conn.set_lease(Some(Lease::new(&self.in_use)));
             return Ok(Checkout { conn, reused: true });
         }
+        self.connect(peer).await
+    }
+
+    /// A new connection, never a pooled one: the retry after a pooled one went stale.
+    pub async fn connect(&self, peer: &PeerKey) -> Result<Checkout, UpstreamError> {
         let mut conn = connect(&self.shared, peer, self.connect_timeout).await?;
         self.connects.set(self.connects.get() + 1);
         conn.set_lease(Some(Lease::new(&self.in_use)));

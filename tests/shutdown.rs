@@ -1,0 +1,139 @@
+//! The real binary: startup line, `sluice check`, and SIGTERM draining (listeners close,
+//! idle connections close, an in-flight stream runs to its end, exit 0).
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::Mutex;
+
+struct Sluice {
+    child: Child,
+    addr: std::net::SocketAddr,
+    stderr: mpsc::Receiver<String>,
+}
+
+impl Drop for Sluice {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn(config: &str) -> (Sluice, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sluice.toml");
+    std::fs::write(&path, config).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--workers", "2", "--config"])
+        .arg(&path)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { return };
+            let _ = tx.send(line);
+        }
+    });
+    let startup = rx.recv_timeout(WAIT).expect("no startup line");
+    assert!(startup.contains("with 2 workers"), "{startup}");
+    assert!(startup.contains("io_uring") || startup.contains("epoll"), "{startup}");
+    let addr = startup
+        .split("listening on ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    (
+        Sluice {
+            child,
+            addr,
+            stderr: rx,
+        },
+        dir,
+    )
+}
+
+#[test]
+fn sigterm_drains_in_flight_streams_then_exits_zero() {
+    let (ack_tx, ack_rx) = mpsc::channel::<()>();
+    let ack_rx = Mutex::new(ack_rx);
+    let up = Upstream::start(move |_, w| {
+        w.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n").unwrap();
+        w.write_all(b"7\r\ndata: 1\r\n").unwrap();
+        w.flush().unwrap();
+        ack_rx.lock().unwrap().recv_timeout(WAIT).unwrap();
+        w.write_all(b"7\r\ndata: 2\r\n0\r\n\r\n").unwrap();
+        After::KeepAlive
+    });
+    let (mut sluice, _dir) = spawn(&config_for(&up, ""));
+    let mut idle = Client::connect(sluice.addr);
+    idle.write(b"GET /v1/models HTTP/1.1\r\nhost: x\r\n\r\n");
+    assert_eq!(idle.response().status, 200);
+
+    let mut streaming = Client::connect(sluice.addr);
+    streaming.write(&post("/v1/chat/completions", "", r#"{"model":"mock/m","stream":true}"#));
+    let head = streaming.response_head();
+    assert_eq!(head.status, 200);
+    assert_eq!(streaming.chunk().unwrap(), b"data: 1");
+
+    unsafe { libc::kill(sluice.child.id() as i32, libc::SIGTERM) };
+    // The idle keep-alive connection is closed at once.
+    assert!(idle.is_closed());
+    // New connections are refused once the listeners are closed.
+    // Polls a condition with a deadline (every worker closes its own listener).
+    let deadline = std::time::Instant::now() + WAIT;
+    let refused = loop {
+        if std::net::TcpStream::connect(sluice.addr).is_err() {
+            break true;
+        }
+        if std::time::Instant::now() > deadline {
+            break false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    assert!(refused, "listener still open after SIGTERM");
+    // The in-flight stream runs to its end.
+    ack_tx.send(()).unwrap();
+    assert_eq!(streaming.chunk().unwrap(), b"data: 2");
+    assert_eq!(streaming.chunk().unwrap(), b"");
+    let status = sluice.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let lines: Vec<String> = sluice.stderr.try_iter().collect();
+    assert!(lines.iter().any(|l| l.contains("draining")), "{lines:?}");
+}
+
+#[test]
+fn check_prints_the_config_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    std::fs::write(
+        &path,
+        "[provider.openai]\nkeys = { default = \"sk-very-secret-1\" }\n[[gateway]]\nid = \"g\"\nauth_tokens = [\"tok-very-secret-2\"]\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("very-secret"), "{text}");
+    assert!(text.contains("redacted"), "{text}");
+
+    std::fs::write(&path, "[server]\nlisten_typo = 1\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("server.listen_typo"));
+}
