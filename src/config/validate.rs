@@ -1,0 +1,173 @@
+//! Checks on a deserialised `ConfigFile` (each error names its key path) and its
+//! resolution into the `Settings` snapshot: parsed addresses, gateways, providers.
+
+use super::{find_by_model_prefix, find_by_slug, ConfigError, ConfigFile, Gateway, Settings};
+use super::{GatewayConfig, ServerConfig, UpstreamConfig};
+use crate::providers::{resolve_providers, Provider};
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::Path;
+
+/// Validates `file` and builds the snapshot workers use.
+pub(super) fn resolve(file: ConfigFile) -> Result<Settings, ConfigError> {
+    let (listen, admin_listen) = check_server(&file.server)?;
+    check_upstream(&file.upstream)?;
+    let providers = resolve_providers(&file.provider)?;
+    let gateways = resolve_gateways(file.gateway, &providers)?;
+    Ok(Settings {
+        server: file.server,
+        upstream: file.upstream,
+        gateways,
+        providers,
+        listen,
+        admin_listen,
+        prices: file.price,
+    })
+}
+
+/// A file the gateway reads later (TLS material): missing or unreadable is a load error.
+pub(crate) fn check_readable(key: &str, file: &Path) -> Result<(), ConfigError> {
+    std::fs::File::open(file).map(drop).map_err(|err| {
+        ConfigError::invalid(key, format!("cannot open {}: {err}", file.display()))
+    })
+}
+
+fn check_server(server: &ServerConfig) -> Result<(Vec<SocketAddr>, Option<SocketAddr>), ConfigError> {
+    if server.listen.is_empty() {
+        return Err(ConfigError::invalid(
+            "server.listen",
+            "at least one listen address is needed",
+        ));
+    }
+    let listen = server
+        .listen
+        .iter()
+        .enumerate()
+        .map(|(i, addr)| parse_addr(&format!("server.listen[{i}]"), addr))
+        .collect::<Result<Vec<_>, _>>()?;
+    let admin_listen = match server.admin_listen.as_str() {
+        "" => None,
+        addr => Some(parse_addr("server.admin_listen", addr)?),
+    };
+    let account = &server.account_id;
+    if account.is_empty() || account.contains('/') || account.chars().any(char::is_whitespace) {
+        return Err(ConfigError::invalid(
+            "server.account_id",
+            "must be \"*\" or one path segment (no '/', no spaces)",
+        ));
+    }
+    positive("server.max_header_bytes", server.max_header_bytes as u64)?;
+    positive("server.max_body_bytes", server.max_body_bytes as u64)?;
+    if let Some(tls) = &server.tls {
+        check_readable("server.tls.cert", &tls.cert)?;
+        check_readable("server.tls.key", &tls.key)?;
+    }
+    Ok((listen, admin_listen))
+}
+
+fn check_upstream(upstream: &UpstreamConfig) -> Result<(), ConfigError> {
+    positive("upstream.connect_timeout_ms", upstream.connect_timeout_ms)?;
+    if let Some(file) = &upstream.ca_file {
+        check_readable("upstream.ca_file", file)?;
+    }
+    Ok(())
+}
+
+fn parse_addr(key: &str, addr: &str) -> Result<SocketAddr, ConfigError> {
+    addr.parse().map_err(|_| {
+        ConfigError::invalid(
+            key,
+            format!("`{addr}` is not an address:port (e.g. \"127.0.0.1:8787\" or \"[::]:8787\")"),
+        )
+    })
+}
+
+fn positive(key: &str, value: u64) -> Result<(), ConfigError> {
+    if value == 0 {
+        return Err(ConfigError::invalid(key, "must be greater than 0"));
+    }
+    Ok(())
+}
+
+fn resolve_gateways(
+    declared: Vec<GatewayConfig>,
+    providers: &BTreeMap<String, Provider>,
+) -> Result<HashMap<String, Gateway>, ConfigError> {
+    let mut gateways = HashMap::new();
+    for (i, config) in declared.into_iter().enumerate() {
+        let at = format!("gateway[{i}]");
+        let gateway = resolve_gateway(&at, config, providers)?;
+        if gateways.contains_key(&gateway.id) {
+            return Err(ConfigError::invalid(
+                format!("{at}.id"),
+                format!("gateway id `{}` is declared twice", gateway.id),
+            ));
+        }
+        gateways.insert(gateway.id.clone(), gateway);
+    }
+    if !gateways.contains_key("default") {
+        let default = resolve_gateway("gateway", GatewayConfig::default(), providers)?;
+        gateways.insert(default.id.clone(), default);
+    }
+    Ok(gateways)
+}
+
+fn resolve_gateway(
+    at: &str,
+    config: GatewayConfig,
+    providers: &BTreeMap<String, Provider>,
+) -> Result<Gateway, ConfigError> {
+    let id_ok = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    if config.id.is_empty() || config.id.len() > 64 || !config.id.bytes().all(id_ok) {
+        return Err(ConfigError::invalid(
+            format!("{at}.id"),
+            "a gateway id must be 1-64 characters of [A-Za-z0-9_-]",
+        ));
+    }
+    if let Some(i) = config.auth_tokens.iter().position(|t| t.is_empty()) {
+        return Err(ConfigError::invalid(
+            format!("{at}.auth_tokens[{i}]"),
+            "a gateway token must not be empty",
+        ));
+    }
+    let default_provider = match config.default_provider.as_str() {
+        "" => None,
+        name => {
+            let provider = find_by_slug(providers, name)
+                .or_else(|| find_by_model_prefix(providers, name))
+                .ok_or_else(|| {
+                    ConfigError::invalid(
+                        format!("{at}.default_provider"),
+                        format!("`{name}` is not a known provider"),
+                    )
+                })?;
+            Some(provider.slug.clone())
+        }
+    };
+    let retry = &config.retry;
+    if !(1..=5).contains(&retry.max_attempts) {
+        return Err(ConfigError::invalid(
+            format!("{at}.retry.max_attempts"),
+            "must be from 1 to 5",
+        ));
+    }
+    if retry.delay_ms > 60_000 {
+        return Err(ConfigError::invalid(
+            format!("{at}.retry.delay_ms"),
+            "must be from 0 to 60000",
+        ));
+    }
+    let rate = &config.rate_limit;
+    if rate.limit > 0 && rate.interval_s == 0 {
+        return Err(ConfigError::invalid(
+            format!("{at}.rate_limit.interval_s"),
+            "must be greater than 0 when rate_limit.limit is set",
+        ));
+    }
+    Ok(Gateway {
+        id: config.id.clone(),
+        auth_tokens: config.auth_tokens.clone(),
+        default_provider,
+        config,
+    })
+}
