@@ -75,7 +75,11 @@ fn walk_value(
     Ok(())
 }
 
-fn resolve(var: &str, path: &str, lookup: &dyn Fn(&str) -> EnvValue) -> Result<String, ConfigError> {
+fn resolve(
+    var: &str,
+    path: &str,
+    lookup: &dyn Fn(&str) -> EnvValue,
+) -> Result<String, ConfigError> {
     if var.is_empty() || var.contains(['=', '\0']) {
         return Err(ConfigError::invalid(
             path,
@@ -116,8 +120,7 @@ mod tests {
 
     #[test]
     fn replaces_strings_at_every_depth() {
-        let (t, inserted) = run(
-            r#"
+        let (t, inserted) = run(r#"
             top = "env:KEY"
             plain = "envy"
             [a.b]
@@ -125,8 +128,7 @@ mod tests {
             list = ["x", "env:KEY"]
             [[g]]
             tokens = ["env:KEY"]
-            "#,
-        )
+            "#)
         .unwrap();
         assert_eq!(t["top"].as_str(), Some("sk-secret"));
         assert_eq!(t["plain"].as_str(), Some("envy"));
@@ -176,6 +178,9 @@ mod tests {
     fn process_env_reads_the_environment() {
         std::env::set_var("SLUICE_TEST_ENV_RS_PROCESS", "v1");
         assert!(matches!(process_env("SLUICE_TEST_ENV_RS_PROCESS"), EnvValue::Set(v) if v == "v1"));
-        assert!(matches!(process_env("SLUICE_TEST_ENV_RS_SURELY_UNSET"), EnvValue::Unset));
+        assert!(matches!(
+            process_env("SLUICE_TEST_ENV_RS_SURELY_UNSET"),
+            EnvValue::Unset
+        ));
     }
 }

@@ -88,7 +88,10 @@ fn parse(text: &str, origin: &str) -> Result<Table, ConfigError> {
     })
 }
 
-fn from_table(mut table: Table, lookup: &dyn Fn(&str) -> EnvValue) -> Result<Settings, ConfigError> {
+fn from_table(
+    mut table: Table,
+    lookup: &dyn Fn(&str) -> EnvValue,
+) -> Result<Settings, ConfigError> {
     let inserted = env::substitute(&mut table, lookup)?;
     let file: ConfigFile = serde_path_to_error::deserialize(table).map_err(|err| {
         let path = err.path().to_string();

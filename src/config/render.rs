@@ -11,9 +11,6 @@ const REDACTED: &str = "[redacted]";
 impl Settings {
     /// The resolved config as TOML; no secret value appears in it.
     pub fn render_redacted(&self) -> String {
-        let mut root = Table::new();
-        root.insert("server".into(), Value::Table(self.server_table()));
-        root.insert("upstream".into(), Value::Table(self.upstream_table()));
         let mut ids: Vec<&String> = self.gateways.keys().collect();
         ids.sort();
         let gateways = ids
@@ -21,22 +18,35 @@ impl Settings {
             .filter_map(|id| self.gateways.get(id))
             .map(|g| Value::Table(gateway_table(g)))
             .collect();
-        root.insert("gateway".into(), Value::Array(gateways));
         let providers = self
             .providers
             .iter()
             .map(|(slug, p)| (slug.clone(), Value::Table(provider_table(p))))
             .collect();
-        root.insert("provider".into(), Value::Table(providers));
+        let mut sections = vec![
+            ("server", Value::Table(self.server_table())),
+            ("upstream", Value::Table(self.upstream_table())),
+            ("gateway", Value::Array(gateways)),
+            ("provider", Value::Table(providers)),
+        ];
         if !self.prices.is_empty() {
             let prices = self
                 .prices
                 .iter()
                 .map(|(k, t)| (k.clone(), Value::Table(t.clone())))
                 .collect();
-            root.insert("price".into(), Value::Table(prices));
+            sections.push(("price", Value::Table(prices)));
         }
-        root.to_string()
+        // One table per section: a single table would print its keys alphabetically.
+        let rendered: Vec<String> = sections
+            .into_iter()
+            .map(|(name, value)| {
+                let mut section = Table::new();
+                section.insert(name.into(), value);
+                section.to_string()
+            })
+            .collect();
+        rendered.join("\n")
     }
 
     fn server_table(&self) -> Table {
@@ -69,7 +79,10 @@ impl Settings {
         let mut t = Table::new();
         t.insert("connect_timeout_ms".into(), int(u.connect_timeout_ms));
         t.insert("pool_idle_timeout_s".into(), int(u.pool_idle_timeout_s));
-        t.insert("pool_max_idle_per_host".into(), int(u.pool_max_idle_per_host as u64));
+        t.insert(
+            "pool_max_idle_per_host".into(),
+            int(u.pool_max_idle_per_host as u64),
+        );
         if let Some(ca) = &u.ca_file {
             t.insert("ca_file".into(), path(ca));
         }
@@ -106,17 +119,21 @@ fn provider_table(p: &Provider) -> Table {
     let mut t = Table::new();
     t.insert("base_url".into(), string(p.base.to_string()));
     t.insert("api".into(), string(p.api.as_str()));
-    let keys = p
-        .keys
-        .iter()
-        .map(|(alias, key)| (alias.clone(), secret(key)))
-        .collect();
-    t.insert("keys".into(), Value::Table(keys));
     if let Some(ca) = &p.ca_file {
         t.insert("ca_file".into(), path(ca));
     }
-    let models = p.models.iter().map(string).collect();
-    t.insert("models".into(), Value::Array(models));
+    if !p.models.is_empty() {
+        let models = p.models.iter().map(string).collect();
+        t.insert("models".into(), Value::Array(models));
+    }
+    if !p.keys.is_empty() {
+        let keys = p
+            .keys
+            .iter()
+            .map(|(alias, key)| (alias.clone(), secret(key)))
+            .collect();
+        t.insert("keys".into(), Value::Table(keys));
+    }
     t
 }
 

@@ -27,12 +27,14 @@ pub(super) fn resolve(file: ConfigFile) -> Result<Settings, ConfigError> {
 
 /// A file the gateway reads later (TLS material): missing or unreadable is a load error.
 pub(crate) fn check_readable(key: &str, file: &Path) -> Result<(), ConfigError> {
-    std::fs::File::open(file).map(drop).map_err(|err| {
-        ConfigError::invalid(key, format!("cannot open {}: {err}", file.display()))
-    })
+    std::fs::File::open(file)
+        .map(drop)
+        .map_err(|err| ConfigError::invalid(key, format!("cannot open {}: {err}", file.display())))
 }
 
-fn check_server(server: &ServerConfig) -> Result<(Vec<SocketAddr>, Option<SocketAddr>), ConfigError> {
+fn check_server(
+    server: &ServerConfig,
+) -> Result<(Vec<SocketAddr>, Option<SocketAddr>), ConfigError> {
     if server.listen.is_empty() {
         return Err(ConfigError::invalid(
             "server.listen",

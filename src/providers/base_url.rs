@@ -117,9 +117,7 @@ fn split_authority(authority: &str) -> Result<(String, Option<&str>), BaseUrlErr
         return Err(BaseUrlError::MissingHost);
     }
     if let Some(bracketed) = authority.strip_prefix('[') {
-        let (host, after) = bracketed
-            .split_once(']')
-            .ok_or(BaseUrlError::InvalidHost)?;
+        let (host, after) = bracketed.split_once(']').ok_or(BaseUrlError::InvalidHost)?;
         host.parse::<Ipv6Addr>()
             .map_err(|_| BaseUrlError::InvalidHost)?;
         let port = match after {
@@ -193,18 +191,9 @@ mod tests {
 
     #[test]
     fn explicit_default_port_is_left_out_of_authority() {
-        assert_eq!(
-            BaseUrl::parse("http://h:80").unwrap().authority(),
-            "h"
-        );
-        assert_eq!(
-            BaseUrl::parse("https://h:443/").unwrap().authority(),
-            "h"
-        );
-        assert_eq!(
-            BaseUrl::parse("https://h:80").unwrap().authority(),
-            "h:80"
-        );
+        assert_eq!(BaseUrl::parse("http://h:80").unwrap().authority(), "h");
+        assert_eq!(BaseUrl::parse("https://h:443/").unwrap().authority(), "h");
+        assert_eq!(BaseUrl::parse("https://h:80").unwrap().authority(), "h:80");
     }
 
     #[test]
@@ -221,10 +210,7 @@ mod tests {
         let b = BaseUrl::parse("http://[::1]:8080/v1").unwrap();
         assert_eq!(b.host, "::1");
         assert_eq!(b.authority(), "[::1]:8080");
-        assert_eq!(
-            BaseUrl::parse("http://[::1]").unwrap().authority(),
-            "[::1]"
-        );
+        assert_eq!(BaseUrl::parse("http://[::1]").unwrap().authority(), "[::1]");
     }
 
     #[test]

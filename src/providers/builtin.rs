@@ -17,8 +17,22 @@ struct Builtin {
 }
 
 const BUILTINS: [Builtin; 13] = [
-    row("openai", "openai", "api.openai.com", "/v1", Api::Openai, &["OPENAI_API_KEY"]),
-    row("anthropic", "anthropic", "api.anthropic.com", "", Api::Anthropic, &["ANTHROPIC_API_KEY"]),
+    row(
+        "openai",
+        "openai",
+        "api.openai.com",
+        "/v1",
+        Api::Openai,
+        &["OPENAI_API_KEY"],
+    ),
+    row(
+        "anthropic",
+        "anthropic",
+        "api.anthropic.com",
+        "",
+        Api::Anthropic,
+        &["ANTHROPIC_API_KEY"],
+    ),
     row(
         "workers-ai",
         "workers-ai",
@@ -27,9 +41,30 @@ const BUILTINS: [Builtin; 13] = [
         Api::WorkersAi,
         &["CLOUDFLARE_API_TOKEN"],
     ),
-    row("groq", "groq", "api.groq.com", "/openai/v1", Api::Openai, &["GROQ_API_KEY"]),
-    row("mistral", "mistral", "api.mistral.ai", "/v1", Api::Openai, &["MISTRAL_API_KEY"]),
-    row("deepseek", "deepseek", "api.deepseek.com", "", Api::Openai, &["DEEPSEEK_API_KEY"]),
+    row(
+        "groq",
+        "groq",
+        "api.groq.com",
+        "/openai/v1",
+        Api::Openai,
+        &["GROQ_API_KEY"],
+    ),
+    row(
+        "mistral",
+        "mistral",
+        "api.mistral.ai",
+        "/v1",
+        Api::Openai,
+        &["MISTRAL_API_KEY"],
+    ),
+    row(
+        "deepseek",
+        "deepseek",
+        "api.deepseek.com",
+        "",
+        Api::Openai,
+        &["DEEPSEEK_API_KEY"],
+    ),
     row(
         "perplexity-ai",
         "perplexity",
@@ -38,9 +73,30 @@ const BUILTINS: [Builtin; 13] = [
         Api::Openai,
         &["PERPLEXITY_API_KEY"],
     ),
-    row("openrouter", "openrouter", "openrouter.ai", "/api/v1", Api::Openai, &["OPENROUTER_API_KEY"]),
-    row("grok", "grok", "api.x.ai", "/v1", Api::Openai, &["XAI_API_KEY"]),
-    row("cerebras", "cerebras", "api.cerebras.ai", "/v1", Api::Openai, &["CEREBRAS_API_KEY"]),
+    row(
+        "openrouter",
+        "openrouter",
+        "openrouter.ai",
+        "/api/v1",
+        Api::Openai,
+        &["OPENROUTER_API_KEY"],
+    ),
+    row(
+        "grok",
+        "grok",
+        "api.x.ai",
+        "/v1",
+        Api::Openai,
+        &["XAI_API_KEY"],
+    ),
+    row(
+        "cerebras",
+        "cerebras",
+        "api.cerebras.ai",
+        "/v1",
+        Api::Openai,
+        &["CEREBRAS_API_KEY"],
+    ),
     row(
         "google-ai-studio",
         "google-ai-studio",
@@ -57,7 +113,14 @@ const BUILTINS: [Builtin; 13] = [
         Api::AzureOpenai,
         &["AZURE_OPENAI_API_KEY"],
     ),
-    row("cohere", "cohere", "api.cohere.ai", "", Api::Openai, &["COHERE_API_KEY"]),
+    row(
+        "cohere",
+        "cohere",
+        "api.cohere.ai",
+        "",
+        Api::Openai,
+        &["COHERE_API_KEY"],
+    ),
 ];
 
 /// Every built-in is reached over https on 443, with the auth style its api implies.
@@ -114,8 +177,20 @@ mod tests {
 
     /// SPEC section 4, written out independently of the table above.
     const SPEC: [(&str, &str, &str, &str, Api); 13] = [
-        ("openai", "openai", "https://api.openai.com/v1", "authorization", Api::Openai),
-        ("anthropic", "anthropic", "https://api.anthropic.com", "x-api-key", Api::Anthropic),
+        (
+            "openai",
+            "openai",
+            "https://api.openai.com/v1",
+            "authorization",
+            Api::Openai,
+        ),
+        (
+            "anthropic",
+            "anthropic",
+            "https://api.anthropic.com",
+            "x-api-key",
+            Api::Anthropic,
+        ),
         (
             "workers-ai",
             "workers-ai",
@@ -123,13 +198,55 @@ mod tests {
             "authorization",
             Api::WorkersAi,
         ),
-        ("groq", "groq", "https://api.groq.com/openai/v1", "authorization", Api::Openai),
-        ("mistral", "mistral", "https://api.mistral.ai/v1", "authorization", Api::Openai),
-        ("deepseek", "deepseek", "https://api.deepseek.com", "authorization", Api::Openai),
-        ("perplexity-ai", "perplexity", "https://api.perplexity.ai", "authorization", Api::Openai),
-        ("openrouter", "openrouter", "https://openrouter.ai/api/v1", "authorization", Api::Openai),
-        ("grok", "grok", "https://api.x.ai/v1", "authorization", Api::Openai),
-        ("cerebras", "cerebras", "https://api.cerebras.ai/v1", "authorization", Api::Openai),
+        (
+            "groq",
+            "groq",
+            "https://api.groq.com/openai/v1",
+            "authorization",
+            Api::Openai,
+        ),
+        (
+            "mistral",
+            "mistral",
+            "https://api.mistral.ai/v1",
+            "authorization",
+            Api::Openai,
+        ),
+        (
+            "deepseek",
+            "deepseek",
+            "https://api.deepseek.com",
+            "authorization",
+            Api::Openai,
+        ),
+        (
+            "perplexity-ai",
+            "perplexity",
+            "https://api.perplexity.ai",
+            "authorization",
+            Api::Openai,
+        ),
+        (
+            "openrouter",
+            "openrouter",
+            "https://openrouter.ai/api/v1",
+            "authorization",
+            Api::Openai,
+        ),
+        (
+            "grok",
+            "grok",
+            "https://api.x.ai/v1",
+            "authorization",
+            Api::Openai,
+        ),
+        (
+            "cerebras",
+            "cerebras",
+            "https://api.cerebras.ai/v1",
+            "authorization",
+            Api::Openai,
+        ),
         (
             "google-ai-studio",
             "google-ai-studio",
@@ -144,7 +261,13 @@ mod tests {
             "api-key",
             Api::AzureOpenai,
         ),
-        ("cohere", "cohere", "https://api.cohere.ai", "authorization", Api::Openai),
+        (
+            "cohere",
+            "cohere",
+            "https://api.cohere.ai",
+            "authorization",
+            Api::Openai,
+        ),
     ];
 
     #[test]
@@ -164,7 +287,14 @@ mod tests {
 
     #[test]
     fn versioned_detection_for_every_builtin() {
-        let versioned = ["openai", "groq", "mistral", "openrouter", "grok", "cerebras"];
+        let versioned = [
+            "openai",
+            "groq",
+            "mistral",
+            "openrouter",
+            "grok",
+            "cerebras",
+        ];
         for p in builtin_providers() {
             assert_eq!(
                 p.base.versioned,

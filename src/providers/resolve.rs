@@ -177,7 +177,10 @@ mod tests {
         let mut c = ProviderConfig::default();
         c.keys.insert("prod".into(), Secret::new("k"));
         let table = resolve_providers(&configs(&[("groq", c)])).unwrap();
-        assert_eq!(table["groq"].base.to_string(), "https://api.groq.com/openai/v1");
+        assert_eq!(
+            table["groq"].base.to_string(),
+            "https://api.groq.com/openai/v1"
+        );
         assert!(table["groq"].keys.contains_key("prod"));
     }
 
@@ -194,8 +197,11 @@ mod tests {
 
     #[test]
     fn custom_provider_defaults_to_openai_bearer() {
-        let table = resolve_providers(&configs(&[("local", with_base("http://localhost:8000/v1"))]))
-            .unwrap();
+        let table = resolve_providers(&configs(&[(
+            "local",
+            with_base("http://localhost:8000/v1"),
+        )]))
+        .unwrap();
         let p = &table["local"];
         assert_eq!(p.slug, "local");
         assert_eq!(p.model_prefix, "local");
@@ -260,14 +266,20 @@ mod tests {
         let mut c = ProviderConfig::default();
         c.keys.insert("default".into(), Secret::new(""));
         let err = resolve_providers(&configs(&[("openai", c)])).unwrap_err();
-        assert!(err.to_string().contains("provider.openai.keys.default"), "{err}");
+        assert!(
+            err.to_string().contains("provider.openai.keys.default"),
+            "{err}"
+        );
 
         let c = ProviderConfig {
             models: vec!["a".into(), String::new()],
             ..ProviderConfig::default()
         };
         let err = resolve_providers(&configs(&[("openai", c)])).unwrap_err();
-        assert!(err.to_string().contains("provider.openai.models[1]"), "{err}");
+        assert!(
+            err.to_string().contains("provider.openai.models[1]"),
+            "{err}"
+        );
     }
 
     #[test]
