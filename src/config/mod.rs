@@ -295,3 +295,36 @@ impl ConfigError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookups_by_slug_and_model_prefix() {
+        let s = Settings::from_toml_str(
+            "[provider.local]\nbase_url = \"http://127.0.0.1:9\"",
+            "test",
+        )
+        .unwrap();
+        let slug = |name| s.provider_by_slug(name).map(|p| p.slug.as_str());
+        let prefix = |name| s.provider_by_model_prefix(name).map(|p| p.slug.as_str());
+        assert_eq!(slug("perplexity-ai"), Some("perplexity-ai"));
+        assert_eq!(slug("perplexity"), None);
+        assert_eq!(slug("local"), Some("local"));
+        assert_eq!(slug("custom-local"), Some("local"));
+        assert_eq!(
+            slug("custom-openai"),
+            None,
+            "custom- is no alias of a built-in"
+        );
+        assert_eq!(slug("custom-"), None);
+        assert_eq!(prefix("perplexity"), Some("perplexity-ai"));
+        assert_eq!(prefix("perplexity-ai"), None);
+        assert_eq!(prefix("workers-ai"), Some("workers-ai"));
+        assert_eq!(prefix("local"), Some("local"));
+        assert_eq!(prefix("custom-local"), Some("local"));
+        assert_eq!(prefix("custom-openai"), None);
+        assert_eq!(prefix("nope"), None);
+    }
+}

@@ -154,3 +154,88 @@ fn int(value: u64) -> Value {
 fn path(value: &Path) -> Value {
     string(value.to_string_lossy())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConfigError;
+    use crate::providers::Api;
+
+    fn load(text: &str) -> Result<Settings, ConfigError> {
+        Settings::from_toml_str(text, "test")
+    }
+
+    const SECRET_CONFIG: &str = r#"
+        [server]
+        admin_token = "env:SLUICE_T_RENDER_ADMIN"
+        [[gateway]]
+        id = "team"
+        auth_tokens = ["env:SLUICE_T_RENDER_TOKEN", "literal-gw-token-Q7"]
+        default_provider = "perplexity"
+        [provider.openai]
+        keys = { default = "env:SLUICE_T_RENDER_KEY", b = "literal-key-Z9" }
+        [provider.local]
+        base_url = "http://[::1]:9000/v1"
+        keys = { default = "env:SLUICE_T_RENDER_KEY2" }
+        models = ["m1"]
+    "#;
+
+    #[test]
+    fn render_redacts_every_secret() {
+        let values = [
+            ("SLUICE_T_RENDER_ADMIN", "admin-3f9c1e7a"),
+            ("SLUICE_T_RENDER_TOKEN", "gwtok-8b2d4f60"),
+            ("SLUICE_T_RENDER_KEY", "sk-render-51ac9e"),
+            ("SLUICE_T_RENDER_KEY2", "sk-custom-07e4bd"),
+        ];
+        for (var, value) in values {
+            std::env::set_var(var, value);
+        }
+        let s = Settings::from_toml_str(SECRET_CONFIG, "test").unwrap();
+        assert_eq!(s.server.admin_token.expose(), "admin-3f9c1e7a");
+        let out = s.render_redacted();
+        for (_, value) in values {
+            assert!(!out.contains(value), "{value} leaked:\n{out}");
+        }
+        for literal in ["literal-gw-token-Q7", "literal-key-Z9"] {
+            assert!(!out.contains(literal), "{literal} leaked:\n{out}");
+        }
+        assert_eq!(out.matches("[redacted]").count(), 6, "{out}");
+        assert!(out.contains("[[gateway]]"), "{out}");
+        assert!(out.contains("perplexity-ai"), "{out}");
+    }
+
+    #[test]
+    fn rendered_config_loads_again_to_the_same_rendering() {
+        let s = load(
+            r#"
+            [server]
+            listen = ["[::]:8787"]
+            admin_token = "a"
+            [[gateway]]
+            id = "g1"
+            auth_tokens = ["t"]
+            rate_limit = { limit = 5, interval_s = 10, technique = "fixed" }
+            retry = { max_attempts = 3, delay_ms = 100, backoff = "exponential" }
+            [provider.local]
+            base_url = "http://localhost:8000/v1"
+            api = "google"
+            models = ["a", "b"]
+            [price.openai]
+            "gpt-4o-mini" = { in = 1.5e-7, out = 6e-7 }
+            "#,
+        )
+        .unwrap();
+        let first = s.render_redacted();
+        let again = load(&first).unwrap();
+        assert_eq!(again.render_redacted(), first);
+        let g = again.gateway("g1").unwrap();
+        assert_eq!(
+            g.config.rate_limit.technique,
+            crate::config::RateTechnique::Fixed
+        );
+        assert_eq!(g.config.retry.backoff, crate::config::Backoff::Exponential);
+        assert_eq!(again.providers["local"].api, Api::Google);
+        assert!(again.listen[0].is_ipv6());
+    }
+}

@@ -173,3 +173,161 @@ fn resolve_gateway(
         config,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Settings, ConfigError> {
+        Settings::from_toml_str(text, "test")
+    }
+
+    fn err(text: &str) -> String {
+        match load(text) {
+            Ok(_) => panic!("config loaded but should not:\n{text}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn assert_err_at(text: &str, path: &str) {
+        let message = err(text);
+        assert!(
+            message.contains(&format!("`{path}`")),
+            "expected path `{path}` in: {message}"
+        );
+    }
+
+    #[test]
+    fn gateway_ids() {
+        assert_err_at("[[gateway]]\nid = \"has space\"", "gateway[0].id");
+        assert_err_at("[[gateway]]\nid = \"\"", "gateway[0].id");
+        assert_err_at(
+            &format!("[[gateway]]\nid = \"{}\"", "a".repeat(65)),
+            "gateway[0].id",
+        );
+        assert!(load(&format!("[[gateway]]\nid = \"{}\"", "a".repeat(64))).is_ok());
+        assert_err_at(
+            "[[gateway]]\nid = \"x\"\n[[gateway]]\nid = \"x\"",
+            "gateway[1].id",
+        );
+        assert_err_at("[[gateway]]\n[[gateway]]", "gateway[1].id");
+    }
+
+    #[test]
+    fn default_gateway_is_added_or_kept() {
+        let s = load("[[gateway]]\nid = \"Team_1-a\"").unwrap();
+        assert_eq!(s.gateways.len(), 2);
+        assert!(s.gateway("default").is_some() && s.gateway("Team_1-a").is_some());
+        assert!(s.gateway("team_1-a").is_none());
+
+        let s = load("[[gateway]]\nid = \"default\"\ncollect_logs = false").unwrap();
+        assert_eq!(s.gateways.len(), 1);
+        assert!(!s.gateway("default").unwrap().config.collect_logs);
+    }
+
+    #[test]
+    fn empty_gateway_token_is_an_error() {
+        assert_err_at(
+            "[[gateway]]\nauth_tokens = [\"t\", \"\"]",
+            "gateway[0].auth_tokens[1]",
+        );
+    }
+
+    #[test]
+    fn listen_addresses() {
+        let s =
+            load("[server]\nlisten = [\"[::]:8787\", \"0.0.0.0:1\"]\nadmin_listen = \"\"").unwrap();
+        assert_eq!(s.listen.len(), 2);
+        assert!(s.listen[0].is_ipv6());
+        assert_eq!(s.admin_listen, None);
+        assert_err_at(
+            "[server]\nlisten = [\"[::]:1\", \"localhost:80\"]",
+            "server.listen[1]",
+        );
+        assert_err_at("[server]\nlisten = []", "server.listen");
+        assert_err_at("[server]\nadmin_listen = \"8788\"", "server.admin_listen");
+    }
+
+    #[test]
+    fn server_limits_and_account() {
+        assert_err_at("[server]\nmax_header_bytes = 0", "server.max_header_bytes");
+        assert_err_at("[server]\nmax_body_bytes = 0", "server.max_body_bytes");
+        assert_err_at("[server]\naccount_id = \"a/b\"", "server.account_id");
+        assert_err_at("[server]\naccount_id = \"\"", "server.account_id");
+        assert_eq!(
+            load("[server]\naccount_id = \"abc123\"")
+                .unwrap()
+                .server
+                .account_id,
+            "abc123"
+        );
+        assert_err_at(
+            "[upstream]\nconnect_timeout_ms = 0",
+            "upstream.connect_timeout_ms",
+        );
+    }
+
+    #[test]
+    fn retry_and_rate_limit_bounds() {
+        for bad in [0, 6] {
+            let text = format!("[[gateway]]\nretry = {{ max_attempts = {bad} }}");
+            assert_err_at(&text, "gateway[0].retry.max_attempts");
+        }
+        assert!(load("[[gateway]]\nretry = { max_attempts = 5, delay_ms = 60000 }").is_ok());
+        assert_err_at(
+            "[[gateway]]\nretry = { delay_ms = 60001 }",
+            "gateway[0].retry.delay_ms",
+        );
+        assert_err_at(
+            "[[gateway]]\nrate_limit = { limit = 10, interval_s = 0 }",
+            "gateway[0].rate_limit.interval_s",
+        );
+        assert!(load("[[gateway]]\nrate_limit = { limit = 0, interval_s = 0 }").is_ok());
+    }
+
+    #[test]
+    fn default_provider_resolves_to_a_slug() {
+        let text = |name: &str| {
+            format!(
+                "[provider.local]\nbase_url = \"http://127.0.0.1:9/v1\"\n\
+                 [[gateway]]\ndefault_provider = \"{name}\""
+            )
+        };
+        for (name, slug) in [
+            ("openai", "openai"),
+            ("perplexity", "perplexity-ai"),
+            ("perplexity-ai", "perplexity-ai"),
+            ("local", "local"),
+            ("custom-local", "local"),
+        ] {
+            let s = load(&text(name)).unwrap();
+            let g = s.gateway("default").unwrap();
+            assert_eq!(g.default_provider.as_deref(), Some(slug), "{name}");
+        }
+        assert_err_at(&text("nope"), "gateway[0].default_provider");
+        assert_err_at(&text("custom-openai"), "gateway[0].default_provider");
+    }
+
+    #[test]
+    fn ca_files_must_exist_at_load() {
+        assert_err_at(
+            "[upstream]\nca_file = \"/nonexistent/sluice-ca.pem\"",
+            "upstream.ca_file",
+        );
+        assert_err_at(
+            "[provider.openai]\nca_file = \"/nonexistent/sluice-ca.pem\"",
+            "provider.openai.ca_file",
+        );
+        assert_err_at(
+            "[server.tls]\ncert = \"/nonexistent/c.pem\"\nkey = \"/nonexistent/k.pem\"",
+            "server.tls.cert",
+        );
+        let ca = tempfile::NamedTempFile::new().unwrap();
+        let text = format!(
+            "[provider.openai]\nca_file = {:?}",
+            ca.path().to_str().unwrap()
+        );
+        let s = load(&text).unwrap();
+        assert_eq!(s.providers["openai"].ca_file.as_deref(), Some(ca.path()));
+    }
+}
