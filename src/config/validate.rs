@@ -27,9 +27,18 @@ pub(super) fn resolve(file: ConfigFile) -> Result<Settings, ConfigError> {
 
 /// A file the gateway reads later (TLS material): missing or unreadable is a load error.
 pub(crate) fn check_readable(key: &str, file: &Path) -> Result<(), ConfigError> {
-    std::fs::File::open(file)
-        .map(drop)
-        .map_err(|err| ConfigError::invalid(key, format!("cannot open {}: {err}", file.display())))
+    let opened = std::fs::File::open(file).and_then(|f| f.metadata());
+    match opened {
+        Ok(meta) if meta.is_file() => Ok(()),
+        Ok(_) => Err(ConfigError::invalid(
+            key,
+            format!("{} is not a regular file", file.display()),
+        )),
+        Err(err) => Err(ConfigError::invalid(
+            key,
+            format!("cannot open {}: {err}", file.display()),
+        )),
+    }
 }
 
 fn check_server(
@@ -322,6 +331,9 @@ mod tests {
             "[server.tls]\ncert = \"/nonexistent/c.pem\"\nkey = \"/nonexistent/k.pem\"",
             "server.tls.cert",
         );
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!("[upstream]\nca_file = {:?}", dir.path().to_str().unwrap());
+        assert!(err(&text).contains("not a regular file"));
         let ca = tempfile::NamedTempFile::new().unwrap();
         let text = format!(
             "[provider.openai]\nca_file = {:?}",
