@@ -1,14 +1,21 @@
 //! The TOML config file (SPEC section 2): its schema, `env:` values, validation,
 //! and the immutable snapshot (`Settings`) that workers read.
 
+mod env;
+mod load;
+mod render;
 mod secret;
+mod validate;
 
 pub use secret::Secret;
+pub(crate) use validate::check_readable;
 
-use crate::providers::Provider;
+use crate::providers::{is_builtin_slug, Provider};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// The file as written (every key optional; unknown keys are errors).
@@ -141,6 +148,15 @@ pub enum RateTechnique {
     Sliding,
 }
 
+impl RateTechnique {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RateTechnique::Fixed => "fixed",
+            RateTechnique::Sliding => "sliding",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RetryConfig {
@@ -167,6 +183,16 @@ pub enum Backoff {
     Exponential,
 }
 
+impl Backoff {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backoff::Constant => "constant",
+            Backoff::Linear => "linear",
+            Backoff::Exponential => "exponential",
+        }
+    }
+}
+
 /// `[provider.NAME]`: overrides a built-in provider or declares a custom one.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -183,6 +209,7 @@ pub struct ProviderConfig {
 pub struct Gateway {
     pub id: String,
     pub auth_tokens: Vec<Secret>,
+    /// The provider's slug (a model prefix or `custom-NAME` in config is resolved to it).
     pub default_provider: Option<String>,
     pub config: GatewayConfig,
 }
@@ -196,6 +223,46 @@ pub struct Settings {
     pub gateways: HashMap<String, Gateway>,
     /// By slug (`custom-NAME` aliases resolve to NAME through `provider_by_slug`).
     pub providers: BTreeMap<String, Provider>,
+    /// `server.listen`, parsed (never empty).
+    pub listen: Vec<SocketAddr>,
+    /// `server.admin_listen`, parsed; `None` when "" (admin plane off).
+    pub admin_listen: Option<SocketAddr>,
+    /// [observe] `[price.PROVIDER]` tables, kept as written for a later stage.
+    pub prices: BTreeMap<String, toml::Table>,
+}
+
+impl Settings {
+    pub fn gateway(&self, id: &str) -> Option<&Gateway> {
+        self.gateways.get(id)
+    }
+
+    /// By path segment; `custom-NAME` also finds the custom provider NAME.
+    pub fn provider_by_slug(&self, slug: &str) -> Option<&Provider> {
+        find_by_slug(&self.providers, slug)
+    }
+
+    /// By `/compat` model prefix (`perplexity` finds perplexity-ai); `custom-NAME` too.
+    pub fn provider_by_model_prefix(&self, prefix: &str) -> Option<&Provider> {
+        find_by_model_prefix(&self.providers, prefix)
+    }
+}
+
+fn find_by_slug<'a>(providers: &'a BTreeMap<String, Provider>, slug: &str) -> Option<&'a Provider> {
+    providers.get(slug).or_else(|| {
+        let name = slug.strip_prefix("custom-")?;
+        providers.get(name).filter(|p| !is_builtin_slug(&p.slug))
+    })
+}
+
+fn find_by_model_prefix<'a>(
+    providers: &'a BTreeMap<String, Provider>,
+    prefix: &str,
+) -> Option<&'a Provider> {
+    let exact = |prefix: &str| providers.values().find(|p| p.model_prefix == prefix);
+    exact(prefix).or_else(|| {
+        let name = prefix.strip_prefix("custom-")?;
+        exact(name).filter(|p| !is_builtin_slug(&p.slug))
+    })
 }
 
 /// Why a config could not be loaded; the message names the key path or variable.
@@ -210,6 +277,56 @@ pub enum ConfigError {
     Invalid { path: String, message: String },
     #[error("config error at `{path}`: environment variable {var} is not set")]
     MissingEnv { path: String, var: String },
+    /// Not valid TOML. The source line is not quoted, since it may hold a secret.
+    #[error("config syntax error in {origin} at line {line}, column {column}: {message}")]
+    Syntax {
+        origin: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+}
+
+impl ConfigError {
+    pub(crate) fn invalid(path: impl Into<String>, message: impl fmt::Display) -> ConfigError {
+        ConfigError::Invalid {
+            path: path.into(),
+            message: message.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookups_by_slug_and_model_prefix() {
+        let s = Settings::from_toml_str(
+            "[provider.local]\nbase_url = \"http://127.0.0.1:9\"",
+            "test",
+        )
+        .unwrap();
+        let slug = |name| s.provider_by_slug(name).map(|p| p.slug.as_str());
+        let prefix = |name| s.provider_by_model_prefix(name).map(|p| p.slug.as_str());
+        assert_eq!(slug("perplexity-ai"), Some("perplexity-ai"));
+        assert_eq!(slug("perplexity"), None);
+        assert_eq!(slug("local"), Some("local"));
+        assert_eq!(slug("custom-local"), Some("local"));
+        assert_eq!(
+            slug("custom-openai"),
+            None,
+            "custom- is no alias of a built-in"
+        );
+        assert_eq!(slug("custom-"), None);
+        assert_eq!(prefix("perplexity"), Some("perplexity-ai"));
+        assert_eq!(prefix("perplexity-ai"), None);
+        assert_eq!(prefix("workers-ai"), Some("workers-ai"));
+        assert_eq!(prefix("local"), Some("local"));
+        assert_eq!(prefix("custom-local"), Some("local"));
+        assert_eq!(prefix("custom-openai"), None);
+        assert_eq!(prefix("nope"), None);
+    }
 }
 
 // STUB (replaced by the config branch).

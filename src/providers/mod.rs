@@ -1,6 +1,14 @@
 //! The provider table: built-in providers of SPEC section 4, their upstream base,
 //! wire format (`Api`) and auth style, merged with `[provider.*]` from config.
 
+mod base_url;
+mod builtin;
+mod resolve;
+
+pub use base_url::BaseUrlError;
+pub use builtin::{builtin_providers, default_key_vars, is_builtin_slug};
+pub(crate) use resolve::resolve_providers;
+
 use crate::config::Secret;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -15,6 +23,29 @@ pub enum Api {
     Google,
     AzureOpenai,
     WorkersAi,
+}
+
+impl Api {
+    /// The name used in config (`api = "azure-openai"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Api::Openai => "openai",
+            Api::Anthropic => "anthropic",
+            Api::Google => "google",
+            Api::AzureOpenai => "azure-openai",
+            Api::WorkersAi => "workers-ai",
+        }
+    }
+
+    /// The auth style a provider speaking this api expects.
+    pub const fn auth_style(self) -> AuthStyle {
+        match self {
+            Api::Openai | Api::WorkersAi => AuthStyle::Bearer,
+            Api::Anthropic => AuthStyle::XApiKey,
+            Api::Google => AuthStyle::GoogApiKey,
+            Api::AzureOpenai => AuthStyle::ApiKey,
+        }
+    }
 }
 
 /// How a provider key is written upstream.

@@ -1,0 +1,345 @@
+//! Checks on a deserialised `ConfigFile` (each error names its key path) and its
+//! resolution into the `Settings` snapshot: parsed addresses, gateways, providers.
+
+use super::{find_by_model_prefix, find_by_slug, ConfigError, ConfigFile, Gateway, Settings};
+use super::{GatewayConfig, ServerConfig, UpstreamConfig};
+use crate::providers::{resolve_providers, Provider};
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::Path;
+
+/// Validates `file` and builds the snapshot workers use.
+pub(super) fn resolve(file: ConfigFile) -> Result<Settings, ConfigError> {
+    let (listen, admin_listen) = check_server(&file.server)?;
+    check_upstream(&file.upstream)?;
+    let providers = resolve_providers(&file.provider)?;
+    let gateways = resolve_gateways(file.gateway, &providers)?;
+    Ok(Settings {
+        server: file.server,
+        upstream: file.upstream,
+        gateways,
+        providers,
+        listen,
+        admin_listen,
+        prices: file.price,
+    })
+}
+
+/// A file the gateway reads later (TLS material): missing or unreadable is a load error.
+pub(crate) fn check_readable(key: &str, file: &Path) -> Result<(), ConfigError> {
+    let opened = std::fs::File::open(file).and_then(|f| f.metadata());
+    match opened {
+        Ok(meta) if meta.is_file() => Ok(()),
+        Ok(_) => Err(ConfigError::invalid(
+            key,
+            format!("{} is not a regular file", file.display()),
+        )),
+        Err(err) => Err(ConfigError::invalid(
+            key,
+            format!("cannot open {}: {err}", file.display()),
+        )),
+    }
+}
+
+fn check_server(
+    server: &ServerConfig,
+) -> Result<(Vec<SocketAddr>, Option<SocketAddr>), ConfigError> {
+    if server.listen.is_empty() {
+        return Err(ConfigError::invalid(
+            "server.listen",
+            "at least one listen address is needed",
+        ));
+    }
+    let listen = server
+        .listen
+        .iter()
+        .enumerate()
+        .map(|(i, addr)| parse_addr(&format!("server.listen[{i}]"), addr))
+        .collect::<Result<Vec<_>, _>>()?;
+    let admin_listen = match server.admin_listen.as_str() {
+        "" => None,
+        addr => Some(parse_addr("server.admin_listen", addr)?),
+    };
+    let account = &server.account_id;
+    if account.is_empty() || account.contains('/') || account.chars().any(char::is_whitespace) {
+        return Err(ConfigError::invalid(
+            "server.account_id",
+            "must be \"*\" or one path segment (no '/', no spaces)",
+        ));
+    }
+    positive("server.max_header_bytes", server.max_header_bytes as u64)?;
+    positive("server.max_body_bytes", server.max_body_bytes as u64)?;
+    if let Some(tls) = &server.tls {
+        check_readable("server.tls.cert", &tls.cert)?;
+        check_readable("server.tls.key", &tls.key)?;
+    }
+    Ok((listen, admin_listen))
+}
+
+fn check_upstream(upstream: &UpstreamConfig) -> Result<(), ConfigError> {
+    positive("upstream.connect_timeout_ms", upstream.connect_timeout_ms)?;
+    if let Some(file) = &upstream.ca_file {
+        check_readable("upstream.ca_file", file)?;
+    }
+    Ok(())
+}
+
+fn parse_addr(key: &str, addr: &str) -> Result<SocketAddr, ConfigError> {
+    addr.parse().map_err(|_| {
+        ConfigError::invalid(
+            key,
+            format!("`{addr}` is not an address:port (e.g. \"127.0.0.1:8787\" or \"[::]:8787\")"),
+        )
+    })
+}
+
+fn positive(key: &str, value: u64) -> Result<(), ConfigError> {
+    if value == 0 {
+        return Err(ConfigError::invalid(key, "must be greater than 0"));
+    }
+    Ok(())
+}
+
+fn resolve_gateways(
+    declared: Vec<GatewayConfig>,
+    providers: &BTreeMap<String, Provider>,
+) -> Result<HashMap<String, Gateway>, ConfigError> {
+    let mut gateways = HashMap::new();
+    for (i, config) in declared.into_iter().enumerate() {
+        let at = format!("gateway[{i}]");
+        let gateway = resolve_gateway(&at, config, providers)?;
+        if gateways.contains_key(&gateway.id) {
+            return Err(ConfigError::invalid(
+                format!("{at}.id"),
+                format!("gateway id `{}` is declared twice", gateway.id),
+            ));
+        }
+        gateways.insert(gateway.id.clone(), gateway);
+    }
+    if !gateways.contains_key("default") {
+        let default = resolve_gateway("gateway", GatewayConfig::default(), providers)?;
+        gateways.insert(default.id.clone(), default);
+    }
+    Ok(gateways)
+}
+
+fn resolve_gateway(
+    at: &str,
+    config: GatewayConfig,
+    providers: &BTreeMap<String, Provider>,
+) -> Result<Gateway, ConfigError> {
+    let id_ok = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    if config.id.is_empty() || config.id.len() > 64 || !config.id.bytes().all(id_ok) {
+        return Err(ConfigError::invalid(
+            format!("{at}.id"),
+            "a gateway id must be 1-64 characters of [A-Za-z0-9_-]",
+        ));
+    }
+    if let Some(i) = config.auth_tokens.iter().position(|t| t.is_empty()) {
+        return Err(ConfigError::invalid(
+            format!("{at}.auth_tokens[{i}]"),
+            "a gateway token must not be empty",
+        ));
+    }
+    let default_provider = match config.default_provider.as_str() {
+        "" => None,
+        name => {
+            let provider = find_by_slug(providers, name)
+                .or_else(|| find_by_model_prefix(providers, name))
+                .ok_or_else(|| {
+                    ConfigError::invalid(
+                        format!("{at}.default_provider"),
+                        format!("`{name}` is not a known provider"),
+                    )
+                })?;
+            Some(provider.slug.clone())
+        }
+    };
+    let retry = &config.retry;
+    if !(1..=5).contains(&retry.max_attempts) {
+        return Err(ConfigError::invalid(
+            format!("{at}.retry.max_attempts"),
+            "must be from 1 to 5",
+        ));
+    }
+    if retry.delay_ms > 60_000 {
+        return Err(ConfigError::invalid(
+            format!("{at}.retry.delay_ms"),
+            "must be from 0 to 60000",
+        ));
+    }
+    let rate = &config.rate_limit;
+    if rate.limit > 0 && rate.interval_s == 0 {
+        return Err(ConfigError::invalid(
+            format!("{at}.rate_limit.interval_s"),
+            "must be greater than 0 when rate_limit.limit is set",
+        ));
+    }
+    Ok(Gateway {
+        id: config.id.clone(),
+        auth_tokens: config.auth_tokens.clone(),
+        default_provider,
+        config,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Settings, ConfigError> {
+        Settings::from_toml_str(text, "test")
+    }
+
+    fn err(text: &str) -> String {
+        match load(text) {
+            Ok(_) => panic!("config loaded but should not:\n{text}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn assert_err_at(text: &str, path: &str) {
+        let message = err(text);
+        assert!(
+            message.contains(&format!("`{path}`")),
+            "expected path `{path}` in: {message}"
+        );
+    }
+
+    #[test]
+    fn gateway_ids() {
+        assert_err_at("[[gateway]]\nid = \"has space\"", "gateway[0].id");
+        assert_err_at("[[gateway]]\nid = \"\"", "gateway[0].id");
+        assert_err_at(
+            &format!("[[gateway]]\nid = \"{}\"", "a".repeat(65)),
+            "gateway[0].id",
+        );
+        assert!(load(&format!("[[gateway]]\nid = \"{}\"", "a".repeat(64))).is_ok());
+        assert_err_at(
+            "[[gateway]]\nid = \"x\"\n[[gateway]]\nid = \"x\"",
+            "gateway[1].id",
+        );
+        assert_err_at("[[gateway]]\n[[gateway]]", "gateway[1].id");
+    }
+
+    #[test]
+    fn default_gateway_is_added_or_kept() {
+        let s = load("[[gateway]]\nid = \"Team_1-a\"").unwrap();
+        assert_eq!(s.gateways.len(), 2);
+        assert!(s.gateway("default").is_some() && s.gateway("Team_1-a").is_some());
+        assert!(s.gateway("team_1-a").is_none());
+
+        let s = load("[[gateway]]\nid = \"default\"\ncollect_logs = false").unwrap();
+        assert_eq!(s.gateways.len(), 1);
+        assert!(!s.gateway("default").unwrap().config.collect_logs);
+    }
+
+    #[test]
+    fn empty_gateway_token_is_an_error() {
+        assert_err_at(
+            "[[gateway]]\nauth_tokens = [\"t\", \"\"]",
+            "gateway[0].auth_tokens[1]",
+        );
+    }
+
+    #[test]
+    fn listen_addresses() {
+        let s =
+            load("[server]\nlisten = [\"[::]:8787\", \"0.0.0.0:1\"]\nadmin_listen = \"\"").unwrap();
+        assert_eq!(s.listen.len(), 2);
+        assert!(s.listen[0].is_ipv6());
+        assert_eq!(s.admin_listen, None);
+        assert_err_at(
+            "[server]\nlisten = [\"[::]:1\", \"localhost:80\"]",
+            "server.listen[1]",
+        );
+        assert_err_at("[server]\nlisten = []", "server.listen");
+        assert_err_at("[server]\nadmin_listen = \"8788\"", "server.admin_listen");
+    }
+
+    #[test]
+    fn server_limits_and_account() {
+        assert_err_at("[server]\nmax_header_bytes = 0", "server.max_header_bytes");
+        assert_err_at("[server]\nmax_body_bytes = 0", "server.max_body_bytes");
+        assert_err_at("[server]\naccount_id = \"a/b\"", "server.account_id");
+        assert_err_at("[server]\naccount_id = \"\"", "server.account_id");
+        assert_eq!(
+            load("[server]\naccount_id = \"abc123\"")
+                .unwrap()
+                .server
+                .account_id,
+            "abc123"
+        );
+        assert_err_at(
+            "[upstream]\nconnect_timeout_ms = 0",
+            "upstream.connect_timeout_ms",
+        );
+    }
+
+    #[test]
+    fn retry_and_rate_limit_bounds() {
+        for bad in [0, 6] {
+            let text = format!("[[gateway]]\nretry = {{ max_attempts = {bad} }}");
+            assert_err_at(&text, "gateway[0].retry.max_attempts");
+        }
+        assert!(load("[[gateway]]\nretry = { max_attempts = 5, delay_ms = 60000 }").is_ok());
+        assert_err_at(
+            "[[gateway]]\nretry = { delay_ms = 60001 }",
+            "gateway[0].retry.delay_ms",
+        );
+        assert_err_at(
+            "[[gateway]]\nrate_limit = { limit = 10, interval_s = 0 }",
+            "gateway[0].rate_limit.interval_s",
+        );
+        assert!(load("[[gateway]]\nrate_limit = { limit = 0, interval_s = 0 }").is_ok());
+    }
+
+    #[test]
+    fn default_provider_resolves_to_a_slug() {
+        let text = |name: &str| {
+            format!(
+                "[provider.local]\nbase_url = \"http://127.0.0.1:9/v1\"\n\
+                 [[gateway]]\ndefault_provider = \"{name}\""
+            )
+        };
+        for (name, slug) in [
+            ("openai", "openai"),
+            ("perplexity", "perplexity-ai"),
+            ("perplexity-ai", "perplexity-ai"),
+            ("local", "local"),
+            ("custom-local", "local"),
+        ] {
+            let s = load(&text(name)).unwrap();
+            let g = s.gateway("default").unwrap();
+            assert_eq!(g.default_provider.as_deref(), Some(slug), "{name}");
+        }
+        assert_err_at(&text("nope"), "gateway[0].default_provider");
+        assert_err_at(&text("custom-openai"), "gateway[0].default_provider");
+    }
+
+    #[test]
+    fn ca_files_must_exist_at_load() {
+        assert_err_at(
+            "[upstream]\nca_file = \"/nonexistent/sluice-ca.pem\"",
+            "upstream.ca_file",
+        );
+        assert_err_at(
+            "[provider.openai]\nca_file = \"/nonexistent/sluice-ca.pem\"",
+            "provider.openai.ca_file",
+        );
+        assert_err_at(
+            "[server.tls]\ncert = \"/nonexistent/c.pem\"\nkey = \"/nonexistent/k.pem\"",
+            "server.tls.cert",
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!("[upstream]\nca_file = {:?}", dir.path().to_str().unwrap());
+        assert!(err(&text).contains("not a regular file"));
+        let ca = tempfile::NamedTempFile::new().unwrap();
+        let text = format!(
+            "[provider.openai]\nca_file = {:?}",
+            ca.path().to_str().unwrap()
+        );
+        let s = load(&text).unwrap();
+        assert_eq!(s.providers["openai"].ca_file.as_deref(), Some(ca.path()));
+    }
+}
