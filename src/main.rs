@@ -103,7 +103,16 @@ fn serve(config: Option<PathBuf>, listen: Vec<String>, workers: Option<usize>) -
         }
     };
     if !listen.is_empty() {
-        settings.server.listen = listen;
+        match listen.iter().map(|a| a.parse()).collect::<Result<Vec<_>, _>>() {
+            Ok(addrs) => {
+                settings.listen = addrs;
+                settings.server.listen = listen;
+            }
+            Err(_) => {
+                log::error!("invalid --listen address in {listen:?}");
+                return ExitCode::FAILURE;
+            }
+        }
     }
     if let Some(n) = workers {
         settings.server.workers = n;

@@ -29,7 +29,7 @@ fn compat_rewrites_only_the_model_bytes() {
     assert_eq!(seen.method, "POST");
     assert_eq!(seen.target, "/v1/chat/completions");
     let expected = CHAT.replace("\"mock/gpt-4o-mini\"", "\"gpt-4o-mini\"");
-    assert_eq!(String::from_utf8(seen.body).unwrap(), expected);
+    assert_eq!(String::from_utf8(seen.body.clone()).unwrap(), expected);
     assert_eq!(seen.header("content-length"), Some(expected.len().to_string().as_str()));
     assert_eq!(seen.header("authorization"), Some("Bearer sk-client"));
     assert_eq!(seen.header("host"), Some(up.addr.to_string().as_str()));

@@ -328,13 +328,3 @@ mod tests {
         assert_eq!(prefix("nope"), None);
     }
 }
-
-// STUB (replaced by the config branch).
-#[allow(unused, clippy::unimplemented)]
-impl Settings {
-    pub fn load(path: Option<&std::path::Path>) -> Result<Settings, ConfigError> { unimplemented!() }
-    pub fn gateway(&self, id: &str) -> Option<&Gateway> { unimplemented!() }
-    pub fn provider_by_slug(&self, slug: &str) -> Option<&Provider> { unimplemented!() }
-    pub fn provider_by_model_prefix(&self, prefix: &str) -> Option<&Provider> { unimplemented!() }
-    pub fn render_redacted(&self) -> String { unimplemented!() }
-}

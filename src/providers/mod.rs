@@ -102,9 +102,3 @@ pub struct Provider {
     /// Listed by `/compat/models` as `slug/model`.
     pub models: Vec<String>,
 }
-
-// STUB (replaced by the config branch).
-#[allow(unused, clippy::unimplemented)]
-impl BaseUrl {
-    pub fn authority(&self) -> String { unimplemented!() }
-}

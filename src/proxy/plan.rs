@@ -135,7 +135,7 @@ fn compat(
 
 /// A built-in whose base URL still has a `{placeholder}` needs `base_url` in config.
 fn usable(provider: &Provider) -> Result<(), GatewayError> {
-    if provider.base.host.contains('{') || provider.base.path.contains('{') {
+    if provider.base.has_placeholder() {
         return Err(GatewayError::new(
             ErrorCode::UnknownProvider,
             format!(

@@ -16,8 +16,6 @@ use std::thread::JoinHandle;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("invalid listen address {0:?}")]
-    ListenAddr(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -44,21 +42,15 @@ impl Server {
             0 => cpus.len().max(1),
             n => n,
         };
-        let addrs = settings
-            .server
-            .listen
-            .iter()
-            .map(|a| a.parse().map_err(|_| ServeError::ListenAddr(a.clone())))
-            .collect::<Result<Vec<SocketAddr>, _>>()?;
         let (mut listeners, bound) =
-            listener::bind_all(&addrs, count).map_err(|source| ServeError::Bind {
+            listener::bind_all(&settings.listen, count).map_err(|source| ServeError::Bind {
                 addr: settings.server.listen.join(", "),
                 source,
             })?;
         let hosts: Vec<(String, u16)> = settings
             .providers
             .values()
-            .filter(|p| !p.base.host.contains('{'))
+            .filter(|p| !p.base.has_placeholder())
             .map(|p| (p.base.host.clone(), p.base.port))
             .collect();
         let ca_files: Vec<_> = settings

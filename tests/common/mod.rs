@@ -25,7 +25,7 @@ impl Gateway {
     /// Starts sluice with this config (listen address and workers are set here).
     pub fn start(toml: &str) -> Gateway {
         let mut settings = Settings::from_toml_str(toml, "test config").unwrap();
-        settings.server.listen = vec!["127.0.0.1:0".into()];
+        settings.listen = vec!["127.0.0.1:0".parse().unwrap()];
         if settings.server.workers == 0 {
             settings.server.workers = 2;
         }
