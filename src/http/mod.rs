@@ -1,48 +1,93 @@
-//! STUB (replaced by the http branch): the API the proxy codes against.
-#![allow(unused, clippy::unimplemented)]
+//! Sans-IO HTTP/1.1: request and response head parsing, body framing (length, chunked)
+//! and head writing. Pure functions over byte slices; the connection loop does the IO.
 
-#[derive(Debug, thiserror::Error)]
+mod chunked;
+mod fields;
+mod request;
+mod response;
+mod writer;
+
+pub use chunked::{write_chunk_header, ChunkProgress, ChunkedDecoder, CHUNK_END, LAST_CHUNK};
+pub use fields::{is_hop_by_hop, Header};
+pub use request::{parse_request_head, BodyFraming, Method, RequestHead};
+pub use response::{parse_response_head, ResponseFraming, ResponseHead, MAX_RESPONSE_HEAD_BYTES};
+pub use writer::{reason_phrase, HeadWriter};
+
+/// Most header lines a head may carry; more is answered like an oversized head.
+pub const MAX_HEADERS: usize = 128;
+
+/// Why bytes could not be read or written as HTTP/1.x.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum HttpError {
-    #[error("malformed: {0}")]
+    /// Syntax or framing the parser refuses (smuggling-prone input included).
+    #[error("malformed HTTP message: {0}")]
     Malformed(&'static str),
-    #[error("headers too large")]
+    /// The head did not end within the byte limit, or had more than [`MAX_HEADERS`] lines.
+    #[error("HTTP header section too large")]
     HeadersTooLarge,
+    /// Neither HTTP/1.0 nor HTTP/1.1.
+    #[error("unsupported HTTP version")]
+    UnsupportedVersion,
+    /// A request body coded with something besides a lone `chunked`.
+    #[error("unsupported transfer coding")]
+    UnsupportedTransferCoding,
+    /// A chunked body that breaks the chunk grammar or its size bounds.
+    #[error("malformed chunked body: {0}")]
+    BadChunk(&'static str),
 }
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Method { Get, Post, Put, Patch, Delete, Head, Options, Other(String) }
-impl Method { pub fn as_str(&self) -> &str { unimplemented!() } }
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyFraming { None, Length(u64), Chunked }
-#[derive(Debug, Clone)]
-pub struct Header { pub name: String, pub value: Vec<u8> }
-#[derive(Debug, Clone)]
-pub struct RequestHead {
-    pub method: Method, pub target: String, pub minor_version: u8, pub headers: Vec<Header>,
-    pub framing: BodyFraming, pub keep_alive: bool, pub expect_continue: bool,
-    pub close_after_response: bool, pub connection_tokens: Vec<String>, pub head_len: usize,
+
+impl HttpError {
+    /// The status a server answers a client with when its request fails this way.
+    pub fn status(self) -> u16 {
+        match self {
+            HttpError::Malformed(_) | HttpError::BadChunk(_) => 400,
+            HttpError::HeadersTooLarge => 431,
+            HttpError::UnsupportedVersion => 505,
+            HttpError::UnsupportedTransferCoding => 501,
+        }
+    }
 }
-impl RequestHead {
-    pub fn header(&self, name: &str) -> Option<&[u8]> { unimplemented!() }
-    pub fn path(&self) -> &str { unimplemented!() }
-    pub fn query(&self) -> Option<&str> { unimplemented!() }
+
+impl From<httparse::Error> for HttpError {
+    fn from(e: httparse::Error) -> Self {
+        match e {
+            httparse::Error::TooManyHeaders => HttpError::HeadersTooLarge,
+            httparse::Error::Version => HttpError::UnsupportedVersion,
+            httparse::Error::HeaderName => HttpError::Malformed("invalid header name"),
+            httparse::Error::HeaderValue => HttpError::Malformed("invalid header value"),
+            httparse::Error::NewLine => HttpError::Malformed("invalid line ending"),
+            httparse::Error::Status => HttpError::Malformed("invalid status code"),
+            httparse::Error::Token => HttpError::Malformed("invalid start line"),
+        }
+    }
 }
-pub fn parse_request_head(buf: &[u8], max_header_bytes: usize) -> Result<Option<RequestHead>, HttpError> { unimplemented!() }
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResponseFraming { Empty, Length(u64), Chunked, Close }
-#[derive(Debug, Clone)]
-pub struct ResponseHead { pub status: u16, pub reason: String, pub minor_version: u8, pub headers: Vec<Header>, pub framing: ResponseFraming, pub keep_alive: bool, pub head_len: usize }
-impl ResponseHead { pub fn is_informational(&self) -> bool { unimplemented!() } }
-pub fn parse_response_head(buf: &[u8], request_was_head: bool) -> Result<Option<ResponseHead>, HttpError> { unimplemented!() }
-pub struct ChunkedDecoder {}
-pub struct ChunkProgress { pub consumed: usize, pub done: bool }
-impl ChunkedDecoder { pub fn new() -> Self { unimplemented!() } pub fn feed(&mut self, input: &[u8], on_data: impl FnMut(&[u8])) -> Result<ChunkProgress, HttpError> { unimplemented!() } }
-pub fn write_chunk_header(len: usize, out: &mut Vec<u8>) { unimplemented!() }
-pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
-pub struct HeadWriter {}
-impl HeadWriter {
-    pub fn request_line(method: &str, target: &str) -> Self { unimplemented!() }
-    pub fn status_line(status: u16) -> Self { unimplemented!() }
-    pub fn header(&mut self, name: &str, value: &[u8]) { unimplemented!() }
-    pub fn finish(self) -> Vec<u8> { unimplemented!() }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_match_rfc_meaning() {
+        assert_eq!(HttpError::Malformed("x").status(), 400);
+        assert_eq!(HttpError::HeadersTooLarge.status(), 431);
+        assert_eq!(HttpError::UnsupportedVersion.status(), 505);
+        assert_eq!(HttpError::UnsupportedTransferCoding.status(), 501);
+        assert_eq!(HttpError::BadChunk("x").status(), 400);
+    }
+
+    #[test]
+    fn httparse_errors_map_to_typed_errors() {
+        assert_eq!(
+            HttpError::from(httparse::Error::TooManyHeaders),
+            HttpError::HeadersTooLarge
+        );
+        assert_eq!(
+            HttpError::from(httparse::Error::Version),
+            HttpError::UnsupportedVersion
+        );
+        assert!(matches!(
+            HttpError::from(httparse::Error::HeaderValue),
+            HttpError::Malformed(_)
+        ));
+    }
 }
-pub fn is_hop_by_hop(name: &str) -> bool { unimplemented!() }
