@@ -46,14 +46,20 @@ impl ClientConn {
     /// Writes a gateway error as JSON (SPEC section 7).
     pub async fn write_error(&mut self, err: &GatewayError, close: bool) -> io::Result<()> {
         let body = err.json_body();
-        let mut head = HeadWriter::status_line(err.status);
-        head.header("content-type", b"application/json");
-        head.header("content-length", body.len().to_string().as_bytes());
+        self.write_json(err.status, &body, close).await
+    }
+
+    /// Writes a complete JSON response made by the gateway.
+    pub async fn write_json(&mut self, status: u16, body: &[u8], close: bool) -> io::Result<()> {
+        let mut head = HeadWriter::new();
+        head.status_line(status)
+            .header("content-type", b"application/json")
+            .content_length(body.len() as u64);
         if close {
             head.header("connection", b"close");
         }
-        let mut bytes = head.finish();
-        bytes.extend_from_slice(&body);
+        let mut bytes = head.finish().map_err(io::Error::other)?;
+        bytes.extend_from_slice(body);
         self.write_all(bytes).await
     }
 }

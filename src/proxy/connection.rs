@@ -9,7 +9,7 @@ use super::io::{race, Raced};
 use super::plan::{plan, Plan};
 use super::Worker;
 use crate::error::{ErrorCode, GatewayError};
-use crate::http::{parse_request_head, BodyFraming, HeadWriter, HttpError, RequestHead};
+use crate::http::{parse_request_head, BodyFraming, HttpError, RequestHead};
 use crate::route::route;
 use monoio::net::TcpStream;
 use std::pin::pin;
@@ -124,15 +124,7 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
         Ok(Plan::Upstream(req)) => forward(worker, client, req, side).await,
         Ok(Plan::Local(body)) => {
             let close = side.close || worker.drain.is_draining();
-            let mut w = HeadWriter::status_line(200);
-            w.header("content-type", b"application/json");
-            w.header("content-length", body.len().to_string().as_bytes());
-            if close {
-                w.header("connection", b"close");
-            }
-            let mut bytes = w.finish();
-            bytes.extend_from_slice(&body);
-            keep_after(client.write_all(bytes).await, close)
+            keep_after(client.write_json(200, &body, close).await, close)
         }
         Err((err, close)) => {
             let close = close || worker.drain.is_draining();

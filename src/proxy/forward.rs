@@ -7,12 +7,12 @@ use super::plan::UpstreamRequest;
 use super::stream::{stream_body, BodyEnd};
 use super::Worker;
 use crate::error::{ErrorCode, GatewayError};
-use crate::http::{is_hop_by_hop, parse_response_head, HeadWriter, ResponseFraming, ResponseHead};
+use crate::http::{
+    is_hop_by_hop, parse_response_head, HeadWriter, ResponseFraming, ResponseHead,
+    MAX_RESPONSE_HEAD_BYTES,
+};
 use crate::upstream::{Conn, UpstreamError};
 use monoio::io::AsyncWriteRentExt;
-
-/// A response head larger than this is refused (502).
-const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 
 /// Whether the client connection may serve another request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +52,12 @@ pub async fn forward(
             head.framing,
             ResponseFraming::Chunked | ResponseFraming::Close
         );
-    if client.write_all(response_head(&head, close, chunk_to_client)).await.is_err() {
+    let Ok(head_bytes) = response_head(&head, close, chunk_to_client) else {
+        let err = GatewayError::new(ErrorCode::UpstreamFailed, "invalid response head from upstream");
+        let _ = client.write_error(&err, true).await;
+        return Keep::Close;
+    };
+    if client.write_all(head_bytes).await.is_err() {
         return Keep::Close;
     }
     match stream_body(client, conn, head.framing, rest, side.http10).await {
@@ -144,7 +149,7 @@ async fn read_head(
                 continue;
             }
             Ok(Some(head)) => return Ok(head),
-            Ok(None) if buf.len() >= MAX_RESPONSE_HEAD => {
+            Ok(None) if buf.len() >= MAX_RESPONSE_HEAD_BYTES => {
                 return Err(HeadError::Invalid("response head too large".into()))
             }
             Ok(None) => {}
@@ -177,27 +182,27 @@ fn upstream_error(e: UpstreamError) -> GatewayError {
 
 /// The client's response head: the upstream's status and end-to-end headers, with
 /// framing set for this client.
-fn response_head(head: &ResponseHead, close: bool, chunk_to_client: bool) -> Vec<u8> {
-    let named_in_connection: Vec<String> = head
-        .headers
-        .iter()
-        .filter(|h| h.name.eq_ignore_ascii_case("connection"))
-        .flat_map(|h| h.value.split(|&b| b == b','))
-        .map(|t| String::from_utf8_lossy(t).trim().to_ascii_lowercase())
-        .collect();
-    let mut w = HeadWriter::status_line(head.status);
+fn response_head(
+    head: &ResponseHead,
+    close: bool,
+    chunk_to_client: bool,
+) -> Result<Vec<u8>, crate::http::HttpError> {
+    let mut w = HeadWriter::new();
+    w.status_line(head.status);
     for h in &head.headers {
         let lower = h.name.to_ascii_lowercase();
         let framing_header = lower == "content-length" && head.framing != ResponseFraming::Empty;
-        if is_hop_by_hop(&lower) || framing_header || named_in_connection.contains(&lower) {
+        if is_hop_by_hop(&lower) || framing_header || head.connection_tokens.contains(&lower) {
             continue;
         }
         w.header(&h.name, &h.value);
     }
     match head.framing {
-        ResponseFraming::Length(n) => w.header("content-length", n.to_string().as_bytes()),
+        ResponseFraming::Length(n) => {
+            w.content_length(n);
+        }
         ResponseFraming::Chunked | ResponseFraming::Close if chunk_to_client => {
-            w.header("transfer-encoding", b"chunked")
+            w.header("transfer-encoding", b"chunked");
         }
         _ => {}
     }

@@ -61,7 +61,7 @@ pub fn plan(
             usable(provider)?;
             let cred = credential(provider, head, auth, KeySource::Native)?;
             let path = native_path(provider, rest);
-            Ok(Plan::Upstream(build(provider, head, &path, auth, cred, vec![body])))
+            build(provider, head, &path, auth, cred, vec![body]).map(Plan::Upstream)
         }
     }
 }
@@ -130,7 +130,7 @@ fn compat(
         None => vec![body],
     };
     let path = format!("{}{base}{suffix}", provider.base.path);
-    Ok(Plan::Upstream(build(provider, head, &path, auth, cred, parts)))
+    build(provider, head, &path, auth, cred, parts).map(Plan::Upstream)
 }
 
 /// A built-in whose base URL still has a `{placeholder}` needs `base_url` in config.
@@ -174,13 +174,14 @@ fn build(
     auth: GatewayAuth,
     cred: Credential,
     body: Vec<Bytes>,
-) -> UpstreamRequest {
+) -> Result<UpstreamRequest, GatewayError> {
     let target = match head.query() {
         Some(q) => format!("{path}?{q}"),
         None => path.to_string(),
     };
-    let mut w = HeadWriter::request_line(head.method.as_str(), &target);
-    w.header("host", provider.base.authority().as_bytes());
+    let mut w = HeadWriter::new();
+    w.request_line(head.method.as_str(), &target)
+        .header("host", provider.base.authority().as_bytes());
     let replaced = match &cred {
         Credential::Set { name, .. } => Some(*name),
         Credential::Forwarded => None,
@@ -206,19 +207,22 @@ fn build(
     let body_len: usize = body.iter().map(Bytes::len).sum();
     let has_body = body_len > 0 || !matches!(head.framing, crate::http::BodyFraming::None);
     if has_body {
-        w.header("content-length", body_len.to_string().as_bytes());
+        w.content_length(body_len as u64);
     }
-    UpstreamRequest {
+    let head_bytes = w.finish().map_err(|e| {
+        GatewayError::new(ErrorCode::BadRequest, format!("cannot forward request: {e}"))
+    })?;
+    Ok(UpstreamRequest {
         peer: PeerKey {
             tls: provider.base.tls,
             host: provider.base.host.clone(),
             port: provider.base.port,
             ca_file: provider.ca_file.clone(),
         },
-        head: Bytes::from(w.finish()),
+        head: Bytes::from(head_bytes),
         body,
         is_head: head.method == Method::Head,
-    }
+    })
 }
 
 /// Headers that travel on: not hop-by-hop, not named in `Connection`, not `cf-aig-*`,

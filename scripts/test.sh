@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite: every cargo test on the io_uring driver and again on epoll,
+# then the official OpenAI Python SDK against a real gateway and the mock provider.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build --workspace --bins
+echo "== cargo test (io_uring)"
+cargo test --workspace
+echo "== cargo test (epoll: MONOIO_FORCE_LEGACY_DRIVER=1)"
+MONOIO_FORCE_LEGACY_DRIVER=1 cargo test --workspace
+echo "== OpenAI Python SDK"
+scripts/sdk_test.sh
