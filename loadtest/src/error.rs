@@ -59,6 +59,9 @@ pub enum ToolError {
         /// The underlying error.
         source: io::Error,
     },
+    /// A histogram could not be created.
+    #[error("histogram: {0}")]
+    Histogram(#[from] hdrhistogram::CreationError),
     /// A worker thread died or never reported back.
     #[error("worker {0} failed to start or stopped unexpectedly")]
     Worker(usize),
