@@ -23,7 +23,12 @@ impl Mock {
         let mut line = String::new();
         let stdout = child.stdout.take().unwrap();
         BufReader::new(stdout).read_line(&mut line).unwrap();
-        let addr = line.trim().strip_prefix("listening on ").unwrap().parse().unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap()
+            .parse()
+            .unwrap();
         Mock { child, addr }
     }
 
@@ -50,7 +55,10 @@ struct Response {
 
 impl Response {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     fn body(&self) -> Vec<u8> {
@@ -63,7 +71,10 @@ impl Response {
 }
 
 fn send(conn: &mut BufReader<TcpStream>, method: &str, path: &str, headers: &[&str], body: &str) {
-    let mut request = format!("{method} {path} HTTP/1.1\r\nhost: mock\r\ncontent-length: {}\r\n", body.len());
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nhost: mock\r\ncontent-length: {}\r\n",
+        body.len()
+    );
     for header in headers {
         request.push_str(header);
         request.push_str("\r\n");
@@ -93,7 +104,11 @@ fn read_response(conn: &mut BufReader<TcpStream>) -> Response {
         let (name, value) = line.split_once(':').unwrap();
         headers.push((name.to_owned(), value.trim().to_owned()));
     }
-    let mut response = Response { status, headers, chunks: Vec::new() };
+    let mut response = Response {
+        status,
+        headers,
+        chunks: Vec::new(),
+    };
     if response.header("transfer-encoding") == Some("chunked") {
         loop {
             let size = usize::from_str_radix(&read_line(conn), 16).unwrap();
@@ -125,7 +140,13 @@ fn request(mock: &Mock, method: &str, path: &str, headers: &[&str], body: &str) 
 fn completion_echoes_model_with_consistent_usage() {
     let mock = Mock::start(&[]);
     let body = r#"{"model":"gpt-test","messages":[{"role":"user","content":"hi"}]}"#;
-    let response = request(&mock, "POST", "/v1/chat/completions", &["x-mock-chunks: 5"], body);
+    let response = request(
+        &mock,
+        "POST",
+        "/v1/chat/completions",
+        &["x-mock-chunks: 5"],
+        body,
+    );
     assert_eq!(response.status, 200);
     assert_eq!(response.header("content-type"), Some("application/json"));
     let json = response.json();
@@ -140,11 +161,20 @@ fn completion_echoes_model_with_consistent_usage() {
     assert_eq!(json["usage"]["completion_tokens"], 5);
     assert_eq!(json["usage"]["total_tokens"], prompt + 5);
 
-    let padded = request(&mock, "POST", "/v1/chat/completions", &["x-mock-body-bytes: 4000"], body);
+    let padded = request(
+        &mock,
+        "POST",
+        "/v1/chat/completions",
+        &["x-mock-body-bytes: 4000"],
+        body,
+    );
     let json = padded.json();
     let content = json["choices"][0]["message"]["content"].as_str().unwrap();
     assert!((4000..4020).contains(&content.len()), "{}", content.len());
-    assert_eq!(json["usage"]["completion_tokens"], content.split_whitespace().count());
+    assert_eq!(
+        json["usage"]["completion_tokens"],
+        content.split_whitespace().count()
+    );
 }
 
 /// Streams with 3 content chunks and returns the SSE payload of each chunked-encoding chunk.
@@ -152,7 +182,13 @@ fn stream_events(mock: &Mock, include_usage: bool) -> Vec<String> {
     let body = format!(
         r#"{{"model":"gpt-s","stream":true,"stream_options":{{"include_usage":{include_usage}}}}}"#
     );
-    let response = request(&mock, "POST", "/v1/chat/completions", &["x-mock-chunks: 3"], &body);
+    let response = request(
+        mock,
+        "POST",
+        "/v1/chat/completions",
+        &["x-mock-chunks: 3"],
+        &body,
+    );
     assert_eq!(response.status, 200);
     assert_eq!(response.header("content-type"), Some("text/event-stream"));
     response
@@ -160,7 +196,11 @@ fn stream_events(mock: &Mock, include_usage: bool) -> Vec<String> {
         .iter()
         .map(|chunk| {
             let text = String::from_utf8(chunk.clone()).unwrap();
-            let payload = text.strip_prefix("data: ").unwrap().strip_suffix("\n\n").unwrap();
+            let payload = text
+                .strip_prefix("data: ")
+                .unwrap()
+                .strip_suffix("\n\n")
+                .unwrap();
             assert!(!payload.contains("\n\n"), "one event per chunk: {text:?}");
             payload.to_owned()
         })
@@ -178,10 +218,15 @@ fn stream_sends_one_event_per_chunk_in_order() {
             .iter()
             .map(|e| serde_json::from_str(e).unwrap())
             .collect();
-        assert!(json.iter().all(|j| j["model"] == "gpt-s" && j["object"] == "chat.completion.chunk"));
+        assert!(json
+            .iter()
+            .all(|j| j["model"] == "gpt-s" && j["object"] == "chat.completion.chunk"));
         assert_eq!(json[0]["choices"][0]["delta"]["role"], "assistant");
         for i in 0..3 {
-            assert_eq!(json[1 + i]["choices"][0]["delta"]["content"], format!("tok{i} "));
+            assert_eq!(
+                json[1 + i]["choices"][0]["delta"]["content"],
+                format!("tok{i} ")
+            );
         }
         assert_eq!(json[4]["choices"][0]["finish_reason"], "stop");
         if include_usage {
@@ -201,9 +246,18 @@ fn status_knob_and_unknown_paths_give_openai_errors() {
         assert_eq!(response.status, status);
         assert!(response.json()["error"]["message"].is_string());
     }
-    let bad_knob = request(&mock, "POST", "/v1/chat/completions", &["x-mock-chunks: lots"], body);
+    let bad_knob = request(
+        &mock,
+        "POST",
+        "/v1/chat/completions",
+        &["x-mock-chunks: lots"],
+        body,
+    );
     assert_eq!(bad_knob.status, 400);
-    assert!(bad_knob.json()["error"]["message"].as_str().unwrap().contains("x-mock-chunks"));
+    assert!(bad_knob.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("x-mock-chunks"));
     let missing = request(&mock, "GET", "/v2/nothing", &[], "");
     assert_eq!(missing.status, 404);
     assert_eq!(missing.json()["error"]["type"], "invalid_request_error");
@@ -240,7 +294,10 @@ fn echo_headers_reports_what_was_received() {
     let headers = ["x-mock-echo-headers: true", "authorization: Bearer sk-test"];
     let response = request(&mock, "POST", "/v1/chat/completions", &headers, body);
     assert_eq!(response.header("x-mock-request-bytes"), Some("13"));
-    let content = response.json()["choices"][0]["message"]["content"].as_str().unwrap().to_owned();
+    let content = response.json()["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let echoed: serde_json::Value = serde_json::from_str(&content).unwrap();
     assert_eq!(echoed["authorization"], "Bearer sk-test");
     assert_eq!(echoed["content-length"], "13");
@@ -249,7 +306,13 @@ fn echo_headers_reports_what_was_received() {
 #[test]
 fn embeddings_and_models_have_openai_shapes() {
     let mock = Mock::start(&[]);
-    let response = request(&mock, "POST", "/v1/embeddings", &["x-mock-dims: 4"], r#"{"model":"e","input":["a","b","c"]}"#);
+    let response = request(
+        &mock,
+        "POST",
+        "/v1/embeddings",
+        &["x-mock-dims: 4"],
+        r#"{"model":"e","input":["a","b","c"]}"#,
+    );
     let json = response.json();
     assert_eq!(json["object"], "list");
     assert_eq!(json["model"], "e");
@@ -258,12 +321,23 @@ fn embeddings_and_models_have_openai_shapes() {
     assert_eq!(data[2]["index"], 2);
     assert_eq!(data[2]["embedding"].as_array().unwrap().len(), 4);
     assert!(json["usage"]["prompt_tokens"].as_u64().unwrap() > 0);
-    let single = request(&mock, "POST", "/v1/embeddings", &[], r#"{"model":"e","input":"x"}"#).json();
+    let single = request(
+        &mock,
+        "POST",
+        "/v1/embeddings",
+        &[],
+        r#"{"model":"e","input":"x"}"#,
+    )
+    .json();
     assert_eq!(single["data"].as_array().unwrap().len(), 1);
     assert_eq!(single["data"][0]["embedding"].as_array().unwrap().len(), 8);
     let models = request(&mock, "GET", "/v1/models", &[], "").json();
     assert_eq!(models["object"], "list");
-    assert!(models["data"].as_array().unwrap().iter().all(|m| m["object"] == "model"));
+    assert!(models["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["object"] == "model"));
 }
 
 /// Runs `sluice-load` with `args` and returns its JSON report.
@@ -285,7 +359,19 @@ fn load(args: &[&str], name: &str) -> serde_json::Value {
 fn load_counts_closed_loop_requests() {
     let mock = Mock::start(&[]);
     let url = format!("http://{}/v1/chat/completions", mock.addr);
-    let report = load(&["--url", &url, "--requests", "200", "--concurrency", "8", "--workers", "2"], "closed");
+    let report = load(
+        &[
+            "--url",
+            &url,
+            "--requests",
+            "200",
+            "--concurrency",
+            "8",
+            "--workers",
+            "2",
+        ],
+        "closed",
+    );
     assert_eq!(report["ok"], 200);
     assert_eq!(report["errors"]["total"], 0);
     assert_eq!(report["latency_us"]["count"], 200);
@@ -297,7 +383,17 @@ fn load_times_streams() {
     let mock = Mock::start(&[]);
     let url = format!("http://{}/v1/chat/completions", mock.addr);
     let report = load(
-        &["--url", &url, "--stream", "--requests", "20", "--concurrency", "4", "--header", "x-mock-chunks: 5"],
+        &[
+            "--url",
+            &url,
+            "--stream",
+            "--requests",
+            "20",
+            "--concurrency",
+            "4",
+            "--header",
+            "x-mock-chunks: 5",
+        ],
         "stream",
     );
     assert_eq!(report["ok"], 20);
@@ -313,12 +409,35 @@ fn load_counts_open_loop_and_status_errors() {
     let mock = Mock::start(&[]);
     let url = format!("http://{}/v1/chat/completions", mock.addr);
     let report = load(
-        &["--url", &url, "--rate", "500", "--requests", "30", "--header", "x-mock-status: 503"],
+        &[
+            "--url",
+            &url,
+            "--rate",
+            "500",
+            "--requests",
+            "30",
+            "--header",
+            "x-mock-status: 503",
+        ],
         "open",
     );
     assert_eq!(report["ok"], 0);
     assert_eq!(report["errors"]["status"]["503"], 30);
     assert_eq!(report["offered_rate"], 500.0);
-    let short = load(&["--url", &url, "--stream", "--requests", "3", "--method", "GET"], "short");
-    assert_eq!(short["errors"]["status"]["404"], 3, "GET on a POST path is a 404");
+    let short = load(
+        &[
+            "--url",
+            &url,
+            "--stream",
+            "--requests",
+            "3",
+            "--method",
+            "GET",
+        ],
+        "short",
+    );
+    assert_eq!(
+        short["errors"]["status"]["404"], 3,
+        "GET on a POST path is a 404"
+    );
 }

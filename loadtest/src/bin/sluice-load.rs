@@ -9,13 +9,14 @@ use sluice_loadtest::load::{self, config::LoadConfig};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let result = LoadConfig::from_args(std::env::args_os().skip(1)).and_then(|config| match config {
-        Some(config) => load::run(config).map(|report| print!("{report}")),
-        None => {
-            println!("{}", load::config::USAGE);
-            Ok(())
-        }
-    });
+    let result =
+        LoadConfig::from_args(std::env::args_os().skip(1)).and_then(|config| match config {
+            Some(config) => load::run(config).map(|report| print!("{report}")),
+            None => {
+                println!("{}", load::config::USAGE);
+                Ok(())
+            }
+        });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

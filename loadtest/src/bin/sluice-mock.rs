@@ -9,13 +9,14 @@ use sluice_loadtest::mock::{self, MockConfig};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let result = MockConfig::from_args(std::env::args_os().skip(1)).and_then(|config| match config {
-        Some(config) => mock::run(config),
-        None => {
-            println!("{}", mock::USAGE);
-            Ok(())
-        }
-    });
+    let result =
+        MockConfig::from_args(std::env::args_os().skip(1)).and_then(|config| match config {
+            Some(config) => mock::run(config),
+            None => {
+                println!("{}", mock::USAGE);
+                Ok(())
+            }
+        });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -100,7 +100,11 @@ impl Connection {
 
     /// Sends `request` and reads the whole response; with `stream`, a 2xx body is scanned as SSE
     /// into `self.times`.
-    pub async fn exchange(&mut self, request: Rc<Vec<u8>>, stream: bool) -> Result<Response, ExchangeError> {
+    pub async fn exchange(
+        &mut self,
+        request: Rc<Vec<u8>>,
+        stream: bool,
+    ) -> Result<Response, ExchangeError> {
         self.times.reset();
         self.scanner.reset();
         let (written, _) = self.stream.write_all(request).await;
@@ -138,7 +142,9 @@ impl Connection {
                         }
                         return Ok((status, framing, keep_alive));
                     }
-                    Ok(httparse::Status::Partial) if self.input.data().len() > wire::MAX_HEAD_BYTES => {
+                    Ok(httparse::Status::Partial)
+                        if self.input.data().len() > wire::MAX_HEAD_BYTES =>
+                    {
                         return Err(WireError::HeadTooLarge(wire::MAX_HEAD_BYTES).into());
                     }
                     Ok(httparse::Status::Partial) => {}
@@ -164,7 +170,9 @@ impl Connection {
             let step = match framing {
                 Framing::Chunked => decoder.step(self.input.data())?,
                 _ if data_len == 0 => ChunkStep::NeedMore,
-                _ => ChunkStep::Data(usize::try_from(remaining).map_or(data_len, |r| r.min(data_len))),
+                _ => ChunkStep::Data(
+                    usize::try_from(remaining).map_or(data_len, |r| r.min(data_len)),
+                ),
             };
             match step {
                 ChunkStep::NeedMore => {

@@ -78,11 +78,14 @@ impl LoadConfig {
     }
 
     /// Parses the command line (without the program name); `Ok(None)` for `--help`.
-    pub fn from_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Option<Self>, ToolError> {
+    pub fn from_args(
+        args: impl IntoIterator<Item = std::ffi::OsString>,
+    ) -> Result<Option<Self>, ToolError> {
         let mut parser = lexopt::Parser::from_args(args);
         let (mut url, mut body_file, mut json) = (None, None, None);
         let (mut stream, mut quiet) = (false, false);
-        let (mut rate, mut concurrency, mut connections) = (None::<f64>, None::<usize>, None::<usize>);
+        let (mut rate, mut concurrency, mut connections) =
+            (None::<f64>, None::<usize>, None::<usize>);
         let (mut duration, mut requests) = (None::<f64>, None::<u64>);
         let (mut workers, mut timeout_ms) = (1usize, 30_000u64);
         let mut method = String::from("POST");
@@ -117,14 +120,17 @@ impl LoadConfig {
             }
             (Some(rate), None) => LoadShape::Open {
                 rate,
-                connections: connections.unwrap_or((rate / 10.0).ceil().clamp(16.0, 1024.0) as usize),
+                connections: connections
+                    .unwrap_or((rate / 10.0).ceil().clamp(16.0, 1024.0) as usize),
             },
             (None, concurrency) => LoadShape::Closed {
                 concurrency: concurrency.or(connections).unwrap_or(10),
             },
         };
         let bound = match (duration, requests) {
-            (Some(_), Some(_)) => return Err(usage("--duration and --requests exclude each other")),
+            (Some(_), Some(_)) => {
+                return Err(usage("--duration and --requests exclude each other"))
+            }
             (Some(s), None) if !(s.is_finite() && s > 0.0) => {
                 return Err(usage("--duration must be a positive number of seconds"))
             }
@@ -138,10 +144,14 @@ impl LoadConfig {
             LoadShape::Open { connections, .. } => connections,
         };
         if pool == 0 || workers == 0 || timeout_ms == 0 {
-            return Err(usage("--concurrency, --connections, --workers and --timeout-ms must be at least 1"));
+            return Err(usage(
+                "--concurrency, --connections, --workers and --timeout-ms must be at least 1",
+            ));
         }
         let body = match body_file {
-            Some(path) => std::fs::read(&path).map_err(|source| ToolError::File { path, source })?,
+            Some(path) => {
+                std::fs::read(&path).map_err(|source| ToolError::File { path, source })?
+            }
             None if method == "GET" || method == "HEAD" => Vec::new(),
             None => default_body(stream).into_bytes(),
         };
@@ -175,7 +185,10 @@ pub struct Target {
 impl Target {
     /// Parses and resolves an `http://` URL.
     pub fn parse(url: &str) -> Result<Self, ToolError> {
-        let refuse = |reason| ToolError::Url { url: url.to_owned(), reason };
+        let refuse = |reason| ToolError::Url {
+            url: url.to_owned(),
+            reason,
+        };
         let rest = match url.split_once("://") {
             Some(("http", rest)) => rest,
             Some(("https", _)) => return Err(refuse("https is not supported, use http://")),
@@ -210,7 +223,9 @@ fn parse_header(line: &str) -> Result<(String, String), ToolError> {
         Some((name, value)) if !name.trim().is_empty() && !line.contains(['\r', '\n']) => {
             Ok((name.trim().to_owned(), value.trim().to_owned()))
         }
-        _ => Err(ToolError::Usage(format!("--header {line:?}: expected 'Name: value'"))),
+        _ => Err(ToolError::Usage(format!(
+            "--header {line:?}: expected 'Name: value'"
+        ))),
     }
 }
 
@@ -223,9 +238,21 @@ fn default_body(stream: bool) -> String {
 }
 
 /// The request bytes: head with Host, Content-Length, JSON content type unless given, then body.
-fn render_request(method: &str, target: &Target, headers: &[(String, String)], body: &[u8]) -> Vec<u8> {
-    let mut out = format!("{method} {} HTTP/1.1\r\nhost: {}\r\n", target.path, target.authority);
-    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type")) && !body.is_empty() {
+fn render_request(
+    method: &str,
+    target: &Target,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Vec<u8> {
+    let mut out = format!(
+        "{method} {} HTTP/1.1\r\nhost: {}\r\n",
+        target.path, target.authority
+    );
+    if !headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+        && !body.is_empty()
+    {
         out.push_str("content-type: application/json\r\n");
     }
     if !body.is_empty() || method == "POST" {
@@ -263,19 +290,37 @@ mod tests {
     #[test]
     fn builds_config_and_request() {
         let config = LoadConfig::from_args(args(&[
-            "--url", "http://127.0.0.1:1/v1/chat/completions", "--stream", "--rate", "500",
-            "--requests", "7", "--header", "Authorization: Bearer k", "--workers", "4",
+            "--url",
+            "http://127.0.0.1:1/v1/chat/completions",
+            "--stream",
+            "--rate",
+            "500",
+            "--requests",
+            "7",
+            "--header",
+            "Authorization: Bearer k",
+            "--workers",
+            "4",
         ]))
         .unwrap()
         .unwrap();
-        assert_eq!(config.shape, LoadShape::Open { rate: 500.0, connections: 50 });
+        assert_eq!(
+            config.shape,
+            LoadShape::Open {
+                rate: 500.0,
+                connections: 50
+            }
+        );
         assert_eq!(config.bound, Bound::Requests(7));
         let text = String::from_utf8(config.request).unwrap();
         assert!(text.starts_with("POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1:1\r\n"));
         assert!(text.contains("Authorization: Bearer k\r\n"));
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
         assert!(head.contains(&format!("content-length: {}", body.len())));
-        assert_eq!(serde_json::from_str::<serde_json::Value>(body).unwrap()["stream"], true);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(body).unwrap()["stream"],
+            true
+        );
     }
 
     #[test]

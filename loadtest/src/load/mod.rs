@@ -58,9 +58,7 @@ impl Worker {
             return None;
         }
         let at = match self.plan.schedule {
-            Some((interval, offset)) => {
-                self.plan.start + offset + interval.mul_f64(slot as f64)
-            }
+            Some((interval, offset)) => self.plan.start + offset + interval.mul_f64(slot as f64),
             None => Instant::now(),
         };
         if self.plan.deadline.is_some_and(|d| at >= d) {
@@ -177,7 +175,10 @@ async fn run_worker(
         LoadShape::Open { rate, connections } => {
             // Worker k sends at offset k/R, then every workers/R: the workers interleave.
             let interval = Duration::from_secs_f64(workers as f64 / rate);
-            (connections, Some((interval, Duration::from_secs_f64(index as f64 / rate))))
+            (
+                connections,
+                Some((interval, Duration::from_secs_f64(index as f64 / rate))),
+            )
         }
     };
     let plan = Plan {

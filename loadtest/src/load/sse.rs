@@ -67,7 +67,8 @@ impl SseScanner {
             let payload = crate::wire::trim(payload);
             self.has_data = true;
             self.is_done |= payload == b"[DONE]";
-            self.has_content |= carries_text(payload, b"\"content\":") || carries_text(payload, b"\"text\":");
+            self.has_content |=
+                carries_text(payload, b"\"content\":") || carries_text(payload, b"\"text\":");
         }
         self.line.clear();
     }

@@ -95,7 +95,11 @@ impl Stats {
 
     /// All failures.
     pub fn errors(&self) -> u64 {
-        self.connect + self.timeout + self.short_stream + self.io + self.status.values().sum::<u64>()
+        self.connect
+            + self.timeout
+            + self.short_stream
+            + self.io
+            + self.status.values().sum::<u64>()
     }
 
     /// Adds another worker's measurements.
@@ -264,7 +268,10 @@ impl<'c> Report<'c> {
             }
         }
         if self.config.stream {
-            out.push_str(&format!("chunks: {} ({:.0}/s)\n", self.chunks, self.chunks_per_s));
+            out.push_str(&format!(
+                "chunks: {} ({:.0}/s)\n",
+                self.chunks, self.chunks_per_s
+            ));
         }
         out
     }

@@ -139,6 +139,10 @@ mod tests {
         assert!(knobs.apply_header("x-mock-chunks", b"99999999999").is_err());
         assert!(knobs.apply_header("x-mock-status", b"302").is_err());
         assert!(knobs.apply_header("x-mock-dims", b"").is_err());
-        assert_eq!(knobs, Knobs::default(), "failed applications change nothing");
+        assert_eq!(
+            knobs,
+            Knobs::default(),
+            "failed applications change nothing"
+        );
     }
 }

@@ -44,7 +44,9 @@ pub struct MockConfig {
 
 impl MockConfig {
     /// Parses the command line (without the program name); `Ok(None)` for `--help`.
-    pub fn from_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Option<Self>, ToolError> {
+    pub fn from_args(
+        args: impl IntoIterator<Item = std::ffi::OsString>,
+    ) -> Result<Option<Self>, ToolError> {
         let mut parser = lexopt::Parser::from_args(args);
         let mut listen = SocketAddr::from(([127, 0, 0, 1], 9999));
         let mut workers = 1;

@@ -175,7 +175,10 @@ pub fn embeddings(out: &mut Vec<u8>, model: &str, count: usize, dims: usize, pro
         if index > 0 {
             out.push(b',');
         }
-        let _ = write!(out, r#"{{"object":"embedding","index":{index},"embedding":["#);
+        let _ = write!(
+            out,
+            r#"{{"object":"embedding","index":{index},"embedding":["#
+        );
         for dim in 0..dims {
             let millis = ((index * 31 + dim * 7) % 1000) as i64 - 500;
             let sign = if millis < 0 { "-" } else { "" };
@@ -199,7 +202,10 @@ pub const MODELS: &[u8] = br#"{"object":"list","data":[{"id":"mock-gpt","object"
 pub fn error_body(out: &mut Vec<u8>, status: u16, message: &str) {
     let (kind, code) = match status {
         401 => ("invalid_request_error", "invalid_api_key"),
-        403 => ("invalid_request_error", "unsupported_country_region_territory"),
+        403 => (
+            "invalid_request_error",
+            "unsupported_country_region_territory",
+        ),
         404 => ("invalid_request_error", "unknown_url"),
         429 => ("requests", "rate_limit_exceeded"),
         400..=499 => ("invalid_request_error", "invalid_request"),
@@ -276,11 +282,18 @@ mod tests {
             StreamEvent::Role,
             StreamEvent::Token(4),
             StreamEvent::Finish,
-            StreamEvent::Usage { prompt: 1, completion: 2 },
+            StreamEvent::Usage {
+                prompt: 1,
+                completion: 2,
+            },
         ] {
             let mut out = Vec::new();
             sse_event(&mut out, &prefix, event);
-            let payload = out.strip_prefix(b"data: ").unwrap().strip_suffix(b"\n\n").unwrap();
+            let payload = out
+                .strip_prefix(b"data: ")
+                .unwrap()
+                .strip_suffix(b"\n\n")
+                .unwrap();
             assert_eq!(json(payload)["model"], "gpt");
         }
     }

@@ -92,7 +92,10 @@ pub async fn read_head<S: AsyncReadRent>(
 }
 
 impl Head {
-    fn from_parsed(request: &httparse::Request<'_, '_>, defaults: &Knobs) -> Result<Self, WireError> {
+    fn from_parsed(
+        request: &httparse::Request<'_, '_>,
+        defaults: &Knobs,
+    ) -> Result<Self, WireError> {
         let method = request.method.ok_or(WireError::BadHead("no method"))?;
         let path = request.path.ok_or(WireError::BadHead("no path"))?;
         let route = match (method, path.split('?').next().unwrap_or_default()) {

@@ -73,11 +73,12 @@ pub async fn serve_connection<S: AsyncReadRent + AsyncWriteRent>(stream: S, work
         worker,
     };
     loop {
-        let head = match request::read_head(&mut conn.stream, &mut conn.input, &worker.defaults).await {
-            Ok(Some(head)) => head,
-            Ok(None) | Err(ReadError::Io(_)) => return,
-            Err(ReadError::Wire(error)) => return conn.refuse(&error).await,
-        };
+        let head =
+            match request::read_head(&mut conn.stream, &mut conn.input, &worker.defaults).await {
+                Ok(Some(head)) => head,
+                Ok(None) | Err(ReadError::Io(_)) => return,
+                Err(ReadError::Wire(error)) => return conn.refuse(&error).await,
+            };
         match conn.answer(head).await {
             Ok(true) => {}
             Ok(false) | Err(ReadError::Io(_)) => return,
@@ -103,7 +104,8 @@ impl<S: AsyncReadRent + AsyncWriteRent> Conn<'_, S> {
         let knobs = match head.knobs {
             Ok(knobs) => knobs,
             Err(error) => {
-                self.error(400, &error.to_string(), body_len, keep_alive).await?;
+                self.error(400, &error.to_string(), body_len, keep_alive)
+                    .await?;
                 return Ok(keep_alive);
             }
         };
@@ -123,13 +125,19 @@ impl<S: AsyncReadRent + AsyncWriteRent> Conn<'_, S> {
             }
             (Route::Chat, Summary::Chat(Ok(chat))) => {
                 let Some(model) = chat.model.as_deref() else {
-                    self.error(400, "you must provide a model parameter", body_len, keep_alive)
-                        .await?;
+                    self.error(
+                        400,
+                        "you must provide a model parameter",
+                        body_len,
+                        keep_alive,
+                    )
+                    .await?;
                     return Ok(keep_alive);
                 };
                 if chat.stream == Some(true) {
                     let usage = chat.stream_options.and_then(|o| o.include_usage) == Some(true);
-                    self.stream(&knobs, model, prompt, usage, keep_alive).await?;
+                    self.stream(&knobs, model, prompt, usage, keep_alive)
+                        .await?;
                 } else {
                     let content = match (&head.echoed_headers, knobs.body_bytes) {
                         (Some(echo), _) => Content::Text(echo),
@@ -143,8 +151,13 @@ impl<S: AsyncReadRent + AsyncWriteRent> Conn<'_, S> {
             }
             (Route::Embeddings, Summary::Embeddings(Ok(embed))) => {
                 let Some(model) = embed.model.as_deref() else {
-                    self.error(400, "you must provide a model parameter", body_len, keep_alive)
-                        .await?;
+                    self.error(
+                        400,
+                        "you must provide a model parameter",
+                        body_len,
+                        keep_alive,
+                    )
+                    .await?;
                     return Ok(keep_alive);
                 };
                 let count = embed.input_count();
@@ -209,7 +222,12 @@ impl<S: AsyncReadRent + AsyncWriteRent> Conn<'_, S> {
     }
 
     /// Sends `scratch` as a JSON response.
-    async fn json(&mut self, status: u16, request_bytes: usize, keep_alive: bool) -> io::Result<()> {
+    async fn json(
+        &mut self,
+        status: u16,
+        request_bytes: usize,
+        keep_alive: bool,
+    ) -> io::Result<()> {
         use std::io::Write;
         let _ = write!(
             self.out,

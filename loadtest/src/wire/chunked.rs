@@ -163,7 +163,8 @@ mod tests {
 
     #[test]
     fn decodes_split_at_every_byte() {
-        let wire = b"5;ext=x\r\nhello\r\n1A\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nx-trailer: 1\r\n\r\n";
+        let wire =
+            b"5;ext=x\r\nhello\r\n1A\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nx-trailer: 1\r\n\r\n";
         for piece in 1..wire.len() {
             let (body, done) = decode_in_pieces(wire, piece).unwrap();
             assert_eq!(body, b"helloabcdefghijklmnopqrstuvwxyz", "piece {piece}");

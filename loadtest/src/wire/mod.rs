@@ -34,7 +34,11 @@ pub fn framing(headers: &[httparse::Header<'_>], default: Framing) -> Result<Fra
     let mut chunked = false;
     for header in headers {
         if header.name.eq_ignore_ascii_case("transfer-encoding") {
-            let last = header.value.rsplit(|b| *b == b',').next().unwrap_or_default();
+            let last = header
+                .value
+                .rsplit(|b| *b == b',')
+                .next()
+                .unwrap_or_default();
             chunked = trim(last).eq_ignore_ascii_case(b"chunked");
         } else if header.name.eq_ignore_ascii_case("content-length") {
             let parsed = parse_decimal(trim(header.value)).ok_or(WireError::BadContentLength)?;
@@ -94,16 +98,28 @@ mod tests {
 
     #[test]
     fn framing_prefers_chunked_and_checks_lengths() {
-        let te = [header("Transfer-Encoding", b"gzip, chunked"), header("content-length", b"5")];
+        let te = [
+            header("Transfer-Encoding", b"gzip, chunked"),
+            header("content-length", b"5"),
+        ];
         assert_eq!(framing(&te, Framing::Empty), Ok(Framing::Chunked));
         let cl = [header("Content-Length", b" 12 ")];
         assert_eq!(framing(&cl, Framing::Empty), Ok(Framing::Length(12)));
         let zero = [header("Content-Length", b"0")];
         assert_eq!(framing(&zero, Framing::UntilClose), Ok(Framing::Empty));
-        let clash = [header("content-length", b"1"), header("content-length", b"2")];
-        assert_eq!(framing(&clash, Framing::Empty), Err(WireError::BadContentLength));
+        let clash = [
+            header("content-length", b"1"),
+            header("content-length", b"2"),
+        ];
+        assert_eq!(
+            framing(&clash, Framing::Empty),
+            Err(WireError::BadContentLength)
+        );
         let junk = [header("content-length", b"1x")];
-        assert_eq!(framing(&junk, Framing::Empty), Err(WireError::BadContentLength));
+        assert_eq!(
+            framing(&junk, Framing::Empty),
+            Err(WireError::BadContentLength)
+        );
         assert_eq!(framing(&[], Framing::UntilClose), Ok(Framing::UntilClose));
     }
 
