@@ -81,7 +81,12 @@ pub async fn serve_connection<S: AsyncReadRent + AsyncWriteRent>(stream: S, work
             };
         match conn.answer(head).await {
             Ok(true) => {}
-            Ok(false) | Err(ReadError::Io(_)) => return,
+            Ok(false) => {
+                // A clean close (TLS close_notify, TCP FIN) tells the client nothing was cut.
+                let _ = conn.stream.shutdown().await;
+                return;
+            }
+            Err(ReadError::Io(_)) => return,
             Err(ReadError::Wire(error)) => return conn.refuse(&error).await,
         }
     }
