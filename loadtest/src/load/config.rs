@@ -17,6 +17,9 @@ usage: sluice-load --url http://HOST:PORT/PATH [--stream] [--rate R | --concurre
                    [--json OUT] [--quiet]
 Defaults: --concurrency 10, --duration 10, --workers 1, --timeout-ms 30000, a small chat body.";
 
+/// Longest request timeout accepted (a day), so deadlines never overflow.
+const MAX_TIMEOUT_MS: u64 = 86_400_000;
+
 /// How requests are offered.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -115,8 +118,8 @@ impl LoadConfig {
         let target = Target::parse(&url)?;
         let shape = match (rate, concurrency) {
             (Some(_), Some(_)) => return Err(usage("--rate and --concurrency exclude each other")),
-            (Some(rate), None) if !(rate.is_finite() && rate > 0.0) => {
-                return Err(usage("--rate must be a positive number"))
+            (Some(rate), None) if !(0.001..=1e9).contains(&rate) => {
+                return Err(usage("--rate must be between 0.001 and 1e9"))
             }
             (Some(rate), None) => LoadShape::Open {
                 rate,
@@ -131,8 +134,8 @@ impl LoadConfig {
             (Some(_), Some(_)) => {
                 return Err(usage("--duration and --requests exclude each other"))
             }
-            (Some(s), None) if !(s.is_finite() && s > 0.0) => {
-                return Err(usage("--duration must be a positive number of seconds"))
+            (Some(s), None) if !(s > 0.0 && s <= 1e9) => {
+                return Err(usage("--duration must be between 0 and 1e9 seconds"))
             }
             (Some(s), None) => Bound::Duration(s),
             (None, Some(0)) => return Err(usage("--requests must be at least 1")),
@@ -143,7 +146,10 @@ impl LoadConfig {
             LoadShape::Closed { concurrency } => concurrency,
             LoadShape::Open { connections, .. } => connections,
         };
-        if pool == 0 || workers == 0 || timeout_ms == 0 {
+        if !(1..=MAX_TIMEOUT_MS).contains(&timeout_ms) {
+            return Err(usage("--timeout-ms must be between 1 and 86400000"));
+        }
+        if pool == 0 || workers == 0 {
             return Err(usage(
                 "--concurrency, --connections, --workers and --timeout-ms must be at least 1",
             ));
@@ -330,6 +336,10 @@ mod tests {
             &["--rate", "1", "--concurrency", "2"][..],
             &["--duration", "1", "--requests", "2"],
             &["--rate", "0"],
+            &["--rate", "1e-30"],
+            &["--duration", "1e30"],
+            &["--duration", "NaN"],
+            &["--timeout-ms", "0"],
             &["--requests", "0"],
             &["--header", "no colon"],
             &["--bogus"],

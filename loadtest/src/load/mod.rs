@@ -58,7 +58,12 @@ impl Worker {
             return None;
         }
         let at = match self.plan.schedule {
-            Some((interval, offset)) => self.plan.start + offset + interval.mul_f64(slot as f64),
+            Some((interval, offset)) => {
+                // Saturating: a slot too far in the future simply never comes.
+                let later = Duration::try_from_secs_f64(interval.as_secs_f64() * slot as f64)
+                    .unwrap_or(Duration::MAX);
+                self.plan.start.checked_add(offset.saturating_add(later))?
+            }
             None => Instant::now(),
         };
         if self.plan.deadline.is_some_and(|d| at >= d) {
