@@ -1,1 +1,19 @@
-//! Mock provider and load generator shared code.
+//! Shared code of the load tools: `sluice-mock` (a mock OpenAI-compatible provider) and
+//! `sluice-load` (an HTTP/1.1 load generator); the binaries are thin shells over `mock` and `load`.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::todo,
+        clippy::dbg_macro
+    )
+)]
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod load;
+pub mod mock;
+pub mod runtime;
+pub mod wire;

@@ -1,0 +1,288 @@
+//! One mock connection: the keep-alive loop that reads a request, waits as the knobs say and
+//! writes the answer (JSON, SSE one event per write, or an OpenAI-style error).
+
+use std::cell::Cell;
+use std::io;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt};
+
+use super::knobs::Knobs;
+use super::render::{self, ChatRequest, Content, EmbeddingsRequest, StreamEvent};
+use super::request::{self, Head, ReadError, Route};
+use crate::error::WireError;
+use crate::wire::{encode_chunk, InBuf};
+
+/// State one worker shares between its connections.
+#[derive(Debug, Default)]
+pub struct Worker {
+    /// Knob values when a request sets none.
+    pub defaults: Knobs,
+    next_id: Cell<u64>,
+}
+
+impl Worker {
+    /// A worker answering with `defaults` unless headers say otherwise.
+    pub fn new(defaults: Knobs) -> Self {
+        Self {
+            defaults,
+            next_id: Cell::new(0),
+        }
+    }
+
+    fn next_id(&self) -> u64 {
+        let id = self.next_id.get();
+        self.next_id.set(id.wrapping_add(1));
+        id
+    }
+}
+
+/// The request body, as far as the mock reads it.
+enum Summary {
+    Chat(Result<ChatRequest, serde_json::Error>),
+    Embeddings(Result<EmbeddingsRequest, serde_json::Error>),
+    Nothing,
+}
+
+impl Summary {
+    fn of(route: &Route, body: &[u8]) -> Self {
+        match route {
+            Route::Chat => Summary::Chat(serde_json::from_slice(body)),
+            Route::Embeddings => Summary::Embeddings(serde_json::from_slice(body)),
+            _ => Summary::Nothing,
+        }
+    }
+}
+
+/// A connection with its reusable buffers.
+struct Conn<'w, S> {
+    stream: S,
+    input: InBuf,
+    out: Vec<u8>,
+    scratch: Vec<u8>,
+    worker: &'w Worker,
+}
+
+/// Serves requests on `stream` until the client closes, asks to close, or sends garbage.
+pub async fn serve_connection<S: AsyncReadRent + AsyncWriteRent>(stream: S, worker: &Worker) {
+    let mut conn = Conn {
+        stream,
+        input: InBuf::with_capacity(16 * 1024),
+        out: Vec::with_capacity(16 * 1024),
+        scratch: Vec::with_capacity(16 * 1024),
+        worker,
+    };
+    loop {
+        let head =
+            match request::read_head(&mut conn.stream, &mut conn.input, &worker.defaults).await {
+                Ok(Some(head)) => head,
+                Ok(None) | Err(ReadError::Io(_)) => return,
+                Err(ReadError::Wire(error)) => return conn.refuse(&error).await,
+            };
+        match conn.answer(head).await {
+            Ok(true) => {}
+            Ok(false) => {
+                // A clean close (TLS close_notify, TCP FIN) tells the client nothing was cut.
+                let _ = conn.stream.shutdown().await;
+                return;
+            }
+            Err(ReadError::Io(_)) => return,
+            Err(ReadError::Wire(error)) => return conn.refuse(&error).await,
+        }
+    }
+}
+
+impl<S: AsyncReadRent + AsyncWriteRent> Conn<'_, S> {
+    /// Answers one request; `Ok(true)` when the connection may serve another.
+    async fn answer(&mut self, head: Head) -> Result<bool, ReadError> {
+        if head.expect_continue {
+            self.out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+            self.flush().await?;
+        }
+        let route = &head.route;
+        let (summary, body_len) =
+            request::read_body(&mut self.stream, &mut self.input, head.framing, |body| {
+                Summary::of(route, body)
+            })
+            .await?;
+        let keep_alive = head.keep_alive;
+        let knobs = match head.knobs {
+            Ok(knobs) => knobs,
+            Err(error) => {
+                self.error(400, &error.to_string(), body_len, keep_alive)
+                    .await?;
+                return Ok(keep_alive);
+            }
+        };
+        if !knobs.ttft.is_zero() {
+            monoio::time::sleep(knobs.ttft).await;
+        }
+        if let Some(status) = knobs.status {
+            let message = format!("mock error status {status}");
+            self.error(status, &message, body_len, keep_alive).await?;
+            return Ok(keep_alive);
+        }
+        let prompt = render::prompt_tokens(body_len);
+        match (head.route, summary) {
+            (Route::Models, _) => {
+                self.scratch.extend_from_slice(render::MODELS);
+                self.json(200, body_len, keep_alive).await?;
+            }
+            (Route::Chat, Summary::Chat(Ok(chat))) => {
+                let Some(model) = chat.model.as_deref() else {
+                    self.error(
+                        400,
+                        "you must provide a model parameter",
+                        body_len,
+                        keep_alive,
+                    )
+                    .await?;
+                    return Ok(keep_alive);
+                };
+                if chat.stream == Some(true) {
+                    let usage = chat.stream_options.and_then(|o| o.include_usage) == Some(true);
+                    self.stream(&knobs, model, prompt, usage, keep_alive)
+                        .await?;
+                } else {
+                    let content = match (&head.echoed_headers, knobs.body_bytes) {
+                        (Some(echo), _) => Content::Text(echo),
+                        (None, Some(bytes)) => Content::Padded(bytes),
+                        (None, None) => Content::Tokens(knobs.chunks),
+                    };
+                    let id = self.worker.next_id();
+                    render::chat_completion(&mut self.scratch, id, now(), model, content, prompt);
+                    self.json(200, body_len, keep_alive).await?;
+                }
+            }
+            (Route::Embeddings, Summary::Embeddings(Ok(embed))) => {
+                let Some(model) = embed.model.as_deref() else {
+                    self.error(
+                        400,
+                        "you must provide a model parameter",
+                        body_len,
+                        keep_alive,
+                    )
+                    .await?;
+                    return Ok(keep_alive);
+                };
+                let count = embed.input_count();
+                render::embeddings(&mut self.scratch, model, count, knobs.dims, prompt);
+                self.json(200, body_len, keep_alive).await?;
+            }
+            (Route::Chat | Route::Embeddings, _) => {
+                let message = "We could not parse the JSON body of your request.";
+                self.error(400, message, body_len, keep_alive).await?;
+            }
+            (Route::Unknown { method, path }, _) => {
+                let message = format!("Unknown request URL: {method} {path}.");
+                self.error(404, &message, body_len, keep_alive).await?;
+            }
+        }
+        Ok(keep_alive)
+    }
+
+    /// Streams role, content chunks, finish, optional usage and `[DONE]`, one event per write.
+    async fn stream(
+        &mut self,
+        knobs: &Knobs,
+        model: &str,
+        prompt: usize,
+        include_usage: bool,
+        keep_alive: bool,
+    ) -> io::Result<()> {
+        let prefix = render::chunk_prefix(self.worker.next_id(), now(), model);
+        self.out.extend_from_slice(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\ntransfer-encoding: chunked\r\n",
+        );
+        if !keep_alive {
+            self.out.extend_from_slice(b"connection: close\r\n");
+        }
+        self.out.extend_from_slice(b"\r\n");
+        self.event(&prefix, StreamEvent::Role);
+        self.flush().await?;
+        for i in 0..knobs.chunks {
+            if i > 0 && !knobs.chunk_interval.is_zero() {
+                monoio::time::sleep(knobs.chunk_interval).await;
+            }
+            self.event(&prefix, StreamEvent::Token(i));
+            self.flush().await?;
+        }
+        self.event(&prefix, StreamEvent::Finish);
+        self.flush().await?;
+        if include_usage {
+            let completion = knobs.chunks as usize;
+            self.event(&prefix, StreamEvent::Usage { prompt, completion });
+            self.flush().await?;
+        }
+        self.event(&prefix, StreamEvent::Done);
+        self.out.extend_from_slice(b"0\r\n\r\n");
+        self.flush().await
+    }
+
+    /// Appends one SSE event to `out` as one chunk.
+    fn event(&mut self, prefix: &[u8], event: StreamEvent) {
+        self.scratch.clear();
+        render::sse_event(&mut self.scratch, prefix, event);
+        encode_chunk(&mut self.out, &self.scratch);
+    }
+
+    /// Sends `scratch` as a JSON response.
+    async fn json(
+        &mut self,
+        status: u16,
+        request_bytes: usize,
+        keep_alive: bool,
+    ) -> io::Result<()> {
+        use std::io::Write;
+        let _ = write!(
+            self.out,
+            "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nx-mock-request-bytes: {request_bytes}\r\n",
+            render::reason(status),
+            self.scratch.len()
+        );
+        if !keep_alive {
+            self.out.extend_from_slice(b"connection: close\r\n");
+        }
+        self.out.extend_from_slice(b"\r\n");
+        self.out.extend_from_slice(&self.scratch);
+        self.scratch.clear();
+        self.flush().await
+    }
+
+    async fn error(
+        &mut self,
+        status: u16,
+        message: &str,
+        request_bytes: usize,
+        keep_alive: bool,
+    ) -> io::Result<()> {
+        self.scratch.clear();
+        render::error_body(&mut self.scratch, status, message);
+        self.json(status, request_bytes, keep_alive).await
+    }
+
+    /// Answers a request that could not be read, then the caller closes.
+    async fn refuse(&mut self, error: &WireError) {
+        let status = match error {
+            WireError::HeadTooLarge(_) => 431,
+            WireError::BodyTooLarge(_) => 413,
+            _ => 400,
+        };
+        let _ = self.error(status, &error.to_string(), 0, false).await;
+    }
+
+    /// Writes and clears `out`.
+    async fn flush(&mut self) -> io::Result<()> {
+        let out = std::mem::take(&mut self.out);
+        let (result, mut out) = self.stream.write_all(out).await;
+        out.clear();
+        self.out = out;
+        result.map(drop)
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
