@@ -8,6 +8,10 @@ use sluice::http::{
 };
 use std::hint::black_box;
 
+// The gateway binary runs on mimalloc; measure the header copies with the same allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// What the official OpenAI Python SDK sends for a chat completion.
 const OPENAI_SDK_REQUEST_HEAD: &[u8] = b"POST /v1/chat/completions HTTP/1.1\r\n\
 Host: 127.0.0.1:8787\r\n\

@@ -67,16 +67,20 @@ impl FieldScan {
         };
         for h in raw {
             let name = h.name;
-            if name.eq_ignore_ascii_case("content-length") {
-                scan.add_content_length(h.value)?;
-            } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                scan.add_transfer_codings(h.value)?;
-            } else if name.eq_ignore_ascii_case("connection") {
-                scan.add_connection(h.value);
-            } else if name.eq_ignore_ascii_case("host") {
-                scan.host_count += 1;
-            } else if name.eq_ignore_ascii_case("expect") {
-                scan.expect_continue |= trim_ows(h.value).eq_ignore_ascii_case(b"100-continue");
+            // Dispatch on length first: most lines are none of these and skip all compares.
+            match name.len() {
+                14 if name.eq_ignore_ascii_case("content-length") => {
+                    scan.add_content_length(h.value)?
+                }
+                17 if name.eq_ignore_ascii_case("transfer-encoding") => {
+                    scan.add_transfer_codings(h.value)?
+                }
+                10 if name.eq_ignore_ascii_case("connection") => scan.add_connection(h.value),
+                4 if name.eq_ignore_ascii_case("host") => scan.host_count += 1,
+                6 if name.eq_ignore_ascii_case("expect") => {
+                    scan.expect_continue |= trim_ows(h.value).eq_ignore_ascii_case(b"100-continue")
+                }
+                _ => {}
             }
             scan.headers.push(Header {
                 name: name.to_owned(),
