@@ -67,16 +67,20 @@ impl FieldScan {
         };
         for h in raw {
             let name = h.name;
-            if name.eq_ignore_ascii_case("content-length") {
-                scan.add_content_length(h.value)?;
-            } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                scan.add_transfer_codings(h.value)?;
-            } else if name.eq_ignore_ascii_case("connection") {
-                scan.add_connection(h.value);
-            } else if name.eq_ignore_ascii_case("host") {
-                scan.host_count += 1;
-            } else if name.eq_ignore_ascii_case("expect") {
-                scan.expect_continue |= trim_ows(h.value).eq_ignore_ascii_case(b"100-continue");
+            // Dispatch on length first: most lines are none of these and skip all compares.
+            match name.len() {
+                14 if name.eq_ignore_ascii_case("content-length") => {
+                    scan.add_content_length(h.value)?
+                }
+                17 if name.eq_ignore_ascii_case("transfer-encoding") => {
+                    scan.add_transfer_codings(h.value)?
+                }
+                10 if name.eq_ignore_ascii_case("connection") => scan.add_connection(h.value),
+                4 if name.eq_ignore_ascii_case("host") => scan.host_count += 1,
+                6 if name.eq_ignore_ascii_case("expect") => {
+                    scan.expect_continue |= trim_ows(h.value).eq_ignore_ascii_case(b"100-continue")
+                }
+                _ => {}
             }
             scan.headers.push(Header {
                 name: name.to_owned(),
@@ -179,10 +183,16 @@ pub(crate) fn version_error(token: &[u8]) -> HttpError {
 /// Rejects heads with a bare LF line ending. httparse already refuses a CR that is not
 /// followed by LF, so equal counts mean every LF has its CR.
 pub(crate) fn check_crlf(head: &[u8]) -> Result<(), HttpError> {
+    // Per-block u8 counters let the compiler count 16-32 bytes per instruction.
     let (mut cr, mut lf) = (0usize, 0usize);
-    for &b in head {
-        cr += usize::from(b == b'\r');
-        lf += usize::from(b == b'\n');
+    for block in head.chunks(255) {
+        let count = |needle: u8| {
+            block
+                .iter()
+                .fold(0u8, |n, &b| n.wrapping_add(u8::from(b == needle)))
+        };
+        cr += usize::from(count(b'\r'));
+        lf += usize::from(count(b'\n'));
     }
     if cr == lf {
         Ok(())
@@ -322,6 +332,16 @@ mod tests {
         assert!(check_crlf(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").is_ok());
         assert!(check_crlf(b"GET / HTTP/1.1\nHost: a\r\n\r\n").is_err());
         assert!(check_crlf(b"GET / HTTP/1.1\r\nHost: a\r\n\n").is_err());
+        // Long heads are counted in blocks: a stray LF in any block is found, and
+        // blocks made only of line endings do not overflow their counters.
+        let long = b"X-A: b\r\n".repeat(200);
+        assert!(check_crlf(&long).is_ok());
+        assert!(check_crlf(&b"\r\n".repeat(1000)).is_ok());
+        for at in [0, 254, 255, 256, 1000, long.len() - 1] {
+            let mut bad = long.clone();
+            bad.insert(at, b'\n');
+            assert!(check_crlf(&bad).is_err(), "LF at {at}");
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use super::fields::{check_crlf, first_value, version_error, FieldScan, Header};
 use super::{HttpError, MAX_HEADERS};
+use std::mem::MaybeUninit;
 
 /// How the request body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,19 +121,22 @@ pub fn parse_request_head(
     max_header_bytes: usize,
 ) -> Result<Option<RequestHead>, HttpError> {
     let window = &buf[..buf.len().min(max_header_bytes)];
-    let mut raw_headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut raw_headers);
-    let parsed = req.parse(window).map_err(|e| match e {
-        // The version is what follows the second space of the request line.
-        httparse::Error::Version => {
-            let line = window
-                .split(|&b| b == b'\r' || b == b'\n')
-                .find(|l| !l.is_empty());
-            let version = line.and_then(|l| l.splitn(3, |&b| b == b' ').nth(2));
-            version_error(version.unwrap_or_default())
-        }
-        other => HttpError::from(other),
-    })?;
+    // Uninitialised slots: httparse writes only the ones it fills, which saves a 4 KiB memset.
+    let mut raw_headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut []);
+    let parsed = req
+        .parse_with_uninit_headers(window, &mut raw_headers)
+        .map_err(|e| match e {
+            // The version is what follows the second space of the request line.
+            httparse::Error::Version => {
+                let line = window
+                    .split(|&b| b == b'\r' || b == b'\n')
+                    .find(|l| !l.is_empty());
+                let version = line.and_then(|l| l.splitn(3, |&b| b == b' ').nth(2));
+                version_error(version.unwrap_or_default())
+            }
+            other => HttpError::from(other),
+        })?;
     let head_len = match parsed {
         httparse::Status::Complete(n) => n,
         httparse::Status::Partial if buf.len() >= max_header_bytes => {

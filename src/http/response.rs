@@ -3,6 +3,7 @@
 
 use super::fields::{check_crlf, first_value, version_error, FieldScan, Header};
 use super::{HttpError, MAX_HEADERS};
+use std::mem::MaybeUninit;
 
 /// Largest upstream response head accepted; past this the head is [`HttpError::HeadersTooLarge`].
 pub const MAX_RESPONSE_HEAD_BYTES: usize = 65536;
@@ -57,13 +58,16 @@ pub fn parse_response_head(
     request_was_head: bool,
 ) -> Result<Option<ResponseHead>, HttpError> {
     let window = &buf[..buf.len().min(MAX_RESPONSE_HEAD_BYTES)];
-    let mut raw_headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut res = httparse::Response::new(&mut raw_headers);
-    let parsed = res.parse(window).map_err(|e| match e {
-        // The version is the first token of the status line.
-        httparse::Error::Version => version_error(window),
-        other => HttpError::from(other),
-    })?;
+    // Uninitialised slots: httparse writes only the ones it fills, which saves a 4 KiB memset.
+    let mut raw_headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut res = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default()
+        .parse_response_with_uninit_headers(&mut res, window, &mut raw_headers)
+        .map_err(|e| match e {
+            // The version is the first token of the status line.
+            httparse::Error::Version => version_error(window),
+            other => HttpError::from(other),
+        })?;
     let head_len = match parsed {
         httparse::Status::Complete(n) => n,
         httparse::Status::Partial if buf.len() >= MAX_RESPONSE_HEAD_BYTES => {
