@@ -103,7 +103,11 @@ fn serve(config: Option<PathBuf>, listen: Vec<String>, workers: Option<usize>) -
         }
     };
     if !listen.is_empty() {
-        match listen.iter().map(|a| a.parse()).collect::<Result<Vec<_>, _>>() {
+        match listen
+            .iter()
+            .map(|a| a.parse())
+            .collect::<Result<Vec<_>, _>>()
+        {
             Ok(addrs) => {
                 settings.listen = addrs;
                 settings.server.listen = listen;

@@ -112,9 +112,18 @@ mod tests {
         assert_eq!(r.gateway_id, "default");
         assert_eq!(r.account_id, None);
         assert_eq!(r.endpoint, Endpoint::CompatChat);
-        assert_eq!(ok(Method::Post, "/v1/embeddings").endpoint, Endpoint::CompatEmbeddings);
-        assert_eq!(ok(Method::Get, "/v1/models").endpoint, Endpoint::CompatModels);
-        assert_eq!(ok(Method::Post, "/v1/messages").endpoint, Endpoint::CompatMessages);
+        assert_eq!(
+            ok(Method::Post, "/v1/embeddings").endpoint,
+            Endpoint::CompatEmbeddings
+        );
+        assert_eq!(
+            ok(Method::Get, "/v1/models").endpoint,
+            Endpoint::CompatModels
+        );
+        assert_eq!(
+            ok(Method::Post, "/v1/messages").endpoint,
+            Endpoint::CompatMessages
+        );
     }
 
     #[test]

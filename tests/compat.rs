@@ -30,7 +30,10 @@ fn compat_rewrites_only_the_model_bytes() {
     assert_eq!(seen.target, "/v1/chat/completions");
     let expected = CHAT.replace("\"mock/gpt-4o-mini\"", "\"gpt-4o-mini\"");
     assert_eq!(String::from_utf8(seen.body.clone()).unwrap(), expected);
-    assert_eq!(seen.header("content-length"), Some(expected.len().to_string().as_str()));
+    assert_eq!(
+        seen.header("content-length"),
+        Some(expected.len().to_string().as_str())
+    );
     assert_eq!(seen.header("authorization"), Some("Bearer sk-client"));
     assert_eq!(seen.header("host"), Some(up.addr.to_string().as_str()));
 }
@@ -46,7 +49,11 @@ fn v1_aliases_reach_the_default_gateway() {
     // No client key: the stored key goes up in the provider's style.
     assert_eq!(seen.header("authorization"), Some("Bearer sk-stored"));
 
-    let resp = gw.send(&post("/v1/embeddings", "", r#"{"model":"mock/emb","input":"x"}"#));
+    let resp = gw.send(&post(
+        "/v1/embeddings",
+        "",
+        r#"{"model":"mock/emb","input":"x"}"#,
+    ));
     assert_eq!(resp.status, 200);
     let seen = up.next_request();
     assert_eq!(seen.target, "/v1/embeddings");
@@ -60,7 +67,10 @@ fn escaped_model_key_and_value_are_understood() {
     let body = r#"{"\u006dodel":"mock\/m1","messages":[]}"#;
     let resp = gw.send(&post("/v1/chat/completions", "", body));
     assert_eq!(resp.status, 200);
-    assert_eq!(up.next_request().body, br#"{"\u006dodel":"m1","messages":[]}"#);
+    assert_eq!(
+        up.next_request().body,
+        br#"{"\u006dodel":"m1","messages":[]}"#
+    );
 }
 
 #[test]
@@ -77,7 +87,10 @@ fn compat_models_lists_configured_models() {
         .iter()
         .map(|m| m["id"].as_str().unwrap())
         .collect();
-    assert!(ids.contains(&"mock/a") && ids.contains(&"mock/b"), "{ids:?}");
+    assert!(
+        ids.contains(&"mock/a") && ids.contains(&"mock/b"),
+        "{ids:?}"
+    );
     assert!(up.saw_nothing());
 }
 
@@ -88,9 +101,16 @@ fn default_provider_takes_bare_models() {
         &up,
         "[[gateway]]\nid = \"default\"\ndefault_provider = \"mock\"\n",
     ));
-    let resp = gw.send(&post("/v1/chat/completions", "", r#"{"model":"plain","messages":[]}"#));
+    let resp = gw.send(&post(
+        "/v1/chat/completions",
+        "",
+        r#"{"model":"plain","messages":[]}"#,
+    ));
     assert_eq!(resp.status, 200);
-    assert_eq!(up.next_request().body, br#"{"model":"plain","messages":[]}"#);
+    assert_eq!(
+        up.next_request().body,
+        br#"{"model":"plain","messages":[]}"#
+    );
 }
 
 #[test]
@@ -102,20 +122,64 @@ fn gateway_errors_have_their_codes() {
     ));
     let cases: &[(&[u8], u16, i64)] = &[
         (b"GET /nope HTTP/1.1\r\nhost: x\r\n\r\n", 404, 2002),
-        (&post("/v1/a/missing/compat/chat/completions", "", CHAT), 404, 2001),
-        (&post("/v1/a/locked/compat/chat/completions", "", CHAT), 401, 2009),
         (
-            &post("/v1/a/locked/compat/chat/completions", "cf-aig-authorization: Bearer wrong\r\n", CHAT),
+            &post("/v1/a/missing/compat/chat/completions", "", CHAT),
+            404,
+            2001,
+        ),
+        (
+            &post("/v1/a/locked/compat/chat/completions", "", CHAT),
+            401,
+            2009,
+        ),
+        (
+            &post(
+                "/v1/a/locked/compat/chat/completions",
+                "cf-aig-authorization: Bearer wrong\r\n",
+                CHAT,
+            ),
             401,
             2009,
         ),
         (&post("/v1/chat/completions", "", "{not json"), 400, 2003),
-        (&post("/v1/chat/completions", "", r#"{"messages":[]}"#), 400, 2003),
-        (&post("/v1/chat/completions", "", r#"{"model":7}"#), 400, 2003),
-        (&post("/v1/chat/completions", "", r#"{"model":"mock/a","model":"mock/b"}"#), 400, 2003),
-        (&post("/v1/chat/completions", "", r#"{"model":"nope/x"}"#), 400, 2008),
-        (&post("/v1/chat/completions", "", r#"{"model":"bare"}"#), 400, 2019),
-        (&post("/v1/chat/completions", "", r#"{"model":"anthropic/claude"}"#), 400, 2014),
+        (
+            &post("/v1/chat/completions", "", r#"{"messages":[]}"#),
+            400,
+            2003,
+        ),
+        (
+            &post("/v1/chat/completions", "", r#"{"model":7}"#),
+            400,
+            2003,
+        ),
+        (
+            &post(
+                "/v1/chat/completions",
+                "",
+                r#"{"model":"mock/a","model":"mock/b"}"#,
+            ),
+            400,
+            2003,
+        ),
+        (
+            &post("/v1/chat/completions", "", r#"{"model":"nope/x"}"#),
+            400,
+            2008,
+        ),
+        (
+            &post("/v1/chat/completions", "", r#"{"model":"bare"}"#),
+            400,
+            2019,
+        ),
+        (
+            &post(
+                "/v1/chat/completions",
+                "",
+                r#"{"model":"anthropic/claude"}"#,
+            ),
+            400,
+            2014,
+        ),
         (&post("/v1/a/default/nope/x", "", "{}"), 400, 2008),
     ];
     for (raw, status, code) in cases {
@@ -126,7 +190,10 @@ fn gateway_errors_have_their_codes() {
         assert_eq!(resp.header("content-type"), Some("application/json"));
         assert_eq!(resp.json()["error"]["type"], "gateway_error");
     }
-    assert!(up.saw_nothing(), "no refused request may reach the upstream");
+    assert!(
+        up.saw_nothing(),
+        "no refused request may reach the upstream"
+    );
 }
 
 #[test]
@@ -134,7 +201,10 @@ fn unknown_prefix_message_quotes_the_model() {
     let up = echo_upstream();
     let gw = Gateway::start(&config_for(&up, ""));
     let resp = gw.send(&post("/v1/chat/completions", "", r#"{"model":"nope/x-1"}"#));
-    let msg = resp.json()["error"]["message"].as_str().unwrap().to_string();
+    let msg = resp.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(msg.contains("\"nope/x-1\""), "{msg}");
 }
 
@@ -146,7 +216,10 @@ fn missing_credentials_are_2005() {
     let gw = Gateway::start(&cfg);
     let resp = gw.send(&post("/v1/chat/completions", "", r#"{"model":"mock/x"}"#));
     assert_eq!((resp.status, resp.code()), (401, 2005));
-    let msg = resp.json()["error"]["message"].as_str().unwrap().to_string();
+    let msg = resp.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(msg, "no credentials for provider mock");
     let resp = gw.send(&post(
         "/v1/chat/completions",
@@ -154,7 +227,10 @@ fn missing_credentials_are_2005() {
         r#"{"model":"mock/x"}"#,
     ));
     assert_eq!((resp.status, resp.code()), (401, 2005));
-    assert!(resp.json()["error"]["message"].as_str().unwrap().contains("other"));
+    assert!(resp.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("other"));
 }
 
 #[test]
@@ -208,7 +284,14 @@ fn hop_by_hop_and_cf_aig_headers_stay_behind() {
     ));
     assert_eq!(resp.status, 200);
     let seen = up.next_request();
-    for gone in ["connection", "x-private", "keep-alive", "te", "cf-aig-metadata", "proxy-authorization"] {
+    for gone in [
+        "connection",
+        "x-private",
+        "keep-alive",
+        "te",
+        "cf-aig-metadata",
+        "proxy-authorization",
+    ] {
         assert!(seen.header(gone).is_none(), "{gone} was forwarded");
     }
     assert_eq!(seen.header("x-custom"), Some("yes"));

@@ -144,7 +144,12 @@ fn malformed_http_is_400_and_the_worker_serves_on() {
         let mut c = gw.connect();
         c.write(garbage);
         let resp = c.response();
-        assert_eq!((resp.status, resp.code()), (400, 2003), "{}", String::from_utf8_lossy(garbage));
+        assert_eq!(
+            (resp.status, resp.code()),
+            (400, 2003),
+            "{}",
+            String::from_utf8_lossy(garbage)
+        );
         assert!(c.is_closed());
     }
     let resp = gw.send(&post("/v1/chat/completions", "", BODY));

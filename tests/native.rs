@@ -40,7 +40,10 @@ fn every_method_passes_through() {
         let seen = up.next_request();
         assert_eq!(seen.method, method);
         assert_eq!(seen.target, "/v1/files/f-1");
-        assert!(seen.header("content-length").is_none(), "{method} grew a body");
+        assert!(
+            seen.header("content-length").is_none(),
+            "{method} grew a body"
+        );
     }
 }
 
@@ -90,7 +93,10 @@ fn tls_upstream_with_test_ca() {
         assert_eq!(resp.status, 200);
         assert_eq!(resp.body, br#"{"tls":true}"#);
         let seen = up.next_request();
-        assert_eq!(seen.header("host"), Some(format!("localhost:{}", up.addr.port()).as_str()));
+        assert_eq!(
+            seen.header("host"),
+            Some(format!("localhost:{}", up.addr.port()).as_str())
+        );
     }
 }
 

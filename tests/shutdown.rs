@@ -27,7 +27,14 @@ fn spawn(config: &str) -> (Sluice, tempfile::TempDir) {
     let path = dir.path().join("sluice.toml");
     std::fs::write(&path, config).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--workers", "2", "--config"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--workers",
+            "2",
+            "--config",
+        ])
         .arg(&path)
         .stderr(Stdio::piped())
         .spawn()
@@ -40,9 +47,17 @@ fn spawn(config: &str) -> (Sluice, tempfile::TempDir) {
             let _ = tx.send(line);
         }
     });
-    let startup = rx.recv_timeout(WAIT).expect("no startup line");
+    let startup = loop {
+        let line = rx.recv_timeout(WAIT).expect("no startup line");
+        if line.contains("listening on") {
+            break line;
+        }
+    };
     assert!(startup.contains("with 2 workers"), "{startup}");
-    assert!(startup.contains("io_uring") || startup.contains("epoll"), "{startup}");
+    assert!(
+        startup.contains("io_uring") || startup.contains("epoll"),
+        "{startup}"
+    );
     let addr = startup
         .split("listening on ")
         .nth(1)
@@ -78,7 +93,11 @@ fn sigterm_drains_in_flight_streams_then_exits_zero() {
     assert_eq!(idle.response().status, 200);
 
     let mut streaming = Client::connect(sluice.addr);
-    streaming.write(&post("/v1/chat/completions", "", r#"{"model":"mock/m","stream":true}"#));
+    streaming.write(&post(
+        "/v1/chat/completions",
+        "",
+        r#"{"model":"mock/m","stream":true}"#,
+    ));
     let head = streaming.response_head();
     assert_eq!(head.status, 200);
     assert_eq!(streaming.chunk().unwrap(), b"data: 1");

@@ -54,10 +54,15 @@ fn events_arrive_one_by_one() {
 
 #[test]
 fn recorded_stream_arrives_byte_for_byte() {
-    let fixture: &'static [u8] = include_bytes!("../../shared/fixtures/openai/chat-stream-text.sse");
+    let fixture: &'static [u8] =
+        include_bytes!("../../shared/fixtures/openai/chat-stream-text.sse");
     let up = Upstream::start(move |_, w| {
         w.write_all(SSE_HEAD).unwrap();
-        for event in fixture.split_inclusive(|&b| b == b'\n').collect::<Vec<_>>().chunks(2) {
+        for event in fixture
+            .split_inclusive(|&b| b == b'\n')
+            .collect::<Vec<_>>()
+            .chunks(2)
+        {
             chunk(w, &event.concat());
         }
         w.write_all(b"0\r\n\r\n").unwrap();
@@ -101,14 +106,18 @@ fn upstream_death_mid_stream_cuts_the_response() {
     let resp = c.response();
     assert_eq!(resp.status, 200);
     assert_eq!(resp.body, b"data: only\n\n");
-    assert!(!resp.complete, "a cut stream must not end with the last chunk");
+    assert!(
+        !resp.complete,
+        "a cut stream must not end with the last chunk"
+    );
     assert!(c.is_closed());
 }
 
 #[test]
 fn short_content_length_body_closes_the_client() {
     let up = Upstream::start(|_, w| {
-        w.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly ten b").unwrap();
+        w.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly ten b")
+            .unwrap();
         After::Close
     });
     let gw = Gateway::start(&config_for(&up, ""));
@@ -125,7 +134,8 @@ fn short_content_length_body_closes_the_client() {
 #[test]
 fn close_delimited_upstream_goes_out_chunked() {
     let up = Upstream::start(|_, w| {
-        w.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n").unwrap();
+        w.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n")
+            .unwrap();
         w.write_all(b"data: a\n\n").unwrap();
         w.flush().unwrap();
         w.write_all(b"data: b\n\n").unwrap();

@@ -66,10 +66,7 @@ pub enum Credential {
     /// The client's own provider header goes upstream unchanged (provider-native paths).
     Forwarded,
     /// This header is written upstream; a client header of the same name is dropped.
-    Set {
-        name: &'static str,
-        value: Vec<u8>,
-    },
+    Set { name: &'static str, value: Vec<u8> },
 }
 
 /// Which endpoint family decides where the client's key is looked for.

@@ -106,7 +106,10 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
         }
         if head.expect_continue && head.framing != BodyFraming::None && client.input.is_empty() {
             if client.write_all(CONTINUE.to_vec()).await.is_err() {
-                return Err((GatewayError::new(ErrorCode::BadRequest, "client gone"), true));
+                return Err((
+                    GatewayError::new(ErrorCode::BadRequest, "client gone"),
+                    true,
+                ));
             }
         }
         let idle = Duration::from_secs(settings.server.client_idle_timeout_s);
@@ -115,7 +118,10 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
             Ok(body) => body,
             Err(BodyError::Refuse(err)) => return Err((err, true)),
             Err(BodyError::Gone) => {
-                return Err((GatewayError::new(ErrorCode::BadRequest, "client gone"), true))
+                return Err((
+                    GatewayError::new(ErrorCode::BadRequest, "client gone"),
+                    true,
+                ))
             }
         };
         plan(&settings, gateway, route.endpoint, &head, auth, body).map_err(refuse)
@@ -145,4 +151,3 @@ fn keep_after(written: std::io::Result<()>, close: bool) -> Keep {
 fn account_matches(configured: &str, requested: Option<&str>) -> bool {
     configured == "*" || requested.is_none_or(|a| a == configured)
 }
-

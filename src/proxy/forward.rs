@@ -53,7 +53,10 @@ pub async fn forward(
             ResponseFraming::Chunked | ResponseFraming::Close
         );
     let Ok(head_bytes) = response_head(&head, close, chunk_to_client) else {
-        let err = GatewayError::new(ErrorCode::UpstreamFailed, "invalid response head from upstream");
+        let err = GatewayError::new(
+            ErrorCode::UpstreamFailed,
+            "invalid response head from upstream",
+        );
         let _ = client.write_error(&err, true).await;
         return Keep::Close;
     };

@@ -114,15 +114,13 @@ fn compat(
     let base = match provider.api {
         Api::Openai => "",
         Api::WorkersAi => "/v1",
-        api => {
-            return Err(GatewayError::new(
-                ErrorCode::NeedsTranslation,
-                format!(
-                    "provider {} speaks the {api:?} API; translation from /compat is not available yet",
-                    provider.slug
-                ),
-            ))
-        }
+        api => return Err(GatewayError::new(
+            ErrorCode::NeedsTranslation,
+            format!(
+                "provider {} speaks the {api:?} API; translation from /compat is not available yet",
+                provider.slug
+            ),
+        )),
     };
     let cred = credential(provider, head, auth, KeySource::Compat)?;
     let parts = match upstream_model {
@@ -210,7 +208,10 @@ fn build(
         w.content_length(body_len as u64);
     }
     let head_bytes = w.finish().map_err(|e| {
-        GatewayError::new(ErrorCode::BadRequest, format!("cannot forward request: {e}"))
+        GatewayError::new(
+            ErrorCode::BadRequest,
+            format!("cannot forward request: {e}"),
+        )
     })?;
     Ok(UpstreamRequest {
         peer: PeerKey {

@@ -178,7 +178,13 @@ async fn deliver(
             out.extend_from_slice(b"\r\n");
             let (res, _) = writer.write_all(out).await;
             res?;
-            return Ok((Step { used: len, done: false }, buf));
+            return Ok((
+                Step {
+                    used: len,
+                    done: false,
+                },
+                buf,
+            ));
         }
         Mode::CloseRaw => Step {
             used: len,

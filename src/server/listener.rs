@@ -8,7 +8,10 @@ use std::net::{SocketAddr, TcpListener};
 const BACKLOG: i32 = 1024;
 
 /// For each address, `workers` sockets bound to the same port; returns them by worker.
-pub fn bind_all(addrs: &[SocketAddr], workers: usize) -> io::Result<(Vec<Vec<TcpListener>>, Vec<SocketAddr>)> {
+pub fn bind_all(
+    addrs: &[SocketAddr],
+    workers: usize,
+) -> io::Result<(Vec<Vec<TcpListener>>, Vec<SocketAddr>)> {
     let mut by_worker: Vec<Vec<TcpListener>> = (0..workers).map(|_| Vec::new()).collect();
     let mut bound = Vec::with_capacity(addrs.len());
     for addr in addrs {

@@ -47,10 +47,12 @@ impl Server {
                 addr: settings.server.listen.join(", "),
                 source,
             })?;
+        // Providers with stored keys are the ones expected in use: resolve them ahead;
+        // any other host is resolved (off the workers) on first use.
         let hosts: Vec<(String, u16)> = settings
             .providers
             .values()
-            .filter(|p| !p.base.has_placeholder())
+            .filter(|p| !p.base.has_placeholder() && !p.keys.is_empty())
             .map(|p| (p.base.host.clone(), p.base.port))
             .collect();
         let ca_files: Vec<_> = settings

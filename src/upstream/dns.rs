@@ -39,8 +39,8 @@ pub(crate) enum Lookup {
 }
 
 impl DnsCache {
-    /// Resolves `hosts` once (failures are logged, the host is left to the refresh thread)
-    /// and starts the refresh thread.
+    /// Starts the refresh thread, which resolves `hosts` at once and then every interval
+    /// (failures are logged). Startup never waits on DNS.
     pub(crate) fn start(hosts: &[&str], resolver: Resolver) -> Result<Self, UpstreamError> {
         let entries: Entries = Arc::default();
         let mut names: Vec<String> = Vec::new();
@@ -49,7 +49,6 @@ impl DnsCache {
                 continue;
             }
             names.push((*host).to_string());
-            resolve_into(&entries, host, resolver);
         }
         let (tx, rx) = mpsc::channel::<String>();
         let thread_entries = Arc::clone(&entries);
@@ -137,7 +136,8 @@ fn refresh_loop(
     wanted: &mpsc::Receiver<String>,
     resolver: Resolver,
 ) {
-    let mut next_refresh = Instant::now() + REFRESH_INTERVAL;
+    // The first round runs at once: the hosts given at startup.
+    let mut next_refresh = Instant::now();
     loop {
         let wait = next_refresh.saturating_duration_since(Instant::now());
         match wanted.recv_timeout(wait) {
@@ -191,8 +191,14 @@ mod tests {
     }
 
     #[test]
-    fn startup_hosts_are_cached_and_failures_are_not_fatal() {
-        let cache = DnsCache::start(&["api.example.test", "nowhere.test"], fake).unwrap();
+    fn startup_hosts_are_resolved_in_the_background_and_failures_are_not_fatal() {
+        let cache = DnsCache::start(&["nowhere.test", "api.example.test"], fake).unwrap();
+        // Wait on the cache itself (bounded), not on a fixed sleep.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while cache.cached("api.example.test", 443).is_none() {
+            assert!(Instant::now() < deadline, "startup resolution never landed");
+            std::thread::yield_now();
+        }
         assert_eq!(
             cache.lookup("api.example.test", 443),
             Lookup::Found(vec!["127.0.0.7:443".parse().unwrap()])

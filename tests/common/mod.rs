@@ -131,8 +131,12 @@ impl Upstream {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { return };
                 let conn = counter.fetch_add(1, Ordering::SeqCst);
-                let (handler, seen_tx, closed_tx, tls) =
-                    (handler.clone(), seen_tx.clone(), closed_tx.clone(), tls.clone());
+                let (handler, seen_tx, closed_tx, tls) = (
+                    handler.clone(),
+                    seen_tx.clone(),
+                    closed_tx.clone(),
+                    tls.clone(),
+                );
                 std::thread::spawn(move || {
                     stream.set_nodelay(true).unwrap();
                     match tls {
@@ -157,7 +161,11 @@ impl Upstream {
 
     /// The next request the upstream received (fails the test after `WAIT`).
     pub fn next_request(&self) -> Seen {
-        self.seen.lock().unwrap().recv_timeout(WAIT).expect("upstream saw no request")
+        self.seen
+            .lock()
+            .unwrap()
+            .recv_timeout(WAIT)
+            .expect("upstream saw no request")
     }
 
     /// No request arrived (checked after the gateway already answered).
@@ -167,7 +175,11 @@ impl Upstream {
 
     /// Waits until a connection to the upstream has ended; returns its number.
     pub fn next_closed(&self) -> usize {
-        self.closed.lock().unwrap().recv_timeout(WAIT).expect("no upstream connection closed")
+        self.closed
+            .lock()
+            .unwrap()
+            .recv_timeout(WAIT)
+            .expect("no upstream connection closed")
     }
 
     pub fn accept_count(&self) -> usize {
@@ -175,10 +187,17 @@ impl Upstream {
     }
 }
 
-fn serve_conn<S: Read + Write>(stream: S, conn: usize, handler: &Handler, seen: &mpsc::Sender<Seen>) {
+fn serve_conn<S: Read + Write>(
+    stream: S,
+    conn: usize,
+    handler: &Handler,
+    seen: &mpsc::Sender<Seen>,
+) {
     let mut reader = BufReader::new(stream);
     loop {
-        let Some(req) = read_request(&mut reader, conn) else { return };
+        let Some(req) = read_request(&mut reader, conn) else {
+            return;
+        };
         let _ = seen.send(req.clone());
         let after = handler(&req, reader.get_mut());
         let _ = reader.get_mut().flush();
@@ -251,9 +270,8 @@ impl Response {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body))
-        })
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 
     /// The gateway's error code (`error.code`).
@@ -289,7 +307,8 @@ impl Client {
 
     /// Reads a response head only (for streaming tests).
     pub fn response_head(&mut self) -> Response {
-        let (first, headers) = read_head(&mut self.reader).expect("connection closed before a response");
+        let (first, headers) =
+            read_head(&mut self.reader).expect("connection closed before a response");
         let status = first.split(' ').nth(1).unwrap().parse().unwrap();
         Response {
             status,
