@@ -60,7 +60,7 @@ alt-svc: h3=\":443\"; ma=86400\r\n\r\n";
 fn chunked_sse_body() -> Vec<u8> {
     let sse = include_bytes!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/openai/chat-stream-text.sse"
+        "/tests/fixtures/openai/chat-stream-text.sse"
     ));
     let mut out = Vec::with_capacity(sse.len() * 2);
     for event in sse

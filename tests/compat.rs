@@ -300,7 +300,7 @@ fn hop_by_hop_and_cf_aig_headers_stay_behind() {
 
 #[test]
 fn upstream_errors_pass_through_untouched() {
-    let body = include_bytes!("../../shared/fixtures/openai/error-400-unsupported-parameter.json");
+    let body = include_bytes!("fixtures/openai/error-400-unsupported-parameter.json");
     let up = Upstream::fixed(400, "application/json", body);
     let gw = Gateway::start(&config_for(&up, ""));
     let resp = gw.send(&post("/v1/chat/completions", "", CHAT));

@@ -54,8 +54,7 @@ fn events_arrive_one_by_one() {
 
 #[test]
 fn recorded_stream_arrives_byte_for_byte() {
-    let fixture: &'static [u8] =
-        include_bytes!("../../shared/fixtures/openai/chat-stream-text.sse");
+    let fixture: &'static [u8] = include_bytes!("fixtures/openai/chat-stream-text.sse");
     let up = Upstream::start(move |_, w| {
         w.write_all(SSE_HEAD).unwrap();
         for event in fixture

@@ -114,13 +114,15 @@ fn compat(
     let base = match provider.api {
         Api::Openai => "",
         Api::WorkersAi => "/v1",
-        api => return Err(GatewayError::new(
-            ErrorCode::NeedsTranslation,
-            format!(
+        api => {
+            return Err(GatewayError::new(
+                ErrorCode::NeedsTranslation,
+                format!(
                 "provider {} speaks the {api:?} API; translation from /compat is not available yet",
                 provider.slug
             ),
-        )),
+            ))
+        }
     };
     let cred = credential(provider, head, auth, KeySource::Compat)?;
     let parts = match upstream_model {

@@ -25,6 +25,8 @@ pub enum ServeError {
     Upstream(#[from] UpstreamError),
     #[error("{0}")]
     Worker(String),
+    #[error("{0}")]
+    Unsupported(&'static str),
 }
 
 /// A running gateway.
@@ -37,6 +39,12 @@ pub struct Server {
 
 impl Server {
     pub fn start(settings: Arc<Settings>) -> Result<Server, ServeError> {
+        if settings.server.tls.is_some() {
+            // Refuse rather than silently serve plain HTTP on a port meant for TLS.
+            return Err(ServeError::Unsupported(
+                "[server.tls] (TLS on the listener) is not supported yet; terminate TLS in front of sluice",
+            ));
+        }
         let cpus = allowed_cpus();
         let count = match settings.server.workers {
             0 => cpus.len().max(1),

@@ -7,6 +7,7 @@ use crate::proxy::{serve_connection, Worker};
 use crate::upstream::{Upstream, UpstreamShared};
 use monoio::io::{CancelHandle, Canceller};
 use monoio::net::TcpListener;
+use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
@@ -55,6 +56,7 @@ async fn serve(spec: WorkerSpec, ready: Sender<Ready>) {
         drain: Drain::new(),
     });
     let canceller = Canceller::new();
+    let listening_fds: Vec<RawFd> = spec.listeners.iter().map(|l| l.as_raw_fd()).collect();
     for std_listener in spec.listeners {
         match TcpListener::from_std(std_listener) {
             Ok(listener) => {
@@ -76,6 +78,7 @@ async fn serve(spec: WorkerSpec, ready: Sender<Ready>) {
         monoio::time::sleep(SHUTDOWN_POLL).await;
     }
     worker.drain.start();
+    stop_listening(&listening_fds);
     let _ = canceller.cancel();
     let _ = monoio::time::timeout(grace, worker.drain.all_closed()).await;
     let open = worker.drain.active_connections();
@@ -84,6 +87,16 @@ async fn serve(spec: WorkerSpec, ready: Sender<Ready>) {
             "worker {}: shutdown grace over, closing {open} connections",
             spec.index
         );
+    }
+}
+
+/// Takes the sockets out of the accept path now: new connections are refused at once,
+/// whatever becomes of the (asynchronous) close of the listener itself.
+fn stop_listening(fds: &[RawFd]) {
+    for &fd in fds {
+        // SAFETY: the fd is a listening socket this worker owns and still has open;
+        // shutdown() neither closes nor invalidates it.
+        unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
     }
 }
 

@@ -118,7 +118,7 @@ fn incomplete_input_is_consumed_and_not_done() {
 fn sse_fixture_one_byte_at_a_time_equals_whole() {
     let sse = include_bytes!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/openai/chat-stream-include-usage-text.sse"
+        "/tests/fixtures/openai/chat-stream-include-usage-text.sse"
     ));
     // Chunk it the way an upstream might: uneven pieces that split events.
     let pieces: Vec<&[u8]> = sse.chunks(97).collect();
