@@ -250,6 +250,45 @@ fn keep_alive_serves_many_requests_on_one_connection() {
 }
 
 #[test]
+fn a_stream_leaves_nothing_behind_for_the_next_response() {
+    let mock = Mock::start(&[]);
+    let mut conn = mock.connect();
+    let stream = r#"{"model":"m","stream":true,"stream_options":{"include_usage":true}}"#;
+    send(
+        &mut conn,
+        "POST",
+        "/v1/chat/completions",
+        &["x-mock-chunks: 2"],
+        stream,
+    );
+    assert_eq!(read_response(&mut conn).status, 200);
+    send(
+        &mut conn,
+        "POST",
+        "/v1/embeddings",
+        &[],
+        r#"{"model":"e","input":"x"}"#,
+    );
+    assert_eq!(read_response(&mut conn).json()["object"], "list");
+    send(
+        &mut conn,
+        "POST",
+        "/v1/chat/completions",
+        &["x-mock-chunks: 2"],
+        stream,
+    );
+    assert_eq!(read_response(&mut conn).status, 200);
+    send(
+        &mut conn,
+        "POST",
+        "/v1/chat/completions",
+        &[],
+        r#"{"model":"m"}"#,
+    );
+    assert_eq!(read_response(&mut conn).json()["model"], "m");
+}
+
+#[test]
 fn echo_headers_reports_what_was_received() {
     let mock = Mock::start(&[]);
     let body = r#"{"model":"m"}"#;

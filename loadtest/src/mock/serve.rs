@@ -219,11 +219,13 @@ impl<S: AsyncReadRent + AsyncWriteRent> Conn<'_, S> {
         self.flush().await
     }
 
-    /// Appends one SSE event to `out` as one chunk.
+    /// Appends one SSE event to `out` as one chunk; `scratch` is left empty, as the
+    /// next response on this connection expects it.
     fn event(&mut self, prefix: &[u8], event: StreamEvent) {
         self.scratch.clear();
         render::sse_event(&mut self.scratch, prefix, event);
         encode_chunk(&mut self.out, &self.scratch);
+        self.scratch.clear();
     }
 
     /// Sends `scratch` as a JSON response.
