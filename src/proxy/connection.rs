@@ -86,7 +86,7 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
         http10: head.minor_version == 0,
     };
     let settings = worker.settings.clone();
-    let refuse = |err: GatewayError| (err, side.close);
+    let refuse = |err: GatewayError| Refusal::Answer(err, side.close);
     let prepared = async {
         let route = route(&head.method, head.path()).map_err(refuse)?;
         let gateway = settings
@@ -99,30 +99,21 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
                 ))
             })?;
         let auth = authenticate(gateway, &head).map_err(refuse)?;
-        if let BodyFraming::Length(len) = head.framing {
-            if len > settings.server.max_body_bytes as u64 {
-                return Err((too_large(settings.server.max_body_bytes), true));
-            }
+        let limit = settings.server.max_body_bytes;
+        if matches!(head.framing, BodyFraming::Length(len) if len > limit as u64) {
+            // The body stays unread, so the connection cannot go on.
+            return Err(Refusal::Answer(too_large(limit), true));
         }
-        if head.expect_continue && head.framing != BodyFraming::None && client.input.is_empty() {
-            if client.write_all(CONTINUE.to_vec()).await.is_err() {
-                return Err((
-                    GatewayError::new(ErrorCode::BadRequest, "client gone"),
-                    true,
-                ));
-            }
+        let wants_continue =
+            head.expect_continue && head.framing != BodyFraming::None && client.input.is_empty();
+        if wants_continue && client.write_all(CONTINUE.to_vec()).await.is_err() {
+            return Err(Refusal::Gone);
         }
         let idle = Duration::from_secs(settings.server.client_idle_timeout_s);
-        let body = match read_body(client, head.framing, settings.server.max_body_bytes, idle).await
-        {
+        let body = match read_body(client, head.framing, limit, idle).await {
             Ok(body) => body,
-            Err(BodyError::Refuse(err)) => return Err((err, true)),
-            Err(BodyError::Gone) => {
-                return Err((
-                    GatewayError::new(ErrorCode::BadRequest, "client gone"),
-                    true,
-                ))
-            }
+            Err(BodyError::Refuse(err)) => return Err(Refusal::Answer(err, true)),
+            Err(BodyError::Gone) => return Err(Refusal::Gone),
         };
         plan(&settings, gateway, route.endpoint, &head, auth, body).map_err(refuse)
     };
@@ -132,11 +123,20 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
             let close = side.close || worker.drain.is_draining();
             keep_after(client.write_json(200, &body, close).await, close)
         }
-        Err((err, close)) => {
+        Err(Refusal::Answer(err, close)) => {
             let close = close || worker.drain.is_draining();
             keep_after(client.write_error(&err, close).await, close)
         }
+        Err(Refusal::Gone) => Keep::Close,
     }
+}
+
+/// Why a request never reached an upstream.
+enum Refusal {
+    /// Answer this error; `true`: close the connection after it.
+    Answer(GatewayError, bool),
+    /// The client went away or stalled mid-request: just close.
+    Gone,
 }
 
 fn keep_after(written: std::io::Result<()>, close: bool) -> Keep {

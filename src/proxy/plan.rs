@@ -235,7 +235,7 @@ fn end_to_end(name: &str, head: &RequestHead) -> bool {
     !(is_hop_by_hop(&lower)
         || lower.starts_with("cf-aig-")
         || matches!(lower.as_str(), "host" | "content-length" | "expect")
-        || head.connection_tokens.iter().any(|t| *t == lower))
+        || head.connection_tokens.contains(&lower))
 }
 
 /// `{"object":"list","data":[{"id":"provider/model",...}]}` of every configured model.
