@@ -193,9 +193,14 @@ fn response_head(
     let mut w = HeadWriter::new();
     w.status_line(head.status);
     for h in &head.headers {
-        let lower = h.name.to_ascii_lowercase();
-        let framing_header = lower == "content-length" && head.framing != ResponseFraming::Empty;
-        if is_hop_by_hop(&lower) || framing_header || head.connection_tokens.contains(&lower) {
+        let name = h.name.as_str();
+        let framing_header =
+            name.eq_ignore_ascii_case("content-length") && head.framing != ResponseFraming::Empty;
+        let named_in_connection = head
+            .connection_tokens
+            .iter()
+            .any(|t| name.eq_ignore_ascii_case(t));
+        if is_hop_by_hop(name) || framing_header || named_in_connection {
             continue;
         }
         w.header(&h.name, &h.value);

@@ -231,11 +231,16 @@ fn build(
 /// Headers that travel on: not hop-by-hop, not named in `Connection`, not `cf-aig-*`,
 /// and not those the gateway sets itself (`Host`, framing, `Expect`).
 fn end_to_end(name: &str, head: &RequestHead) -> bool {
-    let lower = name.to_ascii_lowercase();
-    !(is_hop_by_hop(&lower)
-        || lower.starts_with("cf-aig-")
-        || matches!(lower.as_str(), "host" | "content-length" | "expect")
-        || head.connection_tokens.contains(&lower))
+    const SET_BY_GATEWAY: [&str; 3] = ["host", "content-length", "expect"];
+    !(is_hop_by_hop(name)
+        || name
+            .get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("cf-aig-"))
+        || SET_BY_GATEWAY.iter().any(|h| name.eq_ignore_ascii_case(h))
+        || head
+            .connection_tokens
+            .iter()
+            .any(|t| name.eq_ignore_ascii_case(t)))
 }
 
 /// `{"object":"list","data":[{"id":"provider/model",...}]}` of every configured model.
