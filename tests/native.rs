@@ -122,9 +122,11 @@ fn untrusted_tls_upstream_is_2010() {
 fn pooled_connections_are_reused() {
     let up = ok_upstream();
     let gw = Gateway::start(&config_for(&up, "[server]\nworkers = 1\n"));
+    // One client connection, so each request starts after the last one's checkin.
+    let mut c = gw.connect();
     for _ in 0..3 {
-        let resp = gw.send(&post("/v1/chat/completions", "", r#"{"model":"mock/m"}"#));
-        assert_eq!(resp.status, 200);
+        c.write(&post("/v1/chat/completions", "", r#"{"model":"mock/m"}"#));
+        assert_eq!(c.response().status, 200);
         up.next_request();
     }
     assert_eq!(up.accept_count(), 1);
@@ -164,10 +166,11 @@ fn request_lost_on_a_reused_connection_is_sent_again() {
         After::KeepAlive
     });
     let gw = Gateway::start(&config_for(&up, "[server]\nworkers = 1\n"));
-    let first = gw.send(&post("/v1/chat/completions", "", r#"{"model":"mock/m"}"#));
-    assert_eq!(first.status, 200);
-    let second = gw.send(&post("/v1/chat/completions", "", r#"{"model":"mock/m"}"#));
-    assert_eq!(second.status, 200);
+    let mut c = gw.connect();
+    c.write(&post("/v1/chat/completions", "", r#"{"model":"mock/m"}"#));
+    assert_eq!(c.response().status, 200);
+    c.write(&post("/v1/chat/completions", "", r#"{"model":"mock/m"}"#));
+    assert_eq!(c.response().status, 200);
     let seen: Vec<usize> = (0..3).map(|_| up.next_request().conn).collect();
     assert_eq!(seen, vec![0, 0, 1], "retried once, on a new connection");
 }

@@ -8,7 +8,7 @@ mod pool;
 mod tls;
 
 pub use conn::Conn;
-pub use pool::{Checkout, PoolStats, Upstream};
+pub use pool::{Checkout, PoolStats, Upstream, LIVENESS_CHECK_AFTER};
 
 use crate::config::UpstreamConfig;
 use std::path::PathBuf;

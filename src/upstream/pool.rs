@@ -49,6 +49,9 @@ impl Drop for Lease {
     }
 }
 
+/// Idle time after which a pooled connection is checked for liveness at checkout.
+pub const LIVENESS_CHECK_AFTER: Duration = Duration::from_secs(1);
+
 struct Idle {
     conn: Conn,
     since: Instant,
@@ -170,7 +173,11 @@ impl Upstream {
         list.retain(|e| !self.expired(e, now));
         let mut found = None;
         while let Some(entry) = list.pop_back() {
-            if entry.conn.is_alive() {
+            // A connection idle for a moment is taken on trust: the peek is a syscall
+            // per request, and the proxy resends once on a fresh connection if it was
+            // closed after all. Longer idle ones are checked.
+            let fresh = now.saturating_duration_since(entry.since) < LIVENESS_CHECK_AFTER;
+            if fresh || entry.conn.is_alive() {
                 found = Some(entry.conn);
                 break;
             }
