@@ -35,10 +35,7 @@ pub fn run(spec: WorkerSpec, ready: Sender<Ready>) {
             log::warn!("worker {} could not pin to cpu {cpu}: {e:?}", spec.index);
         }
     }
-    let mut runtime = match monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
-        .enable_timer()
-        .build()
-    {
+    let mut runtime = match build_runtime() {
         Ok(rt) => rt,
         Err(e) => {
             let _ = ready.send(Err(format!("worker {}: runtime: {e}", spec.index)));
@@ -46,6 +43,33 @@ pub fn run(spec: WorkerSpec, ready: Sender<Ready>) {
         }
     };
     runtime.block_on(serve(spec, ready));
+}
+
+type Runtime = monoio::FusionRuntime<
+    monoio::time::TimeDriver<monoio::IoUringDriver>,
+    monoio::time::TimeDriver<monoio::LegacyDriver>,
+>;
+
+/// io_uring set up for one thread that alone submits and reaps (no cross-CPU task-work
+/// interrupts), else plain io_uring, else epoll (monoio decides when io_uring is absent).
+fn build_runtime() -> std::io::Result<Runtime> {
+    let mut tuned = io_uring::IoUring::builder();
+    if std::env::var_os("SLUICE_URING_PLAIN").is_none() {
+        tuned
+            .setup_coop_taskrun()
+            .setup_single_issuer()
+            .setup_defer_taskrun();
+    }
+    let with = |urb: io_uring::Builder| {
+        monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
+            .enable_timer()
+            .uring_builder(urb)
+            .build()
+    };
+    with(tuned).or_else(|e| {
+        log::debug!("io_uring with task-run flags unavailable ({e}); plain setup");
+        with(io_uring::IoUring::builder())
+    })
 }
 
 async fn serve(spec: WorkerSpec, ready: Sender<Ready>) {
