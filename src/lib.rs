@@ -12,6 +12,7 @@
 )]
 
 pub mod config;
+pub mod controls;
 pub mod error;
 pub mod http;
 pub mod json;
