@@ -21,4 +21,5 @@ pub mod proxy;
 pub mod route;
 pub mod server;
 pub mod sse;
+pub mod translate;
 pub mod upstream;
