@@ -229,7 +229,7 @@ impl AnthropicToOpenAiStream {
                 self.write_choice(out, &delta, None);
             }
             // The first fragment is always empty: nothing to send yet.
-            ("input_json_delta", Some(json), _) if !json.is_empty() => {
+            ("input_json_delta", _, Some(json)) if !json.is_empty() => {
                 if let Some(tool) = self.tool_block(block.index) {
                     tool.sent_arguments = true;
                     let tool_index = tool.tool_index;
