@@ -9,6 +9,10 @@ mod stream;
 
 #[cfg(test)]
 mod golden_tests;
+#[cfg(test)]
+mod request_tests;
+#[cfg(test)]
+mod stream_tests;
 
 pub use error::{RequestError, ResponseError, StreamError};
 pub use request::{translate_request, TranslatedRequest, DEFAULT_MAX_TOKENS};

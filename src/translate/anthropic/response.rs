@@ -180,3 +180,97 @@ pub fn translate_error(anthropic_body: &[u8]) -> Result<Vec<u8>, ResponseError> 
         })?;
     serde_json::to_vec(&openai_error(&envelope.error)).map_err(ResponseError::Encode)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    fn message(content: Value, stop_reason: Value, usage: Value) -> Value {
+        let body = json!({ "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-x",
+            "content": content, "stop_reason": stop_reason, "usage": usage });
+        serde_json::from_slice(&translate_message(body.to_string().as_bytes(), 5).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn cache_writes_and_reads_are_prompt_tokens_and_reads_are_cached() {
+        let usage = json!({ "input_tokens": 10, "cache_creation_input_tokens": 100, "cache_read_input_tokens": 1000, "output_tokens": 7 });
+        let out = message(
+            json!([{ "type": "text", "text": "hi" }]),
+            json!("end_turn"),
+            usage,
+        );
+        assert_eq!(
+            out["usage"],
+            json!({ "prompt_tokens": 1110, "completion_tokens": 7, "total_tokens": 1117, "prompt_tokens_details": { "cached_tokens": 1000 } })
+        );
+        assert_eq!(out["created"], 5);
+    }
+
+    #[test]
+    fn text_blocks_are_joined_and_a_tool_only_reply_has_null_content() {
+        let two = json!([{ "type": "text", "text": "a" }, { "type": "thinking", "thinking": "x", "signature": "s" }, { "type": "text", "text": "b" }]);
+        let out = message(two, json!("end_turn"), json!({}));
+        assert_eq!(
+            out["choices"][0]["message"],
+            json!({ "role": "assistant", "content": "ab" })
+        );
+        let tool = json!([{ "type": "tool_use", "id": "t1", "name": "f", "input": {} }]);
+        let out = message(tool, json!("tool_use"), json!({}));
+        assert_eq!(out["choices"][0]["message"]["content"], Value::Null);
+        assert_eq!(
+            out["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"],
+            "{}"
+        );
+        assert_eq!(out["choices"][0]["finish_reason"], "tool_calls");
+    }
+
+    #[test]
+    fn stop_reasons_map_to_finish_reasons() {
+        for (stop, finish) in [
+            ("end_turn", "stop"),
+            ("stop_sequence", "stop"),
+            ("max_tokens", "length"),
+            ("tool_use", "tool_calls"),
+            ("refusal", "content_filter"),
+            ("pause_turn", "stop"),
+        ] {
+            let out = message(json!([]), json!(stop), json!({}));
+            assert_eq!(out["choices"][0]["finish_reason"], finish, "{stop}");
+        }
+    }
+
+    #[test]
+    fn bodies_that_are_not_what_they_claim_are_typed_errors() {
+        for body in [
+            &b"<html>502 Bad Gateway</html>"[..],
+            br#"{"type":"message"}"#,
+        ] {
+            let err = translate_message(body, 0).unwrap_err();
+            assert!(matches!(
+                err,
+                ResponseError::Malformed {
+                    expected: "message",
+                    ..
+                }
+            ));
+            let err = translate_error(body).unwrap_err();
+            assert!(matches!(
+                err,
+                ResponseError::Malformed {
+                    expected: "error",
+                    ..
+                }
+            ));
+        }
+    }
+
+    #[test]
+    fn escaped_error_messages_survive() {
+        let body = br#"{"type":"error","error":{"type":"invalid_request_error","message":"bad \"model\"\nfield"}}"#;
+        let out: Value = serde_json::from_slice(&translate_error(body).unwrap()).unwrap();
+        assert_eq!(out["error"]["message"], "bad \"model\"\nfield");
+        assert_eq!(out["error"]["type"], "invalid_request_error");
+    }
+}
