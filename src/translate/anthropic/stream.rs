@@ -201,18 +201,15 @@ impl AnthropicToOpenAiStream {
             tool_index,
             sent_arguments: false,
         });
-        let mut delta = Vec::with_capacity(128);
-        delta.extend_from_slice(br#"{"tool_calls":[{"index":"#);
-        delta.extend_from_slice(tool_index.to_string().as_bytes());
-        delta.extend_from_slice(br#","id":"#);
-        write_json_string(&mut delta, start.content_block.id.as_deref().unwrap_or(""));
-        delta.extend_from_slice(br#","type":"function","function":{"name":"#);
-        write_json_string(
-            &mut delta,
-            start.content_block.name.as_deref().unwrap_or(""),
-        );
-        delta.extend_from_slice(br#","arguments":""}}]}"#);
-        self.write_choice(out, &delta, None);
+        self.open_choice(out);
+        out.extend_from_slice(br#"{"tool_calls":[{"index":"#);
+        write_index(out, tool_index);
+        out.extend_from_slice(br#","id":"#);
+        write_json_string(out, start.content_block.id.as_deref().unwrap_or(""));
+        out.extend_from_slice(br#","type":"function","function":{"name":"#);
+        write_json_string(out, start.content_block.name.as_deref().unwrap_or(""));
+        out.extend_from_slice(br#","arguments":""}}]}"#);
+        close_choice(out, None);
     }
 
     fn block_delta(&mut self, block: BlockDelta<'_>, out: &mut Vec<u8>) {
@@ -222,11 +219,11 @@ impl AnthropicToOpenAiStream {
             block.delta.partial_json,
         ) {
             ("text_delta", Some(text), _) => {
-                let mut delta = Vec::with_capacity(text.len() + 16);
-                delta.extend_from_slice(br#"{"content":"#);
-                write_json_string(&mut delta, &text);
-                delta.push(b'}');
-                self.write_choice(out, &delta, None);
+                self.open_choice(out);
+                out.extend_from_slice(br#"{"content":"#);
+                write_json_string(out, &text);
+                out.push(b'}');
+                close_choice(out, None);
             }
             // The first fragment is always empty: nothing to send yet.
             ("input_json_delta", _, Some(json)) if !json.is_empty() => {
@@ -291,13 +288,13 @@ impl AnthropicToOpenAiStream {
     }
 
     fn write_arguments(&mut self, out: &mut Vec<u8>, tool_index: usize, arguments: &str) {
-        let mut delta = Vec::with_capacity(arguments.len() + 64);
-        delta.extend_from_slice(br#"{"tool_calls":[{"index":"#);
-        delta.extend_from_slice(tool_index.to_string().as_bytes());
-        delta.extend_from_slice(br#","function":{"arguments":"#);
-        write_json_string(&mut delta, arguments);
-        delta.extend_from_slice(b"}}]}");
-        self.write_choice(out, &delta, None);
+        self.open_choice(out);
+        out.extend_from_slice(br#"{"tool_calls":[{"index":"#);
+        write_index(out, tool_index);
+        out.extend_from_slice(br#","function":{"arguments":"#);
+        write_json_string(out, arguments);
+        out.extend_from_slice(b"}}]}");
+        close_choice(out, None);
     }
 
     /// Events before `message_start` should not happen; if they do, the chunks
@@ -310,18 +307,33 @@ impl AnthropicToOpenAiStream {
         }
     }
 
+    /// A chunk with this delta and finish reason, for deltas that are constants.
     fn write_choice(&mut self, out: &mut Vec<u8>, delta: &[u8], finish: Option<&str>) {
+        self.open_choice(out);
+        out.extend_from_slice(delta);
+        close_choice(out, finish);
+    }
+
+    /// Everything of a chunk up to its delta object, which the caller writes
+    /// straight into `out` (no intermediate buffer per chunk).
+    fn open_choice(&mut self, out: &mut Vec<u8>) {
         self.ensure_prefix();
         out.extend_from_slice(&self.chunk_prefix);
         out.extend_from_slice(br#"{"index":0,"delta":"#);
-        out.extend_from_slice(delta);
-        out.extend_from_slice(br#","finish_reason":"#);
-        match finish {
-            Some(reason) => write_json_string(out, reason),
-            None => out.extend_from_slice(b"null"),
-        }
-        out.extend_from_slice(b"}]}\n\n");
     }
+}
+
+fn close_choice(out: &mut Vec<u8>, finish: Option<&str>) {
+    out.extend_from_slice(br#","finish_reason":"#);
+    match finish {
+        Some(reason) => write_json_string(out, reason),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b"}]}\n\n");
+}
+
+fn write_index(out: &mut Vec<u8>, index: usize) {
+    out.extend_from_slice(index.to_string().as_bytes());
 }
 
 fn build_prefix(id: &str, model: &str, created: u64) -> Vec<u8> {
