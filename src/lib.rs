@@ -22,4 +22,5 @@ pub mod proxy;
 pub mod route;
 pub mod server;
 pub mod sse;
+pub mod translate;
 pub mod upstream;

@@ -1,0 +1,4 @@
+//! Translation between provider wire formats, so a client speaking one API can be
+//! served by a provider speaking another. Pure functions and small state machines only.
+
+pub mod anthropic;
