@@ -78,7 +78,11 @@ pub fn inject_include_usage(body: &[u8]) -> Option<Vec<u8>> {
     }
     let Some(options) = top.last("stream_options") else {
         let close = body.iter().rposition(|b| !b.is_ascii_whitespace())?;
-        return insert_at(body, close..close, br#","stream_options":{"include_usage":true}"#);
+        return insert_at(
+            body,
+            close..close,
+            br#","stream_options":{"include_usage":true}"#,
+        );
     };
     if options.get() == "null" {
         return replace(body, options.get(), br#"{"include_usage":true}"#);
@@ -130,7 +134,8 @@ mod tests {
 
     /// The injected body must parse and say `include_usage: true`.
     fn assert_asks_usage(body: &str) {
-        let value: serde_json::Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{body}: {e}"));
+        let value: serde_json::Value =
+            serde_json::from_str(body).unwrap_or_else(|e| panic!("{body}: {e}"));
         assert_eq!(value["stream_options"]["include_usage"], true, "{body}");
     }
 
@@ -138,13 +143,17 @@ mod tests {
     fn adds_stream_options_before_the_closing_brace() {
         let body = "{\"model\":\"m\",\"stream\":true}\n";
         let out = injected(body).unwrap();
-        assert_eq!(out, "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true}}\n");
+        assert_eq!(
+            out,
+            "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true}}\n"
+        );
         assert_asks_usage(&out);
     }
 
     #[test]
     fn keeps_every_other_byte_of_a_pretty_body() {
-        let body = "{\n  \"stream\" : true ,\n  \"messages\": [{\"role\":\"user\",\"content\":\"}\"}]\n}";
+        let body =
+            "{\n  \"stream\" : true ,\n  \"messages\": [{\"role\":\"user\",\"content\":\"}\"}]\n}";
         let out = injected(body).unwrap();
         assert_eq!(out, "{\n  \"stream\" : true ,\n  \"messages\": [{\"role\":\"user\",\"content\":\"}\"}]\n,\"stream_options\":{\"include_usage\":true}}");
         assert_asks_usage(&out);
@@ -153,8 +162,14 @@ mod tests {
     #[test]
     fn fills_an_existing_stream_options() {
         let cases = [
-            (r#"{"stream":true,"stream_options":{}}"#, r#"{"stream":true,"stream_options":{"include_usage":true}}"#),
-            (r#"{"stream":true,"stream_options":{ }}"#, r#"{"stream":true,"stream_options":{"include_usage":true }}"#),
+            (
+                r#"{"stream":true,"stream_options":{}}"#,
+                r#"{"stream":true,"stream_options":{"include_usage":true}}"#,
+            ),
+            (
+                r#"{"stream":true,"stream_options":{ }}"#,
+                r#"{"stream":true,"stream_options":{"include_usage":true }}"#,
+            ),
             (
                 r#"{"stream_options": {"x":1},"stream":true}"#,
                 r#"{"stream_options": {"include_usage":true,"x":1},"stream":true}"#,
@@ -163,7 +178,10 @@ mod tests {
                 r#"{"stream":true,"stream_options":{"include_usage":false}}"#,
                 r#"{"stream":true,"stream_options":{"include_usage":true}}"#,
             ),
-            (r#"{"stream":true,"stream_options":null}"#, r#"{"stream":true,"stream_options":{"include_usage":true}}"#),
+            (
+                r#"{"stream":true,"stream_options":null}"#,
+                r#"{"stream":true,"stream_options":{"include_usage":true}}"#,
+            ),
         ];
         for (body, want) in cases {
             let out = injected(body).unwrap_or_else(|| panic!("no injection for {body}"));
@@ -194,16 +212,28 @@ mod tests {
     fn escaped_keys_count_and_the_last_repeat_wins() {
         let out = injected(r#"{"stream":false,"\u0073tream":true}"#).unwrap();
         assert_asks_usage(&out);
-        let out = injected(r#"{"stream":true,"stream_options":{"include_usage":true},"stream_options":{}}"#).unwrap();
-        assert!(out.ends_with(r#""stream_options":{"include_usage":true}}"#), "{out}");
+        let out = injected(
+            r#"{"stream":true,"stream_options":{"include_usage":true},"stream_options":{}}"#,
+        )
+        .unwrap();
+        assert!(
+            out.ends_with(r#""stream_options":{"include_usage":true}}"#),
+            "{out}"
+        );
     }
 
     #[test]
     fn spots_only_the_usage_only_chunk() {
-        assert!(is_usage_only_chunk(br#"{"id":"x","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}"#));
+        assert!(is_usage_only_chunk(
+            br#"{"id":"x","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}"#
+        ));
         assert!(is_usage_only_chunk(br#"{"choices": [ ], "usage" : {}}"#));
-        assert!(!is_usage_only_chunk(br#"{"choices":[{"delta":{}}],"usage":null}"#));
-        assert!(!is_usage_only_chunk(br#"{"choices":[{"delta":{}}],"usage":{"prompt_tokens":1}}"#));
+        assert!(!is_usage_only_chunk(
+            br#"{"choices":[{"delta":{}}],"usage":null}"#
+        ));
+        assert!(!is_usage_only_chunk(
+            br#"{"choices":[{"delta":{}}],"usage":{"prompt_tokens":1}}"#
+        ));
         assert!(!is_usage_only_chunk(br#"{"choices":[],"usage":null}"#));
         assert!(!is_usage_only_chunk(br#"{"usage":{"prompt_tokens":1}}"#));
         assert!(!is_usage_only_chunk(b"[DONE]"));

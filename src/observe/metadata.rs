@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -73,7 +73,9 @@ impl Metadata {
             // Serialising a string or a scalar cannot fail; fall back to null anyway.
             out.push_str(&serde_json::to_string(key).unwrap_or_else(|_| "\"\"".into()));
             out.push(':');
-            out.push_str(&serde_json::to_string(&value.to_json()).unwrap_or_else(|_| "null".into()));
+            out.push_str(
+                &serde_json::to_string(&value.to_json()).unwrap_or_else(|_| "null".into()),
+            );
         }
         out.push('}');
         out
@@ -111,7 +113,7 @@ pub fn parse_metadata(header: &[u8]) -> Result<Metadata, MetadataError> {
     let members = match serde_json::from_slice::<OrderedMembers>(header) {
         Ok(members) => members,
         // Only on failure: tell valid JSON of the wrong shape from broken JSON.
-        Err(_) if serde_json::from_slice::<IgnoredAny>(header).is_ok() => {
+        Err(_) if serde_json::from_slice::<Value>(header).is_ok() => {
             return Err(MetadataError::NotObject)
         }
         Err(_) => return Err(MetadataError::NotJson),
@@ -150,7 +152,10 @@ mod tests {
         assert_eq!(keys, ["user", "team", "beta", "ratio"]);
         assert_eq!(m.get("user"), Some(&MetadataValue::String("u1".into())));
         assert_eq!(m.get("beta"), Some(&MetadataValue::Bool(true)));
-        assert_eq!(m.to_json(), r#"{"user":"u1","team":7,"beta":true,"ratio":0.5}"#);
+        assert_eq!(
+            m.to_json(),
+            r#"{"user":"u1","team":7,"beta":true,"ratio":0.5}"#
+        );
     }
 
     #[test]
@@ -184,15 +189,24 @@ mod tests {
         let bad = |h: &[u8]| parse_metadata(h).unwrap_err();
         assert_eq!(
             bad(br#"{"a":{"b":1}}"#),
-            MetadataError::BadValue { key: "a".into(), found: "an object" }
+            MetadataError::BadValue {
+                key: "a".into(),
+                found: "an object"
+            }
         );
         assert_eq!(
             bad(br#"{"a":1,"b":[1]}"#),
-            MetadataError::BadValue { key: "b".into(), found: "an array" }
+            MetadataError::BadValue {
+                key: "b".into(),
+                found: "an array"
+            }
         );
         assert_eq!(
             bad(br#"{"a":null}"#),
-            MetadataError::BadValue { key: "a".into(), found: "null" }
+            MetadataError::BadValue {
+                key: "a".into(),
+                found: "null"
+            }
         );
         // Checked past the fifth entry too.
         assert!(matches!(

@@ -105,7 +105,10 @@ pub fn from_json_body(body: &[u8]) -> Option<Usage> {
             });
         }
     }
-    envelope.usage_metadata.as_ref().and_then(GeminiUsage::usage)
+    envelope
+        .usage_metadata
+        .as_ref()
+        .and_then(GeminiUsage::usage)
 }
 
 /// What a stream has reported so far; later reports replace earlier ones,
@@ -153,7 +156,10 @@ pub(super) fn mentions_usage_object(data: &[u8]) -> bool {
         } else {
             return false;
         };
-        let mut rest = after_quote[key_len..].iter().copied().skip_while(u8::is_ascii_whitespace);
+        let mut rest = after_quote[key_len..]
+            .iter()
+            .copied()
+            .skip_while(u8::is_ascii_whitespace);
         rest.next() == Some(b':') && rest.find(|b| !b.is_ascii_whitespace()) == Some(b'{')
     })
 }
@@ -239,7 +245,12 @@ mod tests {
             br#"{"usage":"lots"}"#,
             br#"{"usage":{"prompt_tokens":-1}}"#,
         ] {
-            assert_eq!(from_json_body(body), None, "{}", String::from_utf8_lossy(body));
+            assert_eq!(
+                from_json_body(body),
+                None,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 
@@ -257,7 +268,8 @@ mod tests {
     #[test]
     fn null_usage_chunks_do_not_erase_a_report() {
         let mut stream = StreamUsage::new();
-        stream.observe_event(br#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4}}"#);
+        stream
+            .observe_event(br#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4}}"#);
         stream.observe_event(br#"{"choices":[{"delta":{}}],"usage":null}"#);
         assert_eq!(
             stream.usage(),
@@ -272,9 +284,15 @@ mod tests {
     fn anthropic_delta_with_only_output_keeps_start_input() {
         let mut stream = StreamUsage::new();
         stream.feed(b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}\n\n");
-        assert_eq!(stream.usage().map(|u| (u.tokens_in, u.tokens_out)), Some((9, 1)));
+        assert_eq!(
+            stream.usage().map(|u| (u.tokens_in, u.tokens_out)),
+            Some((9, 1))
+        );
         stream.feed(b"event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":30}}\n\n");
-        assert_eq!(stream.usage().map(|u| (u.tokens_in, u.tokens_out)), Some((9, 30)));
+        assert_eq!(
+            stream.usage().map(|u| (u.tokens_in, u.tokens_out)),
+            Some((9, 30))
+        );
     }
 
     #[test]
