@@ -113,8 +113,10 @@ impl ListQuery {
     }
 }
 
-/// Metadata value as text: SQLite's `json_each` gives booleans as 1/0.
-const METADATA_MATCH: &str = "EXISTS (SELECT 1 FROM json_each(logs.metadata) AS m \
+/// Metadata value as text: SQLite's `json_each` gives booleans as 1/0. A row
+/// whose metadata is not JSON counts as `{}` (json_each would fail the query).
+const METADATA_MATCH: &str = "EXISTS (SELECT 1 FROM json_each(CASE WHEN \
+     json_valid(logs.metadata) THEN logs.metadata ELSE '{}' END) AS m \
      WHERE m.key = ? AND (CASE m.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' \
      ELSE CAST(m.value AS TEXT) END) = ?)";
 

@@ -85,7 +85,10 @@ fn seeded() -> (tempfile::TempDir, LogDb, LogStore) {
         entry.metadata = metadata.into();
         assert!(sender.try_log(entry, 100));
     }
-    assert!(sender.try_log(sample(99, "other"), 100));
+    // Metadata that is not JSON must not break metadata filters.
+    let mut odd = sample(99, "other");
+    odd.metadata = "not json".into();
+    assert!(sender.try_log(odd, 100));
     pending.start().unwrap().shutdown().unwrap();
     let store = db.store().unwrap();
     (dir, db, store)
@@ -154,6 +157,11 @@ fn filters_narrow_the_listing() {
         Vec::<i64>::new()
     );
     assert_eq!(with(|f| f.gateway = None).len(), 7);
+    let everywhere = LogFilter {
+        metadata: vec![("user".into(), "carol".into())],
+        ..LogFilter::default()
+    };
+    assert_eq!(ns(&store, &query(everywhere)), [5]);
 }
 
 #[test]
