@@ -17,6 +17,7 @@ pub mod error;
 pub mod http;
 pub mod json;
 pub mod logging;
+pub mod observe;
 pub mod providers;
 pub mod proxy;
 pub mod route;

@@ -1,0 +1,152 @@
+//! The request log in SQLite (`{data_dir}/logs.db`, WAL): opening the file and its
+//! schema; `writer` appends from a background thread, `store` reads and edits.
+
+mod entry;
+mod query;
+mod store;
+mod writer;
+
+#[cfg(test)]
+mod store_tests;
+#[cfg(test)]
+mod writer_tests;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::Connection;
+
+pub use entry::{keep_payload, LogEntry, MAX_LOGGED_BODY_BYTES};
+pub use query::{Direction, ListQuery, LogFilter, OrderBy, MAX_PER_PAGE};
+pub use store::{LogList, LogStore, Totals};
+pub use writer::{LogSender, LogWriter, PendingWriter, WriterStats, MAX_BATCH};
+
+/// The log file's name inside `data_dir`.
+pub const LOG_FILE_NAME: &str = "logs.db";
+
+/// How long a connection waits for another's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A failure of the log store.
+#[derive(Debug, thiserror::Error)]
+pub enum LogDbError {
+    #[error("log database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("log directory {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A `patch` value out of range (feedback not -1, 0 or 1; score not 0 to 100).
+    #[error("invalid log patch: {0}")]
+    BadPatch(&'static str),
+    /// The writer thread could not be started or is gone.
+    #[error("log writer: {0}")]
+    Writer(String),
+}
+
+/// The log database: where it lives, plus what its writer and readers share.
+#[derive(Debug, Clone)]
+pub struct LogDb {
+    path: PathBuf,
+    /// Bumped by every delete through a `LogStore`, so that the writer recounts
+    /// a gateway's entries instead of trusting its running count (see writer.rs).
+    deletions: Arc<AtomicU64>,
+}
+
+impl LogDb {
+    /// Creates `data_dir` if needed and opens (or creates) `logs.db` in it with
+    /// its schema, in WAL mode.
+    pub fn open(data_dir: &Path) -> Result<LogDb, LogDbError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| LogDbError::Io {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let db = LogDb {
+            path: data_dir.join(LOG_FILE_NAME),
+            deletions: Arc::new(AtomicU64::new(0)),
+        };
+        let conn = db.connect()?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(db)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A reader (and editor) on its own connection; one per admin thread.
+    pub fn store(&self) -> Result<LogStore, LogDbError> {
+        Ok(LogStore::new(self.connect()?, self.deletions.clone()))
+    }
+
+    /// A bounded queue of `capacity` entries and the writer that will drain it
+    /// once started. Senders never block: a full queue drops and counts.
+    pub fn writer(&self, capacity: usize) -> (LogSender, PendingWriter) {
+        writer::channel(self.clone(), capacity)
+    }
+
+    fn connect(&self) -> Result<Connection, LogDbError> {
+        let conn = Connection::open(&self.path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // journal_mode answers with a row, so it cannot go through execute_batch.
+        let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+        // WAL + NORMAL: a power cut may lose the last batches, never corrupts.
+        conn.execute_batch("PRAGMA synchronous = NORMAL;")?;
+        Ok(conn)
+    }
+
+    fn deletions_seen(&self) -> u64 {
+        self.deletions.load(Ordering::Acquire)
+    }
+}
+
+/// Columns in the order `entry.rs` reads and writes them; bodies last, so that
+/// listing (which leaves them out) does not walk their overflow pages.
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS logs (
+    id TEXT NOT NULL UNIQUE,
+    event_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    gateway TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    path TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    success INTEGER NOT NULL,
+    cached INTEGER NOT NULL,
+    stream INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    ttft_ms INTEGER,
+    tokens_in INTEGER,
+    tokens_out INTEGER,
+    cost REAL,
+    custom_cost INTEGER NOT NULL,
+    metadata TEXT NOT NULL,
+    request_size INTEGER NOT NULL,
+    response_size INTEGER NOT NULL,
+    user_agent TEXT NOT NULL,
+    feedback INTEGER,
+    score REAL,
+    request_body BLOB,
+    response_body BLOB
+);
+CREATE INDEX IF NOT EXISTS logs_gateway_created ON logs (gateway, created_at);
+CREATE INDEX IF NOT EXISTS logs_created ON logs (created_at);
+";
+
+/// Milliseconds since the Unix epoch now (0 if the clock is before it).
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// A new log id: a UUIDv7 (time-ordered), as the hosted service's `cf-aig-log-id`.
+pub fn new_log_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

@@ -1,0 +1,223 @@
+//! What a log query asks for (filters, order, page) and its SQL `WHERE` clause,
+//! built only from fixed column names and bound parameters.
+
+use rusqlite::types::Value;
+
+/// The largest page `list` returns; bigger requests are cut to this.
+pub const MAX_PER_PAGE: u32 = 1000;
+
+/// Which entries a query covers; every field set narrows it (all `None`: every entry).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogFilter {
+    pub gateway: Option<String>,
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub status: Option<u16>,
+    pub success: Option<bool>,
+    pub cached: Option<bool>,
+    /// `created_at >= this` (ms).
+    pub created_from: Option<i64>,
+    /// `created_at < this` (ms).
+    pub created_to: Option<i64>,
+    /// Each pair must match a metadata entry: key equal, value equal as text
+    /// (`"7"` matches the number 7, `"true"` the boolean).
+    pub metadata: Vec<(String, String)>,
+}
+
+/// The sort key of a listing; ties are broken by insertion order, in the same direction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OrderBy {
+    #[default]
+    CreatedAt,
+    DurationMs,
+    Cost,
+    TokensIn,
+    TokensOut,
+}
+
+impl OrderBy {
+    /// From the admin API's name (`created_at`, `duration_ms`, `cost`, `tokens_in`, `tokens_out`).
+    pub fn from_name(name: &str) -> Option<OrderBy> {
+        Some(match name {
+            "created_at" => OrderBy::CreatedAt,
+            "duration_ms" | "duration" => OrderBy::DurationMs,
+            "cost" => OrderBy::Cost,
+            "tokens_in" => OrderBy::TokensIn,
+            "tokens_out" => OrderBy::TokensOut,
+            _ => return None,
+        })
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            OrderBy::CreatedAt => "created_at",
+            OrderBy::DurationMs => "duration_ms",
+            OrderBy::Cost => "cost",
+            OrderBy::TokensIn => "tokens_in",
+            OrderBy::TokensOut => "tokens_out",
+        }
+    }
+}
+
+/// Sort direction; newest first by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Direction {
+    Asc,
+    #[default]
+    Desc,
+}
+
+impl Direction {
+    fn sql(self) -> &'static str {
+        match self {
+            Direction::Asc => "ASC",
+            Direction::Desc => "DESC",
+        }
+    }
+}
+
+/// One page of a filtered, ordered listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListQuery {
+    pub filter: LogFilter,
+    pub order_by: OrderBy,
+    pub direction: Direction,
+    /// 1-based; 0 is read as 1.
+    pub page: u32,
+    /// Clamped to 1..=[`MAX_PER_PAGE`].
+    pub per_page: u32,
+}
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        ListQuery {
+            filter: LogFilter::default(),
+            order_by: OrderBy::default(),
+            direction: Direction::default(),
+            page: 1,
+            per_page: 20,
+        }
+    }
+}
+
+impl ListQuery {
+    /// `ORDER BY ... LIMIT ... OFFSET ...` for this page.
+    pub(super) fn order_and_page(&self) -> String {
+        let per_page = self.per_page.clamp(1, MAX_PER_PAGE);
+        let offset = u64::from(self.page.max(1) - 1) * u64::from(per_page);
+        let dir = self.direction.sql();
+        format!(
+            " ORDER BY {col} {dir}, rowid {dir} LIMIT {per_page} OFFSET {offset}",
+            col = self.order_by.column()
+        )
+    }
+}
+
+/// Metadata value as text: SQLite's `json_each` gives booleans as 1/0. A row
+/// whose metadata is not JSON counts as `{}` (json_each would fail the query).
+const METADATA_MATCH: &str = "EXISTS (SELECT 1 FROM json_each(CASE WHEN \
+     json_valid(logs.metadata) THEN logs.metadata ELSE '{}' END) AS m \
+     WHERE m.key = ? AND (CASE m.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' \
+     ELSE CAST(m.value AS TEXT) END) = ?)";
+
+impl LogFilter {
+    /// ` WHERE ...` (or "") and its parameters, in order.
+    pub(super) fn where_clause(&self) -> (String, Vec<Value>) {
+        let mut terms: Vec<&str> = Vec::new();
+        let mut params = Vec::new();
+        let mut text = |terms: &mut Vec<&str>, sql, value: &Option<String>| {
+            if let Some(v) = value {
+                terms.push(sql);
+                params.push(Value::Text(v.clone()));
+            }
+        };
+        text(&mut terms, "gateway = ?", &self.gateway);
+        text(&mut terms, "provider = ?", &self.provider);
+        text(&mut terms, "model = ?", &self.model);
+        let ints = [
+            ("status = ?", self.status.map(i64::from)),
+            ("success = ?", self.success.map(i64::from)),
+            ("cached = ?", self.cached.map(i64::from)),
+            ("created_at >= ?", self.created_from),
+            ("created_at < ?", self.created_to),
+        ];
+        for (sql, value) in ints {
+            if let Some(v) = value {
+                terms.push(sql);
+                params.push(Value::Integer(v));
+            }
+        }
+        for (key, value) in &self.metadata {
+            terms.push(METADATA_MATCH);
+            params.push(Value::Text(key.clone()));
+            params.push(Value::Text(value.clone()));
+        }
+        if terms.is_empty() {
+            (String::new(), params)
+        } else {
+            (format!(" WHERE {}", terms.join(" AND ")), params)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_filter_has_no_where() {
+        assert_eq!(LogFilter::default().where_clause(), (String::new(), vec![]));
+    }
+
+    #[test]
+    fn parameters_follow_the_terms_in_order() {
+        let filter = LogFilter {
+            model: Some("m".into()),
+            success: Some(false),
+            created_to: Some(9),
+            metadata: vec![("k".into(), "v".into())],
+            ..LogFilter::default()
+        };
+        let (sql, params) = filter.where_clause();
+        assert!(
+            sql.starts_with(" WHERE model = ? AND success = ? AND created_at < ? AND EXISTS"),
+            "{sql}"
+        );
+        assert_eq!(
+            params,
+            [
+                Value::Text("m".into()),
+                Value::Integer(0),
+                Value::Integer(9),
+                Value::Text("k".into()),
+                Value::Text("v".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn pages_are_clamped() {
+        let q = |page, per_page| {
+            ListQuery {
+                page,
+                per_page,
+                ..ListQuery::default()
+            }
+            .order_and_page()
+        };
+        assert_eq!(
+            q(0, 0),
+            " ORDER BY created_at DESC, rowid DESC LIMIT 1 OFFSET 0"
+        );
+        assert_eq!(
+            q(3, 10),
+            " ORDER BY created_at DESC, rowid DESC LIMIT 10 OFFSET 20"
+        );
+        assert!(q(u32::MAX, u32::MAX).ends_with(&format!(
+            "LIMIT 1000 OFFSET {}",
+            u64::from(u32::MAX - 1) * 1000
+        )));
+        assert_eq!(OrderBy::from_name("cost"), Some(OrderBy::Cost));
+        assert_eq!(OrderBy::from_name("id; DROP TABLE logs"), None);
+    }
+}

@@ -1,0 +1,304 @@
+//! Token usage read from provider responses: whole JSON bodies, and SSE streams
+//! fed chunk by chunk (OpenAI's final usage chunk, Anthropic's start/delta events).
+
+#[cfg(test)]
+mod fixture_tests;
+
+use serde::Deserialize;
+
+use crate::sse::SseScanner;
+
+/// Tokens one request consumed, as the provider reported them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Usage {
+    /// Prompt tokens. For Anthropic this includes cache writes and cache reads,
+    /// which its `input_tokens` leaves out, so that it means the same as OpenAI's
+    /// `prompt_tokens` (which includes cached tokens).
+    pub tokens_in: u64,
+    /// Completion tokens (reasoning included, as every provider bills them).
+    pub tokens_out: u64,
+}
+
+/// The `usage` object of OpenAI (chat, embeddings) and Anthropic (messages).
+/// Every field optional: embeddings have no completion count, Anthropic's
+/// `message_delta` may carry only `output_tokens`.
+#[derive(Debug, Default, Deserialize)]
+struct UsageFields {
+    prompt_tokens: Option<u64>,
+    completion_tokens: Option<u64>,
+    input_tokens: Option<u64>,
+    output_tokens: Option<u64>,
+    cache_creation_input_tokens: Option<u64>,
+    cache_read_input_tokens: Option<u64>,
+}
+
+impl UsageFields {
+    /// Prompt tokens, whichever provider's names are present.
+    fn tokens_in(&self) -> Option<u64> {
+        if let Some(n) = self.prompt_tokens {
+            return Some(n);
+        }
+        let cache = self
+            .cache_creation_input_tokens
+            .unwrap_or(0)
+            .saturating_add(self.cache_read_input_tokens.unwrap_or(0));
+        self.input_tokens.map(|n| n.saturating_add(cache))
+    }
+
+    fn tokens_out(&self) -> Option<u64> {
+        self.completion_tokens.or(self.output_tokens)
+    }
+}
+
+/// Gemini's `usageMetadata` (bodies and every stream chunk, cumulative).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GeminiUsage {
+    prompt_token_count: Option<u64>,
+    candidates_token_count: Option<u64>,
+    /// Thinking tokens are billed as output but not counted in `candidates`.
+    thoughts_token_count: Option<u64>,
+}
+
+impl GeminiUsage {
+    fn usage(&self) -> Option<Usage> {
+        if self.prompt_token_count.is_none() && self.candidates_token_count.is_none() {
+            return None;
+        }
+        Some(Usage {
+            tokens_in: self.prompt_token_count.unwrap_or(0),
+            tokens_out: self
+                .candidates_token_count
+                .unwrap_or(0)
+                .saturating_add(self.thoughts_token_count.unwrap_or(0)),
+        })
+    }
+}
+
+/// The parts of a response body or stream event that can carry usage.
+#[derive(Debug, Default, Deserialize)]
+struct Envelope {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    usage: Option<UsageFields>,
+    #[serde(rename = "usageMetadata")]
+    usage_metadata: Option<GeminiUsage>,
+    /// Anthropic's `message_start` nests its usage in `message`.
+    message: Option<Message>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Message {
+    usage: Option<UsageFields>,
+}
+
+/// Usage from a whole (non-streaming) response body: OpenAI chat and embeddings,
+/// Anthropic messages, Gemini. `None` when the body is not JSON or has no usage.
+pub fn from_json_body(body: &[u8]) -> Option<Usage> {
+    let envelope: Envelope = serde_json::from_slice(body).ok()?;
+    if let Some(fields) = &envelope.usage {
+        let (tokens_in, tokens_out) = (fields.tokens_in(), fields.tokens_out());
+        if tokens_in.is_some() || tokens_out.is_some() {
+            return Some(Usage {
+                tokens_in: tokens_in.unwrap_or(0),
+                tokens_out: tokens_out.unwrap_or(0),
+            });
+        }
+    }
+    envelope
+        .usage_metadata
+        .as_ref()
+        .and_then(GeminiUsage::usage)
+}
+
+/// What a stream has reported so far; later reports replace earlier ones,
+/// since every provider sends cumulative counts.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    tokens_in: Option<u64>,
+    tokens_out: Option<u64>,
+}
+
+impl Tally {
+    fn observe(&mut self, data: &[u8]) {
+        if !mentions_usage_object(data) {
+            return;
+        }
+        let Ok(event) = serde_json::from_slice::<Envelope>(data) else {
+            return;
+        };
+        let fields = match event.kind.as_deref() {
+            Some("message_start") => event.message.and_then(|m| m.usage),
+            _ => event.usage,
+        };
+        if let Some(fields) = fields {
+            self.tokens_in = fields.tokens_in().or(self.tokens_in);
+            self.tokens_out = fields.tokens_out().or(self.tokens_out);
+        }
+        if let Some(usage) = event.usage_metadata.as_ref().and_then(GeminiUsage::usage) {
+            self.tokens_in = Some(usage.tokens_in);
+            self.tokens_out = Some(usage.tokens_out);
+        }
+    }
+}
+
+/// A cheap test run before parsing an event: does a `"usage"` or
+/// `"usageMetadata"` key open an object here? OpenAI sends `"usage":null` on
+/// every chunk once usage is asked for, so this skips parsing all but the last.
+/// A false positive only costs a parse.
+pub(super) fn mentions_usage_object(data: &[u8]) -> bool {
+    memchr::memmem::find_iter(data, b"\"usage").any(|at| {
+        let after_quote = &data[at + 1..];
+        let key_len = if after_quote.starts_with(b"usageMetadata\"") {
+            "usageMetadata\"".len()
+        } else if after_quote.starts_with(b"usage\"") {
+            "usage\"".len()
+        } else {
+            return false;
+        };
+        let mut rest = after_quote[key_len..]
+            .iter()
+            .copied()
+            .skip_while(u8::is_ascii_whitespace);
+        rest.next() == Some(b':') && rest.find(|b| !b.is_ascii_whitespace()) == Some(b'{')
+    })
+}
+
+/// Accumulates usage from a streamed (SSE) response, watching it on the side.
+#[derive(Debug, Default)]
+pub struct StreamUsage {
+    scanner: SseScanner,
+    tally: Tally,
+}
+
+impl StreamUsage {
+    /// A fresh accumulator for one response stream.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds the next raw bytes of the stream, split anywhere.
+    pub fn feed(&mut self, chunk: &[u8]) {
+        let Self { scanner, tally } = self;
+        scanner.feed(chunk, |event| tally.observe(event.data));
+    }
+
+    /// Feeds one event's data, for a caller that already runs its own scanner.
+    pub fn observe_event(&mut self, data: &[u8]) {
+        self.tally.observe(data);
+    }
+
+    /// The usage reported so far; `None` when the stream reported none.
+    /// A stream cut short may give the early counts of Anthropic's `message_start`.
+    pub fn usage(&self) -> Option<Usage> {
+        let Tally {
+            tokens_in,
+            tokens_out,
+        } = self.tally;
+        if tokens_in.is_none() && tokens_out.is_none() {
+            return None;
+        }
+        Some(Usage {
+            tokens_in: tokens_in.unwrap_or(0),
+            tokens_out: tokens_out.unwrap_or(0),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openai_embeddings_body_has_no_completion_tokens() {
+        let body = br#"{"object":"list","data":[],"usage":{"prompt_tokens":7,"total_tokens":7}}"#;
+        assert_eq!(
+            from_json_body(body),
+            Some(Usage {
+                tokens_in: 7,
+                tokens_out: 0
+            })
+        );
+    }
+
+    #[test]
+    fn anthropic_body_counts_cache_tokens_as_input() {
+        let body = br#"{"type":"message","usage":{"input_tokens":10,"cache_creation_input_tokens":100,"cache_read_input_tokens":1000,"output_tokens":5}}"#;
+        assert_eq!(
+            from_json_body(body),
+            Some(Usage {
+                tokens_in: 1110,
+                tokens_out: 5
+            })
+        );
+    }
+
+    #[test]
+    fn bodies_without_usage_give_none() {
+        for body in [
+            &b"{}"[..],
+            b"not json",
+            b"",
+            b"[1,2]",
+            br#"{"usage":null}"#,
+            br#"{"usage":{}}"#,
+            br#"{"usage":"lots"}"#,
+            br#"{"usage":{"prompt_tokens":-1}}"#,
+        ] {
+            assert_eq!(
+                from_json_body(body),
+                None,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn prefilter_finds_usage_objects_only() {
+        assert!(mentions_usage_object(br#"{"usage":{"a":1}}"#));
+        assert!(mentions_usage_object(br#"{"usage" : 	{"a":1}}"#));
+        assert!(mentions_usage_object(br#"{"usageMetadata": {"a":1}}"#));
+        assert!(!mentions_usage_object(br#"{"usage":null}"#));
+        assert!(!mentions_usage_object(br#"{"usages":{}}"#));
+        assert!(!mentions_usage_object(br#"{"text":"usage"}"#));
+        assert!(!mentions_usage_object(br#"{"usage""#));
+    }
+
+    #[test]
+    fn null_usage_chunks_do_not_erase_a_report() {
+        let mut stream = StreamUsage::new();
+        stream
+            .observe_event(br#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4}}"#);
+        stream.observe_event(br#"{"choices":[{"delta":{}}],"usage":null}"#);
+        assert_eq!(
+            stream.usage(),
+            Some(Usage {
+                tokens_in: 3,
+                tokens_out: 4
+            })
+        );
+    }
+
+    #[test]
+    fn anthropic_delta_with_only_output_keeps_start_input() {
+        let mut stream = StreamUsage::new();
+        stream.feed(b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}\n\n");
+        assert_eq!(
+            stream.usage().map(|u| (u.tokens_in, u.tokens_out)),
+            Some((9, 1))
+        );
+        stream.feed(b"event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":30}}\n\n");
+        assert_eq!(
+            stream.usage().map(|u| (u.tokens_in, u.tokens_out)),
+            Some((9, 30))
+        );
+    }
+
+    #[test]
+    fn stream_without_usage_gives_none() {
+        let mut stream = StreamUsage::new();
+        stream.feed(b"data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: [DONE]\n\n");
+        assert_eq!(stream.usage(), None);
+    }
+}
