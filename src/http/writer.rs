@@ -63,7 +63,7 @@ impl HeadWriter {
         if !is_token(name.as_bytes()) {
             return self.fail("invalid header name");
         }
-        if value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
+        if memchr::memchr3(b'\r', b'\n', 0, value).is_some() {
             return self.fail("invalid header value");
         }
         self.push_line(&[name.as_bytes(), b": ", value])
@@ -101,10 +101,37 @@ impl HeadWriter {
 
 /// RFC 9110 token: at least one of `!#$%&'*+-.^_`|~`, digits and letters.
 fn is_token(s: &[u8]) -> bool {
-    !s.is_empty()
-        && s.iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !s.is_empty() && s.iter().all(|&b| TOKEN_BYTES[b as usize])
 }
+
+/// `tchar` as a table: every header name written is checked, so one load per byte.
+const TOKEN_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        b += 1;
+    }
+    table
+};
 
 /// The standard reason phrase of `status` ("" for codes without one).
 pub fn reason_phrase(status: u16) -> &'static str {
