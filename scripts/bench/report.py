@@ -141,7 +141,7 @@ def main():
     row("(a) proxy CPU busy", "% core", cpu_busy("throughput"), 0, ratios=("nginx",))
     row("(a) mock CPU per request", "us/req", side_per_req("throughput", "mock"), 1)
     row("(a) load generator CPU per request", "us/req", side_per_req("throughput", "load"), 1)
-    row(f"(a) mock+load CPU busy", f"% {m.get('rest_n', '1')} core", side_busy("throughput"), 0)
+    row("(a) mock+load CPU busy", f"% of {m.get('rest_n', '1')} CPU", side_busy("throughput"), 0)
     rate = m.get("rate", "?")
     row(f"(b) fixed rate {rate} req/s: achieved", "req/s",
         from_reports("fixed", lambda r: r["achieved_rate"]), 0, errs("fixed"))
