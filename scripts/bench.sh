@@ -15,7 +15,7 @@
 #      ports (the tools' "listening on" lines; a port-0 probe for nginx);
 #   4. for each target (direct-to-mock, nginx, sluice): (a) closed-loop maximum throughput,
 #      (b) open-loop latency at a fixed rate all three sustain (half the slowest target's (a),
-#      rounded), (c) 64 concurrent streams of 20 chunks 20 ms apart (TTFT, inter-chunk gap),
+#      rounded down to two significant figures; after an unmeasured 1-2 s warm-up), (c) 64 concurrent streams of 20 chunks 20 ms apart (TTFT, inter-chunk gap),
 #      (d) the proxy's RSS idle / peak during (c) / after; and the proxy's CPU time per request in
 #      (a) and (c) (utime+stime from /proc/PID/stat, nginx master+worker summed);
 #   5. prints one table (scripts/bench/report.py) and writes every sluice-load --json report,
@@ -42,7 +42,7 @@ while [ $# -gt 0 ]; do
     --quick) quick=1 ;;
     --duration) duration="${2:?--duration needs seconds}"; shift ;;
     --out) out="${2:?--out needs a directory}"; shift ;;
-    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -50,6 +50,8 @@ done
 if [ -z "$duration" ]; then
   if [ "$quick" = 1 ]; then duration=3; else duration=10; fi
 fi
+[[ "$duration" =~ ^[0-9]+(\.[0-9]+)?$ ]] && [ "$duration" != 0 ] \
+  || { echo "bench.sh: --duration wants a positive number of seconds, not '$duration'" >&2; exit 2; }
 
 # Load shapes.
 conc_throughput=32
@@ -310,8 +312,14 @@ print(int(half // step * step))
 PY
 )"
 put rate "$rate"
+# Each target first gets an unmeasured warm-up at the same rate (kept as warmup-fixed-TARGET.json,
+# its p99 shown as the "cold" row): the first run of ~rate/10 fresh connections against a proxy
+# grows its upstream pool and buffers, and that start-up tail would otherwise dominate the p99.
+warmup="$(python3 -c 'import sys; print(1 if float(sys.argv[1]) < 10 else 2)' "$duration")"
+put warmup "$warmup"
 for t in direct nginx sluice; do
-  log "(b) fixed rate $t: --rate $rate --duration $duration"
+  log "(b) fixed rate $t: warm-up --rate $rate --duration $warmup, then --duration $duration"
+  load "warmup-fixed-$t" "$t" --rate "$rate" --duration "$warmup" --body "$work/body-$t.json"
   measured fixed "$t" --rate "$rate" --duration "$duration" --body "$work/body-$t.json"
 done
 

@@ -19,7 +19,7 @@ PROXIES = ("sluice", "nginx")
 
 def load(d):
     reports = {}
-    for case in ("throughput", "fixed", "stream"):
+    for case in ("throughput", "fixed", "warmup-fixed", "stream"):
         for t in TARGETS:
             path = os.path.join(d, f"{case}-{t}.json")
             if os.path.exists(path):
@@ -147,6 +147,8 @@ def main():
         from_reports("fixed", lambda r: r["achieved_rate"]), 0, errs("fixed"))
     for p in ("p50", "p99"):
         row(f"(b) latency {p}", "ms", from_reports("fixed", ms("latency_us", p)), 3)
+    row(f"(b) warm-up run ({m.get('warmup', '?')} s, cold) p99", "ms",
+        from_reports("warmup-fixed", ms("latency_us", "p99")), 3, errs("warmup-fixed"))
     conc_c = m.get("conc_stream", "?")
     row(f"(c) streaming c={conc_c}: streams", "/s",
         from_reports("stream", lambda r: r["achieved_rate"]), 1, errs("stream"))
@@ -204,7 +206,7 @@ def main():
     if missing:
         lines.append(f"MISSING runs: {', '.join(missing)}")
     if total_errors == 0 and not missing:
-        lines.append("errors: 0 in every run (all 9 load runs completed without a failed request)")
+        lines.append(f"errors: 0 in every run ({len(reports)} load runs, warm-ups included, without a failed request)")
     else:
         lines.append(f"ERRORS: {total_errors} failed requests in total; see the JSON reports in this directory")
     text = "\n".join(lines) + "\n"
