@@ -5,9 +5,10 @@
 
 Two panels of grouped bars (p50, p90, p99, p99.9; one bar per target): the fixed-rate
 non-streaming latency (fixed-TARGET.json) and the streaming time to first token
-(stream-TARGET.json). Values in milliseconds, printed above each bar.
+(stream-TARGET.json). Milliseconds on a log scale, each value printed above its bar.
 """
 import json
+import math
 import os
 import sys
 from xml.sax.saxutils import escape
@@ -18,19 +19,25 @@ PCTS = (("p50", "p50"), ("p90", "p90"), ("p99", "p99"), ("p999", "p99.9"))
 
 def panel(out, x0, y0, w, h, title, series):
     """series: {target: {pct: ms}}"""
-    vmax = max([v for s in series.values() for v in s.values() if v is not None] + [0.001])
-    vmax *= 1.15
+    values = [v for s in series.values() for v in s.values() if v]
+    # Log scale, whole decades: percentiles of one run can span 1 ms to 1 s.
+    lo = math.floor(math.log10(min(values + [1.0])) - 0.5)
+    hi = math.ceil(math.log10(max(values + [10.0 ** (lo + 1)])))
+    if hi <= lo:
+        hi = lo + 1
     left, bottom, top = 60, 40, 40
     pw, ph = w - left - 20, h - bottom - top
     ox, oy = x0 + left, y0 + top + ph
+
+    def height(v):
+        return ph * (math.log10(max(v, 10.0 ** lo)) - lo) / (hi - lo)
+
     out.append(f'<text x="{x0 + w / 2}" y="{y0 + 22}" text-anchor="middle" font-size="15" font-weight="bold">{escape(title)}</text>')
-    # Axis and grid.
-    for i in range(6):
-        v = vmax * i / 5
-        y = oy - ph * i / 5
+    for e in range(lo, hi + 1):
+        y = oy - height(10.0 ** e)
         out.append(f'<line x1="{ox}" y1="{y:.1f}" x2="{ox + pw}" y2="{y:.1f}" stroke="#ddd"/>')
-        out.append(f'<text x="{ox - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{v:.3g}</text>')
-    out.append(f'<text x="{x0 + 14}" y="{oy - ph / 2}" font-size="12" transform="rotate(-90 {x0 + 14} {oy - ph / 2})" text-anchor="middle">ms</text>')
+        out.append(f'<text x="{ox - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{10.0 ** e:g}</text>')
+    out.append(f'<text x="{x0 + 14}" y="{oy - ph / 2}" font-size="12" transform="rotate(-90 {x0 + 14} {oy - ph / 2})" text-anchor="middle">ms (log scale)</text>')
     out.append(f'<line x1="{ox}" y1="{oy}" x2="{ox + pw}" y2="{oy}" stroke="#333"/>')
     group = pw / len(PCTS)
     bar = group * 0.8 / len(TARGETS)
@@ -41,7 +48,7 @@ def panel(out, x0, y0, w, h, title, series):
             v = series.get(t, {}).get(key)
             if v is None:
                 continue
-            bh = ph * v / vmax
+            bh = height(v)
             x = gx + ti * bar
             out.append(f'<rect x="{x:.1f}" y="{oy - bh:.1f}" width="{bar - 2:.1f}" height="{bh:.1f}" fill="{color}"><title>{t} {label}: {v:.3f} ms</title></rect>')
             out.append(f'<text x="{x + (bar - 2) / 2:.1f}" y="{oy - bh - 3:.1f}" text-anchor="middle" font-size="9">{v:.3g}</text>')
