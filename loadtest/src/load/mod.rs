@@ -224,7 +224,17 @@ async fn connection_task(worker: Rc<Worker>) {
     let timeout = config.timeout();
     let mut conn: Option<Connection> = None;
     while let Some(scheduled) = worker.take_slot() {
+        // The timer wakes up to a millisecond late; that lateness is the load generator's.
+        // So a request sent from a free connection is timed from when it went out, while
+        // one whose connection was still busy at its slot (a slow server) is timed from
+        // the slot, so queueing still counts (no coordinated omission).
+        let waits_for_timer = Instant::now() < scheduled;
         monoio::time::sleep_until(scheduled).await;
+        let origin = if waits_for_timer {
+            Instant::now()
+        } else {
+            scheduled
+        };
         let mut open = match conn.take() {
             Some(open) => open,
             None => match monoio::time::timeout(timeout, Connection::open(config.addr)).await {
@@ -244,7 +254,7 @@ async fn connection_task(worker: Rc<Worker>) {
             Ok(Err(ExchangeError::Closed)) if config.stream => Err(Failure::ShortStream),
             Ok(Err(_)) => Err(Failure::Io),
             Ok(Ok(response)) => {
-                let outcome = judge(&worker, &open.times, response.status, scheduled, finished);
+                let outcome = judge(&worker, &open.times, response.status, origin, finished);
                 if response.keep_alive {
                     conn = Some(open);
                 }
