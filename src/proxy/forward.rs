@@ -60,10 +60,7 @@ pub async fn forward(
         let _ = client.write_error(&err, true).await;
         return Keep::Close;
     };
-    if client.write_all(head_bytes).await.is_err() {
-        return Keep::Close;
-    }
-    match stream_body(client, conn, head.framing, rest, side.http10).await {
+    match stream_body(client, conn, head.framing, head_bytes, rest, side.http10).await {
         BodyEnd::Complete { conn: Some(conn) } if head.keep_alive => {
             worker.upstream.checkin(&req.peer, conn);
         }

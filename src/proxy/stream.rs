@@ -47,14 +47,19 @@ pub async fn stream_body(
     client: &mut ClientConn,
     mut conn: Conn,
     framing: ResponseFraming,
+    head: Vec<u8>,
     first: Vec<u8>,
     http10: bool,
 ) -> BodyEnd {
     let mut mode = match (framing, http10) {
         (ResponseFraming::Empty, _) | (ResponseFraming::Length(0), _) => {
+            let (res, _) = client.writer.write_all(head).await;
+            if res.is_err() {
+                return BodyEnd::ClientGone;
+            }
             return BodyEnd::Complete {
                 conn: first.is_empty().then_some(conn),
-            }
+            };
         }
         (ResponseFraming::Length(n), _) => Mode::Length(n),
         (ResponseFraming::Chunked, false) => Mode::ChunkedPass(ChunkedDecoder::new()),
@@ -67,6 +72,16 @@ pub async fn stream_body(
         writer,
         input,
     } = client;
+    // The head goes out with the first body bytes (one write, one segment) when they
+    // came with it; otherwise at once, so the client sees the status without waiting.
+    let mut head = Some(head);
+    if first.is_empty() {
+        if let Some(h) = head.take() {
+            if writer.write_all(h).await.0.is_err() {
+                return BodyEnd::ClientGone;
+            }
+        }
+    }
     let mut buf = first;
     if buf.capacity() < READ_BUF {
         buf.reserve(READ_BUF - buf.len());
@@ -79,7 +94,7 @@ pub async fn stream_body(
     let mut watch_done = false;
     loop {
         if !buf.is_empty() {
-            let step = match deliver(&mut mode, writer, buf).await {
+            let step = match deliver(&mut mode, writer, head.take(), buf).await {
                 Ok((step, back)) => {
                     buf = back;
                     step
@@ -135,9 +150,12 @@ pub async fn stream_body(
 async fn deliver(
     mode: &mut Mode,
     writer: &mut monoio::io::OwnedWriteHalf<monoio::net::TcpStream>,
+    head: Option<Vec<u8>>,
     buf: Vec<u8>,
 ) -> std::io::Result<(Step, Vec<u8>)> {
     let len = buf.len();
+    // Bytes to write before this piece: the response head, on the first piece only.
+    let mut out = head.unwrap_or_default();
     let step = match mode {
         Mode::Length(remaining) => {
             let used = (*remaining).min(len as u64) as usize;
@@ -157,7 +175,6 @@ async fn deliver(
             }
         }
         Mode::ChunkedDecode(decoder) => {
-            let mut out = Vec::with_capacity(len);
             let p = decoder
                 .feed(&buf, |d| out.extend_from_slice(d))
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
@@ -172,7 +189,6 @@ async fn deliver(
             ));
         }
         Mode::CloseToChunked => {
-            let mut out = Vec::with_capacity(len + 16);
             write_chunk_header(len, &mut out);
             out.extend_from_slice(&buf);
             out.extend_from_slice(b"\r\n");
@@ -191,6 +207,13 @@ async fn deliver(
             done: false,
         },
     };
+    if !out.is_empty() {
+        // First piece: head and body bytes in one write (a copy of at most one read).
+        out.extend_from_slice(&buf[..step.used]);
+        let (res, _) = writer.write_all(out).await;
+        res?;
+        return Ok((step, buf));
+    }
     if step.used == 0 {
         return Ok((step, buf));
     }
