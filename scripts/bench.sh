@@ -332,8 +332,10 @@ for t in direct nginx sluice; do
     python3 "$helpers/proc.py" sample "$work/peak-$t" $(proxy_pids "$t") &
     sampler_pid=$!
   fi
+  # --expect-chunks: every stream must bring tok0..tok19 in order (no lost or reordered
+  # content); any other stream counts as an error (corrupt_stream) in the table.
   measured stream "$t" --stream --concurrency "$conc_stream" --duration "$duration" \
-    --body "$work/body-$t-stream.json" "${stream_headers[@]}"
+    --expect-chunks "$stream_chunks" --body "$work/body-$t-stream.json" "${stream_headers[@]}"
   if [ "$t" != direct ]; then
     kill "$sampler_pid" 2>/dev/null || true
     wait "$sampler_pid" 2>/dev/null || true

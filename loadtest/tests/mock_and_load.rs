@@ -394,6 +394,8 @@ fn load_times_streams() {
             "4",
             "--header",
             "x-mock-chunks: 5",
+            "--expect-chunks",
+            "5",
         ],
         "stream",
     );
@@ -403,6 +405,29 @@ fn load_times_streams() {
     assert_eq!(report["ttft_us"]["count"], 20);
     assert_eq!(report["inter_chunk_us"]["count"], 80);
     assert_eq!(report["total_us"]["count"], 20);
+}
+
+#[test]
+fn load_flags_streams_missing_content() {
+    let mock = Mock::start(&[]);
+    let url = format!("http://{}/v1/chat/completions", mock.addr);
+    // The mock sends 5 tokens; a check for 6 must call every stream corrupt.
+    let report = load(
+        &[
+            "--url",
+            &url,
+            "--stream",
+            "--requests",
+            "4",
+            "--header",
+            "x-mock-chunks: 5",
+            "--expect-chunks",
+            "6",
+        ],
+        "corrupt",
+    );
+    assert_eq!(report["ok"], 0);
+    assert_eq!(report["errors"]["corrupt_stream"], 4);
 }
 
 #[test]

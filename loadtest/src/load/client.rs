@@ -38,6 +38,8 @@ pub struct StreamTimes {
     pub chunks: u64,
     /// Whether `data: [DONE]` arrived.
     pub done: bool,
+    /// Every content event so far carried `tok{i} ` with `i` its position.
+    pub in_order: bool,
     last_content: Option<Instant>,
 }
 
@@ -48,11 +50,13 @@ impl StreamTimes {
         self.gaps_us.clear();
         self.chunks = 0;
         self.done = false;
+        self.in_order = true;
     }
 
     fn on_event(&mut self, event: SseEvent, now: Instant) {
         match event {
-            SseEvent::Content => {
+            SseEvent::Content(token) => {
+                self.in_order &= token == Some(self.chunks);
                 if let Some(last) = self.last_content {
                     let gap = now.duration_since(last).as_micros();
                     self.gaps_us.push(u64::try_from(gap).unwrap_or(u64::MAX));

@@ -11,7 +11,7 @@ use crate::error::ToolError;
 
 /// Usage text for `--help`.
 pub const USAGE: &str = "\
-usage: sluice-load --url http://HOST:PORT/PATH [--stream] [--rate R | --concurrency C]
+usage: sluice-load --url http://HOST:PORT/PATH [--stream [--expect-chunks N]] [--rate R | --concurrency C]
                    [--duration S | --requests N] [--body FILE] [--header 'Name: value']...
                    [--method M] [--workers N] [--connections N] [--timeout-ms T]
                    [--json OUT] [--quiet]
@@ -57,6 +57,9 @@ pub struct LoadConfig {
     pub addr: SocketAddr,
     /// Parse responses as SSE streams.
     pub stream: bool,
+    /// `--expect-chunks N`: every stream must carry exactly N content events, the i-th
+    /// holding `tok{i} ` (what sluice-mock sends): no byte lost, none reordered.
+    pub expect_chunks: Option<u64>,
     /// Closed or open loop.
     pub shape: LoadShape,
     /// When to stop.
@@ -92,11 +95,13 @@ impl LoadConfig {
         let (mut duration, mut requests) = (None::<f64>, None::<u64>);
         let (mut workers, mut timeout_ms) = (1usize, 30_000u64);
         let mut method = String::from("POST");
+        let mut expect_chunks = None;
         let mut headers = Vec::new();
         while let Some(arg) = parser.next()? {
             match arg {
                 Long("url") => url = Some(parser.value()?.string()?),
                 Long("stream") => stream = true,
+                Long("expect-chunks") => expect_chunks = Some(parser.value()?.parse()?),
                 Long("rate") => rate = Some(parser.value()?.parse()?),
                 Long("concurrency") => concurrency = Some(parser.value()?.parse()?),
                 Long("duration") => duration = Some(parser.value()?.parse()?),
@@ -166,6 +171,7 @@ impl LoadConfig {
             url,
             addr: target.addr,
             stream,
+            expect_chunks,
             shape,
             bound,
             workers: workers.min(pool),

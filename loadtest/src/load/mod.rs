@@ -285,6 +285,11 @@ fn judge(
     if !times.done {
         return Err(Failure::ShortStream);
     }
+    if let Some(expected) = worker.config.expect_chunks {
+        if times.chunks != expected || !times.in_order {
+            return Err(Failure::CorruptStream);
+        }
+    }
     if let Some(first) = times.first_content {
         stats::record(&mut stats.ttft, first.duration_since(scheduled));
     }

@@ -7,8 +7,9 @@ const MAX_LINE: usize = 1 << 20;
 /// What one SSE event was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SseEvent {
-    /// A data event with non-empty `content` or `text` (a token).
-    Content,
+    /// A data event with non-empty `content` or `text` (a token); with sluice-mock's
+    /// `tok{i} ` content, its number `i`.
+    Content(Option<u64>),
     /// A data event without content (role, finish, usage, ...).
     Other,
     /// `data: [DONE]`.
@@ -22,6 +23,7 @@ pub struct SseScanner {
     has_data: bool,
     has_content: bool,
     is_done: bool,
+    token: Option<u64>,
 }
 
 impl SseScanner {
@@ -31,6 +33,7 @@ impl SseScanner {
         self.has_data = false;
         self.has_content = false;
         self.is_done = false;
+        self.token = None;
     }
 
     /// Feeds body bytes; calls `on_event` for every event they complete.
@@ -55,7 +58,7 @@ impl SseScanner {
                 on_event(if self.is_done {
                     SseEvent::Done
                 } else if self.has_content {
-                    SseEvent::Content
+                    SseEvent::Content(self.token)
                 } else {
                     SseEvent::Other
                 });
@@ -63,18 +66,37 @@ impl SseScanner {
             self.has_data = false;
             self.has_content = false;
             self.is_done = false;
+            self.token = None;
         } else if let Some(payload) = line.strip_prefix(b"data:") {
             let payload = crate::wire::trim(payload);
             self.has_data = true;
             self.is_done |= payload == b"[DONE]";
             self.has_content |=
                 carries_text(payload, b"\"content\":") || carries_text(payload, b"\"text\":");
+            self.token = self.token.or_else(|| mock_token(payload));
         }
         self.line.clear();
     }
 }
 
 /// Whether `key` is followed by a non-empty JSON string somewhere in `payload`.
+/// The `i` of a `"tok{i} "` string (sluice-mock's content), if the payload has one.
+fn mock_token(payload: &[u8]) -> Option<u64> {
+    const MARK: &[u8] = b"\"tok";
+    let start = payload.windows(MARK.len()).position(|w| w == MARK)? + MARK.len();
+    let digits = payload[start..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    if payload.get(start + digits..start + digits + 2) != Some(b" \"") {
+        return None;
+    }
+    std::str::from_utf8(&payload[start..start + digits])
+        .ok()?
+        .parse()
+        .ok()
+}
+
 fn carries_text(payload: &[u8], key: &[u8]) -> bool {
     let mut rest = payload;
     while let Some(pos) = rest.windows(key.len()).position(|w| w == key) {
@@ -93,14 +115,22 @@ fn carries_text(payload: &[u8], key: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn mock_tokens_are_numbered() {
+        assert_eq!(mock_token(br#"{"delta":{"content":"tok12 "}}"#), Some(12));
+        assert_eq!(mock_token(br#"{"delta":{"content":"tok1"}}"#), None);
+        assert_eq!(mock_token(br#"{"delta":{"content":"token 1 "}}"#), None);
+        assert_eq!(mock_token(br#"{"delta":{"content":"hi"}}"#), None);
+    }
+
     const STREAM: &[u8] = b"data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n: ping\r\n\r\ndata: {\"choices\":[{\"delta\":{\"content\": \"hi\"}}]}\r\n\r\nevent: x\ndata: {\"a\":1}\ndata: {\"text\":\"yo\"}\n\ndata: {\"choices\":[],\"usage\":{}}\n\ndata: [DONE]\n\n";
 
     #[test]
     fn classifies_events_split_anywhere() {
         let expected = [
             SseEvent::Other,
-            SseEvent::Content,
-            SseEvent::Content,
+            SseEvent::Content(None),
+            SseEvent::Content(None),
             SseEvent::Other,
             SseEvent::Done,
         ];

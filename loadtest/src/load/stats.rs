@@ -24,6 +24,8 @@ pub enum Failure {
     Timeout,
     /// A stream that ended without `data: [DONE]`.
     ShortStream,
+    /// A stream whose content events were not `--expect-chunks` in order.
+    CorruptStream,
     /// A socket error or an unparsable response.
     Io,
 }
@@ -49,6 +51,8 @@ pub struct Stats {
     pub timeout: u64,
     /// Short streams.
     pub short_stream: u64,
+    /// Streams with lost or reordered content (`--expect-chunks`).
+    pub corrupt_stream: u64,
     /// IO errors.
     pub io: u64,
     /// Non-2xx responses by status.
@@ -69,6 +73,7 @@ impl Stats {
             connect: 0,
             timeout: 0,
             short_stream: 0,
+            corrupt_stream: 0,
             io: 0,
             status: BTreeMap::new(),
         })
@@ -89,6 +94,7 @@ impl Stats {
             Failure::Status(code) => *self.status.entry(code).or_default() += 1,
             Failure::Timeout => self.timeout += 1,
             Failure::ShortStream => self.short_stream += 1,
+            Failure::CorruptStream => self.corrupt_stream += 1,
             Failure::Io => self.io += 1,
         }
     }
@@ -98,6 +104,7 @@ impl Stats {
         self.connect
             + self.timeout
             + self.short_stream
+            + self.corrupt_stream
             + self.io
             + self.status.values().sum::<u64>()
     }
@@ -114,6 +121,7 @@ impl Stats {
         self.connect += other.connect;
         self.timeout += other.timeout;
         self.short_stream += other.short_stream;
+        self.corrupt_stream += other.corrupt_stream;
         self.io += other.io;
         for (code, count) in &other.status {
             *self.status.entry(*code).or_default() += count;
@@ -167,6 +175,8 @@ pub struct ErrorReport {
     pub timeout: u64,
     /// Streams without `[DONE]`.
     pub short_stream: u64,
+    /// Streams with lost or reordered content.
+    pub corrupt_stream: u64,
     /// Socket errors and bad responses.
     pub io: u64,
 }
@@ -216,6 +226,7 @@ impl<'c> Report<'c> {
                 status: stats.status.clone(),
                 timeout: stats.timeout,
                 short_stream: stats.short_stream,
+                corrupt_stream: stats.corrupt_stream,
                 io: stats.io,
             },
             offered_rate: match config.shape {
@@ -245,8 +256,8 @@ impl<'c> Report<'c> {
         let e = &self.errors;
         if e.total > 0 {
             out.push_str(&format!(
-                "errors: connect {} timeout {} short_stream {} io {} status {:?}\n",
-                e.connect, e.timeout, e.short_stream, e.io, e.status
+                "errors: connect {} timeout {} short_stream {} corrupt_stream {} io {} status {:?}\n",
+                e.connect, e.timeout, e.short_stream, e.corrupt_stream, e.io, e.status
             ));
         }
         out.push_str(&format!(
