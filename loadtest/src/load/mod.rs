@@ -228,9 +228,10 @@ async fn connection_task(worker: Rc<Worker>) {
         // So a request sent from a free connection is timed from when it went out, while
         // one whose connection was still busy at its slot (a slow server) is timed from
         // the slot, so queueing still counts (no coordinated omission).
-        let waits_for_timer = Instant::now() < scheduled;
-        monoio::time::sleep_until(scheduled).await;
-        let origin = if waits_for_timer {
+        // A slot already due is sent at once: even a past deadline makes the timer wait
+        // for its next tick.
+        let origin = if Instant::now() < scheduled {
+            monoio::time::sleep_until(scheduled).await;
             Instant::now()
         } else {
             scheduled
