@@ -1,6 +1,7 @@
 //! Streams a response body from upstream to client as it arrives: each upstream read
 //! is written at once from the same buffer, while the client socket is watched for a hang-up.
 
+use super::cached::BodyCapture;
 use super::client::ClientConn;
 use super::io::{race, Raced};
 use crate::http::{write_chunk_header, ChunkedDecoder, ResponseFraming, LAST_CHUNK};
@@ -49,6 +50,7 @@ pub async fn stream_body(
     framing: ResponseFraming,
     first: Vec<u8>,
     http10: bool,
+    mut capture: Option<&mut BodyCapture>,
 ) -> BodyEnd {
     let mut mode = match (framing, http10) {
         (ResponseFraming::Empty, _) | (ResponseFraming::Length(0), _) => {
@@ -79,7 +81,7 @@ pub async fn stream_body(
     let mut watch_done = false;
     loop {
         if !buf.is_empty() {
-            let step = match deliver(&mut mode, writer, buf).await {
+            let step = match deliver(&mut mode, writer, buf, capture.as_deref_mut()).await {
                 Ok((step, back)) => {
                     buf = back;
                     step
@@ -136,12 +138,20 @@ async fn deliver(
     mode: &mut Mode,
     writer: &mut monoio::io::OwnedWriteHalf<monoio::net::TcpStream>,
     buf: Vec<u8>,
+    mut capture: Option<&mut BodyCapture>,
 ) -> std::io::Result<(Step, Vec<u8>)> {
     let len = buf.len();
+    // Chunked bodies are captured decoded (the decoder hands out the data); others as read.
+    let mut keep = |data: &[u8]| {
+        if let Some(c) = capture.as_deref_mut() {
+            c.push(data);
+        }
+    };
     let step = match mode {
         Mode::Length(remaining) => {
             let used = (*remaining).min(len as u64) as usize;
             *remaining -= used as u64;
+            keep(&buf[..used]);
             Step {
                 used,
                 done: *remaining == 0,
@@ -149,7 +159,7 @@ async fn deliver(
         }
         Mode::ChunkedPass(decoder) => {
             let p = decoder
-                .feed(&buf, |_| {})
+                .feed(&buf, &mut keep)
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
             Step {
                 used: p.consumed,
@@ -159,7 +169,10 @@ async fn deliver(
         Mode::ChunkedDecode(decoder) => {
             let mut out = Vec::with_capacity(len);
             let p = decoder
-                .feed(&buf, |d| out.extend_from_slice(d))
+                .feed(&buf, |d| {
+                    keep(d);
+                    out.extend_from_slice(d)
+                })
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
             let (res, _) = writer.write_all(out).await;
             res?;
@@ -172,6 +185,7 @@ async fn deliver(
             ));
         }
         Mode::CloseToChunked => {
+            keep(&buf);
             let mut out = Vec::with_capacity(len + 16);
             write_chunk_header(len, &mut out);
             out.extend_from_slice(&buf);
@@ -186,10 +200,13 @@ async fn deliver(
                 buf,
             ));
         }
-        Mode::CloseRaw => Step {
-            used: len,
-            done: false,
-        },
+        Mode::CloseRaw => {
+            keep(&buf);
+            Step {
+                used: len,
+                done: false,
+            }
+        }
     };
     if step.used == 0 {
         return Ok((step, buf));
