@@ -9,21 +9,36 @@ use std::time::Instant;
 pub const CACHE_STATUS: &str = "cf-aig-cache-status";
 pub const STEP: &str = "cf-aig-step";
 
+/// What to do with a complete captured body (store it).
+pub type OnComplete<'a> = Box<dyn FnOnce(Vec<u8>) + 'a>;
+
 /// A copy of the body bytes as they are forwarded (de-chunked), given up for good once it
 /// would pass `limit`: the cache could not store it anyway.
-#[derive(Debug)]
-pub struct BodyCapture {
+pub struct BodyCapture<'a> {
     bytes: Vec<u8>,
     limit: usize,
     overflowed: bool,
+    on_complete: Option<OnComplete<'a>>,
 }
 
-impl BodyCapture {
-    pub fn new(limit: usize) -> BodyCapture {
+impl<'a> BodyCapture<'a> {
+    pub fn new(limit: usize, on_complete: OnComplete<'a>) -> BodyCapture<'a> {
         BodyCapture {
             bytes: Vec::new(),
             limit,
             overflowed: false,
+            on_complete: Some(on_complete),
+        }
+    }
+
+    /// The upstream body ended cleanly: hands the copy on. Called before the last bytes
+    /// are written to the client, so that a client which got the whole answer and asks
+    /// again (on any worker) finds it stored.
+    pub fn complete(&mut self) {
+        if let Some(on_complete) = self.on_complete.take() {
+            if !self.overflowed {
+                on_complete(std::mem::take(&mut self.bytes));
+            }
         }
     }
 
@@ -37,11 +52,6 @@ impl BodyCapture {
             return;
         }
         self.bytes.extend_from_slice(data);
-    }
-
-    /// The whole body, unless it grew past the limit.
-    pub fn finish(self) -> Option<Vec<u8>> {
-        (!self.overflowed).then_some(self.bytes)
     }
 }
 
@@ -104,17 +114,32 @@ pub fn replay(
 mod tests {
     use super::*;
 
+    fn captured(limit: usize, pieces: &[&[u8]], complete: bool) -> Option<Vec<u8>> {
+        let stored = std::cell::RefCell::new(None);
+        let mut capture = BodyCapture::new(limit, Box::new(|b| *stored.borrow_mut() = Some(b)));
+        for piece in pieces {
+            capture.push(piece);
+        }
+        if complete {
+            capture.complete();
+            capture.complete();
+        }
+        drop(capture);
+        stored.into_inner()
+    }
+
     #[test]
     fn capture_gives_up_past_the_limit() {
-        let mut capture = BodyCapture::new(8);
-        capture.push(b"abcd");
-        capture.push(b"efgh");
-        assert_eq!(capture.finish(), Some(b"abcdefgh".to_vec()));
-        let mut capture = BodyCapture::new(8);
-        capture.push(b"abcd");
-        capture.push(b"efghi");
-        capture.push(b"j");
-        assert_eq!(capture.finish(), None);
+        assert_eq!(
+            captured(8, &[b"abcd", b"efgh"], true),
+            Some(b"abcdefgh".to_vec())
+        );
+        assert_eq!(captured(8, &[b"abcd", b"efghi", b"j"], true), None);
+    }
+
+    #[test]
+    fn an_incomplete_body_is_never_stored() {
+        assert_eq!(captured(8, &[b"abcd"], false), None);
     }
 
     #[test]

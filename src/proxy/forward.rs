@@ -143,9 +143,15 @@ async fn deliver(
     if client.write_all(head_bytes).await.is_err() {
         return Keep::Close;
     }
+    // The TTL runs from when the answer arrived, not from when its last byte was sent.
+    let arrived = worker.controls.clock.now();
     let mut capture = match (cache, step.cache_key, &step.effective.cache) {
-        (Some(cache), Some(_), Some(_)) if (200..300).contains(&head.status) => {
-            Some(BodyCapture::new(cache.max_entry_bytes()))
+        (Some(cache), Some(key), Some(policy)) if (200..300).contains(&head.status) => {
+            let (head, ttl) = (&head, policy.ttl);
+            let store = move |body: Vec<u8>| {
+                cache.insert(key, entry(head, body, arrived), ttl, arrived);
+            };
+            Some(BodyCapture::new(cache.max_entry_bytes(), Box::new(store)))
         }
         _ => None,
     };
@@ -158,9 +164,7 @@ async fn deliver(
         capture.as_mut(),
     )
     .await;
-    if let BodyEnd::Complete { .. } = &end {
-        store(worker, step, &head, capture);
-    }
+    drop(capture);
     match end {
         BodyEnd::Complete { conn: Some(conn) } if head.keep_alive => {
             worker.upstream.checkin(&step.request.peer, conn);
@@ -173,21 +177,6 @@ async fn deliver(
     } else {
         Keep::Open
     }
-}
-
-/// Inserts a completely delivered body, at the clean end only.
-fn store(worker: &Worker, step: &PlannedStep, head: &ResponseHead, capture: Option<BodyCapture>) {
-    let controls = &*worker.controls;
-    let (Some(cache), Some(key), Some(policy), Some(body)) = (
-        controls.cache.as_ref(),
-        step.cache_key,
-        step.effective.cache.as_ref(),
-        capture.and_then(BodyCapture::finish),
-    ) else {
-        return;
-    };
-    let now = controls.clock.now();
-    cache.insert(key, entry(head, body, now), policy.ttl, now);
 }
 
 /// A response whose end the client can see without the connection closing.

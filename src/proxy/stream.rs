@@ -50,7 +50,7 @@ pub async fn stream_body(
     framing: ResponseFraming,
     first: Vec<u8>,
     http10: bool,
-    mut capture: Option<&mut BodyCapture>,
+    mut capture: Option<&mut BodyCapture<'_>>,
 ) -> BodyEnd {
     let mut mode = match (framing, http10) {
         (ResponseFraming::Empty, _) | (ResponseFraming::Length(0), _) => {
@@ -127,7 +127,9 @@ pub async fn stream_body(
         };
         buf = back;
         match res {
-            Ok(0) | Err(_) => return finish_at_eof(&mode, writer, res.is_ok()).await,
+            Ok(0) | Err(_) => {
+                return finish_at_eof(&mode, writer, res.is_ok(), capture).await;
+            }
             Ok(_) => {}
         }
     }
@@ -138,7 +140,7 @@ async fn deliver(
     mode: &mut Mode,
     writer: &mut monoio::io::OwnedWriteHalf<monoio::net::TcpStream>,
     buf: Vec<u8>,
-    mut capture: Option<&mut BodyCapture>,
+    mut capture: Option<&mut BodyCapture<'_>>,
 ) -> std::io::Result<(Step, Vec<u8>)> {
     let len = buf.len();
     // Chunked bodies are captured decoded (the decoder hands out the data); others as read.
@@ -174,6 +176,9 @@ async fn deliver(
                     out.extend_from_slice(d)
                 })
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+            if p.done {
+                complete(capture);
+            }
             let (res, _) = writer.write_all(out).await;
             res?;
             return Ok((
@@ -208,6 +213,9 @@ async fn deliver(
             }
         }
     };
+    if step.done {
+        complete(capture);
+    }
     if step.used == 0 {
         return Ok((step, buf));
     }
@@ -216,12 +224,23 @@ async fn deliver(
     Ok((step, slice.into_inner()))
 }
 
+/// The body is whole: store the copy before its last bytes go out (see `BodyCapture`).
+fn complete(capture: Option<&mut BodyCapture<'_>>) {
+    if let Some(capture) = capture {
+        capture.complete();
+    }
+}
+
 /// Upstream EOF or error: the natural end of a close-delimited body, a cut otherwise.
 async fn finish_at_eof(
     mode: &Mode,
     writer: &mut monoio::io::OwnedWriteHalf<monoio::net::TcpStream>,
     clean_eof: bool,
+    capture: Option<&mut BodyCapture<'_>>,
 ) -> BodyEnd {
+    if matches!(mode, Mode::CloseToChunked | Mode::CloseRaw) && clean_eof {
+        complete(capture);
+    }
     match mode {
         Mode::CloseToChunked if clean_eof => {
             let (res, _) = writer.write_all(LAST_CHUNK).await;
