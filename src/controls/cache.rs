@@ -75,6 +75,8 @@ pub struct CacheStats {
 #[derive(Debug)]
 pub struct ResponseCache {
     shards: Box<[Mutex<Shard>]>,
+    /// Each shard's budget, kept here so asking for it takes no lock.
+    entry_budget: usize,
 }
 
 impl ResponseCache {
@@ -92,7 +94,14 @@ impl ResponseCache {
             shards: (0..shards)
                 .map(|_| Mutex::new(Shard::new(budget)))
                 .collect(),
+            entry_budget: budget,
         }
+    }
+
+    /// The largest entry (as `CachedResponse::charge` counts it) that can be stored: a
+    /// shard's budget. A response being captured for the cache is dropped past this.
+    pub fn max_entry_bytes(&self) -> usize {
+        self.entry_budget
     }
 
     /// The live entry under `key`, marked most recently used. An expired entry is a miss

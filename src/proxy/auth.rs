@@ -16,10 +16,7 @@ pub struct GatewayAuth {
 
 /// Checks `cf-aig-authorization` (or `Authorization`) against the gateway's tokens.
 pub fn authenticate(gateway: &Gateway, head: &RequestHead) -> Result<GatewayAuth, GatewayError> {
-    let authorization_is_gateway_token = head
-        .header("authorization")
-        .and_then(bearer)
-        .is_some_and(|t| token_matches(&gateway.auth_tokens, t));
+    let authorization_is_gateway_token = authorization_is_gateway_token(gateway, head);
     if gateway.auth_tokens.is_empty() {
         return Ok(GatewayAuth {
             authorization_is_gateway_token,
@@ -39,6 +36,13 @@ pub fn authenticate(gateway: &Gateway, head: &RequestHead) -> Result<GatewayAuth
             "gateway authentication failed: send cf-aig-authorization: Bearer <token>",
         ))
     }
+}
+
+/// Whether `Authorization: Bearer T` carries one of the gateway's tokens.
+pub fn authorization_is_gateway_token(gateway: &Gateway, head: &RequestHead) -> bool {
+    head.header("authorization")
+        .and_then(bearer)
+        .is_some_and(|t| token_matches(&gateway.auth_tokens, t))
 }
 
 /// The token of a `Bearer` credential (scheme case-insensitive).

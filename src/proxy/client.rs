@@ -45,16 +45,39 @@ impl ClientConn {
 
     /// Writes a gateway error as JSON (SPEC section 7).
     pub async fn write_error(&mut self, err: &GatewayError, close: bool) -> io::Result<()> {
+        self.write_error_with(err, close, &[]).await
+    }
+
+    /// Writes a gateway error with extra response headers (`Retry-After`, ...).
+    pub async fn write_error_with(
+        &mut self,
+        err: &GatewayError,
+        close: bool,
+        extra: &[(&str, &[u8])],
+    ) -> io::Result<()> {
         let body = err.json_body();
-        self.write_json(err.status, &body, close).await
+        self.write_json_with(err.status, &body, close, extra).await
     }
 
     /// Writes a complete JSON response made by the gateway.
     pub async fn write_json(&mut self, status: u16, body: &[u8], close: bool) -> io::Result<()> {
+        self.write_json_with(status, body, close, &[]).await
+    }
+
+    async fn write_json_with(
+        &mut self,
+        status: u16,
+        body: &[u8],
+        close: bool,
+        extra: &[(&str, &[u8])],
+    ) -> io::Result<()> {
         let mut head = HeadWriter::new();
         head.status_line(status)
             .header("content-type", b"application/json")
             .content_length(body.len() as u64);
+        for (name, value) in extra {
+            head.header(name, value);
+        }
         if close {
             head.header("connection", b"close");
         }

@@ -8,6 +8,7 @@ use super::forward::{forward, ClientSide, Keep};
 use super::io::{race, Raced};
 use super::plan::{plan, Plan};
 use super::Worker;
+use crate::controls::{Effective, RequestControls};
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::{parse_request_head, BodyFraming, HttpError, RequestHead};
 use crate::route::route;
@@ -99,6 +100,7 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
                 ))
             })?;
         let auth = authenticate(gateway, &head).map_err(refuse)?;
+        let effective = request_controls(gateway, &head).map_err(refuse)?;
         let limit = settings.server.max_body_bytes;
         if matches!(head.framing, BodyFraming::Length(len) if len > limit as u64) {
             // The body stays unread, so the connection cannot go on.
@@ -115,11 +117,23 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
             Err(BodyError::Refuse(err)) => return Err(Refusal::Answer(err, true)),
             Err(BodyError::Gone) => return Err(Refusal::Gone),
         };
-        plan(&settings, gateway, route.endpoint, &head, auth, body).map_err(refuse)
+        plan(
+            &settings,
+            gateway,
+            route.endpoint,
+            &head,
+            auth,
+            body,
+            effective,
+        )
+        .map(|p| (p, gateway))
+        .map_err(refuse)
     };
     match prepared.await {
-        Ok(Plan::Upstream(req)) => forward(worker, client, req, side).await,
-        Ok(Plan::Local(body)) => {
+        Ok((Plan::Upstream(steps), gateway)) => {
+            forward(worker, client, steps, &gateway.id, side).await
+        }
+        Ok((Plan::Local(body), _)) => {
             let close = side.close || worker.drain.is_draining();
             keep_after(client.write_json(200, &body, close).await, close)
         }
@@ -129,6 +143,26 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
         }
         Err(Refusal::Gone) => Keep::Close,
     }
+}
+
+/// The request's control headers over its gateway's settings; a bad value is 400 2003
+/// naming the header. Requests without `cf-aig-` headers skip the seven lookups.
+fn request_controls(
+    gateway: &crate::config::Gateway,
+    head: &RequestHead,
+) -> Result<Effective, GatewayError> {
+    let has_controls = head.headers.iter().any(|h| {
+        h.name
+            .get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("cf-aig-"))
+    });
+    let controls = if has_controls {
+        RequestControls::from_headers(|name| head.header(name))
+            .map_err(|e| GatewayError::new(ErrorCode::BadRequest, e.to_string()))?
+    } else {
+        RequestControls::default()
+    };
+    Ok(Effective::merge(&gateway.config, controls))
 }
 
 /// Why a request never reached an upstream.

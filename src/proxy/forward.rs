@@ -1,18 +1,15 @@
-//! The upstream exchange: write the request (one retry on a stale pooled connection),
-//! read the response head, and hand the body to the streamer.
+//! Answers a planned request: from the cache, or through the rate limit and each step in
+//! turn (fallback before any byte reached the client), streaming the winner's body back.
 
-use super::client::{read_append, ClientConn};
-use super::io::IoSlices;
-use super::plan::UpstreamRequest;
+use super::attempt::{run_step, Answer, StepOutcome};
+use super::cached::{entry, replay, BodyCapture, CACHE_STATUS, STEP};
+use super::client::ClientConn;
+use super::plan::PlannedStep;
 use super::stream::{stream_body, BodyEnd};
 use super::Worker;
+use crate::controls::CachedResponse;
 use crate::error::{ErrorCode, GatewayError};
-use crate::http::{
-    is_hop_by_hop, parse_response_head, HeadWriter, ResponseFraming, ResponseHead,
-    MAX_RESPONSE_HEAD_BYTES,
-};
-use crate::upstream::{Conn, UpstreamError};
-use monoio::io::AsyncWriteRentExt;
+use crate::http::{is_hop_by_hop, HeadWriter, ResponseFraming, ResponseHead};
 
 /// Whether the client connection may serve another request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,29 +27,112 @@ pub struct ClientSide {
     pub http10: bool,
 }
 
+/// Order per step: cache lookup (a hit answers at once, touching no upstream and no
+/// limit), then the gateway's rate limit (once per request, before its first upstream
+/// attempt), then the attempts. A step that fails hands over to the next one.
 pub async fn forward(
     worker: &Worker,
     client: &mut ClientConn,
-    req: UpstreamRequest,
+    steps: Vec<PlannedStep>,
+    gateway_id: &str,
     side: ClientSide,
 ) -> Keep {
-    let (conn, head, rest) = match exchange(worker, &req).await {
-        Ok(answer) => answer,
-        Err(err) => {
-            let close = side.close || worker.drain.is_draining();
-            return match client.write_error(&err, close).await {
-                Ok(()) if !close => Keep::Open,
-                _ => Keep::Close,
-            };
+    let controls = &*worker.controls;
+    let mut admitted = false;
+    let mut failure = None;
+    let count = steps.len();
+    for (i, step) in steps.iter().enumerate() {
+        if let (Some(key), Some(cache)) = (&step.cache_key, &controls.cache) {
+            if let Some(hit) = cache.get(key, controls.clock.now()) {
+                return answer_hit(worker, client, &hit, step, side).await;
+            }
         }
+        if !admitted {
+            if let Err(retry_after) = controls.admit(gateway_id) {
+                let err = GatewayError::new(ErrorCode::RateLimited, retry_after.to_string());
+                let secs = retry_after.header_secs().to_string();
+                return write_error(
+                    worker,
+                    client,
+                    &err,
+                    side,
+                    &[("retry-after", secs.as_bytes())],
+                )
+                .await;
+            }
+            admitted = true;
+        }
+        match run_step(worker, step, i + 1 == count).await {
+            StepOutcome::Answer(answer) => {
+                return deliver(worker, client, step, answer, side).await
+            }
+            StepOutcome::Failed(err) => failure = Some(err),
+        }
+    }
+    let err =
+        failure.unwrap_or_else(|| GatewayError::new(ErrorCode::UpstreamFailed, "no upstream step"));
+    write_error(worker, client, &err, side, &[]).await
+}
+
+async fn write_error(
+    worker: &Worker,
+    client: &mut ClientConn,
+    err: &GatewayError,
+    side: ClientSide,
+    extra: &[(&str, &[u8])],
+) -> Keep {
+    let close = side.close || worker.drain.is_draining();
+    match client.write_error_with(err, close, extra).await {
+        Ok(()) if !close => Keep::Open,
+        _ => Keep::Close,
+    }
+}
+
+async fn answer_hit(
+    worker: &Worker,
+    client: &mut ClientConn,
+    hit: &CachedResponse,
+    step: &PlannedStep,
+    side: ClientSide,
+) -> Keep {
+    let close = side.close || worker.drain.is_draining();
+    let Ok(bytes) = replay(hit, step.index, close, step.request.is_head) else {
+        let err = GatewayError::new(ErrorCode::UpstreamFailed, "invalid cached response head");
+        return write_error(worker, client, &err, side, &[]).await;
     };
+    match client.write_all(bytes).await {
+        Ok(()) if !close => Keep::Open,
+        _ => Keep::Close,
+    }
+}
+
+/// Writes the answer's head (with the controls' response headers) and streams its body;
+/// a complete 2xx body of a cacheable request is stored.
+async fn deliver(
+    worker: &Worker,
+    client: &mut ClientConn,
+    step: &PlannedStep,
+    answer: Answer,
+    side: ClientSide,
+) -> Keep {
+    let Answer { conn, head, rest } = answer;
     let close = side.close || worker.drain.is_draining() || (side.http10 && !framed(&head));
     let chunk_to_client = !side.http10
         && matches!(
             head.framing,
             ResponseFraming::Chunked | ResponseFraming::Close
         );
-    let Ok(head_bytes) = response_head(&head, close, chunk_to_client) else {
+    let cache = worker.controls.cache.as_ref();
+    let cacheable = step.cache_key.is_some() && cache.is_some();
+    let step_value = step.index.map(|i| i.to_string());
+    let mut extra: Vec<(&str, &[u8])> = Vec::new();
+    if cacheable {
+        extra.push((CACHE_STATUS, b"MISS"));
+    }
+    if let Some(value) = &step_value {
+        extra.push((STEP, value.as_bytes()));
+    }
+    let Ok(head_bytes) = response_head(&head, close, chunk_to_client, &extra) else {
         let err = GatewayError::new(
             ErrorCode::UpstreamFailed,
             "invalid response head from upstream",
@@ -60,9 +140,32 @@ pub async fn forward(
         let _ = client.write_error(&err, true).await;
         return Keep::Close;
     };
-    match stream_body(client, conn, head.framing, head_bytes, rest, side.http10).await {
+    // The TTL runs from when the answer arrived, not from when its last byte was sent.
+    let arrived = worker.controls.clock.now();
+    let mut capture = match (cache, step.cache_key, &step.effective.cache) {
+        (Some(cache), Some(key), Some(policy)) if (200..300).contains(&head.status) => {
+            let (head, ttl) = (&head, policy.ttl);
+            let store = move |body: Vec<u8>| {
+                cache.insert(key, entry(head, body, arrived), ttl, arrived);
+            };
+            Some(BodyCapture::new(cache.max_entry_bytes(), Box::new(store)))
+        }
+        _ => None,
+    };
+    let end = stream_body(
+        client,
+        conn,
+        head.framing,
+        head_bytes,
+        rest,
+        side.http10,
+        capture.as_mut(),
+    )
+    .await;
+    drop(capture);
+    match end {
         BodyEnd::Complete { conn: Some(conn) } if head.keep_alive => {
-            worker.upstream.checkin(&req.peer, conn);
+            worker.upstream.checkin(&step.request.peer, conn);
         }
         BodyEnd::Complete { .. } => {}
         BodyEnd::Cut | BodyEnd::ClientGone => return Keep::Close,
@@ -82,110 +185,13 @@ fn framed(head: &ResponseHead) -> bool {
     )
 }
 
-/// Sends the request and reads the response head. A pooled connection that fails
-/// before any response byte is retried once on a fresh one.
-async fn exchange(
-    worker: &Worker,
-    req: &UpstreamRequest,
-) -> Result<(Conn, ResponseHead, Vec<u8>), GatewayError> {
-    let mut fresh = false;
-    loop {
-        let checkout = if fresh {
-            worker.upstream.connect(&req.peer).await
-        } else {
-            worker.upstream.checkout(&req.peer).await
-        }
-        .map_err(upstream_error)?;
-        let mut conn = checkout.conn;
-        let mut parts = Vec::with_capacity(1 + req.body.len());
-        parts.push(req.head.clone());
-        parts.extend(req.body.iter().cloned());
-        let (written, _) = conn.write_vectored_all(IoSlices::new(parts)).await;
-        let mut buf = Vec::with_capacity(16 * 1024);
-        let outcome = match written {
-            Ok(_) => read_head(&mut conn, &mut buf, req.is_head).await,
-            Err(e) => Err(HeadError::Io(e)),
-        };
-        match outcome {
-            Ok(head) => {
-                buf.drain(..head.head_len);
-                return Ok((conn, head, buf));
-            }
-            Err(HeadError::Io(_)) if checkout.reused && buf.is_empty() && !fresh => {
-                fresh = true;
-            }
-            Err(HeadError::Io(e)) => {
-                return Err(GatewayError::new(
-                    ErrorCode::UpstreamFailed,
-                    format!("upstream closed before a response: {e}"),
-                ))
-            }
-            Err(HeadError::Invalid(why)) => {
-                return Err(GatewayError::new(
-                    ErrorCode::UpstreamFailed,
-                    format!("invalid response from upstream: {why}"),
-                ))
-            }
-        }
-    }
-}
-
-enum HeadError {
-    /// Nothing usable arrived: EOF or a socket error.
-    Io(std::io::Error),
-    Invalid(String),
-}
-
-/// Reads until a final (non-1xx) response head is complete.
-async fn read_head(
-    conn: &mut Conn,
-    buf: &mut Vec<u8>,
-    is_head: bool,
-) -> Result<ResponseHead, HeadError> {
-    loop {
-        match parse_response_head(buf, is_head) {
-            Ok(Some(head)) if head.is_informational() => {
-                buf.drain(..head.head_len);
-                continue;
-            }
-            Ok(Some(head)) => return Ok(head),
-            Ok(None) if buf.len() >= MAX_RESPONSE_HEAD_BYTES => {
-                return Err(HeadError::Invalid("response head too large".into()))
-            }
-            Ok(None) => {}
-            Err(e) => return Err(HeadError::Invalid(e.to_string())),
-        }
-        match read_append(conn, buf).await {
-            Ok(0) => {
-                return Err(HeadError::Io(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "connection closed",
-                )))
-            }
-            Ok(_) => {}
-            Err(e) => return Err(HeadError::Io(e)),
-        }
-    }
-}
-
-fn upstream_error(e: UpstreamError) -> GatewayError {
-    match e {
-        UpstreamError::ConnectTimeout => {
-            GatewayError::new(ErrorCode::UpstreamTimeout, "upstream connect timed out")
-        }
-        other => GatewayError::new(
-            ErrorCode::UpstreamFailed,
-            format!("upstream connection failed: {other}"),
-        ),
-    }
-}
-
 /// The client's response head: the upstream's status and end-to-end headers, with
 /// framing set for this client.
 fn response_head(
     head: &ResponseHead,
     close: bool,
     chunk_to_client: bool,
+    extra: &[(&str, &[u8])],
 ) -> Result<Vec<u8>, crate::http::HttpError> {
     let mut w = HeadWriter::new();
     w.status_line(head.status);
@@ -197,7 +203,8 @@ fn response_head(
             .connection_tokens
             .iter()
             .any(|t| name.eq_ignore_ascii_case(t));
-        if is_hop_by_hop(name) || framing_header || named_in_connection {
+        let ours = extra.iter().any(|(n, _)| name.eq_ignore_ascii_case(n));
+        if is_hop_by_hop(name) || framing_header || named_in_connection || ours {
             continue;
         }
         w.header(&h.name, &h.value);
@@ -210,6 +217,9 @@ fn response_head(
             w.header("transfer-encoding", b"chunked");
         }
         _ => {}
+    }
+    for (name, value) in extra {
+        w.header(name, value);
     }
     if close {
         w.header("connection", b"close");

@@ -1,16 +1,21 @@
 //! The per-request pipeline: read head -> route -> auth -> read body -> plan (rewrite,
 //! credentials) -> forward -> stream. The connection loop only sequences these steps.
 
+mod attempt;
 mod auth;
 mod body;
+mod cached;
 mod client;
 mod connection;
+pub mod control_state;
 mod forward;
 pub mod io;
 mod plan;
 mod stream;
+mod universal;
 
 pub use connection::serve_connection;
+pub use control_state::{Clock, ControlState, SystemClock};
 
 use crate::config::Settings;
 use crate::server::Drain;
@@ -19,9 +24,10 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 /// What one worker's connections share: the config snapshot, the per-core upstream
-/// pool, and the worker's drain state. Never crosses threads.
+/// pool, the worker's drain state, and the process-wide controls (cache, rate limits).
 pub struct Worker {
     pub settings: Arc<Settings>,
+    pub controls: Arc<ControlState>,
     pub upstream: Upstream,
     pub drain: Rc<Drain>,
 }

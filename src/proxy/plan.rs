@@ -2,7 +2,9 @@
 //! upstream request (peer, head bytes, body slices), or a local answer.
 
 use super::auth::{credential, Credential, GatewayAuth, KeySource};
+use super::universal::universal;
 use crate::config::{Gateway, Settings};
+use crate::controls::{custom_key, default_key, CacheKey, DefaultKeyParts, Effective};
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::{is_hop_by_hop, HeadWriter, Method, RequestHead};
 use crate::json;
@@ -18,11 +20,24 @@ const ANTHROPIC_VERSION: &[u8] = b"2023-06-01";
 pub enum Plan {
     /// Answered by the gateway itself (a JSON body with status 200).
     Local(Vec<u8>),
-    Upstream(UpstreamRequest),
+    /// Tried in order until one answers (one step, except on the Universal endpoint).
+    Upstream(Vec<PlannedStep>),
+}
+
+/// One upstream request and the controls it runs under.
+pub struct PlannedStep {
+    pub request: UpstreamRequest,
+    pub effective: Effective,
+    /// Set when this request may be answered from, and stored in, the cache.
+    pub cache_key: Option<CacheKey>,
+    /// Universal endpoint: the step's 0-based index, answered as `cf-aig-step`.
+    pub index: Option<usize>,
 }
 
 pub struct UpstreamRequest {
     pub peer: PeerKey,
+    /// The upstream request-target (path and query).
+    pub target: String,
     /// Request line and headers, ending in the blank line.
     pub head: Bytes,
     /// The body as slices (the model rewrite splices without copying).
@@ -38,31 +53,120 @@ pub fn plan(
     head: &RequestHead,
     auth: GatewayAuth,
     body: Bytes,
+    effective: Effective,
 ) -> Result<Plan, GatewayError> {
-    match endpoint {
-        Endpoint::CompatModels => Ok(Plan::Local(model_list(settings))),
-        Endpoint::CompatChat => compat(settings, gateway, "/chat/completions", head, auth, body),
-        Endpoint::CompatEmbeddings => compat(settings, gateway, "/embeddings", head, auth, body),
-        Endpoint::CompatMessages => Err(GatewayError::new(
-            ErrorCode::NeedsTranslation,
-            "the Anthropic Messages endpoint is not available yet",
-        )),
-        Endpoint::Universal => Err(GatewayError::new(
-            ErrorCode::NoRoute,
-            "the Universal endpoint is not available yet",
-        )),
-        Endpoint::Native { provider, rest } => {
-            let provider = settings.provider_by_slug(provider).ok_or_else(|| {
-                GatewayError::new(
-                    ErrorCode::UnknownProvider,
-                    format!("unknown provider {provider:?}"),
-                )
-            })?;
-            usable(provider)?;
-            let cred = credential(provider, head, auth, KeySource::Native)?;
-            let path = native_path(provider, rest);
-            build(provider, head, &path, auth, cred, vec![body]).map(Plan::Upstream)
+    let cache = Caching {
+        gateway_id: &gateway.id,
+        policy: &effective,
+        method: &head.method,
+    };
+    let (request, cache_key) = match endpoint {
+        Endpoint::CompatModels => return Ok(Plan::Local(model_list(settings))),
+        Endpoint::CompatChat => compat(
+            settings,
+            gateway,
+            "/chat/completions",
+            head,
+            auth,
+            body,
+            cache,
+        )?,
+        Endpoint::CompatEmbeddings => {
+            compat(settings, gateway, "/embeddings", head, auth, body, cache)?
         }
+        Endpoint::CompatMessages => {
+            return Err(GatewayError::new(
+                ErrorCode::NeedsTranslation,
+                "the Anthropic Messages endpoint is not available yet",
+            ))
+        }
+        Endpoint::Universal => {
+            return universal(settings, gateway, head, auth, &body).map(Plan::Upstream)
+        }
+        Endpoint::Native { provider, rest } => {
+            let provider = find_provider(settings, provider)?;
+            let path = native_path(provider, rest);
+            native(provider, head, &path, auth, body, cache)?
+        }
+    };
+    Ok(Plan::Upstream(vec![PlannedStep {
+        request,
+        effective,
+        cache_key,
+        index: None,
+    }]))
+}
+
+/// By slug; unknown or unusable: 400 2008.
+pub(super) fn find_provider<'a>(
+    settings: &'a Settings,
+    slug: &str,
+) -> Result<&'a Provider, GatewayError> {
+    let provider = settings.provider_by_slug(slug).ok_or_else(|| {
+        GatewayError::new(
+            ErrorCode::UnknownProvider,
+            format!("unknown provider {slug:?}"),
+        )
+    })?;
+    usable(provider)?;
+    Ok(provider)
+}
+
+/// What decides whether and under which key a request is cached.
+#[derive(Clone, Copy)]
+pub(super) struct Caching<'a> {
+    pub gateway_id: &'a str,
+    pub policy: &'a Effective,
+    pub method: &'a Method,
+}
+
+impl Caching<'_> {
+    /// The key, when the request is cacheable: cache on, and a GET or POST (the methods
+    /// whose answer depends only on what the key covers).
+    fn key(&self, parts: DefaultKeyParts<'_>) -> Option<CacheKey> {
+        let policy = self.policy.cache.as_ref()?;
+        if !matches!(self.method, Method::Get | Method::Post) {
+            return None;
+        }
+        Some(match &policy.custom_key {
+            Some(custom) => custom_key(self.gateway_id, custom),
+            None => default_key(&parts),
+        })
+    }
+}
+
+/// A provider-native request: body as sent, the provider's own credential.
+pub(super) fn native(
+    provider: &Provider,
+    head: &RequestHead,
+    path: &str,
+    auth: GatewayAuth,
+    body: Bytes,
+    cache: Caching<'_>,
+) -> Result<(UpstreamRequest, Option<CacheKey>), GatewayError> {
+    let cred = credential(provider, head, auth, KeySource::Native)?;
+    let req = build(provider, head, path, auth, &cred, vec![body.clone()])?;
+    let key = cache.key(DefaultKeyParts {
+        gateway_id: cache.gateway_id,
+        provider: &provider.slug,
+        upstream_path: &req.target,
+        // The model is inside the body, which the key covers whole.
+        model: b"",
+        credential: credential_bytes(&cred, provider, head),
+        body: &body,
+    });
+    Ok((req, key))
+}
+
+/// The key material of a credential: what goes upstream as the provider's auth header.
+fn credential_bytes<'a>(
+    cred: &'a Credential,
+    provider: &Provider,
+    head: &'a RequestHead,
+) -> &'a [u8] {
+    match cred {
+        Credential::Set { value, .. } => value,
+        Credential::Forwarded => head.header(provider.auth.header_name()).unwrap_or_default(),
     }
 }
 
@@ -74,7 +178,8 @@ fn compat(
     head: &RequestHead,
     auth: GatewayAuth,
     body: Bytes,
-) -> Result<Plan, GatewayError> {
+    cache: Caching<'_>,
+) -> Result<(UpstreamRequest, Option<CacheKey>), GatewayError> {
     let bad = |m: String| GatewayError::new(ErrorCode::BadRequest, m);
     let scan = json::scan_request(&body).map_err(|e| bad(format!("invalid request body: {e}")))?;
     let model = scan
@@ -127,10 +232,21 @@ fn compat(
     let cred = credential(provider, head, auth, KeySource::Compat)?;
     let parts = match upstream_model {
         Some(name) => json::rewrite_model(&body, model.span, name).parts.to_vec(),
-        None => vec![body],
+        None => vec![body.clone()],
     };
     let path = format!("{}{base}{suffix}", provider.base.path);
-    build(provider, head, &path, auth, cred, parts).map(Plan::Upstream)
+    let req = build(provider, head, &path, auth, &cred, parts)?;
+    // The client's body (before the rewrite) decides the upstream body exactly and is one
+    // contiguous slice, so it is hashed instead of the three rewritten parts.
+    let key = cache.key(DefaultKeyParts {
+        gateway_id: cache.gateway_id,
+        provider: &provider.slug,
+        upstream_path: &req.target,
+        model: upstream_model.unwrap_or(&model.value).as_bytes(),
+        credential: credential_bytes(&cred, provider, head),
+        body: &body,
+    });
+    Ok((req, key))
 }
 
 /// A built-in whose base URL still has a `{placeholder}` needs `base_url` in config.
@@ -148,7 +264,7 @@ fn usable(provider: &Provider) -> Result<(), GatewayError> {
 }
 
 /// `{base}{rest}?{query}`, where a versioned base also accepts `rest` repeating the version.
-fn native_path(provider: &Provider, rest: &str) -> String {
+pub(super) fn native_path(provider: &Provider, rest: &str) -> String {
     let base = &provider.base.path;
     let mut rest = rest;
     if provider.base.versioned {
@@ -172,7 +288,7 @@ fn build(
     head: &RequestHead,
     path: &str,
     auth: GatewayAuth,
-    cred: Credential,
+    cred: &Credential,
     body: Vec<Bytes>,
 ) -> Result<UpstreamRequest, GatewayError> {
     let target = match head.query() {
@@ -182,7 +298,7 @@ fn build(
     let mut w = HeadWriter::new();
     w.request_line(head.method.as_str(), &target)
         .header("host", provider.base.authority().as_bytes());
-    let replaced = match &cred {
+    let replaced = match cred {
         Credential::Set { name, .. } => Some(*name),
         Credential::Forwarded => None,
     };
@@ -198,7 +314,7 @@ fn build(
         }
         w.header(name, &h.value);
     }
-    if let Credential::Set { name, value } = &cred {
+    if let Credential::Set { name, value } = cred {
         w.header(name, value);
     }
     if provider.auth == AuthStyle::XApiKey && head.header("anthropic-version").is_none() {
@@ -222,6 +338,7 @@ fn build(
             port: provider.base.port,
             ca_file: provider.ca_file.clone(),
         },
+        target,
         head: Bytes::from(head_bytes),
         body,
         is_head: head.method == Method::Head,

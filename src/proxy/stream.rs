@@ -1,6 +1,7 @@
 //! Streams a response body from upstream to client as it arrives: each upstream read
 //! is written at once from the same buffer, while the client socket is watched for a hang-up.
 
+use super::cached::BodyCapture;
 use super::client::ClientConn;
 use super::io::{race, Raced};
 use crate::http::{write_chunk_header, ChunkedDecoder, ResponseFraming, LAST_CHUNK};
@@ -50,6 +51,7 @@ pub async fn stream_body(
     head: Vec<u8>,
     first: Vec<u8>,
     http10: bool,
+    mut capture: Option<&mut BodyCapture<'_>>,
 ) -> BodyEnd {
     let mut mode = match (framing, http10) {
         (ResponseFraming::Empty, _) | (ResponseFraming::Length(0), _) => {
@@ -94,13 +96,14 @@ pub async fn stream_body(
     let mut watch_done = false;
     loop {
         if !buf.is_empty() {
-            let step = match deliver(&mut mode, writer, head.take(), buf).await {
-                Ok((step, back)) => {
-                    buf = back;
-                    step
-                }
-                Err(_) => return BodyEnd::ClientGone,
-            };
+            let step =
+                match deliver(&mut mode, writer, head.take(), buf, capture.as_deref_mut()).await {
+                    Ok((step, back)) => {
+                        buf = back;
+                        step
+                    }
+                    Err(_) => return BodyEnd::ClientGone,
+                };
             if step.done {
                 let clean = step.used == buf.len();
                 if watching && !watch_done {
@@ -140,7 +143,9 @@ pub async fn stream_body(
         };
         buf = back;
         match res {
-            Ok(0) | Err(_) => return finish_at_eof(&mode, writer, res.is_ok()).await,
+            Ok(0) | Err(_) => {
+                return finish_at_eof(&mode, writer, res.is_ok(), capture).await;
+            }
             Ok(_) => {}
         }
     }
@@ -152,14 +157,22 @@ async fn deliver(
     writer: &mut monoio::io::OwnedWriteHalf<monoio::net::TcpStream>,
     head: Option<Vec<u8>>,
     buf: Vec<u8>,
+    mut capture: Option<&mut BodyCapture<'_>>,
 ) -> std::io::Result<(Step, Vec<u8>)> {
     let len = buf.len();
     // Bytes to write before this piece: the response head, on the first piece only.
     let mut out = head.unwrap_or_default();
+    // Chunked bodies are captured decoded (the decoder hands out the data); others as read.
+    let mut keep = |data: &[u8]| {
+        if let Some(c) = capture.as_deref_mut() {
+            c.push(data);
+        }
+    };
     let step = match mode {
         Mode::Length(remaining) => {
             let used = (*remaining).min(len as u64) as usize;
             *remaining -= used as u64;
+            keep(&buf[..used]);
             Step {
                 used,
                 done: *remaining == 0,
@@ -167,7 +180,7 @@ async fn deliver(
         }
         Mode::ChunkedPass(decoder) => {
             let p = decoder
-                .feed(&buf, |_| {})
+                .feed(&buf, &mut keep)
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
             Step {
                 used: p.consumed,
@@ -176,8 +189,14 @@ async fn deliver(
         }
         Mode::ChunkedDecode(decoder) => {
             let p = decoder
-                .feed(&buf, |d| out.extend_from_slice(d))
+                .feed(&buf, |d| {
+                    keep(d);
+                    out.extend_from_slice(d)
+                })
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+            if p.done {
+                complete(capture);
+            }
             let (res, _) = writer.write_all(out).await;
             res?;
             return Ok((
@@ -189,6 +208,7 @@ async fn deliver(
             ));
         }
         Mode::CloseToChunked => {
+            keep(&buf);
             write_chunk_header(len, &mut out);
             out.extend_from_slice(&buf);
             out.extend_from_slice(b"\r\n");
@@ -202,11 +222,17 @@ async fn deliver(
                 buf,
             ));
         }
-        Mode::CloseRaw => Step {
-            used: len,
-            done: false,
-        },
+        Mode::CloseRaw => {
+            keep(&buf);
+            Step {
+                used: len,
+                done: false,
+            }
+        }
     };
+    if step.done {
+        complete(capture);
+    }
     if !out.is_empty() {
         // First piece: head and body bytes in one write (a copy of at most one read).
         out.extend_from_slice(&buf[..step.used]);
@@ -222,12 +248,23 @@ async fn deliver(
     Ok((step, slice.into_inner()))
 }
 
+/// The body is whole: store the copy before its last bytes go out (see `BodyCapture`).
+fn complete(capture: Option<&mut BodyCapture<'_>>) {
+    if let Some(capture) = capture {
+        capture.complete();
+    }
+}
+
 /// Upstream EOF or error: the natural end of a close-delimited body, a cut otherwise.
 async fn finish_at_eof(
     mode: &Mode,
     writer: &mut monoio::io::OwnedWriteHalf<monoio::net::TcpStream>,
     clean_eof: bool,
+    capture: Option<&mut BodyCapture<'_>>,
 ) -> BodyEnd {
+    if matches!(mode, Mode::CloseToChunked | Mode::CloseRaw) && clean_eof {
+        complete(capture);
+    }
     match mode {
         Mode::CloseToChunked if clean_eof => {
             let (res, _) = writer.write_all(LAST_CHUNK).await;

@@ -8,6 +8,7 @@ mod worker;
 pub use drain::{ConnectionGuard, Drain};
 
 use crate::config::Settings;
+use crate::proxy::{ControlState, SystemClock};
 use crate::upstream::{UpstreamError, UpstreamShared};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,7 +39,19 @@ pub struct Server {
 }
 
 impl Server {
+    /// Starts the gateway with its controls (one cache, one limiter per gateway) on the
+    /// system clock.
     pub fn start(settings: Arc<Settings>) -> Result<Server, ServeError> {
+        let controls = Arc::new(ControlState::new(&settings, Arc::new(SystemClock)));
+        Server::start_with(settings, controls)
+    }
+
+    /// Starts the gateway sharing `controls` between its workers (tests inject a clock or
+    /// a cache of their own here).
+    pub fn start_with(
+        settings: Arc<Settings>,
+        controls: Arc<ControlState>,
+    ) -> Result<Server, ServeError> {
         if settings.server.tls.is_some() {
             // Refuse rather than silently serve plain HTTP on a port meant for TLS.
             return Err(ServeError::Unsupported(
@@ -78,6 +91,7 @@ impl Server {
                 cpu: (!cpus.is_empty()).then(|| cpus[index % cpus.len()]),
                 listeners,
                 settings: settings.clone(),
+                controls: controls.clone(),
                 upstream: upstream.clone(),
                 shutdown: shutdown.clone(),
             };

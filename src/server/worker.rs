@@ -3,7 +3,7 @@
 
 use super::Drain;
 use crate::config::Settings;
-use crate::proxy::{serve_connection, Worker};
+use crate::proxy::{serve_connection, ControlState, Worker};
 use crate::upstream::{Upstream, UpstreamShared};
 use monoio::io::{CancelHandle, Canceller};
 use monoio::net::TcpListener;
@@ -22,6 +22,7 @@ pub struct WorkerSpec {
     pub cpu: Option<usize>,
     pub listeners: Vec<std::net::TcpListener>,
     pub settings: Arc<Settings>,
+    pub controls: Arc<ControlState>,
     pub upstream: Arc<UpstreamShared>,
     pub shutdown: Arc<AtomicBool>,
 }
@@ -77,6 +78,7 @@ async fn serve(spec: WorkerSpec, ready: Sender<Ready>) {
     let worker = Rc::new(Worker {
         upstream: Upstream::new(spec.upstream.clone(), &spec.settings.upstream),
         settings: spec.settings,
+        controls: spec.controls,
         drain: Drain::new(),
     });
     let canceller = Canceller::new();

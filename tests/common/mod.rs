@@ -5,12 +5,13 @@
 pub mod tls;
 
 use sluice::config::Settings;
+use sluice::proxy::{Clock, ControlState};
 use sluice::server::Server;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 /// Long enough for a slow CI machine, short enough that a hang fails the test.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -24,12 +25,25 @@ pub struct Gateway {
 impl Gateway {
     /// Starts sluice with this config (listen address and workers are set here).
     pub fn start(toml: &str) -> Gateway {
+        Gateway::start_with(toml, |_| None)
+    }
+
+    /// Starts sluice with controls of the test's making (a manual clock, a one-shard cache);
+    /// `None` from `controls` keeps the ones `Server::start` builds.
+    pub fn start_with(
+        toml: &str,
+        controls: impl FnOnce(&Settings) -> Option<ControlState>,
+    ) -> Gateway {
         let mut settings = Settings::from_toml_str(toml, "test config").unwrap();
         settings.listen = vec!["127.0.0.1:0".parse().unwrap()];
         if settings.server.workers == 0 {
             settings.server.workers = 2;
         }
-        let server = Server::start(Arc::new(settings)).unwrap();
+        let server = match controls(&settings) {
+            Some(state) => Server::start_with(Arc::new(settings), Arc::new(state)),
+            None => Server::start(Arc::new(settings)),
+        }
+        .unwrap();
         Gateway {
             addr: server.local_addrs()[0],
             server: Some(server),
@@ -392,4 +406,41 @@ pub fn write_json(w: &mut dyn Write, status: u16, body: &str) {
         body.len()
     )
     .unwrap();
+}
+
+/// A clock that moves only when the test says so.
+pub struct ManualClock {
+    start: Instant,
+    wall_start: SystemTime,
+    offset_ns: AtomicU64,
+}
+
+impl ManualClock {
+    /// Starts at `wall_start` (wall-clock) and now (monotonic).
+    pub fn at(wall_start: SystemTime) -> Arc<ManualClock> {
+        Arc::new(ManualClock {
+            start: Instant::now(),
+            wall_start,
+            offset_ns: AtomicU64::new(0),
+        })
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.offset_ns
+            .fetch_add(by.as_nanos() as u64, Ordering::SeqCst);
+    }
+
+    fn offset(&self) -> Duration {
+        Duration::from_nanos(self.offset_ns.load(Ordering::SeqCst))
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Instant {
+        self.start + self.offset()
+    }
+
+    fn wall(&self) -> SystemTime {
+        self.wall_start + self.offset()
+    }
 }

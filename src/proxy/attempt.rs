@@ -1,0 +1,193 @@
+//! One step's upstream exchange under its controls: attempts with backoff on connection
+//! failures, 429 and 5xx, each bounded to its first response byte by the request timeout.
+
+use super::client::read_append;
+use super::io::IoSlices;
+use super::plan::{PlannedStep, UpstreamRequest};
+use super::Worker;
+use crate::error::{ErrorCode, GatewayError};
+use crate::http::{parse_response_head, ResponseHead, MAX_RESPONSE_HEAD_BYTES};
+use crate::upstream::{Conn, UpstreamError};
+use monoio::io::AsyncWriteRentExt;
+use std::time::Duration;
+
+/// A response head from upstream, with the connection and any body bytes read with it.
+pub struct Answer {
+    pub conn: Conn,
+    pub head: ResponseHead,
+    pub rest: Vec<u8>,
+}
+
+/// How a step ended. Nothing has been written to the client either way.
+pub enum StepOutcome {
+    /// Send this response to the client.
+    Answer(Answer),
+    /// The step failed; the next one may answer, else this error is the client's.
+    Failed(GatewayError),
+}
+
+/// Runs `step`: up to `max_attempts` attempts, waiting the backoff delay between them.
+/// `last`: no step follows, so an upstream error response goes to the client as sent;
+/// otherwise any response of 400 or more fails the step (fallback).
+pub async fn run_step(worker: &Worker, step: &PlannedStep, last: bool) -> StepOutcome {
+    let policy = step.effective.retry;
+    let mut attempt = 1;
+    loop {
+        let more = policy.allows_attempt_after(attempt);
+        match timed_exchange(worker, &step.request, step.effective.request_timeout).await {
+            Ok(answer) if retryable(answer.head.status) && more => {
+                // Dropped unread: the connection closes, nothing reached the client.
+                log::debug!("upstream answered {}; retrying", answer.head.status);
+            }
+            Ok(answer) if answer.head.status >= 400 && !last => {
+                return StepOutcome::Failed(GatewayError::new(
+                    ErrorCode::UpstreamFailed,
+                    format!("upstream answered {}", answer.head.status),
+                ));
+            }
+            Ok(answer) => return StepOutcome::Answer(answer),
+            Err(Failure::Timeout(err)) => return StepOutcome::Failed(err),
+            Err(Failure::Error(err)) if more => {
+                log::debug!("upstream attempt {attempt} failed ({err}); retrying");
+            }
+            Err(Failure::Error(err)) => return StepOutcome::Failed(err),
+        }
+        let delay = policy.delay_before(attempt);
+        if !delay.is_zero() {
+            monoio::time::sleep(delay).await;
+        }
+        attempt += 1;
+    }
+}
+
+/// Upstream statuses worth another attempt: rate limited or failing.
+fn retryable(status: u16) -> bool {
+    status == 429 || status >= 500
+}
+
+enum Failure {
+    /// No response byte within the request timeout: not retried (the next step's turn).
+    Timeout(GatewayError),
+    Error(GatewayError),
+}
+
+async fn timed_exchange(
+    worker: &Worker,
+    req: &UpstreamRequest,
+    timeout: Option<Duration>,
+) -> Result<Answer, Failure> {
+    let exchanged = match timeout {
+        // Dropping the exchange on expiry closes its connection: it is never pooled.
+        Some(limit) => match monoio::time::timeout(limit, exchange(worker, req)).await {
+            Ok(result) => result,
+            Err(_) => {
+                return Err(Failure::Timeout(GatewayError::new(
+                    ErrorCode::UpstreamTimeout,
+                    format!("upstream sent no response within {} ms", limit.as_millis()),
+                )))
+            }
+        },
+        None => exchange(worker, req).await,
+    };
+    exchanged
+        .map(|(conn, head, rest)| Answer { conn, head, rest })
+        .map_err(Failure::Error)
+}
+
+/// Sends the request and reads the response head. A pooled connection that fails
+/// before any response byte is retried once on a fresh one.
+async fn exchange(
+    worker: &Worker,
+    req: &UpstreamRequest,
+) -> Result<(Conn, ResponseHead, Vec<u8>), GatewayError> {
+    let mut fresh = false;
+    loop {
+        let checkout = if fresh {
+            worker.upstream.connect(&req.peer).await
+        } else {
+            worker.upstream.checkout(&req.peer).await
+        }
+        .map_err(upstream_error)?;
+        let mut conn = checkout.conn;
+        let mut parts = Vec::with_capacity(1 + req.body.len());
+        parts.push(req.head.clone());
+        parts.extend(req.body.iter().cloned());
+        let (written, _) = conn.write_vectored_all(IoSlices::new(parts)).await;
+        let mut buf = Vec::with_capacity(16 * 1024);
+        let outcome = match written {
+            Ok(_) => read_head(&mut conn, &mut buf, req.is_head).await,
+            Err(e) => Err(HeadError::Io(e)),
+        };
+        match outcome {
+            Ok(head) => {
+                buf.drain(..head.head_len);
+                return Ok((conn, head, buf));
+            }
+            Err(HeadError::Io(_)) if checkout.reused && buf.is_empty() && !fresh => {
+                fresh = true;
+            }
+            Err(HeadError::Io(e)) => {
+                return Err(GatewayError::new(
+                    ErrorCode::UpstreamFailed,
+                    format!("upstream closed before a response: {e}"),
+                ))
+            }
+            Err(HeadError::Invalid(why)) => {
+                return Err(GatewayError::new(
+                    ErrorCode::UpstreamFailed,
+                    format!("invalid response from upstream: {why}"),
+                ))
+            }
+        }
+    }
+}
+
+enum HeadError {
+    /// Nothing usable arrived: EOF or a socket error.
+    Io(std::io::Error),
+    Invalid(String),
+}
+
+/// Reads until a final (non-1xx) response head is complete.
+async fn read_head(
+    conn: &mut Conn,
+    buf: &mut Vec<u8>,
+    is_head: bool,
+) -> Result<ResponseHead, HeadError> {
+    loop {
+        match parse_response_head(buf, is_head) {
+            Ok(Some(head)) if head.is_informational() => {
+                buf.drain(..head.head_len);
+                continue;
+            }
+            Ok(Some(head)) => return Ok(head),
+            Ok(None) if buf.len() >= MAX_RESPONSE_HEAD_BYTES => {
+                return Err(HeadError::Invalid("response head too large".into()))
+            }
+            Ok(None) => {}
+            Err(e) => return Err(HeadError::Invalid(e.to_string())),
+        }
+        match read_append(conn, buf).await {
+            Ok(0) => {
+                return Err(HeadError::Io(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "connection closed",
+                )))
+            }
+            Ok(_) => {}
+            Err(e) => return Err(HeadError::Io(e)),
+        }
+    }
+}
+
+fn upstream_error(e: UpstreamError) -> GatewayError {
+    match e {
+        UpstreamError::ConnectTimeout => {
+            GatewayError::new(ErrorCode::UpstreamTimeout, "upstream connect timed out")
+        }
+        other => GatewayError::new(
+            ErrorCode::UpstreamFailed,
+            format!("upstream connection failed: {other}"),
+        ),
+    }
+}

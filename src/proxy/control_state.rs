@@ -1,0 +1,87 @@
+//! The [controls] state every worker shares: the one response cache, each gateway's rate
+//! limiter, and the clock they read (injectable, so tests can move time without sleeping).
+
+use crate::config::Settings;
+use crate::controls::{RateLimiter, ResponseCache, RetryAfter};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+/// Where the controls read the time: monotonic for cache TTLs, wall-clock for rate-limit
+/// windows (fixed windows are aligned to Unix time).
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Instant;
+    fn wall(&self) -> SystemTime;
+}
+
+/// The real clocks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn wall(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// Shared by every worker (`Arc`): all its parts are `Sync` and exact across threads.
+pub struct ControlState {
+    /// `None` when `cache_max_bytes = 0`: nothing is looked up or stored.
+    pub cache: Option<ResponseCache>,
+    /// Only gateways whose limit is on; empty means no lookup at all per request.
+    limiters: HashMap<String, RateLimiter>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl ControlState {
+    /// The cache sized by `server.cache_max_bytes` and one limiter per limited gateway.
+    pub fn new(settings: &Settings, clock: Arc<dyn Clock>) -> ControlState {
+        let bytes = settings.server.cache_max_bytes;
+        let cache = (bytes > 0).then(|| ResponseCache::new(bytes));
+        ControlState::with_cache(settings, cache, clock)
+    }
+
+    /// As `new`, with a cache built by the caller (tests use one shard to make eviction
+    /// order observable).
+    pub fn with_cache(
+        settings: &Settings,
+        cache: Option<ResponseCache>,
+        clock: Arc<dyn Clock>,
+    ) -> ControlState {
+        let limiters = settings
+            .gateways
+            .values()
+            .map(|g| (g.id.clone(), RateLimiter::new(&g.config.rate_limit)))
+            .filter(|(_, limiter)| limiter.is_enabled())
+            .collect();
+        ControlState {
+            cache,
+            limiters,
+            clock,
+        }
+    }
+
+    /// Admits one request of `gateway_id` against its rate limit (always, when it has none).
+    pub fn admit(&self, gateway_id: &str) -> Result<(), RetryAfter> {
+        if self.limiters.is_empty() {
+            return Ok(());
+        }
+        match self.limiters.get(gateway_id) {
+            Some(limiter) => limiter.try_acquire(self.clock.wall()),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::fmt::Debug for ControlState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ControlState")
+            .field("cache", &self.cache)
+            .field("limited_gateways", &self.limiters.len())
+            .finish()
+    }
+}
