@@ -167,7 +167,6 @@ pub(super) struct ErrorDetail<'a> {
 /// them (its SDKs pick the exception from the status; the type is for people).
 pub fn error_type(status: u16) -> &'static str {
     match status {
-        400 => "invalid_request_error",
         401 => "authentication_error",
         402 => "billing_error",
         403 => "permission_error",
