@@ -31,9 +31,6 @@ pub(super) fn convert_messages(messages: Option<Value>) -> Result<Contents, Requ
     // Gemini's functionResponse names the function; OpenAI's tool message only has
     // the call id, so the names of earlier calls are remembered by id.
     let mut call_names: HashMap<String, String> = HashMap::new();
-    // Consecutive `tool` messages answer one model turn: Gemini wants all their
-    // responses in one user turn.
-    let mut last_is_tool_results = false;
     for (i, message) in messages.into_iter().enumerate() {
         let path = format!("messages[{i}]");
         let Value::Object(mut message) = message else {
@@ -45,30 +42,38 @@ pub(super) fn convert_messages(messages: Option<Value>) -> Result<Contents, Requ
         };
         let content = message.get_mut("content").map(Value::take);
         let content_path = format!("{path}.content");
-        let is_tool = role == "tool";
         match role.as_str() {
             "system" | "developer" => system_parts.extend(text_parts(content, &content_path)?),
-            "user" => contents
-                .push(json!({ "role": "user", "parts": user_parts(content, &content_path)? })),
+            "user" => push_turn(&mut contents, "user", user_parts(content, &content_path)?),
             "assistant" => {
-                contents.push(model_turn(content, &mut message, &path, &mut call_names)?)
+                let parts = model_parts(content, &mut message, &path, &mut call_names)?;
+                push_turn(&mut contents, "model", parts);
             }
             "tool" => {
                 let response = function_response(content, &message, &path, &call_names)?;
-                match contents.last_mut().and_then(|c| c["parts"].as_array_mut()) {
-                    Some(parts) if last_is_tool_results => parts.push(response),
-                    _ => contents.push(json!({ "role": "user", "parts": [response] })),
-                }
+                push_turn(&mut contents, "user", vec![response]);
             }
             _ => return Err(RequestError::UnsupportedRole { path, role }),
         }
-        last_is_tool_results = is_tool;
     }
     let system_instruction = (!system_parts.is_empty()).then(|| json!({ "parts": system_parts }));
     Ok(Contents {
         system_instruction,
         contents,
     })
+}
+
+/// Gemini wants user and model turns to alternate, so a turn with the same role as
+/// the one before joins it (this also gathers the responses to one model turn's
+/// calls into one user turn, as Gemini expects).
+fn push_turn(contents: &mut Vec<Value>, role: &str, parts: Vec<Value>) {
+    if let Some(last) = contents.last_mut().filter(|c| c["role"] == role) {
+        if let Some(existing) = last["parts"].as_array_mut() {
+            existing.extend(parts);
+            return;
+        }
+    }
+    contents.push(json!({ "role": role, "parts": parts }));
 }
 
 fn text_part(text: Value) -> Value {
@@ -204,14 +209,14 @@ fn split_base64_data_url(rest: &str) -> Option<(&str, &str)> {
         .then_some((mime, data))
 }
 
-/// An assistant turn -> a `model` turn: text parts, then one `functionCall` part per
-/// tool call (their ids are remembered for the tool results that follow).
-fn model_turn(
+/// An assistant turn -> `model` parts: text, then one `functionCall` part per tool
+/// call (their ids are remembered for the tool results that follow).
+fn model_parts(
     content: Option<Value>,
     message: &mut Map<String, Value>,
     path: &str,
     call_names: &mut HashMap<String, String>,
-) -> Result<Value, RequestError> {
+) -> Result<Vec<Value>, RequestError> {
     let mut parts = match content {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::String(text)) if text.is_empty() => Vec::new(),
@@ -232,7 +237,7 @@ fn model_turn(
         // Gemini refuses a turn without parts; an empty assistant turn said nothing.
         parts.push(text_part(Value::String(String::new())));
     }
-    Ok(json!({ "role": "model", "parts": parts }))
+    Ok(parts)
 }
 
 fn tool_call(call: Value, path: &str) -> Result<(String, String, Value), RequestError> {

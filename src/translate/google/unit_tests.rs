@@ -65,6 +65,7 @@ fn empty_assistant_turn_still_has_a_part_and_non_object_results_are_wrapped() {
     let t = request(json!({ "messages": [
         { "role": "user", "content": "hi" },
         { "role": "assistant", "content": "", "tool_calls": [] },
+        { "role": "user", "content": "again" },
         { "role": "assistant", "content": null, "tool_calls": [{ "id": "c", "type": "function", "function": { "name": "f", "arguments": "{}" } }] },
         { "role": "tool", "tool_call_id": "c", "content": "[1, 2]" }
     ] }))
@@ -75,7 +76,7 @@ fn empty_assistant_turn_still_has_a_part_and_non_object_results_are_wrapped() {
         json!({ "role": "model", "parts": [{ "text": "" }] })
     );
     assert_eq!(
-        contents[3]["parts"][0]["functionResponse"],
+        contents[4]["parts"][0]["functionResponse"],
         json!({ "name": "f", "response": { "content": "[1, 2]" } })
     );
 }
@@ -197,4 +198,22 @@ fn a_blocked_prompt_ends_the_stream_with_content_filter() {
     let got = chunks(&out);
     assert_eq!(got[1]["choices"][0]["finish_reason"], "content_filter");
     assert_eq!(got[2], "[DONE]");
+}
+
+#[test]
+fn consecutive_turns_of_one_role_are_joined() {
+    let t = request(json!({ "messages": [
+        { "role": "user", "content": "a" },
+        { "role": "user", "content": [{ "type": "text", "text": "b" }] },
+        { "role": "assistant", "content": "c" },
+        { "role": "assistant", "content": "d" }
+    ] }))
+    .unwrap();
+    assert_eq!(
+        body(&t)["contents"],
+        json!([
+            { "role": "user", "parts": [{ "text": "a" }, { "text": "b" }] },
+            { "role": "model", "parts": [{ "text": "c" }, { "text": "d" }] }
+        ])
+    );
 }
