@@ -2,3 +2,6 @@
 //! served by a provider speaking another. Pure functions and small state machines only.
 
 pub mod anthropic;
+pub mod google;
+pub mod messages;
+mod openai_chunks;

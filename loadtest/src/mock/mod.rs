@@ -1,6 +1,7 @@
-//! `sluice-mock`: an OpenAI-compatible mock provider, thread-per-core, HTTP or HTTPS.
+//! `sluice-mock`: a mock provider speaking OpenAI, Anthropic Messages and Gemini, thread-per-core, HTTP or HTTPS.
 //! This file owns the command line and the workers; `serve` owns one connection.
 
+pub mod formats;
 pub mod knobs;
 pub mod render;
 pub mod request;
@@ -27,7 +28,10 @@ pub const USAGE: &str = "\
 usage: sluice-mock [--listen ADDR] [--tls-cert PEM --tls-key PEM] [--workers N]
                    [--chunks N] [--chunk-interval-ms MS] [--ttft-ms MS] [--status CODE]
                    [--body-bytes N] [--dims N]
-The knob flags set the defaults of the x-mock-* request headers.";
+The knob flags set the defaults of the x-mock-* request headers.
+Speaks OpenAI (POST /v1/chat/completions, /v1/embeddings, GET /v1/models), Anthropic
+(POST /v1/messages) and Gemini (POST /v1beta/models/M:generateContent and
+:streamGenerateContent?alt=sse), each with its own JSON, SSE and error shapes.";
 
 /// How the mock runs.
 #[derive(Debug, Clone, PartialEq, Eq)]

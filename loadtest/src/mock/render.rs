@@ -78,7 +78,16 @@ pub fn chat_completion(
     );
     write_json_str(out, model);
     out.extend_from_slice(br#","choices":[{"index":0,"message":{"role":"assistant","content":"#);
-    let words = match content {
+    let words = write_content(out, content);
+    out.extend_from_slice(br#"},"finish_reason":"stop"}],"usage":"#);
+    write_usage(out, prompt, words);
+    out.push(b'}');
+    words
+}
+
+/// Appends `content` as a JSON string; returns its words (the completion tokens).
+pub fn write_content(out: &mut Vec<u8>, content: Content<'_>) -> usize {
+    match content {
         Content::Tokens(count) => {
             out.push(b'"');
             (0..count).for_each(|i| write_token(out, i));
@@ -100,11 +109,7 @@ pub fn chat_completion(
             write_json_str(out, text);
             text.split_whitespace().count()
         }
-    };
-    out.extend_from_slice(br#"},"finish_reason":"stop"}],"usage":"#);
-    write_usage(out, prompt, words);
-    out.push(b'}');
-    words
+    }
 }
 
 /// The fixed front of every chunk of one stream, ending inside `"choices":[`.
@@ -237,7 +242,8 @@ pub fn reason(status: u16) -> &'static str {
     }
 }
 
-fn write_token(out: &mut Vec<u8>, i: u32) {
+/// Appends content token `i` (`tok{i} `), unquoted.
+pub fn write_token(out: &mut Vec<u8>, i: u32) {
     let _ = write!(out, "tok{i} ");
 }
 
@@ -249,7 +255,8 @@ fn write_usage(out: &mut Vec<u8>, prompt: usize, completion: usize) {
     );
 }
 
-fn write_json_str(out: &mut Vec<u8>, text: &str) {
+/// Appends `text` as a JSON string.
+pub fn write_json_str(out: &mut Vec<u8>, text: &str) {
     // Serialising a &str into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, text);
 }

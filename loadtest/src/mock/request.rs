@@ -21,6 +21,15 @@ pub enum Route {
     Embeddings,
     /// `GET /v1/models`.
     Models,
+    /// `POST /v1/messages` (Anthropic Messages).
+    Messages,
+    /// `POST /v1beta/models/{model}:generateContent` or `:streamGenerateContent`.
+    Gemini {
+        /// The model named in the path.
+        model: String,
+        /// `:streamGenerateContent` (answered as SSE, whatever `alt` says).
+        stream: bool,
+    },
     /// Anything else, kept for the error message.
     Unknown {
         /// The request method.
@@ -102,6 +111,11 @@ impl Head {
             ("POST", "/v1/chat/completions") => Route::Chat,
             ("POST", "/v1/embeddings") => Route::Embeddings,
             ("GET", "/v1/models") => Route::Models,
+            ("POST", "/v1/messages") => Route::Messages,
+            ("POST", target) => gemini_route(target).unwrap_or_else(|| Route::Unknown {
+                method: method.to_owned(),
+                path: path.to_owned(),
+            }),
             _ => Route::Unknown {
                 method: method.to_owned(),
                 path: path.to_owned(),
@@ -129,6 +143,22 @@ impl Head {
             echoed_headers: echo.then(|| headers_as_json(headers)),
         })
     }
+}
+
+/// `/v1beta/models/{model}:generateContent` or `:streamGenerateContent` (the query,
+/// `alt=sse`, is already cut off): the real service always streams SSE with `alt=sse`,
+/// which every SDK sends, so the mock streams SSE either way.
+fn gemini_route(target: &str) -> Option<Route> {
+    let (model, method) = target.strip_prefix("/v1beta/models/")?.rsplit_once(':')?;
+    let stream = match method {
+        "generateContent" => false,
+        "streamGenerateContent" => true,
+        _ => return None,
+    };
+    (!model.is_empty() && !model.contains('/')).then(|| Route::Gemini {
+        model: model.to_owned(),
+        stream,
+    })
 }
 
 /// The headers as a JSON object of lower-case names; repeated names are joined with ", ".

@@ -1,5 +1,5 @@
 //! One mock connection: the keep-alive loop that reads a request, waits as the knobs say and
-//! writes the answer (JSON, SSE one event per write, or an OpenAI-style error).
+//! writes the answer in the request's wire format (JSON, SSE one event per write, or an error).
 
 use std::cell::Cell;
 use std::io;
@@ -7,8 +7,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt};
 
+use super::formats::{self, Format, StreamPlan};
 use super::knobs::Knobs;
-use super::render::{self, ChatRequest, Content, EmbeddingsRequest, StreamEvent};
+use super::render::{self, ChatRequest, Content, EmbeddingsRequest};
 use super::request::{self, Head, ReadError, Route};
 use crate::error::WireError;
 use crate::wire::{encode_chunk, InBuf};
@@ -41,16 +42,29 @@ impl Worker {
 enum Summary {
     Chat(Result<ChatRequest, serde_json::Error>),
     Embeddings(Result<EmbeddingsRequest, serde_json::Error>),
+    /// A Gemini body: the mock only checks that it is JSON.
+    Json(Result<serde::de::IgnoredAny, serde_json::Error>),
     Nothing,
 }
 
 impl Summary {
     fn of(route: &Route, body: &[u8]) -> Self {
         match route {
-            Route::Chat => Summary::Chat(serde_json::from_slice(body)),
+            // Anthropic's `model` and `stream` have OpenAI's names and meanings.
+            Route::Chat | Route::Messages => Summary::Chat(serde_json::from_slice(body)),
+            Route::Gemini { .. } => Summary::Json(serde_json::from_slice(body)),
             Route::Embeddings => Summary::Embeddings(serde_json::from_slice(body)),
             _ => Summary::Nothing,
         }
+    }
+}
+
+/// Answers (errors included) are in the wire format the request came in.
+fn format_of(route: &Route) -> Format {
+    match route {
+        Route::Messages => Format::Anthropic,
+        Route::Gemini { .. } => Format::Gemini,
+        _ => Format::OpenAi,
     }
 }
 
@@ -61,6 +75,8 @@ struct Conn<'w, S> {
     out: Vec<u8>,
     scratch: Vec<u8>,
     worker: &'w Worker,
+    /// The wire format of the request being answered.
+    format: Format,
 }
 
 /// Serves requests on `stream` until the client closes, asks to close, or sends garbage.
@@ -71,6 +87,7 @@ pub async fn serve_connection<S: AsyncReadRent + AsyncWriteRent>(stream: S, work
         out: Vec::with_capacity(16 * 1024),
         scratch: Vec::with_capacity(16 * 1024),
         worker,
+        format: Format::OpenAi,
     };
     loop {
         let head =
@@ -100,6 +117,7 @@ impl<S: AsyncReadRent + AsyncWriteRent> Conn<'_, S> {
             self.flush().await?;
         }
         let route = &head.route;
+        self.format = format_of(route);
         let (summary, body_len) =
             request::read_body(&mut self.stream, &mut self.input, head.framing, |body| {
                 Summary::of(route, body)
@@ -128,7 +146,7 @@ impl<S: AsyncReadRent + AsyncWriteRent> Conn<'_, S> {
                 self.scratch.extend_from_slice(render::MODELS);
                 self.json(200, body_len, keep_alive).await?;
             }
-            (Route::Chat, Summary::Chat(Ok(chat))) => {
+            (Route::Chat | Route::Messages, Summary::Chat(Ok(chat))) => {
                 let Some(model) = chat.model.as_deref() else {
                     self.error(
                         400,
@@ -144,13 +162,16 @@ impl<S: AsyncReadRent + AsyncWriteRent> Conn<'_, S> {
                     self.stream(&knobs, model, prompt, usage, keep_alive)
                         .await?;
                 } else {
-                    let content = match (&head.echoed_headers, knobs.body_bytes) {
-                        (Some(echo), _) => Content::Text(echo),
-                        (None, Some(bytes)) => Content::Padded(bytes),
-                        (None, None) => Content::Tokens(knobs.chunks),
-                    };
-                    let id = self.worker.next_id();
-                    render::chat_completion(&mut self.scratch, id, now(), model, content, prompt);
+                    self.message(&knobs, &head.echoed_headers, model, prompt);
+                    self.json(200, body_len, keep_alive).await?;
+                }
+            }
+            (Route::Gemini { model, stream }, Summary::Json(Ok(_))) => {
+                if stream {
+                    self.stream(&knobs, &model, prompt, true, keep_alive)
+                        .await?;
+                } else {
+                    self.message(&knobs, &head.echoed_headers, &model, prompt);
                     self.json(200, body_len, keep_alive).await?;
                 }
             }
@@ -169,7 +190,7 @@ impl<S: AsyncReadRent + AsyncWriteRent> Conn<'_, S> {
                 render::embeddings(&mut self.scratch, model, count, knobs.dims, prompt);
                 self.json(200, body_len, keep_alive).await?;
             }
-            (Route::Chat | Route::Embeddings, _) => {
+            (Route::Chat | Route::Messages | Route::Gemini { .. } | Route::Embeddings, _) => {
                 let message = "We could not parse the JSON body of your request.";
                 self.error(400, message, body_len, keep_alive).await?;
             }
@@ -181,7 +202,20 @@ impl<S: AsyncReadRent + AsyncWriteRent> Conn<'_, S> {
         Ok(keep_alive)
     }
 
-    /// Streams role, content chunks, finish, optional usage and `[DONE]`, one event per write.
+    /// Renders a non-streaming answer into `scratch`.
+    fn message(&mut self, knobs: &Knobs, echo: &Option<String>, model: &str, prompt: usize) {
+        let content = match (echo, knobs.body_bytes) {
+            (Some(echo), _) => Content::Text(echo),
+            (None, Some(bytes)) => Content::Padded(bytes),
+            (None, None) => Content::Tokens(knobs.chunks),
+        };
+        let id = self.worker.next_id();
+        let format = self.format;
+        formats::message_body(format, &mut self.scratch, id, now(), model, content, prompt);
+    }
+
+    /// Streams the format's opening events, the content tokens and its closing events
+    /// (OpenAI: role, tokens, finish, optional usage, `[DONE]`), one event per write.
     async fn stream(
         &mut self,
         knobs: &Knobs,
@@ -190,7 +224,16 @@ impl<S: AsyncReadRent + AsyncWriteRent> Conn<'_, S> {
         include_usage: bool,
         keep_alive: bool,
     ) -> io::Result<()> {
-        let prefix = render::chunk_prefix(self.worker.next_id(), now(), model);
+        let id = self.worker.next_id();
+        let plan = StreamPlan::new(
+            self.format,
+            id,
+            now(),
+            model,
+            prompt,
+            knobs.chunks,
+            include_usage,
+        );
         self.out.extend_from_slice(
             b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\ntransfer-encoding: chunked\r\n",
         );
@@ -198,32 +241,27 @@ impl<S: AsyncReadRent + AsyncWriteRent> Conn<'_, S> {
             self.out.extend_from_slice(b"connection: close\r\n");
         }
         self.out.extend_from_slice(b"\r\n");
-        self.event(&prefix, StreamEvent::Role);
-        self.flush().await?;
-        for i in 0..knobs.chunks {
-            if i > 0 && !knobs.chunk_interval.is_zero() {
-                monoio::time::sleep(knobs.chunk_interval).await;
+        let mut steps = plan.steps().peekable();
+        while let Some(step) = steps.next() {
+            if let formats::Step::Token(i) = step {
+                if i > 0 && !knobs.chunk_interval.is_zero() {
+                    monoio::time::sleep(knobs.chunk_interval).await;
+                }
             }
-            self.event(&prefix, StreamEvent::Token(i));
+            self.event(&plan, step);
+            if steps.peek().is_none() {
+                self.out.extend_from_slice(b"0\r\n\r\n");
+            }
             self.flush().await?;
         }
-        self.event(&prefix, StreamEvent::Finish);
-        self.flush().await?;
-        if include_usage {
-            let completion = knobs.chunks as usize;
-            self.event(&prefix, StreamEvent::Usage { prompt, completion });
-            self.flush().await?;
-        }
-        self.event(&prefix, StreamEvent::Done);
-        self.out.extend_from_slice(b"0\r\n\r\n");
-        self.flush().await
+        Ok(())
     }
 
     /// Appends one SSE event to `out` as one chunk; `scratch` is left empty, as the
     /// next response on this connection expects it.
-    fn event(&mut self, prefix: &[u8], event: StreamEvent) {
+    fn event(&mut self, plan: &StreamPlan<'_>, step: formats::Step) {
         self.scratch.clear();
-        render::sse_event(&mut self.scratch, prefix, event);
+        plan.write(step, &mut self.scratch);
         encode_chunk(&mut self.out, &self.scratch);
         self.scratch.clear();
     }
@@ -259,7 +297,7 @@ impl<S: AsyncReadRent + AsyncWriteRent> Conn<'_, S> {
         keep_alive: bool,
     ) -> io::Result<()> {
         self.scratch.clear();
-        render::error_body(&mut self.scratch, status, message);
+        formats::error_body(self.format, &mut self.scratch, status, message);
         self.json(status, request_bytes, keep_alive).await
     }
 
