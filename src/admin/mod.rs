@@ -20,6 +20,7 @@ pub use reply::{ErrorKind, Reply};
 pub use time::{format_rfc3339_ms, parse_time_ms};
 
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -142,6 +143,7 @@ fn run(
             return;
         }
     };
+    let listening_fd = listener.as_raw_fd();
     runtime.block_on(async move {
         let listener = match TcpListener::from_std(listener) {
             Ok(l) => l,
@@ -161,6 +163,10 @@ fn run(
         while !stop.load(Ordering::Acquire) {
             monoio::time::sleep(STOP_POLL).await;
         }
+        // Refuse new connections now, whenever the runtime gets to close the socket.
+        // SAFETY: the fd is the listening socket this thread owns and still has open;
+        // shutdown() neither closes nor invalidates it.
+        unsafe { libc::shutdown(listening_fd, libc::SHUT_RDWR) };
         let _ = canceller.cancel();
     });
 }
