@@ -109,7 +109,6 @@ async fn serve(spec: WorkerSpec, ready: Sender<Ready>) {
     // this `Rc`, and `spec.observe.log`, into `proxy::Worker`); until then the
     // worker publishes its upstream pool gauges.
     let metrics = Rc::new(spec.observe.worker_metrics(spec.index));
-    let _log_sender = spec.observe.log.clone();
     let _ = ready.send(Ok(driver));
     spec.readiness.worker_accepting();
     let mut last_publish = Instant::now();
