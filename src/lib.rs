@@ -11,6 +11,7 @@
     )
 )]
 
+pub mod admin;
 pub mod config;
 pub mod controls;
 pub mod error;

@@ -5,6 +5,7 @@ pub mod custom_cost;
 pub mod include_usage;
 pub mod logdb;
 pub mod metadata;
+pub mod metrics;
 pub mod price;
 pub mod usage;
 

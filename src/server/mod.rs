@@ -3,11 +3,17 @@
 
 mod drain;
 mod listener;
+mod observe_plane;
+mod readiness;
 mod worker;
 
 pub use drain::{ConnectionGuard, Drain};
+pub use observe_plane::{ObserveError, ObservePlane, WorkerObserve, LOG_QUEUE_CAPACITY};
+pub use readiness::Readiness;
 
 use crate::config::Settings;
+use crate::observe::logdb::{LogDbError, LogSender};
+use crate::observe::metrics::MetricsHub;
 use crate::proxy::{ControlState, SystemClock};
 use crate::upstream::{UpstreamError, UpstreamShared};
 use std::net::SocketAddr;
@@ -28,6 +34,8 @@ pub enum ServeError {
     Worker(String),
     #[error("{0}")]
     Unsupported(&'static str),
+    #[error(transparent)]
+    Observe(#[from] ObserveError),
 }
 
 /// A running gateway.
@@ -36,6 +44,9 @@ pub struct Server {
     workers: Vec<JoinHandle<()>>,
     shutdown: Arc<AtomicBool>,
     driver: &'static str,
+    readiness: Arc<Readiness>,
+    metrics: Arc<MetricsHub>,
+    observe: Option<ObservePlane>,
 }
 
 impl Server {
@@ -51,6 +62,31 @@ impl Server {
     pub fn start_with(
         settings: Arc<Settings>,
         controls: Arc<ControlState>,
+    ) -> Result<Server, ServeError> {
+        Server::start_planes(settings, controls, false)
+    }
+
+    /// Starts the gateway with its observe plane: the request log under
+    /// `server.data_dir` (created if needed; startup fails, naming the path, when it
+    /// cannot be opened) with its writer thread, and the admin server on
+    /// `admin_listen` when set. `start` and `start_with` leave both off.
+    pub fn start_observed(settings: Arc<Settings>) -> Result<Server, ServeError> {
+        let controls = Arc::new(ControlState::new(&settings, Arc::new(SystemClock)));
+        Server::start_observed_with(settings, controls)
+    }
+
+    /// `start_observed` with controls of the caller's making.
+    pub fn start_observed_with(
+        settings: Arc<Settings>,
+        controls: Arc<ControlState>,
+    ) -> Result<Server, ServeError> {
+        Server::start_planes(settings, controls, true)
+    }
+
+    fn start_planes(
+        settings: Arc<Settings>,
+        controls: Arc<ControlState>,
+        observed: bool,
     ) -> Result<Server, ServeError> {
         if settings.server.tls.is_some() {
             // Refuse rather than silently serve plain HTTP on a port meant for TLS.
@@ -82,6 +118,18 @@ impl Server {
             .filter_map(|p| p.ca_file.clone())
             .collect();
         let upstream = Arc::new(UpstreamShared::new(&settings.upstream, &hosts, &ca_files)?);
+        let readiness = Arc::new(Readiness::new(count));
+        let metrics = MetricsHub::new(count);
+        // Before the workers: a log or admin failure then leaves nothing running.
+        let observe = if observed {
+            Some(ObservePlane::start(&settings, &metrics, &readiness)?)
+        } else {
+            None
+        };
+        let worker_observe = WorkerObserve {
+            log: observe.as_ref().map(|o| o.log_sender().clone()),
+            metrics: metrics.clone(),
+        };
         let shutdown = Arc::new(AtomicBool::new(false));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let mut workers = Vec::with_capacity(count);
@@ -94,6 +142,8 @@ impl Server {
                 controls: controls.clone(),
                 upstream: upstream.clone(),
                 shutdown: shutdown.clone(),
+                readiness: readiness.clone(),
+                observe: worker_observe.clone(),
             };
             let tx = ready_tx.clone();
             let handle = std::thread::Builder::new()
@@ -127,6 +177,9 @@ impl Server {
             workers,
             shutdown,
             driver,
+            readiness,
+            metrics,
+            observe,
         })
     }
 
@@ -149,11 +202,43 @@ impl Server {
         self.shutdown.store(true, Ordering::Release);
     }
 
-    /// Waits for every worker to finish its drain (bounded by `shutdown_grace_s`).
+    /// Waits for every worker to finish its drain (bounded by `shutdown_grace_s`),
+    /// then stops the admin server and writes the queued log entries.
     pub fn join(self) {
         for w in self.workers {
             let _ = w.join();
         }
+        if let Some(observe) = self.observe {
+            observe.shutdown();
+        }
+    }
+
+    /// The admin server's address (a port 0 resolved); `None` when it is off.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.observe.as_ref().and_then(ObservePlane::admin_addr)
+    }
+
+    /// A handle on the request log queue (`None` without the observe plane).
+    pub fn log_sender(&self) -> Option<&LogSender> {
+        self.observe.as_ref().map(ObservePlane::log_sender)
+    }
+
+    /// Waits until every log entry queued so far is written.
+    pub fn flush_logs(&self) -> Result<(), LogDbError> {
+        match &self.observe {
+            Some(observe) => observe.flush_logs(),
+            None => Ok(()),
+        }
+    }
+
+    /// Workers accepting now, against workers started.
+    pub fn readiness(&self) -> &Arc<Readiness> {
+        &self.readiness
+    }
+
+    /// Where workers publish their metrics.
+    pub fn metrics(&self) -> &Arc<MetricsHub> {
+        &self.metrics
     }
 }
 

@@ -1,7 +1,7 @@
 //! One worker: an OS thread pinned to a core, its own monoio runtime (io_uring, or
 //! epoll where io_uring is unavailable), its listeners, upstream pool and drain.
 
-use super::Drain;
+use super::{Drain, Readiness, WorkerObserve};
 use crate::config::Settings;
 use crate::proxy::{serve_connection, ControlState, Worker};
 use crate::upstream::{Upstream, UpstreamShared};
@@ -12,10 +12,13 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// How often a worker looks at the process-wide shutdown flag.
+/// How often a worker looks at the process-wide shutdown flag (and at a scrape's
+/// request for fresh metrics).
 const SHUTDOWN_POLL: Duration = Duration::from_millis(20);
+/// How often a worker publishes its metrics unasked.
+const METRICS_PUBLISH_EVERY: Duration = Duration::from_secs(1);
 
 pub struct WorkerSpec {
     pub index: usize,
@@ -25,6 +28,10 @@ pub struct WorkerSpec {
     pub controls: Arc<ControlState>,
     pub upstream: Arc<UpstreamShared>,
     pub shutdown: Arc<AtomicBool>,
+    /// Counted in once this worker accepts, out when it drains (`/readyz`).
+    pub readiness: Arc<Readiness>,
+    /// The log queue and metrics hub for the per-request wiring.
+    pub observe: WorkerObserve,
 }
 
 /// What a worker reports once it accepts: its driver, or why it could not start.
@@ -98,14 +105,29 @@ async fn serve(spec: WorkerSpec, ready: Sender<Ready>) {
     } else {
         "io_uring"
     };
+    // This worker's recorder. The proxy records into it once wired (it will take
+    // this `Rc`, and `spec.observe.log`, into `proxy::Worker`); until then the
+    // worker publishes its upstream pool gauges.
+    let metrics = Rc::new(spec.observe.worker_metrics(spec.index));
     let _ = ready.send(Ok(driver));
+    spec.readiness.worker_accepting();
+    let mut last_publish = Instant::now();
     while !spec.shutdown.load(Ordering::Acquire) {
         monoio::time::sleep(SHUTDOWN_POLL).await;
+        if metrics.publish_wanted() || last_publish.elapsed() >= METRICS_PUBLISH_EVERY {
+            metrics.set_pool(worker.upstream.stats());
+            metrics.publish();
+            last_publish = Instant::now();
+        }
     }
+    spec.readiness.worker_stopped();
     worker.drain.start();
     stop_listening(&listening_fds);
     let _ = canceller.cancel();
     let _ = monoio::time::timeout(grace, worker.drain.all_closed()).await;
+    // What the drain finished counts too (a scrape during shutdown sees it).
+    metrics.set_pool(worker.upstream.stats());
+    metrics.publish();
     let open = worker.drain.active_connections();
     if open > 0 {
         log::warn!(

@@ -1,0 +1,140 @@
+//! What an admin handler answers: status, content type and body, with the
+//! OpenAI-shaped JSON error every failure takes, and its HTTP/1.1 encoding.
+
+use serde_json::{json, Value};
+
+use crate::http::{HeadWriter, HttpError};
+
+/// One admin response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+    /// Extra headers (`WWW-Authenticate` on a 401).
+    pub headers: Vec<(&'static str, String)>,
+}
+
+/// The kind of an admin error, which names its `type` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    BadRequest,
+    Unauthorized,
+    NotFound,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    Internal,
+}
+
+impl ErrorKind {
+    fn status_and_type(self) -> (u16, &'static str) {
+        match self {
+            ErrorKind::BadRequest => (400, "invalid_request_error"),
+            ErrorKind::Unauthorized => (401, "authentication_error"),
+            ErrorKind::NotFound => (404, "not_found_error"),
+            ErrorKind::MethodNotAllowed => (405, "invalid_request_error"),
+            ErrorKind::PayloadTooLarge => (413, "invalid_request_error"),
+            ErrorKind::Internal => (500, "server_error"),
+        }
+    }
+}
+
+impl Reply {
+    pub fn json(status: u16, value: &Value) -> Reply {
+        Reply {
+            status,
+            content_type: "application/json",
+            body: value.to_string().into_bytes(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// `{"success": true, "result": ...}` with 200, as the hosted service's API.
+    pub fn ok(result: Value) -> Reply {
+        Reply::json(200, &json!({ "success": true, "result": result }))
+    }
+
+    pub fn bytes(content_type: &'static str, body: Vec<u8>) -> Reply {
+        Reply {
+            status: 200,
+            content_type,
+            body,
+            headers: Vec::new(),
+        }
+    }
+
+    /// `{"error": {"message", "type", "code", "param"}}`, as OpenAI SDKs parse it.
+    pub fn error(kind: ErrorKind, message: impl Into<String>) -> Reply {
+        Reply::error_on(kind, message, None)
+    }
+
+    /// An error about one query parameter or body field, named in `param`.
+    pub fn error_on(kind: ErrorKind, message: impl Into<String>, param: Option<&str>) -> Reply {
+        let (status, kind_name) = kind.status_and_type();
+        let mut reply = Reply::json(
+            status,
+            &json!({ "error": {
+                "message": message.into(),
+                "type": kind_name,
+                "code": null,
+                "param": param,
+            }}),
+        );
+        if kind == ErrorKind::Unauthorized {
+            reply
+                .headers
+                .push(("WWW-Authenticate", "Bearer realm=\"sluice admin\"".into()));
+        }
+        reply
+    }
+
+    /// Head and body on the wire; `close` adds `Connection: close`.
+    pub fn encode(&self, close: bool) -> Result<Vec<u8>, HttpError> {
+        let mut head = HeadWriter::new();
+        head.status_line(self.status)
+            .header("Content-Type", self.content_type.as_bytes())
+            .header("Cache-Control", b"no-store")
+            .content_length(self.body.len() as u64);
+        for (name, value) in &self.headers {
+            head.header(name, value.as_bytes());
+        }
+        if close {
+            head.header("Connection", b"close");
+        }
+        let mut bytes = head.finish()?;
+        bytes.extend_from_slice(&self.body);
+        Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_openai_shaped() {
+        let reply = Reply::error_on(ErrorKind::BadRequest, "bad page", Some("page"));
+        assert_eq!(reply.status, 400);
+        let body: Value = serde_json::from_slice(&reply.body).unwrap();
+        assert_eq!(
+            body,
+            json!({"error": {"message": "bad page", "type": "invalid_request_error",
+                             "code": null, "param": "page"}})
+        );
+        let unauthorized = Reply::error(ErrorKind::Unauthorized, "no");
+        assert_eq!(unauthorized.status, 401);
+        assert_eq!(unauthorized.headers[0].0, "WWW-Authenticate");
+    }
+
+    #[test]
+    fn encodes_head_and_body() {
+        let wire = Reply::bytes("text/plain", b"hi".to_vec())
+            .encode(true)
+            .unwrap();
+        let text = String::from_utf8(wire).unwrap();
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+        assert!(text.contains("Content-Length: 2\r\n"));
+        assert!(text.contains("Connection: close\r\n"));
+        assert!(text.ends_with("\r\n\r\nhi"));
+    }
+}

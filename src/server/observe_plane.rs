@@ -1,0 +1,130 @@
+//! The server's observe plane: the request log (`{data_dir}/logs.db` and its
+//! writer thread), the metrics hub, and the admin server, started and stopped together.
+//!
+//! A `data_dir` that cannot be created or opened fails startup with its path in
+//! the message: a gateway that silently logs nothing would hide the problem.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::admin::{AdminContext, AdminError, AdminServer};
+use crate::config::Settings;
+use crate::observe::logdb::{LogDb, LogDbError, LogSender, LogWriter};
+use crate::observe::metrics::{MetricsHub, WorkerMetrics};
+
+use super::Readiness;
+
+/// Entries the log queue holds before workers' entries are dropped (and counted).
+pub const LOG_QUEUE_CAPACITY: usize = 8192;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ObserveError {
+    #[error("request log in data_dir {path}: {source}")]
+    Logs { path: PathBuf, source: LogDbError },
+    #[error(transparent)]
+    Admin(#[from] AdminError),
+}
+
+/// What one worker gets for the per-request wiring: its log queue end and its
+/// metrics recorder. The proxy picks these up (see `server::worker::serve`).
+#[derive(Debug, Clone)]
+pub struct WorkerObserve {
+    /// `None` when the server runs without the observe plane.
+    pub log: Option<LogSender>,
+    pub metrics: Arc<MetricsHub>,
+}
+
+impl WorkerObserve {
+    /// Worker `index`'s own recorder (make it once, on the worker's thread).
+    pub fn worker_metrics(&self, index: usize) -> WorkerMetrics {
+        self.metrics.worker(index)
+    }
+}
+
+/// The running log writer and admin server.
+#[derive(Debug)]
+pub struct ObservePlane {
+    log_db: LogDb,
+    log_sender: LogSender,
+    log_writer: Arc<LogWriter>,
+    admin: Option<AdminServer>,
+}
+
+impl ObservePlane {
+    /// Opens the log under `server.data_dir` (creating the folder), starts its
+    /// writer, and the admin server when `admin_listen` is set.
+    pub fn start(
+        settings: &Settings,
+        metrics: &Arc<MetricsHub>,
+        readiness: &Arc<Readiness>,
+    ) -> Result<ObservePlane, ObserveError> {
+        let path = PathBuf::from(&settings.server.data_dir);
+        let logs_error = |source| ObserveError::Logs {
+            path: path.clone(),
+            source,
+        };
+        let log_db = LogDb::open(&path).map_err(logs_error)?;
+        let (log_sender, pending) = log_db.writer(LOG_QUEUE_CAPACITY);
+        let log_writer = Arc::new(pending.start().map_err(logs_error)?);
+        let admin = match settings.admin_listen {
+            None => None,
+            Some(addr) => {
+                let token = &settings.server.admin_token;
+                let context = AdminContext {
+                    admin_token: (!token.is_empty()).then(|| token.clone()),
+                    readiness: readiness.clone(),
+                    metrics: metrics.clone(),
+                    log_db: log_db.clone(),
+                    log_writer: log_writer.clone(),
+                };
+                Some(AdminServer::start(addr, context)?)
+            }
+        };
+        Ok(ObservePlane {
+            log_db,
+            log_sender,
+            log_writer,
+            admin,
+        })
+    }
+
+    pub fn log_sender(&self) -> &LogSender {
+        &self.log_sender
+    }
+
+    pub fn log_db(&self) -> &LogDb {
+        &self.log_db
+    }
+
+    pub fn admin_addr(&self) -> Option<std::net::SocketAddr> {
+        self.admin.as_ref().map(AdminServer::local_addr)
+    }
+
+    /// Waits until what was queued so far is written.
+    pub fn flush_logs(&self) -> Result<(), LogDbError> {
+        self.log_writer.flush()
+    }
+
+    /// Stops the admin server, then writes what is queued and stops the writer.
+    pub fn shutdown(self) {
+        let ObservePlane {
+            log_writer, admin, ..
+        } = self;
+        if let Some(admin) = admin {
+            admin.stop();
+        }
+        // The admin thread, now joined, held the only other handle.
+        match Arc::try_unwrap(log_writer) {
+            Ok(writer) => {
+                if let Err(e) = writer.shutdown() {
+                    log::error!("request log: {e}");
+                }
+            }
+            Err(shared) => {
+                if let Err(e) = shared.flush() {
+                    log::error!("request log: {e}");
+                }
+            }
+        }
+    }
+}
