@@ -27,6 +27,10 @@ mock_addr="$(sed -n 's/^listening on //p' "$work/mock.out" | head -1)"
 [ -n "$mock_addr" ] || { echo "sluice-mock did not start"; exit 1; }
 
 cat >"$work/sluice.toml" <<TOML
+[server]
+admin_listen = "127.0.0.1:0"
+data_dir = "$work/data"
+
 [provider.mock]
 base_url = "http://$mock_addr/v1"
 TOML

@@ -129,7 +129,7 @@ fn serve(config: Option<PathBuf>, listen: Vec<String>, workers: Option<usize>) -
             return ExitCode::FAILURE;
         }
     };
-    let server = match Server::start(Arc::new(settings)) {
+    let server = match Server::start_observed(Arc::new(settings)) {
         Ok(s) => s,
         Err(e) => {
             log::error!("{e}");
@@ -140,8 +140,11 @@ fn serve(config: Option<PathBuf>, listen: Vec<String>, workers: Option<usize>) -
         log::warn!("io_uring is unavailable here; workers run on epoll");
     }
     let addrs: Vec<String> = server.local_addrs().iter().map(|a| a.to_string()).collect();
+    let admin = server
+        .admin_addr()
+        .map_or_else(|| "off".to_string(), |a| a.to_string());
     log::info!(
-        "sluice {} listening on {} with {} workers ({})",
+        "sluice {} listening on {} with {} workers ({}); admin {admin}",
         env!("CARGO_PKG_VERSION"),
         addrs.join(", "),
         server.worker_count(),

@@ -25,7 +25,12 @@ impl Drop for Sluice {
 fn spawn(config: &str) -> (Sluice, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sluice.toml");
-    std::fs::write(&path, config).unwrap();
+    // No fixed admin port, and the log database in the temp dir.
+    let server = format!(
+        "[server]\nadmin_listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n",
+        dir.path().display()
+    );
+    std::fs::write(&path, server + config).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args([
             "serve",
