@@ -10,8 +10,12 @@ mod connection;
 pub mod control_state;
 mod forward;
 pub mod io;
+mod model_route;
 mod plan;
+mod plan_translated;
 mod stream;
+mod translated;
+mod translators;
 mod universal;
 
 pub use connection::serve_connection;
