@@ -20,6 +20,8 @@ mod universal;
 
 pub use connection::serve_connection;
 pub use control_state::{Clock, ControlState, SystemClock};
+pub use plan_translated::Translation;
+pub use translators::{translate_body, StreamTranslator};
 
 use crate::config::Settings;
 use crate::server::Drain;
