@@ -22,7 +22,8 @@ fn config(up: &Upstream) -> String {
     format!(
         "[provider.anthropic]\nbase_url = \"http://{a}\"\n\
          [provider.google-ai-studio]\nbase_url = \"http://{a}\"\nkeys = {{ default = \"g-stored\" }}\n\
-         [provider.mock]\nbase_url = \"http://{a}/v1\"\nkeys = {{ default = \"sk-stored\" }}\n",
+         [provider.mock]\nbase_url = \"http://{a}/v1\"\nkeys = {{ default = \"sk-stored\" }}\n\
+         [provider.keyless]\nbase_url = \"http://{a}/v1\"\n",
         a = up.addr
     )
 }
@@ -168,7 +169,7 @@ fn gateway_errors_are_anthropic_shaped() {
             "invalid_request_error",
         ),
         (
-            message("anthropic/claude", ""),
+            message("keyless/m", ""),
             "",
             401,
             2005,
