@@ -39,6 +39,16 @@ impl ErrorCode {
     }
 }
 
+/// The API whose error shape a client expects (SPEC section 7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ErrorShape {
+    /// `{"error": {"message", "type", "code", "param"}}`: every endpoint but Messages.
+    #[default]
+    OpenAi,
+    /// `{"type": "error", "error": {"type", "message", "code"}}`: the Messages endpoints.
+    Anthropic,
+}
+
 /// A request the gateway answers itself. The message never holds a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatewayError {
@@ -79,6 +89,30 @@ impl GatewayError {
     }
 }
 
+impl GatewayError {
+    /// The body in the client's API's shape.
+    pub fn body(&self, shape: ErrorShape) -> Vec<u8> {
+        match shape {
+            ErrorShape::OpenAi => self.json_body(),
+            ErrorShape::Anthropic => self.anthropic_body(),
+        }
+    }
+
+    /// `{"type": "error", "error": {"type", "message", "code"}}`, the type picked from
+    /// the status the way Anthropic's API pairs them.
+    pub fn anthropic_body(&self) -> Vec<u8> {
+        let body = serde_json::json!({
+            "type": "error",
+            "error": {
+                "type": crate::translate::messages::error_type(self.status),
+                "message": self.message,
+                "code": self.code as u16,
+            }
+        });
+        body.to_string().into_bytes()
+    }
+}
+
 impl fmt::Display for GatewayError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -107,5 +141,20 @@ mod tests {
         assert_eq!(v["error"]["message"], "no credentials for provider openai");
         assert!(v["error"]["param"].is_null());
         assert_eq!(e.status, 401);
+    }
+
+    #[test]
+    fn anthropic_body_is_anthropic_shaped() {
+        let e = GatewayError::new(ErrorCode::UnknownProvider, "unknown provider \"x\"");
+        let v: serde_json::Value = serde_json::from_slice(&e.body(ErrorShape::Anthropic)).unwrap();
+        assert_eq!(v["type"], "error");
+        assert_eq!(v["error"]["type"], "invalid_request_error");
+        assert_eq!(v["error"]["message"], "unknown provider \"x\"");
+        assert_eq!(v["error"]["code"], 2008);
+        let auth = GatewayError::new(ErrorCode::NoCredentials, "no credentials");
+        let v: serde_json::Value =
+            serde_json::from_slice(&auth.body(ErrorShape::Anthropic)).unwrap();
+        assert_eq!(v["error"]["type"], "authentication_error");
+        assert_eq!(e.body(ErrorShape::OpenAi), e.json_body());
     }
 }

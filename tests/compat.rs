@@ -172,11 +172,8 @@ fn gateway_errors_have_their_codes() {
             2019,
         ),
         (
-            &post(
-                "/v1/chat/completions",
-                "",
-                r#"{"model":"anthropic/claude"}"#,
-            ),
+            // Chat is translated for Anthropic; embeddings cannot be.
+            &post("/v1/embeddings", "", r#"{"model":"anthropic/claude"}"#),
             400,
             2014,
         ),

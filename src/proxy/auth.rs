@@ -80,6 +80,9 @@ pub enum KeySource {
     Native,
     /// `/compat` and aliases: `Authorization: Bearer K`, whatever the provider's style.
     Compat,
+    /// The Anthropic Messages endpoints: `x-api-key: K` (what Anthropic SDKs send) or
+    /// `Authorization: Bearer K`, written in the provider's style.
+    Messages,
 }
 
 /// Picks the credential: the client's key, else the stored key by alias, else 2005.
@@ -104,6 +107,15 @@ pub fn credential(
         }
         KeySource::Compat => {
             if let Some(key) = client_authorization.and_then(bearer) {
+                return Ok(styled(provider.auth, key));
+            }
+        }
+        KeySource::Messages => {
+            let key = head
+                .header("x-api-key")
+                .filter(|k| !k.is_empty())
+                .or_else(|| client_authorization.and_then(bearer));
+            if let Some(key) = key {
                 return Ok(styled(provider.auth, key));
             }
         }

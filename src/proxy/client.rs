@@ -1,7 +1,7 @@
 //! The client side of one connection: its two socket halves and the bytes read
 //! but not yet consumed (the start of the next pipelined request, a body, ...).
 
-use crate::error::GatewayError;
+use crate::error::{ErrorShape, GatewayError};
 use crate::http::HeadWriter;
 use monoio::buf::IoBufMut;
 use monoio::io::{AsyncReadRent, AsyncWriteRentExt, OwnedReadHalf, OwnedWriteHalf, Splitable};
@@ -16,6 +16,8 @@ pub struct ClientConn {
     pub writer: OwnedWriteHalf<TcpStream>,
     /// Bytes received and not yet consumed by the parser.
     pub input: Vec<u8>,
+    /// The shape of the gateway's errors for the current request (by its endpoint).
+    pub error_shape: ErrorShape,
 }
 
 impl ClientConn {
@@ -25,6 +27,7 @@ impl ClientConn {
             reader,
             writer,
             input: Vec::with_capacity(READ_CHUNK),
+            error_shape: ErrorShape::OpenAi,
         }
     }
 
@@ -55,7 +58,7 @@ impl ClientConn {
         close: bool,
         extra: &[(&str, &[u8])],
     ) -> io::Result<()> {
-        let body = err.json_body();
+        let body = err.body(self.error_shape);
         self.write_json_with(err.status, &body, close, extra).await
     }
 

@@ -9,9 +9,10 @@ use super::io::{race, Raced};
 use super::plan::{plan, Plan};
 use super::Worker;
 use crate::controls::{Effective, RequestControls};
-use crate::error::{ErrorCode, GatewayError};
+use crate::error::{ErrorCode, ErrorShape, GatewayError};
 use crate::http::{parse_request_head, BodyFraming, HttpError, RequestHead};
 use crate::route::route;
+use crate::route::Endpoint;
 use monoio::net::TcpStream;
 use std::pin::pin;
 use std::rc::Rc;
@@ -25,6 +26,7 @@ pub async fn serve_connection(worker: Rc<Worker>, stream: TcpStream) {
     let _ = stream.set_nodelay(true);
     let mut client = ClientConn::new(stream);
     loop {
+        client.error_shape = ErrorShape::OpenAi;
         let head = match next_head(&worker, &mut client).await {
             NextHead::Head(head) => head,
             NextHead::Closed => return,
@@ -90,6 +92,9 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
     let refuse = |err: GatewayError| Refusal::Answer(err, side.close);
     let prepared = async {
         let route = route(&head.method, head.path()).map_err(refuse)?;
+        if route.endpoint == Endpoint::CompatMessages {
+            client.error_shape = ErrorShape::Anthropic;
+        }
         let gateway = settings
             .gateway(route.gateway_id)
             .filter(|_| account_matches(&settings.server.account_id, route.account_id))

@@ -6,6 +6,7 @@ use super::cached::{entry, replay, BodyCapture, CACHE_STATUS, STEP};
 use super::client::ClientConn;
 use super::plan::PlannedStep;
 use super::stream::{stream_body, BodyEnd};
+use super::translated::deliver_translated;
 use super::Worker;
 use crate::controls::CachedResponse;
 use crate::error::{ErrorCode, GatewayError};
@@ -115,6 +116,9 @@ async fn deliver(
     answer: Answer,
     side: ClientSide,
 ) -> Keep {
+    if let Some(translation) = step.translation {
+        return deliver_translated(worker, client, step, translation, answer, side).await;
+    }
     let Answer { conn, head, rest } = answer;
     let close = side.close || worker.drain.is_draining() || (side.http10 && !framed(&head));
     let chunk_to_client = !side.http10

@@ -10,12 +10,18 @@ mod connection;
 pub mod control_state;
 mod forward;
 pub mod io;
+mod model_route;
 mod plan;
+mod plan_translated;
 mod stream;
+mod translated;
+mod translators;
 mod universal;
 
 pub use connection::serve_connection;
 pub use control_state::{Clock, ControlState, SystemClock};
+pub use plan_translated::Translation;
+pub use translators::{translate_body, StreamTranslator};
 
 use crate::config::Settings;
 use crate::server::Drain;

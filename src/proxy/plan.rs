@@ -2,6 +2,8 @@
 //! upstream request (peer, head bytes, body slices), or a local answer.
 
 use super::auth::{credential, Credential, GatewayAuth, KeySource};
+use super::model_route::{model_list, pick_provider};
+use super::plan_translated::{messages, translated_chat, Translated, Translation};
 use super::universal::universal;
 use crate::config::{Gateway, Settings};
 use crate::controls::{custom_key, default_key, CacheKey, DefaultKeyParts, Effective};
@@ -32,7 +34,13 @@ pub struct PlannedStep {
     pub cache_key: Option<CacheKey>,
     /// Universal endpoint: the step's 0-based index, answered as `cf-aig-step`.
     pub index: Option<usize>,
+    /// Set when the client and the provider speak different APIs: the response is
+    /// translated back (`proxy::translated`); `None` streams it through untouched.
+    pub translation: Option<Translation>,
 }
+
+/// A planned upstream request, its cache key, and the translation of its response.
+pub(super) type Planned = (UpstreamRequest, Option<CacheKey>, Option<Translation>);
 
 pub struct UpstreamRequest {
     pub peer: PeerKey,
@@ -60,7 +68,7 @@ pub fn plan(
         policy: &effective,
         method: &head.method,
     };
-    let (request, cache_key) = match endpoint {
+    let (request, cache_key, translation) = match endpoint {
         Endpoint::CompatModels => return Ok(Plan::Local(model_list(settings))),
         Endpoint::CompatChat => compat(
             settings,
@@ -74,19 +82,15 @@ pub fn plan(
         Endpoint::CompatEmbeddings => {
             compat(settings, gateway, "/embeddings", head, auth, body, cache)?
         }
-        Endpoint::CompatMessages => {
-            return Err(GatewayError::new(
-                ErrorCode::NeedsTranslation,
-                "the Anthropic Messages endpoint is not available yet",
-            ))
-        }
+        Endpoint::CompatMessages => messages(settings, gateway, head, auth, body, cache)?,
         Endpoint::Universal => {
             return universal(settings, gateway, head, auth, &body).map(Plan::Upstream)
         }
         Endpoint::Native { provider, rest } => {
             let provider = find_provider(settings, provider)?;
             let path = native_path(provider, rest);
-            native(provider, head, &path, auth, body, cache)?
+            let (request, key) = native(provider, head, &path, auth, body, cache)?;
+            (request, key, None)
         }
     };
     Ok(Plan::Upstream(vec![PlannedStep {
@@ -94,6 +98,7 @@ pub fn plan(
         effective,
         cache_key,
         index: None,
+        translation,
     }]))
 }
 
@@ -123,7 +128,7 @@ pub(super) struct Caching<'a> {
 impl Caching<'_> {
     /// The key, when the request is cacheable: cache on, and a GET or POST (the methods
     /// whose answer depends only on what the key covers).
-    fn key(&self, parts: DefaultKeyParts<'_>) -> Option<CacheKey> {
+    pub(super) fn key(&self, parts: DefaultKeyParts<'_>) -> Option<CacheKey> {
         let policy = self.policy.cache.as_ref()?;
         if !matches!(self.method, Method::Get | Method::Post) {
             return None;
@@ -145,7 +150,15 @@ pub(super) fn native(
     cache: Caching<'_>,
 ) -> Result<(UpstreamRequest, Option<CacheKey>), GatewayError> {
     let cred = credential(provider, head, auth, KeySource::Native)?;
-    let req = build(provider, head, path, auth, &cred, vec![body.clone()])?;
+    let req = build(
+        provider,
+        head,
+        path,
+        auth,
+        &cred,
+        vec![body.clone()],
+        Translated::No,
+    )?;
     let key = cache.key(DefaultKeyParts {
         gateway_id: cache.gateway_id,
         provider: &provider.slug,
@@ -159,7 +172,7 @@ pub(super) fn native(
 }
 
 /// The key material of a credential: what goes upstream as the provider's auth header.
-fn credential_bytes<'a>(
+pub(super) fn credential_bytes<'a>(
     cred: &'a Credential,
     provider: &Provider,
     head: &'a RequestHead,
@@ -179,53 +192,30 @@ fn compat(
     auth: GatewayAuth,
     body: Bytes,
     cache: Caching<'_>,
-) -> Result<(UpstreamRequest, Option<CacheKey>), GatewayError> {
+) -> Result<Planned, GatewayError> {
     let bad = |m: String| GatewayError::new(ErrorCode::BadRequest, m);
     let scan = json::scan_request(&body).map_err(|e| bad(format!("invalid request body: {e}")))?;
     let model = scan
         .model
         .ok_or_else(|| bad("request body has no \"model\" field".into()))?;
-    let (provider, upstream_model) = match model.value.split_once('/') {
-        Some((prefix, name)) => {
-            let provider = settings.provider_by_model_prefix(prefix).ok_or_else(|| {
-                GatewayError::new(
-                    ErrorCode::UnknownProvider,
-                    format!("unknown provider for model {:?}", model.value),
-                )
-            })?;
-            if name.is_empty() {
-                return Err(bad(format!("model {:?} names no model", model.value)));
-            }
-            (provider, Some(name))
-        }
-        None => {
-            let provider = gateway
-                .default_provider
-                .as_deref()
-                .and_then(|slug| settings.provider_by_slug(slug))
-                .ok_or_else(|| {
-                    GatewayError::new(
-                        ErrorCode::NoProviderPrefix,
-                        format!(
-                            "model {:?} has no provider/ prefix and gateway {} has no default_provider",
-                            model.value, gateway.id
-                        ),
-                    )
-                })?;
-            (provider, None)
-        }
-    };
+    let (provider, upstream_model) = pick_provider(settings, gateway, &model.value)?;
     usable(provider)?;
     let base = match provider.api {
         Api::Openai => "",
         Api::WorkersAi => "/v1",
+        Api::Anthropic | Api::Google if suffix == "/chat/completions" => {
+            let name = upstream_model.unwrap_or(&model.value);
+            return translated_chat(provider, name, head, auth, &body)
+                .map(|(req, t)| (req, None, Some(t)));
+        }
         api => {
             return Err(GatewayError::new(
                 ErrorCode::NeedsTranslation,
                 format!(
-                "provider {} speaks the {api:?} API; translation from /compat is not available yet",
-                provider.slug
-            ),
+                    "provider {} speaks the {} API; {suffix} cannot be translated to it",
+                    provider.slug,
+                    api.as_str()
+                ),
             ))
         }
     };
@@ -235,7 +225,7 @@ fn compat(
         None => vec![body.clone()],
     };
     let path = format!("{}{base}{suffix}", provider.base.path);
-    let req = build(provider, head, &path, auth, &cred, parts)?;
+    let req = build(provider, head, &path, auth, &cred, parts, Translated::No)?;
     // The client's body (before the rewrite) decides the upstream body exactly and is one
     // contiguous slice, so it is hashed instead of the three rewritten parts.
     let key = cache.key(DefaultKeyParts {
@@ -246,11 +236,11 @@ fn compat(
         credential: credential_bytes(&cred, provider, head),
         body: &body,
     });
-    Ok((req, key))
+    Ok((req, key, None))
 }
 
 /// A built-in whose base URL still has a `{placeholder}` needs `base_url` in config.
-fn usable(provider: &Provider) -> Result<(), GatewayError> {
+pub(super) fn usable(provider: &Provider) -> Result<(), GatewayError> {
     if provider.base.has_placeholder() {
         return Err(GatewayError::new(
             ErrorCode::UnknownProvider,
@@ -283,17 +273,19 @@ pub(super) fn native_path(provider: &Provider, rest: &str) -> String {
     path
 }
 
-fn build(
+pub(super) fn build(
     provider: &Provider,
     head: &RequestHead,
     path: &str,
     auth: GatewayAuth,
     cred: &Credential,
     body: Vec<Bytes>,
+    translated: Translated,
 ) -> Result<UpstreamRequest, GatewayError> {
     let target = match head.query() {
-        Some(q) => format!("{path}?{q}"),
-        None => path.to_string(),
+        // A translated request's path (and query) is the provider's, not the client's.
+        Some(q) if translated == Translated::No => format!("{path}?{q}"),
+        _ => path.to_string(),
     };
     let mut w = HeadWriter::new();
     w.request_line(head.method.as_str(), &target)
@@ -309,15 +301,19 @@ fn build(
         if consumed
             || replaced.is_some_and(|r| name.eq_ignore_ascii_case(r))
             || !end_to_end(name, head)
+            || (translated == Translated::Yes && !translated.forwards(name))
         {
             continue;
         }
         w.header(name, &h.value);
     }
+    translated.add_headers(&mut w);
     if let Credential::Set { name, value } = cred {
         w.header(name, value);
     }
-    if provider.auth == AuthStyle::XApiKey && head.header("anthropic-version").is_none() {
+    // A translated request's own `anthropic-version` (if any) was dropped above.
+    let has_version = translated == Translated::No && head.header("anthropic-version").is_some();
+    if provider.auth == AuthStyle::XApiKey && !has_version {
         w.header("anthropic-version", ANTHROPIC_VERSION);
     }
     let body_len: usize = body.iter().map(Bytes::len).sum();
@@ -358,25 +354,4 @@ fn end_to_end(name: &str, head: &RequestHead) -> bool {
             .connection_tokens
             .iter()
             .any(|t| name.eq_ignore_ascii_case(t)))
-}
-
-/// `{"object":"list","data":[{"id":"provider/model",...}]}` of every configured model.
-fn model_list(settings: &Settings) -> Vec<u8> {
-    let data: Vec<serde_json::Value> = settings
-        .providers
-        .values()
-        .flat_map(|p| {
-            p.models.iter().map(move |m| {
-                serde_json::json!({
-                    "id": format!("{}/{m}", p.model_prefix),
-                    "object": "model",
-                    "created": 0,
-                    "owned_by": p.slug,
-                })
-            })
-        })
-        .collect();
-    serde_json::json!({ "object": "list", "data": data })
-        .to_string()
-        .into_bytes()
 }

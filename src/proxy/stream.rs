@@ -73,6 +73,7 @@ pub async fn stream_body(
         reader,
         writer,
         input,
+        ..
     } = client;
     // The head goes out with the first body bytes (one write, one segment) when they
     // came with it; otherwise at once, so the client sees the status without waiting.

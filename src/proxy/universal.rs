@@ -115,6 +115,7 @@ fn plan_step(
         effective,
         cache_key,
         index: Some(index),
+        translation: None,
     })
 }
 

@@ -1,7 +1,8 @@
 """The official OpenAI Python SDK against sluice, changing only base_url.
 
 Runs a non-streaming and a streaming chat completion and an embeddings call through
-both the /compat path and the /v1 alias; prints 'N passed, N failed' and exits non-zero
+both the /compat path and the /v1 alias, then the same chats with anthropic/ and
+google-ai-studio/ models (translated by the gateway; the mock speaks each API); prints 'N passed, N failed' and exits non-zero
 on any failure. Usage: openai_sdk.py http://HOST:PORT
 """
 import sys
@@ -73,6 +74,52 @@ for label, base in bases.items():
     check(f"{label}: streaming chat completion", stream)
     check(f"{label}: embeddings", embeddings)
     check(f"{label}: gateway error is an APIError", gateway_error)
+
+    for model in ("anthropic/claude-sonnet-4-5", "google-ai-studio/gemini-2.5-flash"):
+
+        def translated_chat(model=model):
+            r = client.chat.completions.create(
+                model=model,
+                messages=[
+                    {"role": "system", "content": "Be brief"},
+                    {"role": "user", "content": "Say hi"},
+                ],
+            )
+            assert r.object == "chat.completion", r
+            assert r.choices[0].message.role == "assistant"
+            assert r.choices[0].message.content
+            assert r.choices[0].finish_reason == "stop", r.choices[0].finish_reason
+            assert r.usage.prompt_tokens > 0 and r.usage.completion_tokens > 0, r.usage
+
+        def translated_stream(model=model):
+            chunks = list(
+                client.chat.completions.create(
+                    model=model,
+                    messages=[{"role": "user", "content": "Count"}],
+                    stream=True,
+                    stream_options={"include_usage": True},
+                )
+            )
+            text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+            assert text, chunks
+            assert any(c.choices and c.choices[0].finish_reason for c in chunks), chunks
+            assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
+
+        def translated_error(model=model):
+            try:
+                client.chat.completions.create(
+                    model=model,
+                    messages=[{"role": "user", "content": "x"}],
+                    extra_headers={"x-mock-status": "429"},
+                )
+            except openai.RateLimitError as e:
+                assert e.status_code == 429, e
+            else:
+                raise AssertionError("the upstream 429 was not an error")
+
+        check(f"{label}: {model} chat completion (translated)", translated_chat)
+        check(f"{label}: {model} streaming chat completion (translated)", translated_stream)
+        check(f"{label}: {model} upstream error (translated)", translated_error)
 
 print(f"sdk: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -1,0 +1,90 @@
+//! Criterion cost of translating recorded streams through the gateway's translator
+//! (`proxy::StreamTranslator`), fed one upstream event per read: the per-chunk cost.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use sluice::proxy::{StreamTranslator, Translation};
+
+const ANTHROPIC: &[u8] = include_bytes!("../tests/fixtures/anthropic/stream-tool-use.sse");
+const ANTHROPIC_TEXT: &[u8] = include_bytes!("../tests/fixtures/anthropic/stream-text.sse");
+const GEMINI: &[u8] = include_bytes!("../tests/fixtures/gemini/stream-sse-text-usage.sse");
+const OPENAI: &[u8] = include_bytes!("../tests/fixtures/openai/chat-stream-include-usage-text.sse");
+
+/// The stream cut after each blank line (LF or CRLF), as an upstream writes it.
+fn per_event(text: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..text.len() {
+        let lf_lf = text[i] == b'\n' && text[i - 1] == b'\n';
+        let crlf_crlf = i >= 3 && &text[i - 3..=i] == b"\r\n\r\n";
+        if lf_lf || crlf_crlf {
+            out.push(&text[start..=i]);
+            start = i + 1;
+        }
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
+    }
+    out
+}
+
+/// Translates the whole stream; returns the client bytes written (so nothing is elided).
+fn run(translation: Translation, reads: &[&[u8]]) -> usize {
+    let mut translator = StreamTranslator::new(translation, 1_700_000_000);
+    let mut out = Vec::with_capacity(4096);
+    let mut written = 0;
+    for read in reads {
+        translator.feed(black_box(read), &mut out);
+        written += out.len();
+        out.clear();
+    }
+    translator.finish(&mut out);
+    written + out.len()
+}
+
+fn bench_translate(c: &mut Criterion) {
+    let openai_client = |stream| Translation::AnthropicToOpenAi {
+        stream,
+        include_usage: true,
+    };
+    let cases = [
+        (
+            "anthropic-tool-use-to-openai",
+            ANTHROPIC,
+            openai_client(true),
+        ),
+        (
+            "anthropic-text-to-openai",
+            ANTHROPIC_TEXT,
+            openai_client(true),
+        ),
+        (
+            "gemini-text-to-openai",
+            GEMINI,
+            Translation::GeminiToOpenAi {
+                stream: true,
+                include_usage: true,
+            },
+        ),
+        (
+            "openai-text-to-anthropic",
+            OPENAI,
+            Translation::OpenAiToAnthropic { stream: true },
+        ),
+    ];
+    let mut group = c.benchmark_group("translate-stream");
+    for (name, text, translation) in cases {
+        let reads = per_event(text);
+        assert!(run(translation, &reads) > 0, "{name} translates to nothing");
+        // Per element = per upstream chunk (one event per read).
+        group.throughput(Throughput::Elements(reads.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(name), &reads, |b, reads| {
+            b.iter(|| run(translation, reads))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_translate);
+criterion_main!(benches);

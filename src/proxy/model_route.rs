@@ -1,0 +1,67 @@
+//! Which provider a `model` value names on the model-routed endpoints (`/compat` and
+//! the Anthropic Messages endpoint), and the model name that provider is sent.
+
+use crate::config::{Gateway, Settings};
+use crate::error::{ErrorCode, GatewayError};
+use crate::providers::Provider;
+
+/// `P/M` picks provider P by model prefix and sends it M (`Some`); a bare name goes to
+/// the gateway's `default_provider` unchanged (`None`), else 400 2019.
+pub(super) fn pick_provider<'s, 'm>(
+    settings: &'s Settings,
+    gateway: &Gateway,
+    model: &'m str,
+) -> Result<(&'s Provider, Option<&'m str>), GatewayError> {
+    let bad = |m: String| GatewayError::new(ErrorCode::BadRequest, m);
+    match model.split_once('/') {
+        Some((prefix, name)) => {
+            let provider = settings.provider_by_model_prefix(prefix).ok_or_else(|| {
+                GatewayError::new(
+                    ErrorCode::UnknownProvider,
+                    format!("unknown provider for model {model:?}"),
+                )
+            })?;
+            if name.is_empty() {
+                return Err(bad(format!("model {model:?} names no model")));
+            }
+            Ok((provider, Some(name)))
+        }
+        None => {
+            let provider = gateway
+                .default_provider
+                .as_deref()
+                .and_then(|slug| settings.provider_by_slug(slug))
+                .ok_or_else(|| {
+                    GatewayError::new(
+                        ErrorCode::NoProviderPrefix,
+                        format!(
+                            "model {model:?} has no provider/ prefix and gateway {} has no default_provider",
+                            gateway.id
+                        ),
+                    )
+                })?;
+            Ok((provider, None))
+        }
+    }
+}
+
+/// `{"object":"list","data":[{"id":"provider/model",...}]}` of every configured model.
+pub(super) fn model_list(settings: &Settings) -> Vec<u8> {
+    let data: Vec<serde_json::Value> = settings
+        .providers
+        .values()
+        .flat_map(|p| {
+            p.models.iter().map(move |m| {
+                serde_json::json!({
+                    "id": format!("{}/{m}", p.model_prefix),
+                    "object": "model",
+                    "created": 0,
+                    "owned_by": p.slug,
+                })
+            })
+        })
+        .collect();
+    serde_json::json!({ "object": "list", "data": data })
+        .to_string()
+        .into_bytes()
+}
