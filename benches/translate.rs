@@ -47,6 +47,7 @@ fn bench_translate(c: &mut Criterion) {
     let openai_client = |stream| Translation::AnthropicToOpenAi {
         stream,
         include_usage: true,
+        json_tool: false,
     };
     let cases = [
         (

@@ -122,6 +122,44 @@ fn openai_client_reaches_anthropic_non_streaming() {
 }
 
 #[test]
+fn openai_response_format_reaches_anthropic_as_a_forced_tool_and_returns_as_content() {
+    let up = Upstream::fixed(
+        200,
+        "application/json",
+        include_bytes!("fixtures/translate/response-format/message-json-tool.anthropic.json"),
+    );
+    let gw = gateway(&up);
+    let format = r#","response_format":{"type":"json_schema","json_schema":{"name":"calendar_event","schema":{"type":"object","properties":{"name":{"type":"string"}}}}}"#;
+    let resp = gw.send(&post(
+        "/v1/acct/default/compat/chat/completions",
+        "authorization: Bearer sk-ant-client\r\n",
+        &chat("anthropic/claude-sonnet-4-5", format),
+    ));
+    assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
+    let expected: Value = serde_json::from_slice(include_bytes!(
+        "fixtures/translate/response-format/message-json-tool.openai.json"
+    ))
+    .unwrap();
+    let got = resp.json();
+    assert_eq!(got, expected);
+    assert!(got["choices"][0]["message"].get("tool_calls").is_none());
+    let seen: Value = serde_json::from_slice(&up.next_request().body).unwrap();
+    assert_eq!(
+        seen["tools"],
+        json!([{
+            "name": "calendar_event",
+            "description": "Respond with JSON matching this schema.",
+            "input_schema": {"type":"object","properties":{"name":{"type":"string"}}},
+        }])
+    );
+    assert_eq!(
+        seen["tool_choice"],
+        json!({"type": "tool", "name": "calendar_event"})
+    );
+    assert!(seen.get("response_format").is_none());
+}
+
+#[test]
 fn anthropic_errors_come_back_openai_shaped_with_their_status() {
     let up = Upstream::fixed(
         529,

@@ -18,7 +18,12 @@ use bytes::Bytes;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Translation {
     /// OpenAI client, Anthropic Messages upstream.
-    AnthropicToOpenAi { stream: bool, include_usage: bool },
+    AnthropicToOpenAi {
+        stream: bool,
+        include_usage: bool,
+        /// The request's `response_format` became the synthetic JSON tool.
+        json_tool: bool,
+    },
     /// OpenAI client, Gemini upstream.
     GeminiToOpenAi { stream: bool, include_usage: bool },
     /// Anthropic Messages client, OpenAI-style upstream.
@@ -103,6 +108,7 @@ pub(super) fn translated_chat(
             let translation = Translation::AnthropicToOpenAi {
                 stream: t.stream,
                 include_usage: t.include_usage,
+                json_tool: t.json_tool.is_some(),
             };
             (
                 format!("{}/v1/messages", provider.base.path),

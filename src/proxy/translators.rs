@@ -16,8 +16,8 @@ pub fn translate_body(
     let ok = (200..300).contains(&status);
     let text = |e: &dyn std::fmt::Display| e.to_string();
     match (translation, ok) {
-        (Translation::AnthropicToOpenAi { .. }, true) => {
-            anthropic::translate_message(body, created).map_err(|e| text(&e))
+        (Translation::AnthropicToOpenAi { json_tool, .. }, true) => {
+            anthropic::translate_message(body, created, json_tool).map_err(|e| text(&e))
         }
         (Translation::AnthropicToOpenAi { .. }, false) => {
             anthropic::translate_error(body).map_err(|e| text(&e))
@@ -73,25 +73,30 @@ pub struct StreamTranslator {
 impl StreamTranslator {
     /// `created`: the Unix time stamped on OpenAI chunks.
     pub fn new(translation: Translation, created: u64) -> Self {
-        let openai_options = |include_usage| anthropic::StreamOptions {
+        let openai_options = |include_usage, json_tool| anthropic::StreamOptions {
             id: None,
             model: None,
             created,
             include_usage,
+            json_tool,
         };
         let events = match translation {
-            Translation::AnthropicToOpenAi { include_usage, .. } => Events::AnthropicToOpenAi(
-                anthropic::AnthropicToOpenAiStream::new(openai_options(include_usage)),
-            ),
+            Translation::AnthropicToOpenAi {
+                include_usage,
+                json_tool,
+                ..
+            } => Events::AnthropicToOpenAi(anthropic::AnthropicToOpenAiStream::new(
+                openai_options(include_usage, json_tool),
+            )),
             Translation::GeminiToOpenAi { include_usage, .. } => Events::GeminiToOpenAi(
-                google::GeminiToOpenAiStream::new(openai_options(include_usage)),
+                google::GeminiToOpenAiStream::new(openai_options(include_usage, false)),
             ),
             Translation::OpenAiToAnthropic { .. } => Events::OpenAiToAnthropic(
                 messages::OpenAiToAnthropicStream::new(messages::StreamOptions::default()),
             ),
             // Usage in between, since Anthropic's `message_delta` carries it.
             Translation::GeminiToAnthropic { .. } => Events::GeminiToAnthropic(Box::new(Chain {
-                to_openai: google::GeminiToOpenAiStream::new(openai_options(true)),
+                to_openai: google::GeminiToOpenAiStream::new(openai_options(true, false)),
                 between: SseScanner::new(),
                 openai: Vec::new(),
                 to_anthropic: messages::OpenAiToAnthropicStream::new(
@@ -251,6 +256,7 @@ mod tests {
                 Translation::AnthropicToOpenAi {
                     stream: true,
                     include_usage: true,
+                    json_tool: false,
                 },
                 ANTHROPIC,
             ),
@@ -299,6 +305,7 @@ mod tests {
         let translation = Translation::AnthropicToOpenAi {
             stream: true,
             include_usage: false,
+            json_tool: false,
         };
         let (out, complete) = translate(translation, &[half]);
         assert!(!complete);
@@ -312,6 +319,7 @@ mod tests {
         let translation = Translation::AnthropicToOpenAi {
             stream: true,
             include_usage: false,
+            json_tool: false,
         };
         let (out, complete) = translate(translation, &[bad]);
         assert!(complete, "the error event ends the client stream");

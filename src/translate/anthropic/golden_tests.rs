@@ -52,7 +52,7 @@ fn recorded_messages_translate_to_the_hand_written_completions() {
     let inputs = fixtures("translate/anthropic", "message-", ".json");
     assert_eq!(inputs.len(), 4, "every recorded Anthropic message");
     for (name, path) in inputs {
-        let got = translate_message(&read(&path), CREATED).unwrap();
+        let got = translate_message(&read(&path), CREATED, false).unwrap();
         assert_eq!(
             json(&got, &name),
             json(&expected(&name, "json"), &name),
@@ -108,6 +108,7 @@ fn options() -> StreamOptions {
         model: None,
         created: CREATED,
         include_usage: true,
+        json_tool: false,
     }
 }
 

@@ -5,6 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::error::RequestError;
 use super::request_messages::{convert_messages, invalid};
+use super::response_format::apply_response_format;
 
 /// Anthropic requires `max_tokens`; OpenAI makes it optional. When the client sets
 /// neither `max_completion_tokens` nor `max_tokens`, this many are asked for: large
@@ -22,13 +23,17 @@ pub struct TranslatedRequest {
     /// The client asked for `stream_options.include_usage`: the stream translator
     /// must then end with a usage chunk.
     pub include_usage: bool,
+    /// `response_format` asked for JSON and became this forced tool: the response
+    /// side must turn its `tool_use` back into message content.
+    pub json_tool: Option<String>,
 }
 
 /// Translates an OpenAI Chat Completions request body into an Anthropic Messages
 /// request for `model` (the caller has already resolved the provider's model name).
 ///
-/// Parameters Anthropic has no equivalent for (`seed`, `logprobs`, penalties,
-/// `response_format`, ...) are dropped; `n > 1` is refused because the answer would
+/// Parameters Anthropic has no equivalent for (`seed`, `logprobs`, penalties, ...)
+/// are dropped; a JSON `response_format` becomes a forced tool (see
+/// `response_format`), or is dropped when the client sent tools of its own; `n > 1` is refused because the answer would
 /// silently have fewer choices than asked for.
 pub fn translate_request(
     openai_body: &[u8],
@@ -62,6 +67,7 @@ pub fn translate_request(
     }
     let include_usage = stream_include_usage(&req)?;
     translate_tools(&mut req, &mut out)?;
+    let json_tool = apply_response_format(&mut req, &mut out)?;
     if let Some(Value::String(user)) = req.get_mut("user").map(Value::take) {
         out.insert("metadata".into(), json!({ "user_id": user }));
     }
@@ -71,6 +77,7 @@ pub fn translate_request(
         body,
         stream,
         include_usage,
+        json_tool,
     })
 }
 

@@ -100,10 +100,26 @@ pub(super) fn finish_reason(stop_reason: &str) -> &'static str {
     }
 }
 
+/// The finish reason of a reply; with the synthetic JSON tool, calling it is the
+/// answer itself, so the client sees an ordinary `stop`.
+pub(super) fn finish_reason_for(stop_reason: &str, json_tool: bool) -> &'static str {
+    match finish_reason(stop_reason) {
+        "tool_calls" if json_tool => "stop",
+        reason => reason,
+    }
+}
+
 /// Translates an Anthropic Message body into an OpenAI `chat.completion` body.
 /// `created` (Unix seconds) comes from the caller, since Anthropic sends none; `id`
-/// and `model` are the upstream's.
-pub fn translate_message(anthropic_body: &[u8], created: u64) -> Result<Vec<u8>, ResponseError> {
+/// and `model` are the upstream's. `json_tool`: the request carried the synthetic
+/// JSON tool (`TranslatedRequest::json_tool`), and it was the only tool, so every
+/// `tool_use` is its answer: its `input` becomes the content, after any text, in
+/// block order (as the stream sends it), and there are no `tool_calls`.
+pub fn translate_message(
+    anthropic_body: &[u8],
+    created: u64,
+    json_tool: bool,
+) -> Result<Vec<u8>, ResponseError> {
     let message: Message<'_> =
         serde_json::from_slice(anthropic_body).map_err(|source| ResponseError::Malformed {
             expected: "message",
@@ -114,6 +130,9 @@ pub fn translate_message(anthropic_body: &[u8], created: u64) -> Result<Vec<u8>,
     for block in message.content {
         match block {
             ContentBlock::Text { text: t } => text.get_or_insert_with(String::new).push_str(&t),
+            ContentBlock::ToolUse { input, .. } if json_tool => text
+                .get_or_insert_with(String::new)
+                .push_str(&input.to_string()),
             ContentBlock::ToolUse { id, name, input } => tool_calls.push(json!({
                 "id": id,
                 "type": "function",
@@ -135,7 +154,10 @@ pub fn translate_message(anthropic_body: &[u8], created: u64) -> Result<Vec<u8>,
             "index": 0,
             "message": reply,
             "logprobs": null,
-            "finish_reason": finish_reason(message.stop_reason.as_deref().unwrap_or("end_turn")),
+            "finish_reason": finish_reason_for(
+                message.stop_reason.as_deref().unwrap_or("end_turn"),
+                json_tool,
+            ),
         }],
         "usage": message.usage.to_openai(),
     });
@@ -190,7 +212,8 @@ mod tests {
     fn message(content: Value, stop_reason: Value, usage: Value) -> Value {
         let body = json!({ "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-x",
             "content": content, "stop_reason": stop_reason, "usage": usage });
-        serde_json::from_slice(&translate_message(body.to_string().as_bytes(), 5).unwrap()).unwrap()
+        serde_json::from_slice(&translate_message(body.to_string().as_bytes(), 5, false).unwrap())
+            .unwrap()
     }
 
     #[test]
@@ -247,7 +270,7 @@ mod tests {
             &b"<html>502 Bad Gateway</html>"[..],
             br#"{"type":"message"}"#,
         ] {
-            let err = translate_message(body, 0).unwrap_err();
+            let err = translate_message(body, 0, false).unwrap_err();
             assert!(matches!(
                 err,
                 ResponseError::Malformed {

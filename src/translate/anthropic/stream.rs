@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::error::StreamError;
-use super::response::{finish_reason, openai_error, ErrorEnvelope, Usage};
+use super::response::{finish_reason_for, openai_error, ErrorEnvelope, Usage};
 
 /// What the client's chunks carry that Anthropic's events do not decide.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -19,6 +19,9 @@ pub struct StreamOptions {
     pub created: u64,
     /// The client asked for `stream_options.include_usage`: end with a usage chunk.
     pub include_usage: bool,
+    /// The request carried the synthetic JSON tool (`TranslatedRequest::json_tool`):
+    /// its input streams as content, and no tool calls are sent.
+    pub json_tool: bool,
 }
 
 /// A `tool_use` content block seen so far: OpenAI numbers tool calls from 0,
@@ -201,6 +204,10 @@ impl AnthropicToOpenAiStream {
             tool_index,
             sent_arguments: false,
         });
+        if self.options.json_tool {
+            // The JSON answer starts with its first input fragment, as content.
+            return;
+        }
         self.open_choice(out);
         out.extend_from_slice(br#"{"tool_calls":[{"index":"#);
         write_index(out, tool_index);
@@ -254,7 +261,8 @@ impl AnthropicToOpenAiStream {
             self.usage.update(usage);
         }
         if let Some(reason) = delta.delta.stop_reason {
-            self.write_choice(out, b"{}", Some(finish_reason(&reason)));
+            let finish = finish_reason_for(&reason, self.options.json_tool);
+            self.write_choice(out, b"{}", Some(finish));
         }
     }
 
@@ -289,11 +297,17 @@ impl AnthropicToOpenAiStream {
 
     fn write_arguments(&mut self, out: &mut Vec<u8>, tool_index: usize, arguments: &str) {
         self.open_choice(out);
-        out.extend_from_slice(br#"{"tool_calls":[{"index":"#);
-        write_index(out, tool_index);
-        out.extend_from_slice(br#","function":{"arguments":"#);
-        write_json_string(out, arguments);
-        out.extend_from_slice(b"}}]}");
+        if self.options.json_tool {
+            out.extend_from_slice(br#"{"content":"#);
+            write_json_string(out, arguments);
+            out.push(b'}');
+        } else {
+            out.extend_from_slice(br#"{"tool_calls":[{"index":"#);
+            write_index(out, tool_index);
+            out.extend_from_slice(br#","function":{"arguments":"#);
+            write_json_string(out, arguments);
+            out.extend_from_slice(b"}}]}");
+        }
         close_choice(out, None);
     }
 

@@ -13,6 +13,7 @@ fn translator(include_usage: bool) -> AnthropicToOpenAiStream {
         model: None,
         created: 7,
         include_usage,
+        json_tool: false,
     })
 }
 
@@ -86,6 +87,7 @@ fn caller_id_and_model_override_the_upstream_ones() {
         model: Some("anthropic/claude-x".into()),
         created: 1,
         include_usage: false,
+        json_tool: false,
     });
     let first = push(&mut t, Some("message_start"), START);
     assert_eq!(first[0]["id"], "chatcmpl-abc");

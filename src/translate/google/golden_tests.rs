@@ -112,6 +112,7 @@ fn options() -> StreamOptions {
         model: None,
         created: CREATED,
         include_usage: true,
+        json_tool: false,
     }
 }
 

@@ -152,6 +152,7 @@ fn stream_options_override_ids_and_usage_is_optional() {
         model: Some("google-ai-studio/g".into()),
         created: 9,
         include_usage: false,
+        json_tool: false,
     });
     let mut out = Vec::new();
     let event = r#"{"candidates":[{"content":{"parts":[{"text":"hi \"x\""}]},"finishReason":"STOP"}],"responseId":"r","modelVersion":"g"}"#;
