@@ -108,3 +108,29 @@ event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n
         serde_json::json!({ "content": "{}" })
     );
 }
+
+#[test]
+fn the_json_tool_stream_is_the_same_however_the_upstream_bytes_are_split() {
+    let input = fixture("stream-json-tool.anthropic.sse");
+    let whole = translate_stream(&input, true);
+    assert!(whole.len() > 500);
+    for cut in 0..=input.len() {
+        let (a, b) = input.split_at(cut);
+        let mut translator = AnthropicToOpenAiStream::new(StreamOptions {
+            created: CREATED,
+            include_usage: true,
+            json_tool: true,
+            ..StreamOptions::default()
+        });
+        let mut scanner = SseScanner::new();
+        let mut out = Vec::new();
+        for piece in [a, b] {
+            scanner.feed(piece, |event| {
+                translator
+                    .push_event(event.event, event.data, &mut out)
+                    .unwrap();
+            });
+        }
+        assert_eq!(out, whole, "split at {cut}");
+    }
+}
