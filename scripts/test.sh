@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: every cargo test on the io_uring driver and again on epoll,
-# then the official OpenAI Python SDK against a real gateway and the mock provider.
+# then the official OpenAI and Anthropic Python SDKs against a real gateway and the mock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,5 +9,5 @@ echo "== cargo test (io_uring)"
 cargo test --workspace
 echo "== cargo test (epoll: MONOIO_FORCE_LEGACY_DRIVER=1)"
 MONOIO_FORCE_LEGACY_DRIVER=1 cargo test --workspace
-echo "== OpenAI Python SDK"
+echo "== OpenAI and Anthropic Python SDKs"
 scripts/sdk_test.sh
