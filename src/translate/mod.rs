@@ -2,6 +2,8 @@
 //! served by a provider speaking another. Pure functions and small state machines only.
 
 pub mod anthropic;
+#[cfg(test)]
+mod golden;
 pub mod google;
 pub mod messages;
 mod openai_chunks;

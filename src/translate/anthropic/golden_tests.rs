@@ -1,50 +1,18 @@
 //! Golden tests: recorded Anthropic bodies and streams against OpenAI output written
 //! by hand in tests/fixtures/translate, compared as JSON values, plus request pairs.
 
-use std::path::{Path, PathBuf};
-
 use serde_json::Value;
 
 use super::{
     translate_error, translate_message, translate_request, AnthropicToOpenAiStream, StreamOptions,
 };
 use crate::sse::SseScanner;
+use crate::translate::golden::{fixture, fixtures, fixtures_root, json, read};
 
 const CREATED: u64 = 1_700_000_000;
 
-fn fixtures_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-fn read(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Files in `dir` named `{prefix}*{suffix}`, sorted, as (stem between the two, path).
-fn fixtures(dir: &str, prefix: &str, suffix: &str) -> Vec<(String, PathBuf)> {
-    let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(fixtures_root().join(dir))
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter_map(|path| {
-            let name = path.file_name()?.to_str()?.to_owned();
-            let stem = name.strip_prefix(prefix)?.strip_suffix(suffix)?.to_owned();
-            Some((format!("{prefix}{stem}"), path))
-        })
-        .collect();
-    out.sort();
-    out
-}
-
-fn json(bytes: &[u8], what: &str) -> Value {
-    serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("{what}: not JSON: {e}"))
-}
-
 fn expected(name: &str, ext: &str) -> Vec<u8> {
-    read(
-        &fixtures_root()
-            .join("translate")
-            .join(format!("{name}.openai.{ext}")),
-    )
+    fixture(&format!("translate/{name}.openai.{ext}"))
 }
 
 #[test]

@@ -1,8 +1,6 @@
 //! Golden tests: recorded OpenAI bodies and streams against Anthropic output written
 //! by hand in tests/fixtures/translate/messages, compared as JSON values, plus request pairs.
 
-use std::path::{Path, PathBuf};
-
 use serde_json::Value;
 
 use super::{
@@ -10,36 +8,10 @@ use super::{
     OpenAiToAnthropicStream, StreamOptions,
 };
 use crate::sse::SseScanner;
-
-fn fixtures_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-fn read(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Files in `dir` named `{prefix}*{suffix}`, sorted, as (name without suffix, path).
-fn fixtures(dir: &str, prefix: &str, suffix: &str) -> Vec<(String, PathBuf)> {
-    let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(fixtures_root().join(dir))
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter_map(|path| {
-            let name = path.file_name()?.to_str()?.to_owned();
-            let stem = name.strip_prefix(prefix)?.strip_suffix(suffix)?.to_owned();
-            Some((format!("{prefix}{stem}"), path))
-        })
-        .collect();
-    out.sort();
-    out
-}
-
-fn json(bytes: &[u8], what: &str) -> Value {
-    serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("{what}: not JSON: {e}"))
-}
+use crate::translate::golden::{fixture, fixtures, json, read};
 
 fn expected(name: &str, ext: &str) -> Vec<u8> {
-    read(&fixtures_root().join(format!("translate/messages/{name}.{ext}")))
+    fixture(&format!("translate/messages/{name}.{ext}"))
 }
 
 #[test]
