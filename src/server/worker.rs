@@ -109,8 +109,9 @@ async fn serve(spec: WorkerSpec, ready: Sender<Ready>) {
     // this `Rc`, and `spec.observe.log`, into `proxy::Worker`); until then the
     // worker publishes its upstream pool gauges.
     let metrics = Rc::new(spec.observe.worker_metrics(spec.index));
-    let _ = ready.send(Ok(driver));
+    // Counted before reporting ready, so /readyz is true as soon as start returns.
     spec.readiness.worker_accepting();
+    let _ = ready.send(Ok(driver));
     let mut last_publish = Instant::now();
     while !spec.shutdown.load(Ordering::Acquire) {
         monoio::time::sleep(SHUTDOWN_POLL).await;
