@@ -2,6 +2,7 @@
 //! served by a provider speaking another. Pure functions and small state machines only.
 
 pub mod anthropic;
+mod function_tool;
 #[cfg(test)]
 mod golden;
 pub mod google;

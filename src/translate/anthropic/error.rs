@@ -90,3 +90,15 @@ pub enum StreamError {
         source: serde_json::Error,
     },
 }
+
+impl From<crate::translate::function_tool::ToolFault> for RequestError {
+    fn from(fault: crate::translate::function_tool::ToolFault) -> Self {
+        use crate::translate::function_tool::ToolFault;
+        match fault {
+            ToolFault::Invalid { path, expected } => RequestError::InvalidField { path, expected },
+            ToolFault::UnsupportedType { path, kind } => {
+                RequestError::UnsupportedToolType { path, kind }
+            }
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! OpenAI Chat Completions request -> Anthropic Messages request: sampling and
 //! limit parameters, tools and tool_choice (messages are in `request_messages`).
 
+use crate::translate::function_tool::read_function_tool;
 use serde_json::{json, Map, Value};
 
 use super::error::RequestError;
@@ -216,40 +217,16 @@ fn translate_tools(
 }
 
 fn translate_tool(tool: Value, path: &str) -> Result<Value, RequestError> {
-    let Value::Object(mut tool) = tool else {
-        return Err(invalid(path, "an object"));
-    };
-    match tool.get("type").and_then(Value::as_str) {
-        Some("function") => {}
-        Some(other) => {
-            return Err(RequestError::UnsupportedToolType {
-                path: path.to_owned(),
-                kind: other.to_owned(),
-            })
-        }
-        None => return Err(invalid(&format!("{path}.type"), "\"function\"")),
-    }
-    let Some(Value::Object(mut function)) = tool.get_mut("function").map(Value::take) else {
-        return Err(invalid(&format!("{path}.function"), "an object"));
-    };
+    let tool = read_function_tool(tool, path)?;
     let mut out = Map::new();
-    match function.get_mut("name").map(Value::take) {
-        Some(name @ Value::String(_)) => out.insert("name".into(), name),
-        _ => return Err(invalid(&format!("{path}.function.name"), "a string")),
-    };
-    match function.get_mut("description").map(Value::take) {
-        None | Some(Value::Null) => {}
-        Some(d @ Value::String(_)) => {
-            out.insert("description".into(), d);
-        }
-        Some(_) => return Err(invalid(&format!("{path}.function.description"), "a string")),
+    out.insert("name".into(), tool.name);
+    if let Some(description) = tool.description {
+        out.insert("description".into(), description);
     }
     // Anthropic requires a schema; OpenAI's default for a missing one is "no parameters".
-    let schema = match function.get_mut("parameters").map(Value::take) {
-        None | Some(Value::Null) => json!({ "type": "object", "properties": {} }),
-        Some(s @ Value::Object(_)) => s,
-        Some(_) => return Err(invalid(&format!("{path}.function.parameters"), "an object")),
-    };
+    let schema = tool
+        .parameters
+        .unwrap_or_else(|| json!({ "type": "object", "properties": {} }));
     out.insert("input_schema".into(), schema);
     Ok(Value::Object(out))
 }

@@ -1,6 +1,7 @@
 //! OpenAI Chat Completions request -> Gemini `generateContent` request: the upstream
 //! path, generationConfig, tools and toolConfig (messages are in `request_contents`).
 
+use crate::translate::function_tool::read_function_tool;
 use serde_json::{json, Map, Value};
 
 use super::error::RequestError;
@@ -243,40 +244,14 @@ fn translate_tools(
 /// `parametersJsonSchema`, which takes JSON Schema as OpenAI clients write it
 /// (`parameters` takes only an OpenAPI subset and refuses e.g. `additionalProperties`).
 fn function_declaration(tool: Value, path: &str) -> Result<Value, RequestError> {
-    let Value::Object(mut tool) = tool else {
-        return Err(invalid(path, "an object"));
-    };
-    match tool.get("type").and_then(Value::as_str) {
-        Some("function") => {}
-        Some(other) => {
-            return Err(RequestError::UnsupportedToolType {
-                path: path.to_owned(),
-                kind: other.to_owned(),
-            })
-        }
-        None => return Err(invalid(&format!("{path}.type"), "\"function\"")),
-    }
-    let Some(Value::Object(mut function)) = tool.get_mut("function").map(Value::take) else {
-        return Err(invalid(&format!("{path}.function"), "an object"));
-    };
+    let tool = read_function_tool(tool, path)?;
     let mut out = Map::new();
-    match function.get_mut("name").map(Value::take) {
-        Some(name @ Value::String(_)) => out.insert("name".into(), name),
-        _ => return Err(invalid(&format!("{path}.function.name"), "a string")),
-    };
-    match function.get_mut("description").map(Value::take) {
-        None | Some(Value::Null) => {}
-        Some(d @ Value::String(_)) => {
-            out.insert("description".into(), d);
-        }
-        Some(_) => return Err(invalid(&format!("{path}.function.description"), "a string")),
+    out.insert("name".into(), tool.name);
+    if let Some(description) = tool.description {
+        out.insert("description".into(), description);
     }
-    match function.get_mut("parameters").map(Value::take) {
-        None | Some(Value::Null) => {}
-        Some(schema @ Value::Object(_)) => {
-            out.insert("parametersJsonSchema".into(), schema);
-        }
-        Some(_) => return Err(invalid(&format!("{path}.function.parameters"), "an object")),
+    if let Some(schema) = tool.parameters {
+        out.insert("parametersJsonSchema".into(), schema);
     }
     Ok(Value::Object(out))
 }
