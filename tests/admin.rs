@@ -180,7 +180,7 @@ fn logs_list_filters_orders_pages_and_totals() {
         400
     );
     let other = ids(&get(admin, "/api/v1/gateways/other/logs"));
-    assert_eq!(other, ["log-other-009"]);
+    assert_eq!(other, ["009"]);
     stop(server);
 }
 
@@ -192,33 +192,33 @@ fn one_log_its_bodies_patch_and_delete() {
     log_sample(&server);
     let base = "/api/v1/gateways/default/logs";
 
-    let one = get(admin, &format!("{base}/log-default-002"));
+    let one = get(admin, &format!("{base}/{}", log_id(2)));
     assert_eq!(one.status, 200, "{}", one.text());
     let shown = one.json()["result"].clone();
     assert_eq!(shown["event_id"], "event-2");
     assert_eq!(shown["stream"], true);
     assert_eq!(shown["request_body_stored"], true);
     // Another gateway's entry is not found through this gateway.
-    assert_eq!(get(admin, &format!("{base}/log-other-009")).status, 404);
+    assert_eq!(get(admin, &format!("{base}/{}", log_id(9))).status, 404);
     assert_eq!(get(admin, &format!("{base}/no-such-log")).status, 404);
 
-    let request = get(admin, &format!("{base}/log-default-002/request"));
+    let request = get(admin, &format!("{base}/{}/request", log_id(2)));
     assert_eq!(request.status, 200);
     assert_eq!(request.body, br#"{"model":"m","n":2}"#);
-    let response = get(admin, &format!("{base}/log-default-002/response"));
+    let response = get(admin, &format!("{base}/{}/response", log_id(2)));
     assert!(
         response.head.contains("text/event-stream"),
         "{}",
         response.head
     );
     assert_eq!(response.body, b"data: {\"x\":1}\n\ndata: [DONE]\n\n");
-    let unstored = get(admin, &format!("{base}/log-default-005/response"));
+    let unstored = get(admin, &format!("{base}/{}/response", log_id(5)));
     assert_eq!(unstored.status, 404);
 
     let patched = call(
         admin,
         "PATCH",
-        &format!("{base}/log-default-002"),
+        &format!("{base}/{}", log_id(2)),
         None,
         r#"{"feedback": -1, "score": 87.5, "metadata": {"team": "search", "n": 2}}"#,
     );
@@ -230,11 +230,11 @@ fn one_log_its_bodies_patch_and_delete() {
         result["metadata"],
         serde_json::json!({"team": "search", "n": 2})
     );
-    let again = get(admin, &format!("{base}/log-default-002")).json();
+    let again = get(admin, &format!("{base}/{}", log_id(2))).json();
     assert_eq!(again["result"]["feedback"], -1);
     assert_eq!(list(admin, "metadata.team=search"), ["002"]);
 
-    let path = format!("{base}/log-default-002");
+    let path = format!("{base}/{}", log_id(2));
     for bad in [
         r#"{"feedback": 2}"#,
         r#"{"score": 101}"#,
@@ -288,7 +288,7 @@ fn logs_survive_a_restart_on_the_same_data_dir() {
     assert_eq!(list(admin, ""), ["005", "004", "003", "002", "001"]);
     let request = get(
         admin,
-        "/api/v1/gateways/default/logs/log-default-001/request",
+        &format!("/api/v1/gateways/default/logs/{}/request", log_id(1)),
     );
     assert_eq!(request.body, br#"{"model":"m","n":1}"#);
     stop(server);

@@ -34,8 +34,8 @@ pub fn entry_json(e: &LogEntry) -> Value {
     // Stored metadata is the object text written at request time.
     let metadata = serde_json::from_str::<Value>(&e.metadata).unwrap_or_else(|_| json!({}));
     json!({
-        "id": e.id,
-        "event_id": e.event_id,
+        "id": e.id.as_str(),
+        "event_id": e.event_id.as_deref().unwrap_or(e.id.as_str()),
         "created_at": format_rfc3339_ms(e.created_at),
         "created_at_ms": e.created_at,
         "gateway": e.gateway,

@@ -44,6 +44,8 @@ pub struct ServerConfig {
     pub data_dir: String,
     pub admin_token: Secret,
     pub cache_max_bytes: u64,
+    /// Request-log entries held while the writer catches up; more are dropped and counted.
+    pub log_queue_entries: usize,
     pub tls: Option<ListenerTls>,
 }
 
@@ -61,6 +63,7 @@ impl Default for ServerConfig {
             data_dir: "./sluice-data".into(),
             admin_token: Secret::default(),
             cache_max_bytes: 268_435_456,
+            log_queue_entries: 65_536,
             tls: None,
         }
     }

@@ -69,6 +69,7 @@ fn check_server(
     }
     positive("server.max_header_bytes", server.max_header_bytes as u64)?;
     positive("server.max_body_bytes", server.max_body_bytes as u64)?;
+    positive("server.log_queue_entries", server.log_queue_entries as u64)?;
     if let Some(tls) = &server.tls {
         check_readable("server.tls.cert", &tls.cert)?;
         check_readable("server.tls.key", &tls.key)?;

@@ -11,7 +11,7 @@ pub mod usage;
 
 pub use custom_cost::{parse_custom_cost, CustomCost, CustomCostError};
 pub use include_usage::{inject_include_usage, is_usage_only_chunk};
-pub use logdb::{LogDb, LogDbError, LogEntry, LogSender, LogStore, LogWriter};
+pub use logdb::{LogDb, LogDbError, LogEntry, LogId, LogSender, LogStore, LogWriter};
 pub use metadata::{parse_metadata, Metadata, MetadataError, MetadataValue};
 pub use price::{ModelPrice, PriceError, PriceTable};
 pub use usage::{from_json_body, StreamUsage, Usage};

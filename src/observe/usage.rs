@@ -48,6 +48,15 @@ impl UsageFields {
     fn tokens_out(&self) -> Option<u64> {
         self.completion_tokens.or(self.output_tokens)
     }
+
+    /// Both counts (a missing one as 0), when the object has either.
+    fn usage(&self) -> Option<Usage> {
+        let (tokens_in, tokens_out) = (self.tokens_in(), self.tokens_out());
+        (tokens_in.is_some() || tokens_out.is_some()).then(|| Usage {
+            tokens_in: tokens_in.unwrap_or(0),
+            tokens_out: tokens_out.unwrap_or(0),
+        })
+    }
 }
 
 /// Gemini's `usageMetadata` (bodies and every stream chunk, cumulative).
@@ -95,20 +104,67 @@ struct Message {
 /// Usage from a whole (non-streaming) response body: OpenAI chat and embeddings,
 /// Anthropic messages, Gemini. `None` when the body is not JSON or has no usage.
 pub fn from_json_body(body: &[u8]) -> Option<Usage> {
+    if let Some(usage) = trailing_usage(body) {
+        return Some(usage);
+    }
     let envelope: Envelope = serde_json::from_slice(body).ok()?;
-    if let Some(fields) = &envelope.usage {
-        let (tokens_in, tokens_out) = (fields.tokens_in(), fields.tokens_out());
-        if tokens_in.is_some() || tokens_out.is_some() {
-            return Some(Usage {
-                tokens_in: tokens_in.unwrap_or(0),
-                tokens_out: tokens_out.unwrap_or(0),
-            });
-        }
+    if let Some(usage) = envelope.usage.as_ref().and_then(UsageFields::usage) {
+        return Some(usage);
     }
     envelope
         .usage_metadata
         .as_ref()
         .and_then(GeminiUsage::usage)
+}
+
+/// OpenAI and Anthropic put `usage` last, or nearly, in the body: reading that object
+/// alone spares parsing the whole answer. Taken only when what follows it closes the
+/// top-level object with nothing but scalar members, which proves the key is the
+/// top-level one (a nested `usage` would be followed by more closers).
+fn trailing_usage(body: &[u8]) -> Option<Usage> {
+    let at = memchr::memmem::rfind(body, b"\"usage\"")?;
+    // Inside a string the quote would be escaped; a key's quote is not.
+    if at > 0 && body[at - 1] == b'\\' {
+        return None;
+    }
+    let value = body[at + 7..].trim_ascii_start().strip_prefix(b":")?;
+    let value = value.trim_ascii_start();
+    if value.first() != Some(&b'{') {
+        return None;
+    }
+    let mut objects = serde_json::Deserializer::from_slice(value).into_iter::<UsageFields>();
+    let fields = objects.next()?.ok()?;
+    let tail = value.get(objects.byte_offset()..)?;
+    if !closes_top_level(tail) {
+        return None;
+    }
+    fields.usage()
+}
+
+/// Whether `tail`, what follows a member of the top-level object, holds only scalar
+/// members and the one `}` that ends that object.
+fn closes_top_level(tail: &[u8]) -> bool {
+    let mut closers = 0;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in tail {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' | b']' => return false,
+            b'}' => closers += 1,
+            _ => {}
+        }
+    }
+    closers == 1 && !in_string
 }
 
 /// What a stream has reported so far; later reports replace earlier ones,
@@ -231,6 +287,23 @@ mod tests {
                 tokens_out: 5
             })
         );
+    }
+
+    #[test]
+    fn only_the_top_level_usage_counts() {
+        let tokens = |body: &[u8]| from_json_body(body).map(|u| (u.tokens_in, u.tokens_out));
+        // Top-level usage, then scalar members (OpenAI's order).
+        let openai = br#"{"id":"c","choices":[{"message":{"content":"a \"usage\": {}"}}],"usage":{"prompt_tokens":3,"completion_tokens":4},"service_tier":"default","system_fingerprint":"fp_{x}"}"#;
+        assert_eq!(tokens(openai), Some((3, 4)));
+        // A nested `usage` after the real one: the whole body is read instead.
+        let nested = br#"{"usage":{"input_tokens":1,"output_tokens":2},"content":[{"type":"tool_use","input":{"usage":{"input_tokens":99}}}]}"#;
+        assert_eq!(tokens(nested), Some((1, 2)));
+        // Only a nested one: no usage.
+        let only_nested = br#"{"content":[{"input":{"usage":{"input_tokens":99}}}]}"#;
+        assert_eq!(tokens(only_nested), None);
+        // The word inside a string is not a key.
+        let in_string = br#"{"text":"\"usage\":{\"prompt_tokens\":9}"}"#;
+        assert_eq!(tokens(in_string), None);
     }
 
     #[test]

@@ -89,6 +89,7 @@ pub fn replay(
     step: Option<usize>,
     close: bool,
     is_head: bool,
+    extra: &[(&str, &[u8])],
 ) -> Result<Vec<u8>, HttpError> {
     let mut w = HeadWriter::with_capacity(256 + hit.body.len());
     w.status_line(hit.status);
@@ -99,6 +100,9 @@ pub fn replay(
         .header(CACHE_STATUS, b"HIT");
     if let Some(index) = step {
         w.header(STEP, index.to_string().as_bytes());
+    }
+    for (name, value) in extra {
+        w.header(name, value);
     }
     if close {
         w.header("connection", b"close");
@@ -150,7 +154,7 @@ mod tests {
             body: Bytes::from_static(b"data: x\n\n"),
             stored_at: Instant::now(),
         };
-        let bytes = replay(&hit, Some(2), false, false).unwrap_or_default();
+        let bytes = replay(&hit, Some(2), false, false, &[]).unwrap_or_default();
         let text = String::from_utf8_lossy(&bytes);
         assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
         assert!(text.contains("content-type: text/event-stream\r\n"));

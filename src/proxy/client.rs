@@ -1,6 +1,7 @@
 //! The client side of one connection: its two socket halves and the bytes read
 //! but not yet consumed (the start of the next pipelined request, a body, ...).
 
+use super::observe::RequestIds;
 use crate::error::{ErrorShape, GatewayError};
 use crate::http::HeadWriter;
 use monoio::buf::IoBufMut;
@@ -18,6 +19,9 @@ pub struct ClientConn {
     pub input: Vec<u8>,
     /// The shape of the gateway's errors for the current request (by its endpoint).
     pub error_shape: ErrorShape,
+    /// The ids every response to the current request carries (`cf-aig-log-id`, ...),
+    /// decided before its head is written.
+    pub ids: RequestIds,
 }
 
 impl ClientConn {
@@ -28,6 +32,7 @@ impl ClientConn {
             writer,
             input: Vec::with_capacity(READ_CHUNK),
             error_shape: ErrorShape::OpenAi,
+            ids: RequestIds::default(),
         }
     }
 
@@ -79,6 +84,9 @@ impl ClientConn {
             .header("content-type", b"application/json")
             .content_length(body.len() as u64);
         for (name, value) in extra {
+            head.header(name, value);
+        }
+        for (name, value) in self.ids.headers() {
             head.header(name, value);
         }
         if close {

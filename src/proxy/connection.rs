@@ -6,6 +6,7 @@ use super::body::{read_body, too_large, BodyError};
 use super::client::ClientConn;
 use super::forward::{forward, ClientSide, Keep};
 use super::io::{race, Raced};
+use super::observe::{RequestIds, RequestLog};
 use super::plan::{plan, Plan};
 use super::Worker;
 use crate::controls::{Effective, RequestControls};
@@ -90,6 +91,10 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
     };
     let settings = worker.settings.clone();
     let refuse = |err: GatewayError| Refusal::Answer(err, side.close);
+    client.ids = RequestIds::default();
+    // Set once the gateway is known and the request's observe headers are read: from
+    // then on the request is recorded (metrics, and its log entry when logging is on).
+    let mut observed: Option<RequestLog> = None;
     let prepared = async {
         let route = route(&head.method, head.path()).map_err(refuse)?;
         if route.endpoint == Endpoint::CompatMessages {
@@ -105,6 +110,9 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
                 ))
             })?;
         let auth = authenticate(gateway, &head).map_err(refuse)?;
+        let log = RequestLog::begin(worker, gateway, &head).map_err(refuse)?;
+        client.ids = log.ids();
+        let log = observed.insert(log);
         let effective = request_controls(gateway, &head).map_err(refuse)?;
         let limit = settings.server.max_body_bytes;
         if matches!(head.framing, BodyFraming::Length(len) if len > limit as u64) {
@@ -122,6 +130,7 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
             Err(BodyError::Refuse(err)) => return Err(Refusal::Answer(err, true)),
             Err(BodyError::Gone) => return Err(Refusal::Gone),
         };
+        log.set_request_body(&body);
         plan(
             &settings,
             gateway,
@@ -134,19 +143,29 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
         .map(|p| (p, gateway))
         .map_err(refuse)
     };
-    match prepared.await {
-        Ok((Plan::Upstream(steps), gateway)) => {
-            forward(worker, client, steps, &gateway.id, side).await
+    let prepared = prepared.await;
+    match (prepared, observed) {
+        (Ok((Plan::Upstream(steps), gateway)), Some(mut log)) => {
+            let keep = forward(worker, client, steps, &gateway.id, side, &mut log).await;
+            log.finish(worker);
+            keep
         }
-        Ok((Plan::Local(body), _)) => {
+        // Planning runs after `RequestLog::begin`, so this arm is never taken.
+        (Ok((Plan::Upstream(_), _)), None) => Keep::Close,
+        (Ok((Plan::Local(body), _)), _) => {
             let close = side.close || worker.drain.is_draining();
             keep_after(client.write_json(200, &body, close).await, close)
         }
-        Err(Refusal::Answer(err, close)) => {
+        (Err(Refusal::Answer(err, close)), observed) => {
             let close = close || worker.drain.is_draining();
-            keep_after(client.write_error(&err, close).await, close)
+            let keep = keep_after(client.write_error(&err, close).await, close);
+            if let Some(mut log) = observed {
+                log.outcome.status = err.status;
+                log.finish(worker);
+            }
+            keep
         }
-        Err(Refusal::Gone) => Keep::Close,
+        (Err(Refusal::Gone), _) => Keep::Close,
     }
 }
 

@@ -4,13 +4,16 @@
 use super::attempt::{run_step, Answer, StepOutcome};
 use super::cached::{entry, replay, BodyCapture, CACHE_STATUS, STEP};
 use super::client::ClientConn;
+use super::observe::{upstream_model, RequestLog};
 use super::plan::PlannedStep;
-use super::stream::{stream_body, BodyEnd};
+use super::stream::{stream_body, BodyEnd, Watchers};
 use super::translated::deliver_translated;
+use super::usage_strip::UsageChunkStrip;
 use super::Worker;
 use crate::controls::CachedResponse;
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::{is_hop_by_hop, HeadWriter, ResponseFraming, ResponseHead};
+use crate::observe::metrics::CacheStatus;
 
 /// Whether the client connection may serve another request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +40,7 @@ pub async fn forward(
     steps: Vec<PlannedStep>,
     gateway_id: &str,
     side: ClientSide,
+    log: &mut RequestLog,
 ) -> Keep {
     let controls = &*worker.controls;
     let mut admitted = false;
@@ -45,34 +49,28 @@ pub async fn forward(
     for (i, step) in steps.iter().enumerate() {
         if let (Some(key), Some(cache)) = (&step.cache_key, &controls.cache) {
             if let Some(hit) = cache.get(key, controls.clock.now()) {
-                return answer_hit(worker, client, &hit, step, side).await;
+                return answer_hit(worker, client, &hit, step, side, log).await;
             }
         }
         if !admitted {
             if let Err(retry_after) = controls.admit(gateway_id) {
                 let err = GatewayError::new(ErrorCode::RateLimited, retry_after.to_string());
                 let secs = retry_after.header_secs().to_string();
-                return write_error(
-                    worker,
-                    client,
-                    &err,
-                    side,
-                    &[("retry-after", secs.as_bytes())],
-                )
-                .await;
+                let retry = [("retry-after", secs.as_bytes())];
+                return write_error(worker, client, &err, side, &retry, log).await;
             }
             admitted = true;
         }
         match run_step(worker, step, i + 1 == count).await {
             StepOutcome::Answer(answer) => {
-                return deliver(worker, client, step, answer, side).await
+                return deliver(worker, client, step, answer, side, log).await
             }
             StepOutcome::Failed(err) => failure = Some(err),
         }
     }
     let err =
         failure.unwrap_or_else(|| GatewayError::new(ErrorCode::UpstreamFailed, "no upstream step"));
-    write_error(worker, client, &err, side, &[]).await
+    write_error(worker, client, &err, side, &[], log).await
 }
 
 async fn write_error(
@@ -81,7 +79,9 @@ async fn write_error(
     err: &GatewayError,
     side: ClientSide,
     extra: &[(&str, &[u8])],
+    log: &mut RequestLog,
 ) -> Keep {
+    log.outcome.status = err.status;
     let close = side.close || worker.drain.is_draining();
     match client.write_error_with(err, close, extra).await {
         Ok(()) if !close => Keep::Open,
@@ -95,12 +95,26 @@ async fn answer_hit(
     hit: &CachedResponse,
     step: &PlannedStep,
     side: ClientSide,
+    log: &mut RequestLog,
 ) -> Keep {
     let close = side.close || worker.drain.is_draining();
-    let Ok(bytes) = replay(hit, step.index, close, step.request.is_head) else {
+    note_step(log, step);
+    let ours: Vec<_> = client.ids.headers().collect();
+    let Ok(bytes) = replay(hit, step.index, close, step.request.is_head, &ours) else {
         let err = GatewayError::new(ErrorCode::UpstreamFailed, "invalid cached response head");
-        return write_error(worker, client, &err, side, &[]).await;
+        return write_error(worker, client, &err, side, &[], log).await;
     };
+    log.outcome.status = hit.status;
+    log.outcome.cache = CacheStatus::Hit;
+    let content_type = hit
+        .headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        .map(|(_, value)| value.as_slice());
+    let mut tap = log.tap_for(content_type);
+    tap.push(&hit.body);
+    log.outcome.stream = tap.is_stream();
+    log.outcome.tap = tap;
     match client.write_all(bytes).await {
         Ok(()) if !close => Keep::Open,
         _ => Keep::Close,
@@ -115,28 +129,50 @@ async fn deliver(
     step: &PlannedStep,
     answer: Answer,
     side: ClientSide,
+    log: &mut RequestLog,
 ) -> Keep {
+    note_step(log, step);
+    log.outcome.status = answer.head.status;
     if let Some(translation) = step.translation {
-        return deliver_translated(worker, client, step, translation, answer, side).await;
+        return deliver_translated(worker, client, step, translation, answer, side, log).await;
     }
     let Answer { conn, head, rest } = answer;
-    let close = side.close || worker.drain.is_draining() || (side.http10 && !framed(&head));
-    let chunk_to_client = !side.http10
-        && matches!(
+    let mut tap = log.tap_for(head.header("content-type"));
+    if let ResponseFraming::Length(len) = head.framing {
+        tap.expect_len(len);
+    }
+    // The gateway asked for usage itself: the usage chunk comes out, so the body's length
+    // changes and it goes out chunked (to HTTP/1.0, ended by close).
+    let stripping = step.request.strip_usage_chunk
+        && tap.is_stream()
+        && (200..300).contains(&head.status)
+        && !step.request.is_head
+        && !matches!(
             head.framing,
-            ResponseFraming::Chunked | ResponseFraming::Close
+            ResponseFraming::Empty | ResponseFraming::Length(0)
         );
+    let mut strip = stripping.then(UsageChunkStrip::new);
+    let framing = match (stripping, side.http10) {
+        (false, _) => head.framing,
+        (true, false) => ResponseFraming::Chunked,
+        (true, true) => ResponseFraming::Close,
+    };
+    let close = side.close || worker.drain.is_draining() || (side.http10 && !framed(framing));
+    let chunk_to_client =
+        !side.http10 && matches!(framing, ResponseFraming::Chunked | ResponseFraming::Close);
     let cache = worker.controls.cache.as_ref();
     let cacheable = step.cache_key.is_some() && cache.is_some();
     let step_value = step.index.map(|i| i.to_string());
     let mut extra: Vec<(&str, &[u8])> = Vec::new();
     if cacheable {
         extra.push((CACHE_STATUS, b"MISS"));
+        log.outcome.cache = CacheStatus::Miss;
     }
+    extra.extend(client.ids.headers());
     if let Some(value) = &step_value {
         extra.push((STEP, value.as_bytes()));
     }
-    let Ok(head_bytes) = response_head(&head, close, chunk_to_client, &extra) else {
+    let Ok(head_bytes) = response_head(&head, framing, close, chunk_to_client, &extra) else {
         let err = GatewayError::new(
             ErrorCode::UpstreamFailed,
             "invalid response head from upstream",
@@ -163,10 +199,16 @@ async fn deliver(
         head_bytes,
         rest,
         side.http10,
-        capture.as_mut(),
+        Watchers {
+            capture: capture.as_mut(),
+            tap: &mut tap,
+            strip: strip.as_mut(),
+        },
     )
     .await;
     drop(capture);
+    log.outcome.stream = tap.is_stream();
+    log.outcome.tap = tap;
     match end {
         BodyEnd::Complete { conn: Some(conn) } if head.keep_alive => {
             worker.upstream.checkin(&step.request.peer, conn);
@@ -181,18 +223,27 @@ async fn deliver(
     }
 }
 
+/// The provider and model (as sent upstream) of the step that answers.
+fn note_step(log: &mut RequestLog, step: &PlannedStep) {
+    log.outcome.provider.clone_from(&step.request.provider);
+    log.outcome.model = match &step.request.model {
+        Some(model) => model.clone(),
+        // Native requests: a scan of the body, paid only when the entry is written.
+        None if log.logging => upstream_model(&step.request.body),
+        None => String::new(),
+    };
+}
+
 /// A response whose end the client can see without the connection closing.
-fn framed(head: &ResponseHead) -> bool {
-    !matches!(
-        head.framing,
-        ResponseFraming::Chunked | ResponseFraming::Close
-    )
+fn framed(framing: ResponseFraming) -> bool {
+    !matches!(framing, ResponseFraming::Chunked | ResponseFraming::Close)
 }
 
 /// The client's response head: the upstream's status and end-to-end headers, with
-/// framing set for this client.
+/// `framing` (the body as this client gets it) set for this client.
 fn response_head(
     head: &ResponseHead,
+    framing: ResponseFraming,
     close: bool,
     chunk_to_client: bool,
     extra: &[(&str, &[u8])],
@@ -202,7 +253,7 @@ fn response_head(
     for h in &head.headers {
         let name = h.name.as_str();
         let framing_header =
-            name.eq_ignore_ascii_case("content-length") && head.framing != ResponseFraming::Empty;
+            name.eq_ignore_ascii_case("content-length") && framing != ResponseFraming::Empty;
         let named_in_connection = head
             .connection_tokens
             .iter()
@@ -213,7 +264,7 @@ fn response_head(
         }
         w.header(&h.name, &h.value);
     }
-    match head.framing {
+    match framing {
         ResponseFraming::Length(n) => {
             w.content_length(n);
         }

@@ -11,12 +11,14 @@ pub mod control_state;
 mod forward;
 pub mod io;
 mod model_route;
+mod observe;
 mod plan;
 mod plan_translated;
 mod stream;
 mod translated;
 mod translators;
 mod universal;
+mod usage_strip;
 
 pub use connection::serve_connection;
 pub use control_state::{Clock, ControlState, SystemClock};
@@ -24,16 +26,23 @@ pub use plan_translated::Translation;
 pub use translators::{translate_body, StreamTranslator};
 
 use crate::config::Settings;
+use crate::observe::metrics::WorkerMetrics;
+use crate::observe::{LogSender, PriceTable};
 use crate::server::Drain;
 use crate::upstream::Upstream;
 use std::rc::Rc;
 use std::sync::Arc;
 
 /// What one worker's connections share: the config snapshot, the per-core upstream
-/// pool, the worker's drain state, and the process-wide controls (cache, rate limits).
+/// pool, the worker's drain state, the process-wide controls (cache, rate limits), and
+/// the observe plane's ends (this core's metrics, the log queue, the price table).
 pub struct Worker {
     pub settings: Arc<Settings>,
     pub controls: Arc<ControlState>,
     pub upstream: Upstream,
     pub drain: Rc<Drain>,
+    pub metrics: Rc<WorkerMetrics>,
+    /// `None` when the server runs without the request log.
+    pub log: Option<LogSender>,
+    pub prices: Arc<PriceTable>,
 }

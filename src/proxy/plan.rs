@@ -10,6 +10,7 @@ use crate::controls::{custom_key, default_key, CacheKey, DefaultKeyParts, Effect
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::{is_hop_by_hop, HeadWriter, Method, RequestHead};
 use crate::json;
+use crate::observe::inject_include_usage;
 use crate::providers::{Api, AuthStyle, Provider};
 use crate::route::Endpoint;
 use crate::upstream::PeerKey;
@@ -44,6 +45,14 @@ pub(super) type Planned = (UpstreamRequest, Option<CacheKey>, Option<Translation
 
 pub struct UpstreamRequest {
     pub peer: PeerKey,
+    /// The provider's slug (logs and metrics).
+    pub provider: String,
+    /// The gateway added `stream_options.include_usage` for its own counts: the
+    /// usage-only chunk is removed from what the client receives.
+    pub strip_usage_chunk: bool,
+    /// The model sent upstream, when planning knew it (`/compat`); else it is read
+    /// from the body only if the request is logged.
+    pub model: Option<String>,
     /// The upstream request-target (path and query).
     pub target: String,
     /// Request line and headers, ending in the blank line.
@@ -205,8 +214,10 @@ fn compat(
         Api::WorkersAi => "/v1",
         Api::Anthropic | Api::Google if suffix == "/chat/completions" => {
             let name = upstream_model.unwrap_or(&model.value);
-            return translated_chat(provider, name, head, auth, &body)
-                .map(|(req, t)| (req, None, Some(t)));
+            return translated_chat(provider, name, head, auth, &body).map(|(mut req, t)| {
+                req.model = Some(name.to_string());
+                (req, None, Some(t))
+            });
         }
         api => {
             return Err(GatewayError::new(
@@ -224,8 +235,17 @@ fn compat(
         Some(name) => json::rewrite_model(&body, model.span, name).parts.to_vec(),
         None => vec![body.clone()],
     };
+    // An OpenAI stream reports usage only when asked: ask for it, and take the usage
+    // chunk out again on the way back, so the client gets the stream it asked for.
+    let injected = (provider.api == Api::Openai && scan.stream && suffix == "/chat/completions")
+        .then(|| inject_include_usage(&parts.concat()))
+        .flatten();
+    let strip_usage_chunk = injected.is_some();
+    let parts = injected.map_or(parts, |body| vec![Bytes::from(body)]);
     let path = format!("{}{base}{suffix}", provider.base.path);
-    let req = build(provider, head, &path, auth, &cred, parts, Translated::No)?;
+    let mut req = build(provider, head, &path, auth, &cred, parts, Translated::No)?;
+    req.strip_usage_chunk = strip_usage_chunk;
+    req.model = Some(upstream_model.unwrap_or(&model.value).to_string());
     // The client's body (before the rewrite) decides the upstream body exactly and is one
     // contiguous slice, so it is hashed instead of the three rewritten parts.
     let key = cache.key(DefaultKeyParts {
@@ -334,6 +354,9 @@ pub(super) fn build(
             port: provider.base.port,
             ca_file: provider.ca_file.clone(),
         },
+        provider: provider.slug.clone(),
+        strip_usage_chunk: false,
+        model: None,
         target,
         head: Bytes::from(head_bytes),
         body,

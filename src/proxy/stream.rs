@@ -4,6 +4,8 @@
 use super::cached::BodyCapture;
 use super::client::ClientConn;
 use super::io::{race, Raced};
+use super::observe::ResponseTap;
+use super::usage_strip::{deliver_stripped, UsageChunkStrip};
 use crate::http::{write_chunk_header, ChunkedDecoder, ResponseFraming, LAST_CHUNK};
 use crate::upstream::Conn;
 use monoio::buf::IoBuf;
@@ -24,8 +26,18 @@ pub enum BodyEnd {
     ClientGone,
 }
 
+/// What sees the body bytes as they are forwarded: the cache's copy, when the response
+/// may be stored, and the request's observe tap.
+pub struct Watchers<'a, 'c> {
+    pub capture: Option<&'a mut BodyCapture<'c>>,
+    pub tap: &'a mut ResponseTap,
+    /// Set when the usage-only chunk is removed: the body is then de-framed, filtered
+    /// and framed again (chunked, or ended by close for HTTP/1.0).
+    pub strip: Option<&'a mut UsageChunkStrip>,
+}
+
 /// How the body is read from upstream and written to the client.
-enum Mode {
+pub(super) enum Mode {
     Length(u64),
     /// Chunked both sides: bytes pass through; the decoder only finds the end.
     ChunkedPass(ChunkedDecoder),
@@ -38,10 +50,10 @@ enum Mode {
 }
 
 /// What one piece of upstream bytes did.
-struct Step {
+pub(super) struct Step {
     /// Bytes of the piece that belong to this body.
-    used: usize,
-    done: bool,
+    pub used: usize,
+    pub done: bool,
 }
 
 pub async fn stream_body(
@@ -51,8 +63,13 @@ pub async fn stream_body(
     head: Vec<u8>,
     first: Vec<u8>,
     http10: bool,
-    mut capture: Option<&mut BodyCapture<'_>>,
+    watchers: Watchers<'_, '_>,
 ) -> BodyEnd {
+    let Watchers {
+        mut capture,
+        tap,
+        mut strip,
+    } = watchers;
     let mut mode = match (framing, http10) {
         (ResponseFraming::Empty, _) | (ResponseFraming::Length(0), _) => {
             let (res, _) = client.writer.write_all(head).await;
@@ -97,14 +114,28 @@ pub async fn stream_body(
     let mut watch_done = false;
     loop {
         if !buf.is_empty() {
-            let step =
-                match deliver(&mut mode, writer, head.take(), buf, capture.as_deref_mut()).await {
-                    Ok((step, back)) => {
-                        buf = back;
-                        step
-                    }
-                    Err(_) => return BodyEnd::ClientGone,
-                };
+            let delivered = match strip.as_deref_mut() {
+                Some(strip) => {
+                    let watchers = Watchers {
+                        capture: capture.as_deref_mut(),
+                        tap: &mut *tap,
+                        strip: Some(strip),
+                    };
+                    let out = (head.take(), !http10);
+                    deliver_stripped(&mut mode, writer, out, buf, watchers).await
+                }
+                None => {
+                    let capture = capture.as_deref_mut();
+                    deliver(&mut mode, writer, head.take(), buf, capture, tap).await
+                }
+            };
+            let step = match delivered {
+                Ok((step, back)) => {
+                    buf = back;
+                    step
+                }
+                Err(_) => return BodyEnd::ClientGone,
+            };
             if step.done {
                 let clean = step.used == buf.len();
                 if watching && !watch_done {
@@ -145,7 +176,12 @@ pub async fn stream_body(
         buf = back;
         match res {
             Ok(0) | Err(_) => {
-                return finish_at_eof(&mode, writer, res.is_ok(), capture).await;
+                let tail = strip.map(|s| {
+                    let mut tail = Vec::new();
+                    s.finish(&mut tail);
+                    tail
+                });
+                return finish_at_eof(&mode, writer, res.is_ok(), capture, tail).await;
             }
             Ok(_) => {}
         }
@@ -159,12 +195,15 @@ async fn deliver(
     head: Option<Vec<u8>>,
     buf: Vec<u8>,
     mut capture: Option<&mut BodyCapture<'_>>,
+    tap: &mut ResponseTap,
 ) -> std::io::Result<(Step, Vec<u8>)> {
     let len = buf.len();
     // Bytes to write before this piece: the response head, on the first piece only.
     let mut out = head.unwrap_or_default();
     // Chunked bodies are captured decoded (the decoder hands out the data); others as read.
+    // The tap sees the same bytes (usage, size, first byte) before they are written.
     let mut keep = |data: &[u8]| {
+        tap.push(data);
         if let Some(c) = capture.as_deref_mut() {
             c.push(data);
         }
@@ -250,7 +289,7 @@ async fn deliver(
 }
 
 /// The body is whole: store the copy before its last bytes go out (see `BodyCapture`).
-fn complete(capture: Option<&mut BodyCapture<'_>>) {
+pub(super) fn complete(capture: Option<&mut BodyCapture<'_>>) {
     if let Some(capture) = capture {
         capture.complete();
     }
@@ -261,20 +300,36 @@ async fn finish_at_eof(
     mode: &Mode,
     writer: &mut monoio::io::OwnedWriteHalf<monoio::net::TcpStream>,
     clean_eof: bool,
-    capture: Option<&mut BodyCapture<'_>>,
+    mut capture: Option<&mut BodyCapture<'_>>,
+    stripped_tail: Option<Vec<u8>>,
 ) -> BodyEnd {
+    // A stripped stream's unterminated last event still goes out as it came.
+    let tail = stripped_tail.unwrap_or_default();
     if matches!(mode, Mode::CloseToChunked | Mode::CloseRaw) && clean_eof {
+        if let Some(c) = capture.as_deref_mut() {
+            c.push(&tail);
+        }
         complete(capture);
     }
     match mode {
         Mode::CloseToChunked if clean_eof => {
-            let (res, _) = writer.write_all(LAST_CHUNK).await;
+            let mut out = Vec::new();
+            if !tail.is_empty() {
+                write_chunk_header(tail.len(), &mut out);
+                out.extend_from_slice(&tail);
+                out.extend_from_slice(b"\r\n");
+            }
+            out.extend_from_slice(LAST_CHUNK);
+            let (res, _) = writer.write_all(out).await;
             match res {
                 Ok(_) => BodyEnd::Complete { conn: None },
                 Err(_) => BodyEnd::ClientGone,
             }
         }
-        Mode::CloseRaw if clean_eof => BodyEnd::Complete { conn: None },
+        Mode::CloseRaw if clean_eof => match writer.write_all(tail).await.0 {
+            Ok(_) => BodyEnd::Complete { conn: None },
+            Err(_) => BodyEnd::ClientGone,
+        },
         _ => BodyEnd::Cut,
     }
 }

@@ -5,6 +5,7 @@ use super::attempt::Answer;
 use super::client::{read_append, ClientConn};
 use super::forward::{ClientSide, Keep};
 use super::io::{race, Raced};
+use super::observe::{RequestLog, ResponseTap};
 use super::plan::PlannedStep;
 use super::plan_translated::Translation;
 use super::translators::{translate_body, StreamTranslator};
@@ -28,6 +29,7 @@ pub async fn deliver_translated(
     translation: Translation,
     answer: Answer,
     side: ClientSide,
+    log: &mut RequestLog,
 ) -> Keep {
     let created = worker
         .controls
@@ -39,13 +41,18 @@ pub async fn deliver_translated(
     let close = side.close || worker.drain.is_draining();
     let ok = (200..300).contains(&head.status);
     if ok && translation.stream() && !step.request.is_head {
+        let mut tap = log.tap_for(Some(b"text/event-stream"));
         let stream = TranslatedStream {
             translator: StreamTranslator::new(translation, created),
             // An HTTP/1.0 client sees the end of the stream by the close.
             chunked: !side.http10,
             close: close || side.http10,
+            tap: &mut tap,
         };
-        return stream.run(worker, client, step, conn, head, rest).await;
+        let keep = stream.run(worker, client, step, conn, head, rest).await;
+        log.outcome.stream = true;
+        log.outcome.tap = tap;
+        return keep;
     }
     let (body, conn) = match read_whole(conn, head.framing, rest).await {
         Ok(whole) => whole,
@@ -56,7 +63,13 @@ pub async fn deliver_translated(
         }
     };
     let written = match translate_body(translation, head.status, &body, created) {
-        Ok(translated) => client.write_json(head.status, &translated, close).await,
+        Ok(translated) => {
+            // What the client gets: an OpenAI body, whose `usage` the tap reads.
+            let mut tap = log.tap_for(Some(b"application/json"));
+            tap.push(&translated);
+            log.outcome.tap = tap;
+            client.write_json(head.status, &translated, close).await
+        }
         Err(why) => {
             let err = GatewayError::new(
                 ErrorCode::UpstreamFailed,
@@ -158,10 +171,12 @@ async fn read_whole(
 }
 
 /// One translated event stream on its way to the client.
-struct TranslatedStream {
+struct TranslatedStream<'t> {
     translator: StreamTranslator,
     chunked: bool,
     close: bool,
+    /// Sees the provider's own events (its usage) as they are translated.
+    tap: &'t mut ResponseTap,
 }
 
 /// How the upstream body ended.
@@ -172,7 +187,7 @@ enum End {
     ClientGone,
 }
 
-impl TranslatedStream {
+impl TranslatedStream<'_> {
     async fn run(
         mut self,
         worker: &Worker,
@@ -188,6 +203,9 @@ impl TranslatedStream {
             .header("cache-control", b"no-cache");
         if self.chunked {
             w.header("transfer-encoding", b"chunked");
+        }
+        for (name, value) in client.ids.headers() {
+            w.header(name, value);
         }
         if self.close {
             w.header("connection", b"close");
@@ -254,8 +272,11 @@ impl TranslatedStream {
         let end = loop {
             if !buf.is_empty() {
                 let mut out = Vec::new();
-                let translator = &mut self.translator;
-                let fed = deframer.feed(&buf, |data| translator.feed(data, &mut out));
+                let (translator, tap) = (&mut self.translator, &mut *self.tap);
+                let fed = deframer.feed(&buf, |data| {
+                    tap.push(data);
+                    translator.feed(data, &mut out)
+                });
                 let Ok((used, done)) = fed else {
                     break End::Cut;
                 };

@@ -8,7 +8,7 @@ mod readiness;
 mod worker;
 
 pub use drain::{ConnectionGuard, Drain};
-pub use observe_plane::{ObserveError, ObservePlane, WorkerObserve, LOG_QUEUE_CAPACITY};
+pub use observe_plane::{ObserveError, ObservePlane, WorkerObserve};
 pub use readiness::Readiness;
 
 use crate::config::Settings;
@@ -127,7 +127,7 @@ impl Server {
             None
         };
         let worker_observe = WorkerObserve {
-            log: observe.as_ref().map(|o| o.log_sender().clone()),
+            log: observe.as_ref().map(ObservePlane::log_sender),
             metrics: metrics.clone(),
         };
         let shutdown = Arc::new(AtomicBool::new(false));
@@ -219,7 +219,7 @@ impl Server {
     }
 
     /// A handle on the request log queue (`None` without the observe plane).
-    pub fn log_sender(&self) -> Option<&LogSender> {
+    pub fn log_sender(&self) -> Option<LogSender> {
         self.observe.as_ref().map(ObservePlane::log_sender)
     }
 

@@ -5,7 +5,7 @@
 //! the message: a gateway that silently logs nothing would hide the problem.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::admin::{AdminContext, AdminError, AdminServer};
 use crate::config::Settings;
@@ -13,9 +13,6 @@ use crate::observe::logdb::{LogDb, LogDbError, LogSender, LogWriter};
 use crate::observe::metrics::{MetricsHub, WorkerMetrics};
 
 use super::Readiness;
-
-/// Entries the log queue holds before workers' entries are dropped (and counted).
-pub const LOG_QUEUE_CAPACITY: usize = 8192;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ObserveError {
@@ -45,7 +42,9 @@ impl WorkerObserve {
 #[derive(Debug)]
 pub struct ObservePlane {
     log_db: LogDb,
-    log_sender: LogSender,
+    /// The template of each worker's sender (a sender's spare entries are its own,
+    /// so it is handed out as a clone, never shared).
+    log_sender: Mutex<LogSender>,
     log_writer: Arc<LogWriter>,
     admin: Option<AdminServer>,
 }
@@ -64,7 +63,7 @@ impl ObservePlane {
             source,
         };
         let log_db = LogDb::open(&path).map_err(logs_error)?;
-        let (log_sender, pending) = log_db.writer(LOG_QUEUE_CAPACITY);
+        let (log_sender, pending) = log_db.writer(settings.server.log_queue_entries);
         let log_writer = Arc::new(pending.start().map_err(logs_error)?);
         let admin = match settings.admin_listen {
             None => None,
@@ -82,14 +81,18 @@ impl ObservePlane {
         };
         Ok(ObservePlane {
             log_db,
-            log_sender,
+            log_sender: Mutex::new(log_sender),
             log_writer,
             admin,
         })
     }
 
-    pub fn log_sender(&self) -> &LogSender {
-        &self.log_sender
+    /// A sender of its own for a worker (or a test).
+    pub fn log_sender(&self) -> LogSender {
+        self.log_sender
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     pub fn log_db(&self) -> &LogDb {

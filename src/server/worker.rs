@@ -3,6 +3,7 @@
 
 use super::{Drain, Readiness, WorkerObserve};
 use crate::config::Settings;
+use crate::observe::PriceTable;
 use crate::proxy::{serve_connection, ControlState, Worker};
 use crate::upstream::{Upstream, UpstreamShared};
 use monoio::io::{CancelHandle, Canceller};
@@ -81,11 +82,17 @@ fn build_runtime() -> std::io::Result<Runtime> {
 
 async fn serve(spec: WorkerSpec, ready: Sender<Ready>) {
     let grace = Duration::from_secs(spec.settings.server.shutdown_grace_s);
+    // This worker's recorder: the proxy records each request into it, and this loop
+    // publishes it with the upstream pool gauges.
+    let metrics = Rc::new(spec.observe.worker_metrics(spec.index));
     let worker = Rc::new(Worker {
         upstream: Upstream::new(spec.upstream.clone(), &spec.settings.upstream),
+        prices: Arc::new(price_table(&spec.settings)),
         settings: spec.settings,
         controls: spec.controls,
         drain: Drain::new(),
+        metrics: metrics.clone(),
+        log: spec.observe.log.clone(),
     });
     let canceller = Canceller::new();
     let listening_fds: Vec<RawFd> = spec.listeners.iter().map(|l| l.as_raw_fd()).collect();
@@ -105,11 +112,8 @@ async fn serve(spec: WorkerSpec, ready: Sender<Ready>) {
     } else {
         "io_uring"
     };
-    // This worker's recorder. The proxy records into it once wired (it will take
-    // this `Rc`, and `spec.observe.log`, into `proxy::Worker`); until then the
-    // worker publishes its upstream pool gauges.
-    let metrics = Rc::new(spec.observe.worker_metrics(spec.index));
-    // Counted before reporting ready, so /readyz is true as soon as start returns.
+    // Counted as accepting before start is told: `Server::start` returns on these
+    // messages, and `/readyz` right after it must see every worker.
     spec.readiness.worker_accepting();
     let _ = ready.send(Ok(driver));
     let mut last_publish = Instant::now();
@@ -136,6 +140,16 @@ async fn serve(spec: WorkerSpec, ready: Sender<Ready>) {
             spec.index
         );
     }
+}
+
+/// The bundled prices with the config's `[price]` tables over them, built once per worker
+/// at start. A bad `[price]` table is logged and the bundled table used alone: a wrong
+/// price should not stop the gateway (costs then come from the bundle, or stay unknown).
+fn price_table(settings: &Settings) -> PriceTable {
+    PriceTable::with_overrides(&settings.prices).unwrap_or_else(|e| {
+        log::error!("price table: {e}; using the bundled prices");
+        PriceTable::bundled().unwrap_or_default()
+    })
 }
 
 /// Takes the sockets out of the accept path now: new connections are refused at once,

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 use sluice::config::Settings;
-use sluice::observe::LogEntry;
+use sluice::observe::{LogEntry, LogId};
 use sluice::server::Server;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -79,10 +79,16 @@ pub fn get(addr: SocketAddr, target: &str) -> Answer {
     call(addr, "GET", target, None, "")
 }
 
+/// The log id of sample entry `n` (a UUIDv7 of its millisecond, ending in `n`).
+pub fn log_id(n: i64) -> String {
+    let ms = T0 + n * 1000;
+    format!("{:08x}-{:04x}-7000-8000-{n:012}", ms >> 16, ms & 0xffff)
+}
+
 pub fn entry(n: i64, gateway: &str) -> LogEntry {
     LogEntry {
-        id: format!("log-{gateway}-{n:03}"),
-        event_id: format!("event-{n}"),
+        id: LogId::parse(&log_id(n)).unwrap(),
+        event_id: Some(format!("event-{n}")),
         created_at: T0 + n * 1000,
         gateway: gateway.into(),
         provider: if n % 2 == 0 { "openai" } else { "anthropic" }.into(),
@@ -130,11 +136,8 @@ pub fn ids(answer: &Answer) -> Vec<String> {
         .unwrap()
         .iter()
         .map(|e| {
-            e["id"]
-                .as_str()
-                .unwrap()
-                .trim_start_matches("log-default-")
-                .to_string()
+            let id = e["id"].as_str().unwrap();
+            id[id.len() - 3..].to_string()
         })
         .collect()
 }

@@ -1,8 +1,10 @@
 //! One request's log entry and its mapping to and from a `logs` row
 //! (SQLite integers are i64: u64 counts are clamped, never wrapped).
 
-use rusqlite::types::Value;
-use rusqlite::Row;
+use rusqlite::types::FromSqlError;
+use rusqlite::{Row, Statement};
+
+use super::LogId;
 
 /// Bodies larger than this are not stored (the entry keeps its sizes).
 pub const MAX_LOGGED_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -10,10 +12,10 @@ pub const MAX_LOGGED_BODY_BYTES: usize = 10 * 1024 * 1024;
 /// One request as the log keeps it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LogEntry {
-    /// UUIDv7 (`new_log_id`), sent back as `cf-aig-log-id`.
-    pub id: String,
-    /// The client's `cf-aig-event-id`, else the log id.
-    pub event_id: String,
+    /// Sent back as `cf-aig-log-id`; its timestamp is `created_at`.
+    pub id: LogId,
+    /// The client's `cf-aig-event-id`; `None`: the log id stands for it.
+    pub event_id: Option<String>,
     /// Milliseconds since the Unix epoch, when the request arrived.
     pub created_at: i64,
     pub gateway: String,
@@ -48,25 +50,18 @@ pub struct LogEntry {
     pub response_body: Option<Vec<u8>>,
 }
 
-/// A body as the log should keep it: `None` when logging payloads is off or the
-/// body is over [`MAX_LOGGED_BODY_BYTES`].
-pub fn keep_payload(body: Vec<u8>, log_payloads: bool) -> Option<Vec<u8>> {
-    (log_payloads && body.len() <= MAX_LOGGED_BODY_BYTES).then_some(body)
-}
-
-fn int(n: u64) -> Value {
-    Value::Integer(i64::try_from(n).unwrap_or(i64::MAX))
-}
-
-fn opt_int(n: Option<u64>) -> Value {
-    n.map_or(Value::Null, int)
-}
-
-fn blob(body: &Option<Vec<u8>>) -> Value {
-    match body {
-        Some(b) if b.len() <= MAX_LOGGED_BODY_BYTES => Value::Blob(b.clone()),
-        _ => Value::Null,
+impl Default for LogId {
+    fn default() -> Self {
+        LogId::NIL
     }
+}
+
+fn int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn stored_body(body: Option<&[u8]>) -> Option<&[u8]> {
+    body.filter(|b| b.len() <= MAX_LOGGED_BODY_BYTES)
 }
 
 /// Every column, in table order.
@@ -81,46 +76,82 @@ pub(super) const LIST_COLUMNS: &str = "id, event_id, created_at, gateway, provid
      custom_cost, metadata, request_size, response_size, user_agent, feedback, score, \
      NULL, NULL";
 
-pub(super) const INSERT_SQL: &str = "INSERT OR IGNORE INTO logs (id, event_id, created_at, \
-     gateway, provider, model, path, status, success, cached, stream, duration_ms, ttft_ms, \
-     tokens_in, tokens_out, cost, custom_cost, metadata, request_size, response_size, \
-     user_agent, feedback, score, request_body, response_body) VALUES (?1, ?2, ?3, ?4, ?5, \
-     ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, \
-     ?24, ?25)";
+/// `rowid` first (see `id.rs`), then every column in table order.
+pub(super) const INSERT_SQL: &str = "INSERT OR IGNORE INTO logs (rowid, id, event_id, \
+     created_at, gateway, provider, model, path, status, success, cached, stream, \
+     duration_ms, ttft_ms, tokens_in, tokens_out, cost, custom_cost, metadata, request_size, \
+     response_size, user_agent, feedback, score, request_body, response_body) VALUES (?1, ?2, \
+     ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, \
+     ?22, ?23, ?24, ?25, ?26)";
+
+/// A body buffer bigger than this is freed rather than kept for the next entry.
+const REUSED_BODY_CAPACITY: usize = 64 * 1024;
 
 impl LogEntry {
-    /// The values of `INSERT_SQL`, in order.
-    pub(super) fn to_row(&self) -> [Value; 25] {
-        [
-            Value::Text(self.id.clone()),
-            Value::Text(self.event_id.clone()),
-            Value::Integer(self.created_at),
-            Value::Text(self.gateway.clone()),
-            Value::Text(self.provider.clone()),
-            Value::Text(self.model.clone()),
-            Value::Text(self.path.clone()),
-            Value::Integer(i64::from(self.status)),
-            Value::Integer(i64::from(self.success)),
-            Value::Integer(i64::from(self.cached)),
-            Value::Integer(i64::from(self.stream)),
-            int(self.duration_ms),
-            opt_int(self.ttft_ms),
-            opt_int(self.tokens_in),
-            opt_int(self.tokens_out),
-            self.cost
-                .filter(|c| c.is_finite())
-                .map_or(Value::Null, Value::Real),
-            Value::Integer(i64::from(self.custom_cost)),
-            Value::Text(self.metadata.clone()),
-            int(self.request_size),
-            int(self.response_size),
-            Value::Text(self.user_agent.clone()),
-            self.feedback
-                .map_or(Value::Null, |f| Value::Integer(i64::from(f))),
-            self.score.map_or(Value::Null, Value::Real),
-            blob(&self.request_body),
-            blob(&self.response_body),
-        ]
+    /// Empties the entry for the next request, keeping its strings' memory and its
+    /// bodies' buffers (`Some`, empty) unless they grew large.
+    pub fn reuse(&mut self) {
+        fn emptied(s: &mut String) -> String {
+            let mut s = std::mem::take(s);
+            s.clear();
+            s
+        }
+        fn emptied_body(body: &mut Option<Vec<u8>>) -> Option<Vec<u8>> {
+            let mut buffer = body.take().unwrap_or_default();
+            buffer.clear();
+            if buffer.capacity() > REUSED_BODY_CAPACITY {
+                buffer = Vec::new();
+            }
+            Some(buffer)
+        }
+        *self = LogEntry {
+            gateway: emptied(&mut self.gateway),
+            provider: emptied(&mut self.provider),
+            model: emptied(&mut self.model),
+            path: emptied(&mut self.path),
+            metadata: emptied(&mut self.metadata),
+            user_agent: emptied(&mut self.user_agent),
+            request_body: emptied_body(&mut self.request_body),
+            response_body: emptied_body(&mut self.response_body),
+            ..LogEntry::default()
+        };
+    }
+
+    /// Binds this entry to `INSERT_SQL` under table key `key`, borrowing every value.
+    pub(super) fn bind(&self, insert: &mut Statement<'_>, key: i64) -> rusqlite::Result<()> {
+        let metadata = if self.metadata.is_empty() {
+            "{}"
+        } else {
+            self.metadata.as_str()
+        };
+        let cost = self.cost.filter(|c| c.is_finite());
+        insert.raw_bind_parameter(1, key)?;
+        insert.raw_bind_parameter(2, self.id.as_str())?;
+        insert.raw_bind_parameter(3, self.event_id.as_deref().unwrap_or(self.id.as_str()))?;
+        insert.raw_bind_parameter(4, self.created_at)?;
+        insert.raw_bind_parameter(5, self.gateway.as_str())?;
+        insert.raw_bind_parameter(6, self.provider.as_str())?;
+        insert.raw_bind_parameter(7, self.model.as_str())?;
+        insert.raw_bind_parameter(8, self.path.as_str())?;
+        insert.raw_bind_parameter(9, self.status)?;
+        insert.raw_bind_parameter(10, self.success)?;
+        insert.raw_bind_parameter(11, self.cached)?;
+        insert.raw_bind_parameter(12, self.stream)?;
+        insert.raw_bind_parameter(13, int(self.duration_ms))?;
+        insert.raw_bind_parameter(14, self.ttft_ms.map(int))?;
+        insert.raw_bind_parameter(15, self.tokens_in.map(int))?;
+        insert.raw_bind_parameter(16, self.tokens_out.map(int))?;
+        insert.raw_bind_parameter(17, cost)?;
+        insert.raw_bind_parameter(18, self.custom_cost)?;
+        insert.raw_bind_parameter(19, metadata)?;
+        insert.raw_bind_parameter(20, int(self.request_size))?;
+        insert.raw_bind_parameter(21, int(self.response_size))?;
+        insert.raw_bind_parameter(22, self.user_agent.as_str())?;
+        insert.raw_bind_parameter(23, self.feedback)?;
+        insert.raw_bind_parameter(24, self.score)?;
+        insert.raw_bind_parameter(25, stored_body(self.request_body.as_deref()))?;
+        insert.raw_bind_parameter(26, stored_body(self.response_body.as_deref()))?;
+        Ok(())
     }
 
     /// An entry from a row selected with `ALL_COLUMNS` or `LIST_COLUMNS`.
@@ -132,9 +163,18 @@ impl LogEntry {
                 .get::<_, Option<i64>>(i)?
                 .map(|n| n.max(0).unsigned_abs()))
         };
+        let id_text: String = row.get(0)?;
+        let id = LogId::parse(&id_text).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                0,
+                rusqlite::types::Type::Text,
+                Box::new(FromSqlError::InvalidType),
+            )
+        })?;
+        let event_id: String = row.get(1)?;
         Ok(LogEntry {
-            id: row.get(0)?,
-            event_id: row.get(1)?,
+            id,
+            event_id: (event_id != id.as_str()).then_some(event_id),
             created_at: row.get(2)?,
             gateway: row.get(3)?,
             provider: row.get(4)?,
@@ -169,23 +209,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn payloads_over_the_limit_or_switched_off_are_not_kept() {
-        assert_eq!(keep_payload(b"abc".to_vec(), true), Some(b"abc".to_vec()));
-        assert_eq!(keep_payload(b"abc".to_vec(), false), None);
-        assert!(keep_payload(vec![0; MAX_LOGGED_BODY_BYTES], true).is_some());
-        assert_eq!(keep_payload(vec![0; MAX_LOGGED_BODY_BYTES + 1], true), None);
-    }
-
-    #[test]
-    fn counts_past_i64_are_clamped_not_wrapped() {
-        let entry = LogEntry {
-            duration_ms: u64::MAX,
-            tokens_in: Some(u64::MAX),
+    fn reuse_empties_every_field_and_keeps_buffers() {
+        let mut entry = LogEntry {
+            id: LogId::new(5),
+            event_id: Some("e".into()),
+            created_at: 5,
+            gateway: "gw".into(),
+            model: "m".into(),
+            status: 200,
+            tokens_in: Some(3),
+            request_body: Some(vec![1; 100]),
+            response_body: Some(vec![2; REUSED_BODY_CAPACITY + 1]),
             ..LogEntry::default()
         };
-        let row = entry.to_row();
-        assert_eq!(row[11], Value::Integer(i64::MAX));
-        assert_eq!(row[13], Value::Integer(i64::MAX));
-        assert_eq!(row[14], Value::Null);
+        let gateway_capacity = entry.gateway.capacity();
+        entry.reuse();
+        assert_eq!(entry.gateway.capacity(), gateway_capacity);
+        let request_capacity = entry.request_body.as_ref().map(Vec::capacity);
+        assert!(request_capacity.is_some_and(|c| c >= 100));
+        // Too big a buffer is let go rather than kept.
+        assert_eq!(entry.response_body.as_ref().map(Vec::capacity), Some(0));
+        (entry.request_body, entry.response_body) = (None, None);
+        assert_eq!(entry, LogEntry::default());
     }
 }

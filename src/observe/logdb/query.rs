@@ -3,6 +3,8 @@
 
 use rusqlite::types::Value;
 
+use super::id::row_key_range;
+
 /// The largest page `list` returns; bigger requests are cut to this.
 pub const MAX_PER_PAGE: u32 = 1000;
 
@@ -50,7 +52,8 @@ impl OrderBy {
 
     fn column(self) -> &'static str {
         match self {
-            OrderBy::CreatedAt => "created_at",
+            // The same order as created_at (see `id.rs`), and no sort.
+            OrderBy::CreatedAt => "rowid",
             OrderBy::DurationMs => "duration_ms",
             OrderBy::Cost => "cost",
             OrderBy::TokensIn => "tokens_in",
@@ -106,10 +109,13 @@ impl ListQuery {
         let per_page = self.per_page.clamp(1, MAX_PER_PAGE);
         let offset = u64::from(self.page.max(1) - 1) * u64::from(per_page);
         let dir = self.direction.sql();
-        format!(
-            " ORDER BY {col} {dir}, rowid {dir} LIMIT {per_page} OFFSET {offset}",
-            col = self.order_by.column()
-        )
+        let col = self.order_by.column();
+        let tie = if col == "rowid" {
+            String::new()
+        } else {
+            format!(", rowid {dir}")
+        };
+        format!(" ORDER BY {col} {dir}{tie} LIMIT {per_page} OFFSET {offset}")
     }
 }
 
@@ -134,12 +140,14 @@ impl LogFilter {
         text(&mut terms, "gateway = ?", &self.gateway);
         text(&mut terms, "provider = ?", &self.provider);
         text(&mut terms, "model = ?", &self.model);
+        // A time range is a range of table keys (see `id.rs`).
+        let key = |ms: i64| row_key_range(ms, ms).0;
         let ints = [
             ("status = ?", self.status.map(i64::from)),
             ("success = ?", self.success.map(i64::from)),
             ("cached = ?", self.cached.map(i64::from)),
-            ("created_at >= ?", self.created_from),
-            ("created_at < ?", self.created_to),
+            ("rowid >= ?", self.created_from.map(key)),
+            ("rowid < ?", self.created_to.map(key)),
         ];
         for (sql, value) in ints {
             if let Some(v) = value {
@@ -180,7 +188,7 @@ mod tests {
         };
         let (sql, params) = filter.where_clause();
         assert!(
-            sql.starts_with(" WHERE model = ? AND success = ? AND created_at < ? AND EXISTS"),
+            sql.starts_with(" WHERE model = ? AND success = ? AND rowid < ? AND EXISTS"),
             "{sql}"
         );
         assert_eq!(
@@ -188,7 +196,7 @@ mod tests {
             [
                 Value::Text("m".into()),
                 Value::Integer(0),
-                Value::Integer(9),
+                Value::Integer(9 << 19),
                 Value::Text("k".into()),
                 Value::Text("v".into())
             ]
@@ -205,14 +213,8 @@ mod tests {
             }
             .order_and_page()
         };
-        assert_eq!(
-            q(0, 0),
-            " ORDER BY created_at DESC, rowid DESC LIMIT 1 OFFSET 0"
-        );
-        assert_eq!(
-            q(3, 10),
-            " ORDER BY created_at DESC, rowid DESC LIMIT 10 OFFSET 20"
-        );
+        assert_eq!(q(0, 0), " ORDER BY rowid DESC LIMIT 1 OFFSET 0");
+        assert_eq!(q(3, 10), " ORDER BY rowid DESC LIMIT 10 OFFSET 20");
         assert!(q(u32::MAX, u32::MAX).ends_with(&format!(
             "LIMIT 1000 OFFSET {}",
             u64::from(u32::MAX - 1) * 1000

@@ -1,15 +1,15 @@
 //! Reading and editing the request log for the admin API: list with filters,
 //! order, pages and totals; one entry; feedback patch; delete by filter.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-
 use rusqlite::types::Value;
-use rusqlite::{params_from_iter, Connection, OptionalExtension};
+use std::collections::HashMap;
+
+use rusqlite::{params_from_iter, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::entry::{ALL_COLUMNS, LIST_COLUMNS};
+use super::id::row_key_range;
 use super::query::{ListQuery, LogFilter};
-use super::{LogDbError, LogEntry};
+use super::{LogDbError, LogEntry, LogId};
 use crate::observe::metadata::Metadata;
 
 /// Sums over every entry a filter covers (not only the page shown).
@@ -33,7 +33,6 @@ pub struct LogList {
 #[derive(Debug)]
 pub struct LogStore {
     conn: Connection,
-    deletions: Arc<AtomicU64>,
 }
 
 fn count(n: i64) -> u64 {
@@ -41,8 +40,8 @@ fn count(n: i64) -> u64 {
 }
 
 impl LogStore {
-    pub(super) fn new(conn: Connection, deletions: Arc<AtomicU64>) -> LogStore {
-        LogStore { conn, deletions }
+    pub(super) fn new(conn: Connection) -> LogStore {
+        LogStore { conn }
     }
 
     /// One page of `query`, newest first unless asked otherwise, with totals.
@@ -83,12 +82,19 @@ impl LogStore {
         Ok(totals)
     }
 
-    /// One entry with its bodies, by log id.
+    /// One entry with its bodies, by log id (`None` for a text that is no log id).
     pub fn get(&self, id: &str) -> Result<Option<LogEntry>, LogDbError> {
-        let sql = format!("SELECT {ALL_COLUMNS} FROM logs WHERE id = ?1");
+        let Some((id, from, to)) = keys_of(id) else {
+            return Ok(None);
+        };
+        let sql = format!("SELECT {ALL_COLUMNS} FROM logs WHERE {BY_ID}");
         Ok(self
             .conn
-            .query_row(&sql, [id], LogEntry::from_row)
+            .query_row(
+                &sql,
+                rusqlite::params![from, to, id.as_str()],
+                LogEntry::from_row,
+            )
             .optional()?)
     }
 
@@ -121,28 +127,58 @@ impl LogStore {
             sets.push("metadata = ?");
             params.push(Value::Text(m.to_json()));
         }
-        params.push(Value::Text(id.to_string()));
-        let sql = if sets.is_empty() {
-            // Nothing to change: still tell whether the entry exists.
-            "UPDATE logs SET id = id WHERE id = ?".to_string()
-        } else {
-            format!("UPDATE logs SET {} WHERE id = ?", sets.join(", "))
+        let Some((id, from, to)) = keys_of(id) else {
+            return Ok(false);
         };
+        params.extend([
+            Value::Integer(from),
+            Value::Integer(to),
+            Value::Text(id.as_str().to_string()),
+        ]);
+        // With nothing to change, the no-op still tells whether the entry exists.
+        let sets = if sets.is_empty() {
+            "id = id".to_string()
+        } else {
+            sets.join(", ")
+        };
+        let sql = format!("UPDATE logs SET {sets} WHERE {BY_ID}");
         let changed = self.conn.execute(&sql, params_from_iter(params.iter()))?;
         Ok(changed > 0)
     }
 
     /// Deletes every entry `filter` covers (all of them for an empty filter);
-    /// returns how many went.
+    /// returns how many went. Each gateway's count for retention goes down with them.
     pub fn delete(&self, filter: &LogFilter) -> Result<u64, LogDbError> {
-        // Before the delete: the writer, which holds the write lock while it
-        // trims, then either sees this bump or runs before this delete.
-        self.deletions.fetch_add(1, Ordering::AcqRel);
         let (filter_sql, params) = filter.where_clause();
-        let deleted = self.conn.execute(
-            &format!("DELETE FROM logs{filter_sql}"),
-            params_from_iter(params.iter()),
-        )?;
-        Ok(u64::try_from(deleted).unwrap_or(u64::MAX))
+        // IMMEDIATE: the writer's inserts and trims wait, so the counts stay exact.
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let mut per_gateway: HashMap<String, i64> = HashMap::new();
+        {
+            let mut delete =
+                tx.prepare(&format!("DELETE FROM logs{filter_sql} RETURNING gateway"))?;
+            let mut rows = delete.query(params_from_iter(params.iter()))?;
+            while let Some(row) = rows.next()? {
+                *per_gateway.entry(row.get(0)?).or_default() += 1;
+            }
+        }
+        for (gateway, n) in &per_gateway {
+            tx.execute(
+                "UPDATE log_counts SET entries = MAX(entries - ?2, 0) WHERE gateway = ?1",
+                rusqlite::params![gateway, n],
+            )?;
+        }
+        tx.commit()?;
+        Ok(per_gateway.values().map(|n| n.unsigned_abs()).sum())
     }
+}
+
+/// Matches one entry by its table key range and id.
+const BY_ID: &str = "rowid >= ? AND rowid < ? AND id = ?";
+
+/// The id and the table key range of its millisecond, if `text` is a log id.
+fn keys_of(text: &str) -> Option<(LogId, i64, i64)> {
+    let id = LogId::parse(text)?;
+    let ms = id.millis();
+    let (from, to) = row_key_range(ms, ms.saturating_add(1));
+    Some((id, from, to))
 }

@@ -234,7 +234,8 @@ fn pages_split_the_order_and_totals_cover_the_whole_filter() {
 #[test]
 fn patch_sets_feedback_score_and_metadata() {
     let (_dir, _db, store) = seeded();
-    let id = "log-gw-00002";
+    let id = sample(2, "gw").id;
+    let id = id.as_str();
     assert!(store.patch(id, Some(1), None, None).unwrap());
     let entry = store.get(id).unwrap().unwrap();
     assert_eq!((entry.feedback, entry.score), (Some(1), None));

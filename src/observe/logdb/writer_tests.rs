@@ -3,11 +3,20 @@
 
 use super::*;
 
+/// A UUIDv7 of millisecond `ms`, the same on every call.
+pub(super) fn fixed_id(ms: i64, n: u64) -> LogId {
+    let text = format!("{:08x}-{:04x}-7000-8000-{n:012x}", ms >> 16, ms & 0xffff);
+    LogId::parse(&text).unwrap()
+}
+
 /// A fully set entry; `n` makes it distinct and orders it in time.
 pub(super) fn sample(n: i64, gateway: &str) -> LogEntry {
+    let gateway_tag = gateway
+        .bytes()
+        .fold(0u64, |acc, b| acc * 256 + u64::from(b));
     LogEntry {
-        id: format!("log-{gateway}-{n:05}"),
-        event_id: format!("event-{n}"),
+        id: fixed_id(1_700_000_000_000 + n, gateway_tag),
+        event_id: Some(format!("event-{n}")),
         created_at: 1_700_000_000_000 + n,
         gateway: gateway.into(),
         provider: "openai".into(),
@@ -73,7 +82,7 @@ fn round_trip_keeps_every_field() {
     writer.flush().unwrap();
 
     let store = db.store().unwrap();
-    assert_eq!(store.get(&entry.id).unwrap(), Some(entry.clone()));
+    assert_eq!(store.get(entry.id.as_str()).unwrap(), Some(entry.clone()));
     assert_eq!(store.get("no-such-id").unwrap(), None);
     // Listing leaves the bodies out, and only them.
     let listed = store.list(&ListQuery::default()).unwrap();
@@ -88,18 +97,18 @@ fn round_trip_keeps_every_field() {
 #[test]
 fn queued_entries_are_written_in_batches() {
     let (_dir, db) = temp_db();
-    let (sender, pending) = db.writer(2000);
+    let total = MAX_BATCH + 952;
+    let (sender, pending) = db.writer(total);
     // Queued before the thread starts, so the batch boundaries are known.
-    for n in 0..1000 {
-        assert!(sender.try_log(sample(n, "gw"), u64::MAX));
+    for n in 0..total {
+        assert!(sender.try_log(sample(n as i64, "gw"), u64::MAX));
     }
     let writer = pending.start().unwrap();
     writer.flush().unwrap();
-    assert_eq!(writer.stats().written(), 1000);
-    assert_eq!(writer.stats().batches(), 2, "512 + 488");
-    assert_eq!(MAX_BATCH, 512);
+    assert_eq!(writer.stats().written(), total as u64);
+    assert_eq!(writer.stats().batches(), 2, "a full batch, then the rest");
     let totals = db.store().unwrap().totals(&LogFilter::default()).unwrap();
-    assert_eq!(totals.requests, 1000);
+    assert_eq!(totals.requests, total as u64);
 }
 
 #[test]
@@ -183,7 +192,10 @@ fn logs_survive_a_restart() {
     let db = LogDb::open(dir.path()).unwrap();
     let store = db.store().unwrap();
     assert_eq!(created_ats(&store, "gw"), [0, 1, 2]);
-    assert_eq!(store.get("log-gw-00001").unwrap(), Some(sample(1, "gw")));
+    assert_eq!(
+        store.get(sample(1, "gw").id.as_str()).unwrap(),
+        Some(sample(1, "gw"))
+    );
     // The new writer counts what is already there for retention.
     let (sender, pending) = db.writer(16);
     let writer = pending.start().unwrap();
@@ -206,28 +218,63 @@ fn dropping_the_writer_writes_what_is_queued() {
 }
 
 #[test]
-fn a_repeated_id_is_stored_once() {
+fn entries_of_one_millisecond_survive_a_restart_of_the_key_sequence() {
     let (_dir, db) = temp_db();
-    let (sender, pending) = db.writer(16);
-    let writer = pending.start().unwrap();
-    assert!(sender.try_log(sample(0, "gw"), 10));
-    assert!(sender.try_log(sample(0, "gw"), 10));
-    writer.flush().unwrap();
-    assert_eq!(writer.stats().written(), 1);
+    let same_ms = |tag: &str| LogEntry {
+        id: LogId::new(1_700_000_000_000),
+        event_id: Some(tag.to_string()),
+        ..sample(0, "gw")
+    };
+    let mut ids = Vec::new();
+    // Two writers, each numbering its keys from the start: the second one's first keys
+    // are taken and skipped over.
+    for round in 0..2 {
+        let (sender, pending) = db.writer(16);
+        let writer = pending.start().unwrap();
+        for n in 0..3 {
+            let entry = same_ms(&format!("{round}-{n}"));
+            ids.push(entry.id);
+            assert!(sender.try_log(entry, 100));
+        }
+        writer.shutdown().unwrap();
+    }
+    let store = db.store().unwrap();
+    for id in &ids {
+        assert!(store.get(id.as_str()).unwrap().is_some(), "{id}");
+    }
+    assert_eq!(created_ats(&store, "gw"), [0; 6]);
+    assert_eq!(store.get("not-a-log-id").unwrap(), None);
 }
 
 #[test]
-fn log_ids_are_distinct_uuid_v7() {
-    let ids: Vec<String> = (0..100).map(|_| new_log_id()).collect();
-    for id in &ids {
-        assert_eq!(
-            uuid::Uuid::parse_str(id).unwrap().get_version_num(),
-            7,
-            "{id}"
-        );
-    }
-    let mut unique = ids.clone();
-    unique.sort();
-    unique.dedup();
-    assert_eq!(unique.len(), ids.len());
+fn counts_past_i64_are_clamped_not_wrapped() {
+    let (_dir, db) = temp_db();
+    let (sender, pending) = db.writer(16);
+    let writer = pending.start().unwrap();
+    let entry = LogEntry {
+        duration_ms: u64::MAX,
+        tokens_in: Some(u64::MAX),
+        tokens_out: None,
+        ..sample(0, "gw")
+    };
+    let id = entry.id;
+    assert!(sender.try_log(entry, 10));
+    writer.flush().unwrap();
+    let stored = db.store().unwrap().get(id.as_str()).unwrap().unwrap();
+    assert_eq!(stored.duration_ms, i64::MAX as u64);
+    assert_eq!(stored.tokens_in, Some(i64::MAX as u64));
+    assert_eq!(stored.tokens_out, None);
+}
+
+#[test]
+fn a_log_file_of_an_older_layout_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join(LOG_FILE_NAME)).unwrap();
+    conn.execute_batch("CREATE TABLE logs (id TEXT NOT NULL UNIQUE);")
+        .unwrap();
+    drop(conn);
+    assert!(matches!(
+        LogDb::open(dir.path()),
+        Err(LogDbError::OldLayout(_))
+    ));
 }
