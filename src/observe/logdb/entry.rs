@@ -127,7 +127,7 @@ impl LogEntry {
         let cost = self.cost.filter(|c| c.is_finite());
         insert.raw_bind_parameter(1, key)?;
         insert.raw_bind_parameter(2, self.id.as_str())?;
-        insert.raw_bind_parameter(3, self.event_id.as_deref().unwrap_or(self.id.as_str()))?;
+        insert.raw_bind_parameter(3, self.event_id.as_deref())?;
         insert.raw_bind_parameter(4, self.created_at)?;
         insert.raw_bind_parameter(5, self.gateway.as_str())?;
         insert.raw_bind_parameter(6, self.provider.as_str())?;
@@ -171,10 +171,9 @@ impl LogEntry {
                 Box::new(FromSqlError::InvalidType),
             )
         })?;
-        let event_id: String = row.get(1)?;
         Ok(LogEntry {
             id,
-            event_id: (event_id != id.as_str()).then_some(event_id),
+            event_id: row.get(1)?,
             created_at: row.get(2)?,
             gateway: row.get(3)?,
             provider: row.get(4)?,

@@ -125,7 +125,8 @@ const SCHEMA_VERSION: i64 = 1;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS logs (
     id TEXT NOT NULL,
-    event_id TEXT NOT NULL,
+    -- NULL: the log id stands for it.
+    event_id TEXT,
     created_at INTEGER NOT NULL,
     gateway TEXT NOT NULL,
     provider TEXT NOT NULL,
