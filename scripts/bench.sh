@@ -13,7 +13,8 @@
 #      own nginx from a generated config (scripts/bench/nginx.conf.in) in a temp dir;
 #   3. starts sluice-mock, sluice (--workers 1) and nginx (worker_processes 1) on loopback, on free
 #      ports (the tools' "listening on" lines; a port-0 probe for nginx);
-#   4. for each target (direct-to-mock, nginx, sluice): (a) closed-loop maximum throughput,
+#   4. for each target (direct-to-mock, nginx, sluice): (a) closed-loop maximum throughput (and
+#      for a second sluice whose gateway has collect_logs = false, the cost of the request log),
 #      (b) open-loop latency at a fixed rate all three sustain (30% of the slowest target's (a), 64 connections,
 #      rounded down to two significant figures; after an unmeasured 1-2 s warm-up), (c) 64 concurrent streams of 20 chunks 20 ms apart (TTFT, inter-chunk gap),
 #      (d) the proxy's RSS idle / peak during (c) / after; and the proxy's CPU time per request in
@@ -199,11 +200,18 @@ data_dir = "$work/sluice-data"
 base_url = "http://$mock_addr/v1"
 keys = { default = "k" }
 TOML
+# The same gateway without its request log: (a) only, for what logging costs.
+sed "s|sluice-data|sluice-nolog-data|" "$work/sluice.toml" >"$work/sluice-nolog.toml"
+printf '\n[[gateway]]\nid = "default"\ncollect_logs = false\n' >>"$work/sluice-nolog.toml"
 # info: the startup line ("listening on ADDR"), no per-request lines (SPEC section 1).
 SLUICE_LOG=info taskset -c "$proxy_cpus" "$bin/sluice" serve --config "$work/sluice.toml" \
   --listen 127.0.0.1:0 --workers 1 2>"$work/sluice.err" &
 sluice_pid=$!; pids+=("$sluice_pid")
 sluice_addr="$(wait_listening sluice "$work/sluice.err" "$sluice_pid")"
+SLUICE_LOG=info taskset -c "$proxy_cpus" "$bin/sluice" serve --config "$work/sluice-nolog.toml" \
+  --listen 127.0.0.1:0 --workers 1 2>"$work/sluice-nolog.err" &
+nolog_pid=$!; pids+=("$nolog_pid")
+nolog_addr="$(wait_listening sluice "$work/sluice-nolog.err" "$nolog_pid")"
 
 nginx_port="$(proc free-port)"
 mkdir -p "$work/nginx"
@@ -228,16 +236,17 @@ declare -A url
 url[direct]="http://$mock_addr/v1/chat/completions"
 url[nginx]="http://$nginx_addr/v1/chat/completions"
 url[sluice]="http://$sluice_addr/v1/chat/completions"
+url[nolog]="http://$nolog_addr/v1/chat/completions"
 
 # Request bodies: the gateway needs the provider prefix; the mock and nginx get the model as the
 # gateway would send it upstream, so all three targets answer the same bytes.
 body_for() { # TARGET stream(0|1)
   local model="gpt-4o-mini" stream=""
-  [ "$1" = sluice ] && model="mock/gpt-4o-mini"
+  [ "$1" = sluice ] || [ "$1" = nolog ] && model="mock/gpt-4o-mini"
   [ "$2" = 1 ] && stream=',"stream":true'
   printf '{"model":"%s","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Write a haiku about load testing."}],"max_tokens":64%s}' "$model" "$stream"
 }
-for t in direct nginx sluice; do
+for t in direct nginx sluice nolog; do
   body_for "$t" 0 >"$work/body-$t.json"
   body_for "$t" 1 >"$work/body-$t-stream.json"
 done
@@ -245,6 +254,7 @@ done
 proxy_pids() { # TARGET -> the PIDs whose CPU/RSS count as the proxy's
   case "$1" in
     sluice) kill -0 "$sluice_pid" 2>/dev/null || die "sluice (pid $sluice_pid) is gone"; echo "$sluice_pid" ;;
+    nolog) kill -0 "$nolog_pid" 2>/dev/null || die "sluice without logs (pid $nolog_pid) is gone"; echo "$nolog_pid" ;;
     nginx) nginx_pids ;;
     *) echo "" ;;
   esac
@@ -264,7 +274,7 @@ load() {
 field() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, {"r": r}))' "$@"; }
 
 # Smoke test: one request through each target, so a broken route fails here with a clear message.
-for t in direct nginx sluice; do
+for t in direct nginx sluice nolog; do
   load "smoke-$t" "$t" --concurrency 1 --requests 1 --body "$work/body-$t.json"
   [ "$(field "$res/smoke-$t.json" 'r["ok"]')" = 1 ] || {
     cat "$work/smoke-$t.out" >&2; die "a single request through $t (${url[$t]}) did not succeed"; }
@@ -295,7 +305,8 @@ measured() {
 }
 
 # ---------------------------------------------------------------- 4a. maximum throughput
-for t in direct nginx sluice; do
+# nolog right before sluice: the two runs the logging figure compares are adjacent in time.
+for t in direct nginx nolog sluice; do
   log "(a) throughput $t: --concurrency $conc_throughput --duration $duration"
   measured throughput "$t" --concurrency "$conc_throughput" --duration "$duration" \
     --body "$work/body-$t.json"
@@ -358,6 +369,7 @@ for f in mock.err sluice.err nginx-error.log; do
 done
 cp "$work/nginx/nginx.conf" "$res/nginx.conf"
 cp "$work/sluice.toml" "$res/sluice.toml"
+cp "$work/sluice-nolog.toml" "$res/sluice-nolog.toml"
 echo
 python3 "$helpers/report.py" "$res"
 python3 "$helpers/plot.py" "$res" "$res/latency.svg"

@@ -15,12 +15,14 @@ import sys
 
 TARGETS = ("sluice", "nginx", "direct")
 PROXIES = ("sluice", "nginx")
+# sluice with collect_logs = false, run in (a) only: the request log's cost.
+NOLOG = "nolog"
 
 
 def load(d):
     reports = {}
     for case in ("throughput", "fixed", "warmup-fixed", "stream"):
-        for t in TARGETS:
+        for t in TARGETS + (NOLOG,):
             path = os.path.join(d, f"{case}-{t}.json")
             if os.path.exists(path):
                 with open(path) as f:
@@ -89,9 +91,9 @@ def main():
             out[t] = f(r) if r else None
         return out
 
-    def cpu_per_req(case):
+    def cpu_per_req(case, proxies=PROXIES):
         out = {}
-        for t in PROXIES:
+        for t in proxies:
             before, after = num(m, f"cpu_before.{case}.{t}"), num(m, f"cpu_after.{case}.{t}")
             r = rep(case, t)
             if before is None or after is None or not r:
@@ -203,6 +205,20 @@ def main():
         prev = case
         lines.append(line(cells))
     lines.append("")
+    logged, unlogged = rep("throughput", "sluice"), rep("throughput", NOLOG)
+    log_cost = None
+    if logged and unlogged:
+        cpu = cpu_per_req("throughput", ("sluice", NOLOG))
+        log_cost = {
+            "req_per_s": {"logs_on": logged["achieved_rate"], "logs_off": unlogged["achieved_rate"]},
+            "cpu_us_per_req": {"logs_on": cpu["sluice"], "logs_off": cpu[NOLOG]},
+        }
+        lines.append(
+            f"request log cost, (a): {fmt(logged['achieved_rate'], 0)} req/s with logs (payloads included) vs "
+            f"{fmt(unlogged['achieved_rate'], 0)} with collect_logs = false "
+            f"({fmt(ratio(logged['achieved_rate'], unlogged['achieved_rate']), 2)}x); proxy CPU "
+            f"{fmt(cpu['sluice'], 1)} vs {fmt(cpu[NOLOG], 1)} us/req (one pair of runs: "
+            f"scripts/bench_logging.sh alternates many)")
     if missing:
         lines.append(f"MISSING runs: {', '.join(missing)}")
     if total_errors == 0 and not missing:
@@ -223,6 +239,7 @@ def main():
         "rows": [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows],
         "errors": errors,
         "missing": missing,
+        "request_log_cost": log_cost,
         "all_ok": total_errors == 0 and not missing,
     }
     with open(os.path.join(d, "summary.json"), "w") as f:
