@@ -193,11 +193,18 @@ fn json_answer_is_logged_with_usage_cost_metadata_and_bodies() {
         COMPLETION.as_bytes()
     );
     let metrics = admin(&server, "/metrics").text();
-    let tokens = "sluice_tokens_in_total{provider=\"mock\",model=\"gpt-4o-mini\"} 12";
-    assert!(
-        metrics.lines().any(|l| l == tokens),
-        "missing {tokens:?} in\n{metrics}"
-    );
+    // One request in each histogram, the gateway's own overhead included.
+    for line in [
+        "sluice_tokens_in_total{provider=\"mock\",model=\"gpt-4o-mini\"} 12",
+        "sluice_request_duration_seconds_count 1",
+        "sluice_time_to_first_token_seconds_count 1",
+        "sluice_gateway_overhead_seconds_count 1",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "missing {line:?} in\n{metrics}"
+        );
+    }
     stop(server);
 }
 

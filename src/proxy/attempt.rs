@@ -9,16 +9,21 @@ use crate::error::{ErrorCode, GatewayError};
 use crate::http::{parse_response_head, ResponseHead, MAX_RESPONSE_HEAD_BYTES};
 use crate::upstream::{Conn, UpstreamError};
 use monoio::io::AsyncWriteRentExt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A response head from upstream, with the connection and any body bytes read with it.
 pub struct Answer {
     pub conn: Conn,
     pub head: ResponseHead,
     pub rest: Vec<u8>,
+    /// This attempt's time with the upstream: connection, request, wait for the head.
+    pub upstream_time: Duration,
 }
 
 /// How a step ended. Nothing has been written to the client either way.
+// Moved once per step and answered on at once: boxing the answer would cost an
+// allocation per request for nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum StepOutcome {
     /// Send this response to the client.
     Answer(Answer),
@@ -76,6 +81,7 @@ async fn timed_exchange(
     req: &UpstreamRequest,
     timeout: Option<Duration>,
 ) -> Result<Answer, Failure> {
+    let started = Instant::now();
     let exchanged = match timeout {
         // Dropping the exchange on expiry closes its connection: it is never pooled.
         Some(limit) => match monoio::time::timeout(limit, exchange(worker, req)).await {
@@ -90,7 +96,12 @@ async fn timed_exchange(
         None => exchange(worker, req).await,
     };
     exchanged
-        .map(|(conn, head, rest)| Answer { conn, head, rest })
+        .map(|(conn, head, rest)| Answer {
+            conn,
+            head,
+            rest,
+            upstream_time: started.elapsed(),
+        })
         .map_err(Failure::Error)
 }
 

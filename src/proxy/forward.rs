@@ -106,6 +106,7 @@ async fn answer_hit(
     };
     log.outcome.status = hit.status;
     log.outcome.cache = CacheStatus::Hit;
+    log.outcome.overhead = Some(log.elapsed());
     let content_type = hit
         .headers
         .iter()
@@ -133,10 +134,13 @@ async fn deliver(
 ) -> Keep {
     note_step(log, step);
     log.outcome.status = answer.head.status;
+    log.outcome.overhead = Some(log.elapsed().saturating_sub(answer.upstream_time));
     if let Some(translation) = step.translation {
         return deliver_translated(worker, client, step, translation, answer, side, log).await;
     }
-    let Answer { conn, head, rest } = answer;
+    let Answer {
+        conn, head, rest, ..
+    } = answer;
     let mut tap = log.tap_for(head.header("content-type"));
     if let ResponseFraming::Length(len) = head.framing {
         tap.expect_len(len);

@@ -98,6 +98,10 @@ pub struct Outcome {
     pub stream: bool,
     pub cache: CacheStatus,
     pub tap: ResponseTap,
+    /// The gateway's own share of the wait for the response head: time since the
+    /// request arrived, less the answering attempt's time with the upstream (all of it
+    /// for a cache hit). `None` for answers the gateway made itself.
+    pub overhead: Option<Duration>,
 }
 
 impl Default for Outcome {
@@ -109,6 +113,7 @@ impl Default for Outcome {
             stream: false,
             cache: CacheStatus::None,
             tap: ResponseTap::default(),
+            overhead: None,
         }
     }
 }
@@ -249,6 +254,11 @@ impl RequestLog {
         }
     }
 
+    /// Time since the request's head arrived.
+    pub fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
     /// The ids every response to this request carries.
     pub fn ids(&self) -> RequestIds {
         RequestIds {
@@ -296,7 +306,7 @@ impl RequestLog {
             cost,
             duration,
             ttft,
-            overhead: None,
+            overhead: outcome.overhead,
         });
         let Some(sender) = worker.log.as_ref().filter(|_| self.logging) else {
             return;

@@ -37,7 +37,9 @@ pub async fn deliver_translated(
         .wall()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let Answer { conn, head, rest } = answer;
+    let Answer {
+        conn, head, rest, ..
+    } = answer;
     let close = side.close || worker.drain.is_draining();
     let ok = (200..300).contains(&head.status);
     if ok && translation.stream() && !step.request.is_head {
