@@ -1,26 +1,30 @@
 //! The log writer: workers hand entries to a bounded queue without ever blocking
-//! (full: dropped and counted); one thread writes them in batched transactions, then
-//! hands each entry back to its worker for reuse, so that in steady state logging
-//! neither allocates on a worker nor frees a worker's memory on another thread.
+//! (full: dropped and counted); one thread inserts them every few milliseconds into a
+//! transaction it commits every 25 ms, and hands each entry back to its worker for
+//! reuse, so that logging neither allocates on a worker nor frees a worker's memory on
+//! another thread.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::Connection;
 
 use super::entry::INSERT_SQL;
 use super::id::row_key;
 use super::{LogDb, LogDbError, LogEntry};
 
-/// The most entries written in one transaction.
+/// The most entries in one transaction.
 pub const MAX_BATCH: usize = 8192;
-/// The writer's pause after a batch that was not full (at 40k entries/s, ~1000 gather).
-/// Long enough that a batch's fixed costs, and the worker caches it evicts on a shared
-/// core, are spread over many entries.
-const BATCH_PAUSE: std::time::Duration = std::time::Duration::from_millis(25);
+/// How often the writer drains the queue into its open transaction: soon enough that
+/// the entries it reads (and hands back) are still in the worker's cache.
+const DRAIN_EVERY: Duration = Duration::from_millis(5);
+/// How long a transaction stays open: long enough to spread a commit's fixed costs
+/// (the partly filled pages it rewrites) over about a thousand entries.
+const COMMIT_EVERY: Duration = Duration::from_millis(25);
 
 /// An entry on its way to the database.
 struct Queued {
@@ -218,104 +222,163 @@ impl Drop for LogWriter {
     }
 }
 
-fn run(mut conn: Connection, rx: &Receiver<Message>, stats: &WriterStats) {
-    let mut seq = 0u64;
-    // Ends when every sender is gone or on Stop.
-    while let Ok(first) = rx.recv() {
-        let mut batch = Vec::new();
-        let mut acks = Vec::new();
+fn run(conn: Connection, rx: &Receiver<Message>, stats: &WriterStats) {
+    let mut writer = Writer {
+        conn,
+        stats,
+        seq: 0,
+        open: None,
+    };
+    let mut acks = Vec::new();
+    loop {
+        // Nothing pending: wait for the next message without a timer.
+        let mut next = if writer.open.is_none() && acks.is_empty() {
+            match rx.recv() {
+                Ok(message) => Some(message),
+                Err(_) => return,
+            }
+        } else {
+            rx.try_recv().ok()
+        };
+        let mut drained = Vec::new();
         let mut stop = false;
-        let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
-                Message::Entry(queued) => batch.push(queued),
+                Message::Entry(queued) => drained.push(queued),
                 Message::Flush(ack) => acks.push(ack),
                 Message::Stop => {
                     stop = true;
                     break;
                 }
             }
-            if batch.len() >= MAX_BATCH {
+            if drained.len() >= MAX_BATCH {
                 break;
             }
             next = rx.try_recv().ok();
         }
-        if !batch.is_empty() {
-            match write_batch(&mut conn, &batch, &mut seq) {
-                Ok((written, trimmed)) => {
-                    stats.written.fetch_add(written, Ordering::Relaxed);
-                    stats.trimmed.fetch_add(trimmed, Ordering::Relaxed);
-                    stats.batches.fetch_add(1, Ordering::Relaxed);
-                }
-                Err(e) => {
-                    log::error!("request log: {} entries lost: {e}", batch.len());
-                    stats
-                        .failed
-                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
-                }
-            }
-        }
-        let full = batch.len() >= MAX_BATCH;
+        writer.insert(&drained);
         for Queued {
             mut entry, back, ..
-        } in batch
+        } in drained
         {
             entry.reuse();
             // A full or gone pool: the entry is freed here instead.
             let _ = back.try_send(entry);
         }
-        for ack in acks {
-            let _ = ack.send(());
+        let due = writer.open.as_ref().is_some_and(|open| {
+            stop || !acks.is_empty()
+                || open.rows >= MAX_BATCH as u64
+                || open.started.elapsed() >= COMMIT_EVERY
+        });
+        if due {
+            writer.commit();
+        }
+        if writer.open.is_none() {
+            for ack in acks.drain(..) {
+                let _ = ack.send(());
+            }
         }
         if stop {
             return;
         }
-        if !full {
-            // Let entries gather: a writer parked in `recv` makes every `try_log` a
-            // futex wake-up and a context switch on the worker's core, and a bigger
-            // transaction rewrites its last, partly filled page fewer times.
-            std::thread::sleep(BATCH_PAUSE);
-        }
+        // Also after a commit: the write lock is then free for a while, so that the
+        // admin API's deletes and patches get their turn.
+        std::thread::sleep(DRAIN_EVERY);
     }
 }
 
-/// One transaction: insert the batch, then trim each gateway it touched to its
-/// `max_entries`, oldest first. Returns (entries written, entries trimmed).
-fn write_batch(
-    conn: &mut Connection,
-    batch: &[Queued],
-    seq: &mut u64,
-) -> rusqlite::Result<(u64, u64)> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut per_gateway: HashMap<&str, (u64, u64)> = HashMap::new();
-    let mut written = 0;
-    {
-        let mut insert = tx.prepare_cached(INSERT_SQL)?;
+/// The writer's open transaction: rows go in as they are drained (while the workers'
+/// entries are still in cache), and are committed together.
+struct OpenBatch {
+    started: Instant,
+    rows: u64,
+    /// Per gateway: rows inserted, and its `max_entries`.
+    per_gateway: HashMap<String, (u64, u64)>,
+}
+
+struct Writer<'a> {
+    conn: Connection,
+    stats: &'a WriterStats,
+    seq: u64,
+    open: Option<OpenBatch>,
+}
+
+impl Writer<'_> {
+    fn insert(&mut self, entries: &[Queued]) {
+        if entries.is_empty() {
+            return;
+        }
+        if let Err(e) = self.try_insert(entries) {
+            let lost = self.open.take().map_or(0, |open| open.rows);
+            log::error!("request log: entries lost: {e}");
+            let _ = self.conn.execute_batch("ROLLBACK");
+            self.stats
+                .failed
+                .fetch_add(lost + entries.len() as u64, Ordering::Relaxed);
+        }
+    }
+
+    fn try_insert(&mut self, entries: &[Queued]) -> rusqlite::Result<()> {
+        if self.open.is_none() {
+            // IMMEDIATE: the write lock from the start (a store's delete waits).
+            self.conn.execute_batch("BEGIN IMMEDIATE")?;
+            self.open = Some(OpenBatch {
+                started: Instant::now(),
+                rows: 0,
+                per_gateway: HashMap::new(),
+            });
+        }
+        let Some(open) = self.open.as_mut() else {
+            return Ok(());
+        };
+        let mut insert = self.conn.prepare_cached(INSERT_SQL)?;
         for Queued {
             entry, max_entries, ..
-        } in batch
+        } in entries
         {
             // A key already taken (a restart within the same millisecond, or the
             // sequence wrapping) is skipped over: the next number is tried.
             for _ in 0..KEY_TRIES {
-                *seq = seq.wrapping_add(1);
-                entry.bind(&mut insert, row_key(entry.created_at, *seq))?;
+                self.seq = self.seq.wrapping_add(1);
+                entry.bind(&mut insert, row_key(entry.created_at, self.seq))?;
                 if insert.raw_execute()? > 0 {
-                    written += 1;
-                    let slot = per_gateway.entry(entry.gateway.as_str()).or_default();
+                    open.rows += 1;
+                    let slot = open.per_gateway.entry(entry.gateway.clone()).or_default();
                     slot.0 += 1;
                     slot.1 = *max_entries;
                     break;
                 }
             }
         }
+        Ok(())
     }
-    let mut trimmed = 0;
-    for (gateway, (inserted, max_entries)) in per_gateway {
-        trimmed += trim(&tx, gateway, inserted, max_entries)?;
+
+    /// Trims each gateway the batch touched, then commits.
+    fn commit(&mut self) {
+        let Some(open) = self.open.take() else {
+            return;
+        };
+        let result = (|| {
+            let mut trimmed = 0;
+            for (gateway, (inserted, max_entries)) in &open.per_gateway {
+                trimmed += trim(&self.conn, gateway, *inserted, *max_entries)?;
+            }
+            self.conn.execute_batch("COMMIT")?;
+            Ok::<_, rusqlite::Error>(trimmed)
+        })();
+        match result {
+            Ok(trimmed) => {
+                self.stats.written.fetch_add(open.rows, Ordering::Relaxed);
+                self.stats.trimmed.fetch_add(trimmed, Ordering::Relaxed);
+                self.stats.batches.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                log::error!("request log: {} entries lost: {e}", open.rows);
+                let _ = self.conn.execute_batch("ROLLBACK");
+                self.stats.failed.fetch_add(open.rows, Ordering::Relaxed);
+            }
+        }
     }
-    tx.commit()?;
-    Ok((written, trimmed))
 }
 
 /// Tries at a free table key per entry before it is given up as failed.
@@ -323,12 +386,7 @@ const KEY_TRIES: usize = 8;
 
 /// Adds `inserted` to `gateway`'s count, then deletes its oldest entries beyond
 /// `max_entries` (0 keeps none); returns how many went.
-fn trim(
-    tx: &Transaction<'_>,
-    gateway: &str,
-    inserted: u64,
-    max_entries: u64,
-) -> rusqlite::Result<u64> {
+fn trim(tx: &Connection, gateway: &str, inserted: u64, max_entries: u64) -> rusqlite::Result<u64> {
     let count: i64 = tx
         .prepare_cached(
             "INSERT INTO log_counts (gateway, entries) VALUES (?1, ?2) \

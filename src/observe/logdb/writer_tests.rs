@@ -278,3 +278,39 @@ fn a_log_file_of_an_older_layout_is_refused() {
         Err(LogDbError::OldLayout(_))
     ));
 }
+
+#[test]
+fn a_store_delete_gets_the_write_lock_while_the_writer_is_busy() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let (_dir, db) = temp_db();
+    let (sender, pending) = db.writer(100_000);
+    let writer = pending.start().unwrap();
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let done = &done;
+        s.spawn(move || {
+            let mut n = 0;
+            while !done.load(Ordering::Relaxed) {
+                sender.try_log(sample(n, "gw"), u64::MAX);
+                n += 1;
+                if n % 64 == 0 {
+                    std::thread::yield_now();
+                }
+            }
+        });
+        let store = db.store().unwrap();
+        let gw = LogFilter {
+            gateway: Some("gw".into()),
+            ..LogFilter::default()
+        };
+        while store.totals(&gw).unwrap().requests == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        // Each delete waits for the lock at most the busy timeout, then fails.
+        for _ in 0..3 {
+            store.delete(&gw).unwrap();
+        }
+        done.store(true, Ordering::Relaxed);
+    });
+    writer.shutdown().unwrap();
+}
