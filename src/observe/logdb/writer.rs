@@ -363,9 +363,14 @@ impl Writer<'_> {
                 entry.bind(&mut insert, row_key(entry.created_at, self.seq))?;
                 if insert.raw_execute()? > 0 {
                     open.rows += 1;
-                    let slot = open.per_gateway.entry(entry.gateway.clone()).or_default();
-                    slot.0 += 1;
-                    slot.1 = *max_entries;
+                    // Looked up first: the key is copied only for a gateway's first row.
+                    match open.per_gateway.get_mut(entry.gateway.as_str()) {
+                        Some(slot) => *slot = (slot.0 + 1, *max_entries),
+                        None => {
+                            open.per_gateway
+                                .insert(entry.gateway.clone(), (1, *max_entries));
+                        }
+                    }
                     break;
                 }
             }
