@@ -42,9 +42,9 @@ pub enum LogDbError {
     /// A `patch` value out of range (feedback not -1, 0 or 1; score not 0 to 100).
     #[error("invalid log patch: {0}")]
     BadPatch(&'static str),
-    /// The file was made by an earlier sluice whose table layout this one cannot use.
-    #[error("{0}: request log made by an older sluice; move it away to start a new one")]
-    OldLayout(PathBuf),
+    /// The file was made by a later sluice, whose table layout this one does not know.
+    #[error("{0}: request log made by a newer sluice (layout {1}); move it away or upgrade")]
+    NewerLayout(PathBuf, i64),
     /// The writer thread could not be started or is gone.
     #[error("log writer: {0}")]
     Writer(String),
@@ -74,8 +74,17 @@ impl LogDb {
             [],
             |row| row.get(0),
         )?;
-        if tables > 0 && version != SCHEMA_VERSION {
-            return Err(LogDbError::OldLayout(db.path));
+        if tables > 0 && version > SCHEMA_VERSION {
+            return Err(LogDbError::NewerLayout(db.path, version));
+        }
+        if tables > 0 && version < SCHEMA_VERSION {
+            // An earlier layout: its entries are kept, aside, and a new table starts.
+            let aside = format!("logs_v{version}");
+            conn.execute_batch(&format!("ALTER TABLE logs RENAME TO {aside};"))?;
+            log::warn!(
+                "request log {}: entries of an earlier layout kept in table {aside}",
+                db.path.display()
+            );
         }
         conn.execute_batch(SCHEMA)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;

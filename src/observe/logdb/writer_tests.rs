@@ -267,15 +267,32 @@ fn counts_past_i64_are_clamped_not_wrapped() {
 }
 
 #[test]
-fn a_log_file_of_an_older_layout_is_refused() {
+fn a_log_file_of_an_earlier_layout_is_set_aside_and_a_newer_one_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let conn = rusqlite::Connection::open(dir.path().join(LOG_FILE_NAME)).unwrap();
-    conn.execute_batch("CREATE TABLE logs (id TEXT NOT NULL UNIQUE);")
+    let path = dir.path().join(LOG_FILE_NAME);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE logs (id TEXT NOT NULL UNIQUE); INSERT INTO logs VALUES ('old');",
+    )
+    .unwrap();
+    drop(conn);
+    let db = LogDb::open(dir.path()).unwrap();
+    let (sender, pending) = db.writer(16);
+    let writer = pending.start().unwrap();
+    assert!(sender.try_log(sample(0, "gw"), 10));
+    writer.flush().unwrap();
+    assert_eq!(created_ats(&db.store().unwrap(), "gw"), [0]);
+    drop(writer);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let kept: String = conn
+        .query_row("SELECT id FROM logs_v0", [], |row| row.get(0))
         .unwrap();
+    assert_eq!(kept, "old");
+    conn.pragma_update(None, "user_version", 99).unwrap();
     drop(conn);
     assert!(matches!(
         LogDb::open(dir.path()),
-        Err(LogDbError::OldLayout(_))
+        Err(LogDbError::NewerLayout(_, 99))
     ));
 }
 
