@@ -85,7 +85,7 @@ pub(super) const INSERT_SQL: &str = "INSERT OR IGNORE INTO logs (rowid, id, even
      ?22, ?23, ?24, ?25, ?26)";
 
 /// A body buffer bigger than this is freed rather than kept for the next entry.
-const REUSED_BODY_CAPACITY: usize = 64 * 1024;
+const REUSED_BODY_CAPACITY: usize = 16 * 1024;
 
 impl LogEntry {
     /// Empties the entry for the next request, keeping its strings' memory and its
@@ -115,6 +115,12 @@ impl LogEntry {
             response_body: emptied_body(&mut self.response_body),
             ..LogEntry::default()
         };
+    }
+
+    /// Bytes of the bodies it carries.
+    pub fn body_bytes(&self) -> u64 {
+        let len = |b: &Option<Vec<u8>>| b.as_ref().map_or(0, |b| b.len() as u64);
+        len(&self.request_body) + len(&self.response_body)
     }
 
     /// Binds this entry to `INSERT_SQL` under table key `key`, borrowing every value.

@@ -101,10 +101,10 @@ impl LogDb {
         Ok(LogStore::new(self.connect()?))
     }
 
-    /// A bounded queue of `capacity` entries and the writer that will drain it
-    /// once started. Senders never block: a full queue drops and counts.
+    /// A bounded queue of `capacity` entries (and `QUEUED_BODY_BYTES` of bodies) and the
+    /// writer that will drain it once started. Senders never block: a full queue drops and counts.
     pub fn writer(&self, capacity: usize) -> (LogSender, PendingWriter) {
-        writer::channel(self.clone(), capacity)
+        writer::channel(self.clone(), capacity, writer::QUEUED_BODY_BYTES)
     }
 
     fn connect(&self) -> Result<Connection, LogDbError> {

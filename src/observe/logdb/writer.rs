@@ -47,6 +47,8 @@ enum Message {
 /// Counters shared by the senders and the writer thread.
 #[derive(Debug, Default)]
 pub struct WriterStats {
+    /// Body bytes of the entries queued and not yet drained (see `QUEUED_BODY_BYTES`).
+    queued_body_bytes: AtomicU64,
     dropped: AtomicU64,
     written: AtomicU64,
     batches: AtomicU64,
@@ -78,8 +80,12 @@ impl WriterStats {
 }
 
 /// Stored entries a sender keeps for reuse (each holds its strings' and bodies'
-/// memory); beyond this many the writer frees them instead.
-const SPARE_ENTRIES: usize = 8192;
+/// memory, bodies of up to 16 KiB each); beyond this many the writer frees them.
+const SPARE_ENTRIES: usize = 1024;
+
+/// The most body bytes the queue holds: with the entry bound alone, a stalled writer and
+/// large bodies could hold gigabytes. Past it, entries are dropped and counted.
+pub const QUEUED_BODY_BYTES: u64 = 256 * 1024 * 1024;
 
 /// The workers' end of the queue. Clone one per worker: each clone has its own
 /// spare entries, which are not shared between threads.
@@ -87,22 +93,24 @@ const SPARE_ENTRIES: usize = 8192;
 pub struct LogSender {
     tx: SyncSender<Message>,
     stats: Arc<WriterStats>,
+    body_budget: u64,
     spares_back: SyncSender<Box<LogEntry>>,
     spares: Receiver<Box<LogEntry>>,
 }
 
 impl Clone for LogSender {
     fn clone(&self) -> Self {
-        LogSender::new(self.tx.clone(), self.stats.clone())
+        LogSender::new(self.tx.clone(), self.stats.clone(), self.body_budget)
     }
 }
 
 impl LogSender {
-    fn new(tx: SyncSender<Message>, stats: Arc<WriterStats>) -> LogSender {
+    fn new(tx: SyncSender<Message>, stats: Arc<WriterStats>, body_budget: u64) -> LogSender {
         let (spares_back, spares) = mpsc::sync_channel(SPARE_ENTRIES);
         LogSender {
             tx,
             stats,
+            body_budget,
             spares_back,
             spares,
         }
@@ -118,14 +126,23 @@ impl LogSender {
     /// queue is full. `max_entries` is the gateway's `log_max_entries`: after the
     /// batch, its oldest entries beyond that many are deleted (0 keeps none).
     pub fn try_log(&self, entry: impl Into<Box<LogEntry>>, max_entries: u64) -> bool {
+        let entry = entry.into();
+        let bytes = entry.body_bytes();
+        let queued = &self.stats.queued_body_bytes;
+        if bytes > 0 && queued.fetch_add(bytes, Ordering::Relaxed) + bytes > self.body_budget {
+            queued.fetch_sub(bytes, Ordering::Relaxed);
+            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
         let message = Message::Entry(Queued {
-            entry: entry.into(),
+            entry,
             max_entries,
             back: self.spares_back.clone(),
         });
         match self.tx.try_send(message) {
             Ok(()) => true,
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                queued.fetch_sub(bytes, Ordering::Relaxed);
                 self.stats.dropped.fetch_add(1, Ordering::Relaxed);
                 false
             }
@@ -146,11 +163,12 @@ pub struct PendingWriter {
     stats: Arc<WriterStats>,
 }
 
-pub(super) fn channel(db: LogDb, capacity: usize) -> (LogSender, PendingWriter) {
+/// A queue of at most `capacity` entries and `body_budget` body bytes.
+pub(super) fn channel(db: LogDb, capacity: usize, body_budget: u64) -> (LogSender, PendingWriter) {
     // Capacity 0 would be a rendezvous channel, where every try_send fails.
     let (tx, rx) = mpsc::sync_channel(capacity.max(1));
     let stats = Arc::new(WriterStats::default());
-    let sender = LogSender::new(tx.clone(), stats.clone());
+    let sender = LogSender::new(tx.clone(), stats.clone(), body_budget);
     (sender, PendingWriter { db, rx, tx, stats })
 }
 
@@ -281,6 +299,10 @@ fn run(conn: Connection, rx: &Receiver<Message>, stats: &WriterStats) {
             mut entry, back, ..
         } in drained
         {
+            let bytes = entry.body_bytes();
+            if bytes > 0 {
+                stats.queued_body_bytes.fetch_sub(bytes, Ordering::Relaxed);
+            }
             entry.reuse();
             // A full or gone pool: the entry is freed here instead.
             let _ = back.try_send(entry);

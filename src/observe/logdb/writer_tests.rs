@@ -331,3 +331,30 @@ fn a_store_delete_gets_the_write_lock_while_the_writer_is_busy() {
     });
     writer.shutdown().unwrap();
 }
+
+#[test]
+fn queued_bodies_are_bounded_in_bytes_too() {
+    let (_dir, db) = temp_db();
+    let body_bytes = sample(0, "gw").body_bytes();
+    assert!(body_bytes > 0);
+    // Room for two entries' bodies, with a queue of many entries.
+    let (sender, pending) = writer::channel(db.clone(), 64, 2 * body_bytes + 1);
+    assert!(sender.try_log(sample(0, "gw"), 100));
+    assert!(sender.try_log(sample(1, "gw"), 100));
+    assert!(!sender.try_log(sample(2, "gw"), 100));
+    assert_eq!(sender.stats().dropped(), 1);
+    // An entry without bodies still fits.
+    let bare = LogEntry {
+        request_body: None,
+        response_body: None,
+        ..sample(3, "gw")
+    };
+    assert!(sender.try_log(bare, 100));
+    let writer = pending.start().unwrap();
+    writer.flush().unwrap();
+    assert_eq!(writer.stats().written(), 3);
+    // Drained: the bytes are free again.
+    assert!(sender.try_log(sample(4, "gw"), 100));
+    writer.flush().unwrap();
+    assert_eq!(created_ats(&db.store().unwrap(), "gw"), [0, 1, 3, 4]);
+}
