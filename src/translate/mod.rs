@@ -8,3 +8,4 @@ mod golden;
 pub mod google;
 pub mod messages;
 mod openai_chunks;
+mod request_error;
