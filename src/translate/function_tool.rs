@@ -1,7 +1,8 @@
-//! One OpenAI function tool, read and checked once for every translator: its name,
-//! optional description and optional JSON Schema parameters, with the path of any fault.
+//! OpenAI function tools, read and checked once for every translator: a tool's name,
+//! optional description and optional JSON Schema parameters, and the `tool_choice`,
+//! with the path of any fault.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 pub struct FunctionTool {
     /// Always a JSON string.
@@ -63,4 +64,39 @@ pub fn read_function_tool(tool: Value, path: &str) -> Result<FunctionTool, ToolF
         description,
         parameters,
     })
+}
+
+/// The client's `tool_choice`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolChoice<'a> {
+    Auto,
+    None,
+    Required,
+    /// `{"type": "function", "function": {"name": ...}}`.
+    Function(&'a str),
+}
+
+/// `req["tool_choice"]`, `None` when absent or null.
+pub fn read_tool_choice(req: &Map<String, Value>) -> Result<Option<ToolChoice<'_>>, ToolFault> {
+    let invalid = |expected| ToolFault::Invalid {
+        path: "tool_choice".to_owned(),
+        expected,
+    };
+    Ok(Some(match req.get("tool_choice") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(mode)) => match mode.as_str() {
+            "auto" => ToolChoice::Auto,
+            "none" => ToolChoice::None,
+            "required" => ToolChoice::Required,
+            _ => return Err(invalid("\"auto\", \"none\", \"required\" or a function")),
+        },
+        Some(Value::Object(named)) => named
+            .get("function")
+            .and_then(|f| f.get("name"))
+            .and_then(Value::as_str)
+            .filter(|_| named.get("type").and_then(Value::as_str) == Some("function"))
+            .map(ToolChoice::Function)
+            .ok_or_else(|| invalid("{\"type\": \"function\", \"function\": {\"name\": ...}}"))?,
+        Some(_) => return Err(invalid("a string or an object")),
+    }))
 }

@@ -1,7 +1,7 @@
 //! OpenAI Chat Completions request -> Anthropic Messages request: sampling and
 //! limit parameters, tools and tool_choice (messages are in `request_messages`).
 
-use crate::translate::function_tool::read_function_tool;
+use crate::translate::function_tool::{read_function_tool, read_tool_choice, ToolChoice};
 use serde_json::{json, Map, Value};
 
 use super::error::RequestError;
@@ -175,35 +175,12 @@ fn translate_tools(
     }
     out.insert("tools".into(), Value::Array(converted));
 
-    let mut choice = match req.get("tool_choice") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(mode)) => Some(match mode.as_str() {
-            "auto" => json!({ "type": "auto" }),
-            "none" => json!({ "type": "none" }),
-            "required" => json!({ "type": "any" }),
-            _ => {
-                return Err(invalid(
-                    "tool_choice",
-                    "\"auto\", \"none\", \"required\" or a function",
-                ))
-            }
-        }),
-        Some(Value::Object(named)) => {
-            let name = named
-                .get("function")
-                .and_then(|f| f.get("name"))
-                .and_then(Value::as_str)
-                .filter(|_| named.get("type").and_then(Value::as_str) == Some("function"))
-                .ok_or_else(|| {
-                    invalid(
-                        "tool_choice",
-                        "{\"type\": \"function\", \"function\": {\"name\": ...}}",
-                    )
-                })?;
-            Some(json!({ "type": "tool", "name": name }))
-        }
-        Some(_) => return Err(invalid("tool_choice", "a string or an object")),
-    };
+    let mut choice = read_tool_choice(req)?.map(|choice| match choice {
+        ToolChoice::Auto => json!({ "type": "auto" }),
+        ToolChoice::None => json!({ "type": "none" }),
+        ToolChoice::Required => json!({ "type": "any" }),
+        ToolChoice::Function(name) => json!({ "type": "tool", "name": name }),
+    });
     if optional_bool(req, "parallel_tool_calls")? == Some(false) {
         let chosen = choice.get_or_insert_with(|| json!({ "type": "auto" }));
         if chosen["type"] != "none" {

@@ -1,7 +1,7 @@
 //! OpenAI Chat Completions request -> Gemini `generateContent` request: the upstream
 //! path, generationConfig, tools and toolConfig (messages are in `request_contents`).
 
-use crate::translate::function_tool::read_function_tool;
+use crate::translate::function_tool::{read_function_tool, read_tool_choice, ToolChoice};
 use serde_json::{json, Map, Value};
 
 use super::error::RequestError;
@@ -204,34 +204,14 @@ fn translate_tools(
         "tools".into(),
         json!([{ "functionDeclarations": declarations }]),
     );
-    let config = match req.get("tool_choice") {
-        None | Some(Value::Null) => return Ok(()),
-        Some(Value::String(mode)) => match mode.as_str() {
-            "auto" => json!({ "mode": "AUTO" }),
-            "none" => json!({ "mode": "NONE" }),
-            "required" => json!({ "mode": "ANY" }),
-            _ => {
-                return Err(invalid(
-                    "tool_choice",
-                    "\"auto\", \"none\", \"required\" or a function",
-                ))
-            }
-        },
-        Some(Value::Object(named)) => {
-            let name = named
-                .get("function")
-                .and_then(|f| f.get("name"))
-                .and_then(Value::as_str)
-                .filter(|_| named.get("type").and_then(Value::as_str) == Some("function"))
-                .ok_or_else(|| {
-                    invalid(
-                        "tool_choice",
-                        "{\"type\": \"function\", \"function\": {\"name\": ...}}",
-                    )
-                })?;
+    let config = match read_tool_choice(req)? {
+        None => return Ok(()),
+        Some(ToolChoice::Auto) => json!({ "mode": "AUTO" }),
+        Some(ToolChoice::None) => json!({ "mode": "NONE" }),
+        Some(ToolChoice::Required) => json!({ "mode": "ANY" }),
+        Some(ToolChoice::Function(name)) => {
             json!({ "mode": "ANY", "allowedFunctionNames": [name] })
         }
-        Some(_) => return Err(invalid("tool_choice", "a string or an object")),
     };
     out.insert(
         "toolConfig".into(),
