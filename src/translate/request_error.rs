@@ -70,6 +70,14 @@ pub enum RequestError {
     },
 }
 
+/// `path` must be `expected` (a field of the wrong type or value).
+pub fn invalid(path: &str, expected: &'static str) -> RequestError {
+    RequestError::InvalidField {
+        path: path.to_owned(),
+        expected,
+    }
+}
+
 impl From<ToolFault> for RequestError {
     fn from(fault: ToolFault) -> Self {
         match fault {

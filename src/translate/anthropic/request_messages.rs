@@ -4,6 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use super::error::RequestError;
+pub(super) use crate::translate::request_error::invalid;
 
 /// The Anthropic view of an OpenAI conversation.
 pub(super) struct Conversation {
@@ -11,13 +12,6 @@ pub(super) struct Conversation {
     /// text, an array of text blocks for several (so no boundary is lost).
     pub system: Option<Value>,
     pub messages: Vec<Value>,
-}
-
-pub(super) fn invalid(path: &str, expected: &'static str) -> RequestError {
-    RequestError::InvalidField {
-        path: path.to_owned(),
-        expected,
-    }
 }
 
 pub(super) fn convert_messages(messages: Option<Value>) -> Result<Conversation, RequestError> {

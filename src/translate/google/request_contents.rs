@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use serde_json::{json, Map, Value};
 
 use super::error::RequestError;
+pub(super) use crate::translate::request_error::invalid;
 
 /// The Gemini view of an OpenAI conversation.
 pub(super) struct Contents {
@@ -13,13 +14,6 @@ pub(super) struct Contents {
     /// `systemInstruction` with a text part each.
     pub system_instruction: Option<Value>,
     pub contents: Vec<Value>,
-}
-
-pub(super) fn invalid(path: &str, expected: &'static str) -> RequestError {
-    RequestError::InvalidField {
-        path: path.to_owned(),
-        expected,
-    }
 }
 
 pub(super) fn convert_messages(messages: Option<Value>) -> Result<Contents, RequestError> {
