@@ -318,6 +318,35 @@ fn collect_log_false_writes_nothing_and_payload_off_keeps_no_bodies() {
     stop(server);
 }
 
+#[test]
+fn a_body_over_the_limit_is_not_stored_but_the_rest_of_the_entry_is() {
+    let up = upstream();
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&up, dir.path(), "");
+    let filler = "x".repeat(10 * 1024 * 1024);
+    let big = format!(
+        r#"{{"model":"mock/gpt-4o-mini","messages":[{{"role":"user","content":"{filler}"}}]}}"#
+    );
+    let resp = send(&server, &post(PATH, "", &big));
+    assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
+    let entry = logged(&server, &resp);
+    assert_eq!(entry["request_size"].as_u64(), Some(big.len() as u64));
+    assert_eq!(entry["tokens_in"].as_u64(), Some(12));
+    let id = entry["id"].as_str().unwrap();
+    let shown = admin(&server, &format!("/api/v1/gateways/default/logs/{id}")).json();
+    assert_eq!(shown["result"]["request_body_stored"], false);
+    assert_eq!(shown["result"]["response_body_stored"], true);
+    // The next request's entry (which may reuse this one's buffers) has its own body.
+    let small = send(&server, &post(PATH, "", CHAT));
+    let id = logged(&server, &small)["id"].as_str().unwrap().to_string();
+    let body = admin(
+        &server,
+        &format!("/api/v1/gateways/default/logs/{id}/request"),
+    );
+    assert_eq!(String::from_utf8_lossy(&body.body), CHAT);
+    stop(server);
+}
+
 /// How many entries the list's filter matched.
 fn logged_count(list: &Value) -> Option<u64> {
     list["totals"]["requests"].as_u64()

@@ -2,13 +2,12 @@
 //! failures, 429 and 5xx, each bounded to its first response byte by the request timeout.
 
 use super::client::read_append;
-use super::io::IoSlices;
+use super::io::write_all_parts;
 use super::plan::{PlannedStep, UpstreamRequest};
 use super::Worker;
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::{parse_response_head, ResponseHead, MAX_RESPONSE_HEAD_BYTES};
 use crate::upstream::{Conn, UpstreamError};
-use monoio::io::AsyncWriteRentExt;
 use std::time::{Duration, Instant};
 
 /// A response head from upstream, with the connection and any body bytes read with it.
@@ -123,7 +122,7 @@ async fn exchange(
         let mut parts = Vec::with_capacity(1 + req.body.len());
         parts.push(req.head.clone());
         parts.extend(req.body.iter().cloned());
-        let (written, _) = conn.write_vectored_all(IoSlices::new(parts)).await;
+        let written = write_all_parts(&mut conn, parts).await;
         let mut buf = Vec::with_capacity(16 * 1024);
         let outcome = match written {
             Ok(_) => read_head(&mut conn, &mut buf, req.is_head).await,
