@@ -4,6 +4,7 @@
 use rusqlite::types::FromSqlError;
 use rusqlite::{Row, Statement};
 
+use super::id::created_at_of;
 use super::LogId;
 
 /// Bodies larger than this are not stored (the entry keeps its sizes).
@@ -64,25 +65,38 @@ fn stored_body(body: Option<&[u8]>) -> Option<&[u8]> {
     body.filter(|b| b.len() <= MAX_LOGGED_BODY_BYTES)
 }
 
-/// Every column, in table order.
-pub(super) const ALL_COLUMNS: &str = "id, event_id, created_at, gateway, provider, model, path, \
-     status, success, cached, stream, duration_ms, ttft_ms, tokens_in, tokens_out, cost, \
-     custom_cost, metadata, request_size, response_size, user_agent, feedback, score, \
-     request_body, response_body";
+/// Bits of the `flags` column (one column instead of four keeps an insert cheaper).
+pub(super) const FLAG_SUCCESS: i64 = 1;
+pub(super) const FLAG_CACHED: i64 = 2;
+pub(super) const FLAG_STREAM: i64 = 4;
+pub(super) const FLAG_CUSTOM_COST: i64 = 8;
+
+/// Every column, the table key first (it holds `created_at`, see `id.rs`).
+pub(super) const ALL_COLUMNS: &str = "rowid, id, event_id, gateway, provider, model, path, \
+     status, flags, duration_ms, ttft_ms, tokens_in, tokens_out, cost, metadata, \
+     request_size, response_size, user_agent, feedback, score, request_body, response_body";
 
 /// Every column but the bodies, for listing.
-pub(super) const LIST_COLUMNS: &str = "id, event_id, created_at, gateway, provider, model, path, \
-     status, success, cached, stream, duration_ms, ttft_ms, tokens_in, tokens_out, cost, \
-     custom_cost, metadata, request_size, response_size, user_agent, feedback, score, \
-     NULL, NULL";
+pub(super) const LIST_COLUMNS: &str = "rowid, id, event_id, gateway, provider, model, path, \
+     status, flags, duration_ms, ttft_ms, tokens_in, tokens_out, cost, metadata, \
+     request_size, response_size, user_agent, feedback, score, NULL, NULL";
 
-/// `rowid` first (see `id.rs`), then every column in table order.
-pub(super) const INSERT_SQL: &str = "INSERT OR IGNORE INTO logs (rowid, id, event_id, \
-     created_at, gateway, provider, model, path, status, success, cached, stream, \
-     duration_ms, ttft_ms, tokens_in, tokens_out, cost, custom_cost, metadata, request_size, \
-     response_size, user_agent, feedback, score, request_body, response_body) VALUES (?1, ?2, \
-     ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, \
-     ?22, ?23, ?24, ?25, ?26)";
+/// The columns an insert binds, in `bind`'s order (feedback and score start NULL).
+const INSERT_COLUMNS: &str = "rowid, id, event_id, gateway, provider, model, path, status, \
+     flags, duration_ms, ttft_ms, tokens_in, tokens_out, cost, metadata, request_size, \
+     response_size, user_agent, request_body, response_body";
+
+/// Parameters one row binds.
+pub(super) const PARAMS_PER_ROW: usize = 20;
+
+/// An insert of `rows` rows in one statement; a row whose key is taken is skipped.
+pub(super) fn insert_sql(rows: usize) -> String {
+    let row = format!("({})", vec!["?"; PARAMS_PER_ROW].join(", "));
+    format!(
+        "INSERT OR IGNORE INTO logs ({INSERT_COLUMNS}) VALUES {}",
+        vec![row; rows].join(", ")
+    )
+}
 
 /// A body buffer bigger than this is freed rather than kept for the next entry.
 const REUSED_BODY_CAPACITY: usize = 16 * 1024;
@@ -123,40 +137,45 @@ impl LogEntry {
         len(&self.request_body) + len(&self.response_body)
     }
 
-    /// Binds this entry to `INSERT_SQL` under table key `key`, borrowing every value.
-    pub(super) fn bind(&self, insert: &mut Statement<'_>, key: i64) -> rusqlite::Result<()> {
+    /// Binds this entry as the row whose parameters follow `first` in an `insert_sql`
+    /// statement, under table key `key`, borrowing every value.
+    pub(super) fn bind(
+        &self,
+        insert: &mut Statement<'_>,
+        first: usize,
+        key: i64,
+    ) -> rusqlite::Result<()> {
         let metadata = if self.metadata.is_empty() {
             "{}"
         } else {
             self.metadata.as_str()
         };
+        let flag = |on: bool, bit: i64| if on { bit } else { 0 };
+        let flags = flag(self.success, FLAG_SUCCESS)
+            | flag(self.cached, FLAG_CACHED)
+            | flag(self.stream, FLAG_STREAM)
+            | flag(self.custom_cost, FLAG_CUSTOM_COST);
         let cost = self.cost.filter(|c| c.is_finite());
-        insert.raw_bind_parameter(1, key)?;
-        insert.raw_bind_parameter(2, self.id.as_str())?;
-        insert.raw_bind_parameter(3, self.event_id.as_deref())?;
-        insert.raw_bind_parameter(4, self.created_at)?;
-        insert.raw_bind_parameter(5, self.gateway.as_str())?;
-        insert.raw_bind_parameter(6, self.provider.as_str())?;
-        insert.raw_bind_parameter(7, self.model.as_str())?;
-        insert.raw_bind_parameter(8, self.path.as_str())?;
-        insert.raw_bind_parameter(9, self.status)?;
-        insert.raw_bind_parameter(10, self.success)?;
-        insert.raw_bind_parameter(11, self.cached)?;
-        insert.raw_bind_parameter(12, self.stream)?;
-        insert.raw_bind_parameter(13, int(self.duration_ms))?;
-        insert.raw_bind_parameter(14, self.ttft_ms.map(int))?;
-        insert.raw_bind_parameter(15, self.tokens_in.map(int))?;
-        insert.raw_bind_parameter(16, self.tokens_out.map(int))?;
-        insert.raw_bind_parameter(17, cost)?;
-        insert.raw_bind_parameter(18, self.custom_cost)?;
-        insert.raw_bind_parameter(19, metadata)?;
-        insert.raw_bind_parameter(20, int(self.request_size))?;
-        insert.raw_bind_parameter(21, int(self.response_size))?;
-        insert.raw_bind_parameter(22, self.user_agent.as_str())?;
-        insert.raw_bind_parameter(23, self.feedback)?;
-        insert.raw_bind_parameter(24, self.score)?;
-        insert.raw_bind_parameter(25, stored_body(self.request_body.as_deref()))?;
-        insert.raw_bind_parameter(26, stored_body(self.response_body.as_deref()))?;
+        insert.raw_bind_parameter(first + 1, key)?;
+        insert.raw_bind_parameter(first + 2, self.id.as_str())?;
+        insert.raw_bind_parameter(first + 3, self.event_id.as_deref())?;
+        insert.raw_bind_parameter(first + 4, self.gateway.as_str())?;
+        insert.raw_bind_parameter(first + 5, self.provider.as_str())?;
+        insert.raw_bind_parameter(first + 6, self.model.as_str())?;
+        insert.raw_bind_parameter(first + 7, self.path.as_str())?;
+        insert.raw_bind_parameter(first + 8, self.status)?;
+        insert.raw_bind_parameter(first + 9, flags)?;
+        insert.raw_bind_parameter(first + 10, int(self.duration_ms))?;
+        insert.raw_bind_parameter(first + 11, self.ttft_ms.map(int))?;
+        insert.raw_bind_parameter(first + 12, self.tokens_in.map(int))?;
+        insert.raw_bind_parameter(first + 13, self.tokens_out.map(int))?;
+        insert.raw_bind_parameter(first + 14, cost)?;
+        insert.raw_bind_parameter(first + 15, metadata)?;
+        insert.raw_bind_parameter(first + 16, int(self.request_size))?;
+        insert.raw_bind_parameter(first + 17, int(self.response_size))?;
+        insert.raw_bind_parameter(first + 18, self.user_agent.as_str())?;
+        insert.raw_bind_parameter(first + 19, stored_body(self.request_body.as_deref()))?;
+        insert.raw_bind_parameter(first + 20, stored_body(self.response_body.as_deref()))?;
         Ok(())
     }
 
@@ -169,42 +188,43 @@ impl LogEntry {
                 .get::<_, Option<i64>>(i)?
                 .map(|n| n.max(0).unsigned_abs()))
         };
-        let id_text: String = row.get(0)?;
+        let id_text: String = row.get(1)?;
         let id = LogId::parse(&id_text).ok_or_else(|| {
             rusqlite::Error::FromSqlConversionFailure(
-                0,
+                1,
                 rusqlite::types::Type::Text,
                 Box::new(FromSqlError::InvalidType),
             )
         })?;
+        let flags: i64 = row.get(8)?;
         Ok(LogEntry {
             id,
-            event_id: row.get(1)?,
-            created_at: row.get(2)?,
+            event_id: row.get(2)?,
+            created_at: created_at_of(row.get(0)?),
             gateway: row.get(3)?,
             provider: row.get(4)?,
             model: row.get(5)?,
             path: row.get(6)?,
             status: u16::try_from(row.get::<_, i64>(7)?).unwrap_or(0),
-            success: row.get(8)?,
-            cached: row.get(9)?,
-            stream: row.get(10)?,
-            duration_ms: count(11)?,
-            ttft_ms: opt_count(12)?,
-            tokens_in: opt_count(13)?,
-            tokens_out: opt_count(14)?,
-            cost: row.get(15)?,
-            custom_cost: row.get(16)?,
-            metadata: row.get(17)?,
-            request_size: count(18)?,
-            response_size: count(19)?,
-            user_agent: row.get(20)?,
+            success: flags & FLAG_SUCCESS != 0,
+            cached: flags & FLAG_CACHED != 0,
+            stream: flags & FLAG_STREAM != 0,
+            duration_ms: count(9)?,
+            ttft_ms: opt_count(10)?,
+            tokens_in: opt_count(11)?,
+            tokens_out: opt_count(12)?,
+            cost: row.get(13)?,
+            custom_cost: flags & FLAG_CUSTOM_COST != 0,
+            metadata: row.get(14)?,
+            request_size: count(15)?,
+            response_size: count(16)?,
+            user_agent: row.get(17)?,
             feedback: row
-                .get::<_, Option<i64>>(21)?
+                .get::<_, Option<i64>>(18)?
                 .and_then(|f| i8::try_from(f).ok()),
-            score: row.get(22)?,
-            request_body: row.get(23)?,
-            response_body: row.get(24)?,
+            score: row.get(19)?,
+            request_body: row.get(20)?,
+            response_body: row.get(21)?,
         })
     }
 }

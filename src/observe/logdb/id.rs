@@ -98,6 +98,11 @@ pub fn row_key(created_at: i64, seq: u64) -> i64 {
     row_key_range(created_at, created_at).0 | low
 }
 
+/// The creation millisecond a table key holds.
+pub fn created_at_of(key: i64) -> i64 {
+    key >> KEY_SEQ_BITS
+}
+
 thread_local! {
     /// (millisecond of the last id, its 80-bit counter-and-random tail).
     static ID_STATE: Cell<(u64, u128)> = const { Cell::new((u64::MAX, 0)) };
@@ -150,6 +155,10 @@ mod tests {
     #[test]
     fn keys_order_by_millisecond_then_sequence() {
         assert!(row_key(5, 1) < row_key(5, 2));
+        assert_eq!(
+            created_at_of(row_key(1_764_115_200_123, 77)),
+            1_764_115_200_123
+        );
         assert!(row_key(5, (1 << 19) - 1) < row_key(6, 0));
         let (from, to) = row_key_range(5, 6);
         assert!(from <= row_key(5, 0) && row_key(5, 999) < to);

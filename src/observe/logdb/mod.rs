@@ -124,33 +124,32 @@ impl LogDb {
 }
 
 /// The layout below, in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// Columns in the order `entry.rs` reads and writes them; bodies last, so that
 /// listing (which leaves them out) does not walk their overflow pages. No index: the
 /// rowid is the creation millisecond and a sequence number (`id.rs`), which serves time
 /// order, time ranges and lookups by id; every other filter scans, which keeps an
-/// insert cheap. `log_counts` holds each gateway's number of entries for retention.
+/// insert cheap. For the same reason nothing derivable is stored twice (`created_at` is
+/// `rowid >> 19`) and the four booleans share `flags` (`entry.rs`: 1 success,
+/// 2 cached, 4 stream, 8 custom cost). `log_counts` holds each gateway's number of
+/// entries for retention.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS logs (
     id TEXT NOT NULL,
     -- NULL: the log id stands for it.
     event_id TEXT,
-    created_at INTEGER NOT NULL,
     gateway TEXT NOT NULL,
     provider TEXT NOT NULL,
     model TEXT NOT NULL,
     path TEXT NOT NULL,
     status INTEGER NOT NULL,
-    success INTEGER NOT NULL,
-    cached INTEGER NOT NULL,
-    stream INTEGER NOT NULL,
+    flags INTEGER NOT NULL,
     duration_ms INTEGER NOT NULL,
     ttft_ms INTEGER,
     tokens_in INTEGER,
     tokens_out INTEGER,
     cost REAL,
-    custom_cost INTEGER NOT NULL,
     metadata TEXT NOT NULL,
     request_size INTEGER NOT NULL,
     response_size INTEGER NOT NULL,

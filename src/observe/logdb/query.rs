@@ -144,8 +144,9 @@ impl LogFilter {
         let key = |ms: i64| row_key_range(ms, ms).0;
         let ints = [
             ("status = ?", self.status.map(i64::from)),
-            ("success = ?", self.success.map(i64::from)),
-            ("cached = ?", self.cached.map(i64::from)),
+            // 0 or 1 against a bit of `flags` (see `entry.rs`).
+            ("(flags & 1) = ?", self.success.map(i64::from)),
+            ("((flags & 2) != 0) = ?", self.cached.map(i64::from)),
             ("rowid >= ?", self.created_from.map(key)),
             ("rowid < ?", self.created_to.map(key)),
         ];
@@ -188,7 +189,7 @@ mod tests {
         };
         let (sql, params) = filter.where_clause();
         assert!(
-            sql.starts_with(" WHERE model = ? AND success = ? AND rowid < ? AND EXISTS"),
+            sql.starts_with(" WHERE model = ? AND (flags & 1) = ? AND rowid < ? AND EXISTS"),
             "{sql}"
         );
         assert_eq!(

@@ -11,10 +11,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
-use super::entry::INSERT_SQL;
-use super::id::row_key;
+use super::entry::{insert_sql, PARAMS_PER_ROW};
+use super::id::{row_key, row_key_range};
 use super::{LogDb, LogDbError, LogEntry};
 
 /// The most entries in one transaction.
@@ -266,6 +266,8 @@ fn run(conn: Connection, rx: &Receiver<Message>, stats: &WriterStats) {
         stats,
         seq: 0,
         open: None,
+        insert_many: insert_sql(ROWS_PER_INSERT),
+        insert_one: insert_sql(1),
     };
     let mut acks = Vec::new();
     loop {
@@ -338,11 +340,34 @@ struct OpenBatch {
     per_gateway: HashMap<String, (u64, u64)>,
 }
 
+impl OpenBatch {
+    /// Counts an inserted entry.
+    fn count(
+        &mut self,
+        Queued {
+            entry, max_entries, ..
+        }: &Queued,
+    ) {
+        self.rows += 1;
+        // Looked up first: the key is copied only for a gateway's first row.
+        match self.per_gateway.get_mut(entry.gateway.as_str()) {
+            Some(slot) => *slot = (slot.0 + 1, *max_entries),
+            None => {
+                self.per_gateway
+                    .insert(entry.gateway.clone(), (1, *max_entries));
+            }
+        }
+    }
+}
+
 struct Writer<'a> {
     conn: Connection,
     stats: &'a WriterStats,
     seq: u64,
     open: Option<OpenBatch>,
+    /// `insert_sql` for `ROWS_PER_INSERT` rows, and for one.
+    insert_many: String,
+    insert_one: String,
 }
 
 impl Writer<'_> {
@@ -370,33 +395,81 @@ impl Writer<'_> {
                 per_gateway: HashMap::new(),
             });
         }
-        let Some(open) = self.open.as_mut() else {
-            return Ok(());
-        };
-        let mut insert = self.conn.prepare_cached(INSERT_SQL)?;
-        for Queued {
-            entry, max_entries, ..
-        } in entries
-        {
-            // A key already taken (a restart within the same millisecond, or the
-            // sequence wrapping) is skipped over: the next number is tried.
-            for _ in 0..KEY_TRIES {
-                self.seq = self.seq.wrapping_add(1);
-                entry.bind(&mut insert, row_key(entry.created_at, self.seq))?;
-                if insert.raw_execute()? > 0 {
-                    open.rows += 1;
-                    // Looked up first: the key is copied only for a gateway's first row.
-                    match open.per_gateway.get_mut(entry.gateway.as_str()) {
-                        Some(slot) => *slot = (slot.0 + 1, *max_entries),
-                        None => {
-                            open.per_gateway
-                                .insert(entry.gateway.clone(), (1, *max_entries));
-                        }
-                    }
-                    break;
-                }
+        let mut chunks = entries.chunks_exact(ROWS_PER_INSERT);
+        for chunk in &mut chunks {
+            self.insert_rows(chunk)?;
+        }
+        for queued in chunks.remainder() {
+            self.insert_one(queued)?;
+        }
+        Ok(())
+    }
+
+    /// Inserts `ROWS_PER_INSERT` entries in one statement (a statement per row costs
+    /// more than the row). `OR IGNORE`, as a statement that could fail would have SQLite
+    /// copy every page it touches aside first; an entry whose key was taken is found
+    /// afterwards and inserted again under the next free key.
+    fn insert_rows(&mut self, chunk: &[Queued]) -> rusqlite::Result<()> {
+        let mut keys = [0i64; ROWS_PER_INSERT];
+        let mut insert = self.conn.prepare_cached(&self.insert_many)?;
+        for (row, (queued, key)) in chunk.iter().zip(&mut keys).enumerate() {
+            self.seq = self.seq.wrapping_add(1);
+            *key = row_key(queued.entry.created_at, self.seq);
+            queued.entry.bind(&mut insert, row * PARAMS_PER_ROW, *key)?;
+        }
+        let inserted = insert.raw_execute()?;
+        drop(insert);
+        for (queued, key) in chunk.iter().zip(keys) {
+            if inserted < chunk.len() && !self.holds(key, &queued.entry)? {
+                self.insert_one(queued)?;
+            } else if let Some(open) = &mut self.open {
+                open.count(queued);
             }
         }
+        Ok(())
+    }
+
+    /// Whether the row under `key` is `entry`'s.
+    fn holds(&self, key: i64, entry: &LogEntry) -> rusqlite::Result<bool> {
+        let id: Option<String> = self
+            .conn
+            .prepare_cached("SELECT id FROM logs WHERE rowid = ?1")?
+            .query_row([key], |row| row.get(0))
+            .optional()?;
+        Ok(id.as_deref() == Some(entry.id.as_str()))
+    }
+
+    /// Inserts one entry. A key already taken (a restart within the same millisecond,
+    /// or the sequence wrapping) is passed over: the entry goes after the highest key
+    /// of its millisecond, and the sequence goes on from there.
+    fn insert_one(&mut self, queued: &Queued) -> rusqlite::Result<()> {
+        let created_at = queued.entry.created_at;
+        self.seq = self.seq.wrapping_add(1);
+        let mut key = Some(row_key(created_at, self.seq));
+        let mut insert = self.conn.prepare_cached(&self.insert_one)?;
+        while let Some(free) = key.take() {
+            queued.entry.bind(&mut insert, 0, free)?;
+            if insert.raw_execute()? > 0 {
+                if let Some(open) = &mut self.open {
+                    open.count(queued);
+                }
+                return Ok(());
+            }
+            let (from, to) = row_key_range(created_at, created_at.saturating_add(1));
+            let highest: Option<i64> = self
+                .conn
+                .prepare_cached("SELECT max(rowid) FROM logs WHERE rowid >= ?1 AND rowid < ?2")?
+                .query_row([from, to], |row| row.get(0))?;
+            // Past the highest, unless that was this try (then the millisecond is full).
+            key = highest
+                .map(|h| h + 1)
+                .filter(|next| *next > free && *next < to);
+            if let Some(next) = key {
+                self.seq = u64::try_from(next - from).unwrap_or(0);
+            }
+        }
+        log::error!("request log: no free key for an entry of millisecond {created_at}");
+        self.stats.failed.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
@@ -428,8 +501,8 @@ impl Writer<'_> {
     }
 }
 
-/// Tries at a free table key per entry before it is given up as failed.
-const KEY_TRIES: usize = 8;
+/// Rows per insert statement (more saved little, and SQLite caps a statement's parameters).
+const ROWS_PER_INSERT: usize = 8;
 
 /// Adds `inserted` to `gateway`'s count, then deletes its oldest entries beyond
 /// `max_entries` (0 keeps none); returns how many went.

@@ -75,23 +75,33 @@ fn round_trip_keeps_every_field() {
     let mut entry = sample(1, "gw");
     entry.ttft_ms = None;
     entry.cost = None;
-    entry.feedback = Some(-1);
-    entry.score = Some(42.5);
+    // Nine entries: the first eight share one insert statement, the last has its own.
+    let mut last = sample(10, "gw");
+    last.cached = true;
+    last.stream = false;
+    last.success = false;
+    last.custom_cost = true;
+    last.event_id = None;
+    last.request_body = None;
     assert!(sender.try_log(entry.clone(), 100));
-    assert!(sender.try_log(sample(2, "gw"), 100));
+    for n in 2..9 {
+        assert!(sender.try_log(sample(n, "gw"), 100));
+    }
+    assert!(sender.try_log(last.clone(), 100));
     writer.flush().unwrap();
 
     let store = db.store().unwrap();
     assert_eq!(store.get(entry.id.as_str()).unwrap(), Some(entry.clone()));
+    assert_eq!(store.get(last.id.as_str()).unwrap(), Some(last));
     assert_eq!(store.get("no-such-id").unwrap(), None);
     // Listing leaves the bodies out, and only them.
     let listed = store.list(&ListQuery::default()).unwrap();
-    assert_eq!(listed.entries.len(), 2);
+    assert_eq!(listed.entries.len(), 9);
     let mut without_bodies = entry;
     without_bodies.request_body = None;
     without_bodies.response_body = None;
-    assert_eq!(listed.entries[1], without_bodies);
-    assert_eq!(writer.stats().written(), 2);
+    assert_eq!(listed.entries[8], without_bodies);
+    assert_eq!(writer.stats().written(), 9);
 }
 
 #[test]
@@ -227,22 +237,21 @@ fn entries_of_one_millisecond_survive_a_restart_of_the_key_sequence() {
     };
     let mut ids = Vec::new();
     // Two writers, each numbering its keys from the start: the second one's first keys
-    // are taken and skipped over.
+    // are taken and skipped over, in a statement of several rows and of one.
     for round in 0..2 {
-        let (sender, pending) = db.writer(16);
-        let writer = pending.start().unwrap();
-        for n in 0..3 {
+        let (sender, pending) = db.writer(32);
+        for n in 0..19 {
             let entry = same_ms(&format!("{round}-{n}"));
             ids.push(entry.id);
             assert!(sender.try_log(entry, 100));
         }
-        writer.shutdown().unwrap();
+        pending.start().unwrap().shutdown().unwrap();
     }
     let store = db.store().unwrap();
     for id in &ids {
         assert!(store.get(id.as_str()).unwrap().is_some(), "{id}");
     }
-    assert_eq!(created_ats(&store, "gw"), [0; 6]);
+    assert_eq!(created_ats(&store, "gw"), [0; 38]);
     assert_eq!(store.get("not-a-log-id").unwrap(), None);
 }
 
