@@ -233,7 +233,7 @@ fn note_step(log: &mut RequestLog, step: &PlannedStep) {
     log.outcome.model = match &step.request.model {
         Some(model) => model.clone(),
         // Native requests: a scan of the body, paid only when the entry is written.
-        None if log.logging => upstream_model(&step.request.body),
+        None if log.logging() => upstream_model(&step.request.body),
         None => String::new(),
     };
 }

@@ -5,7 +5,7 @@ use super::Worker;
 use crate::config::Gateway;
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::RequestHead;
-use crate::observe::logdb::{now_ms, LogId, MAX_LOGGED_BODY_BYTES};
+use crate::observe::logdb::{now_ms, LogEntry, LogId, MAX_LOGGED_BODY_BYTES};
 use crate::observe::metrics::{CacheStatus, RequestRecord};
 use crate::observe::{
     from_json_body, parse_custom_cost, parse_metadata, CustomCost, StreamUsage, Usage,
@@ -33,11 +33,12 @@ pub struct ResponseTap {
 }
 
 impl ResponseTap {
-    /// `copy`: keep the body (for the log or a JSON body's usage); `stream`: an SSE body.
-    pub fn new(copy: bool, stream: bool) -> ResponseTap {
+    /// `copy`: a buffer to keep the body in (for the log or a JSON body's usage);
+    /// `stream`: an SSE body.
+    pub fn new(copy: Option<Vec<u8>>, stream: bool) -> ResponseTap {
         ResponseTap {
             stream: stream.then(StreamUsage::new),
-            copy: copy.then(Vec::new),
+            copy,
             ..ResponseTap::default()
         }
     }
@@ -148,20 +149,16 @@ impl RequestIds {
 #[derive(Debug)]
 pub struct RequestLog {
     start: Instant,
-    created_at: i64,
     id: LogId,
     client_event: Option<String>,
     gateway: String,
     max_entries: u64,
-    path: String,
-    user_agent: String,
-    /// A log entry is written for this request.
-    pub logging: bool,
+    /// The log entry, filled in as the request goes (its strings and buffers are a
+    /// stored entry's, handed back by the writer); `None` when the request is not logged.
+    entry: Option<Box<LogEntry>>,
     /// Bodies go into the entry.
-    pub payloads: bool,
-    metadata: String,
+    payloads: bool,
     custom_cost: Option<CustomCost>,
-    request_body: Option<Bytes>,
     request_size: u64,
     pub outcome: Outcome,
 }
@@ -184,73 +181,77 @@ impl RequestLog {
         let ours = |name: &str| if has_ours { head.header(name) } else { None };
         let off =
             |name: &str| ours(name).is_some_and(|v| v.trim_ascii().eq_ignore_ascii_case(b"false"));
-        let logging = worker.log.is_some() && gateway.config.collect_logs && !off(COLLECT_LOG);
+        let sender = worker.log.as_ref();
+        let logging = sender.is_some() && gateway.config.collect_logs && !off(COLLECT_LOG);
         let bad = |name: &str, why: String| {
             GatewayError::new(
                 ErrorCode::BadRequest,
                 format!("invalid {name} header: {why}"),
             )
         };
-        // Checked on every request (a bad header is refused either way); kept only when logged.
-        let metadata = match ours(METADATA) {
-            Some(value) => {
-                let parsed = parse_metadata(value).map_err(|e| bad(METADATA, e.to_string()))?;
-                if logging {
-                    parsed.to_json()
-                } else {
-                    String::new()
-                }
-            }
-            // Empty: stored as `{}`.
-            None => String::new(),
-        };
+        // Checked on every request (a bad header is refused either way).
+        let metadata = ours(METADATA)
+            .map(parse_metadata)
+            .transpose()
+            .map_err(|e| bad(METADATA, e.to_string()))?;
         let custom_cost = ours(CUSTOM_COST)
             .map(parse_custom_cost)
             .transpose()
             .map_err(|e| bad(CUSTOM_COST, e.to_string()))?;
         let created_at = now_ms();
+        let id = LogId::new(created_at);
         let client_event = ours(EVENT_ID)
             .and_then(|v| std::str::from_utf8(v).ok())
             .map(str::trim)
             .filter(|v| !v.is_empty() && v.len() <= 256)
             .map(str::to_string);
-        // Path and user agent only go into the log entry.
-        let text = |name: &str| {
-            logging
-                .then(|| head.header(name))
-                .flatten()
-                .map(|v| String::from_utf8_lossy(v).into_owned())
-                .unwrap_or_default()
-        };
-        let path = if logging {
-            head.path().to_string()
-        } else {
-            String::new()
-        };
+        let entry = sender.filter(|_| logging).map(|sender| {
+            let mut entry = sender.blank();
+            entry.id = id;
+            entry.created_at = created_at;
+            entry.gateway.push_str(&gateway.id);
+            entry.path.push_str(head.path());
+            if let Some(agent) = head.header("user-agent") {
+                entry.user_agent.push_str(&String::from_utf8_lossy(agent));
+            }
+            // Empty: stored as `{}`.
+            if let Some(metadata) = &metadata {
+                entry.metadata.push_str(&metadata.to_json());
+            }
+            entry
+        });
         Ok(RequestLog {
             start: Instant::now(),
-            created_at,
-            id: LogId::new(created_at),
+            id,
             client_event,
             gateway: gateway.id.clone(),
             max_entries: gateway.config.log_max_entries,
-            path,
-            user_agent: text("user-agent"),
-            logging,
             payloads: logging && !off(COLLECT_LOG_PAYLOAD),
-            metadata,
+            entry,
             custom_cost,
-            request_body: None,
             request_size: 0,
             outcome: Outcome::default(),
         })
     }
 
-    /// The client's body as received (a reference count, not a copy).
-    pub fn set_request_body(&mut self, body: &Bytes) {
+    /// A log entry is written for this request.
+    pub fn logging(&self) -> bool {
+        self.entry.is_some()
+    }
+
+    /// The client's body as received: its size, and a copy for the log entry.
+    pub fn set_request_body(&mut self, body: &[u8]) {
         self.request_size = body.len() as u64;
-        if self.payloads {
-            self.request_body = Some(body.clone());
+        if let Some(entry) = &mut self.entry {
+            let keep = self.payloads && body.len() <= MAX_LOGGED_BODY_BYTES;
+            match &mut entry.request_body {
+                Some(buffer) if keep => {
+                    buffer.clear();
+                    buffer.extend_from_slice(body);
+                }
+                stored if keep => *stored = Some(body.to_vec()),
+                stored => *stored = None,
+            }
         }
     }
 
@@ -264,17 +265,25 @@ impl RequestLog {
         RequestIds {
             id: Some(self.id),
             client_event: self.client_event.clone(),
-            logged: self.logging,
+            logged: self.logging(),
         }
     }
 
-    /// A tap for an answer with this `content-type`: copies the body only when the log
-    /// keeps it or needs a JSON body's usage.
-    pub fn tap_for(&self, content_type: Option<&[u8]>) -> ResponseTap {
+    /// A tap for an answer with this `content-type`: copies the body (into the entry's
+    /// own buffer) only when the log keeps it or needs a JSON body's usage.
+    pub fn tap_for(&mut self, content_type: Option<&[u8]>) -> ResponseTap {
         let stream = content_type.is_some_and(|ct| {
             ct.len() >= 17 && ct[..17].eq_ignore_ascii_case(b"text/event-stream")
         });
-        ResponseTap::new(self.logging && (self.payloads || !stream), stream)
+        let copy = (self.payloads || !stream)
+            .then_some(self.entry.as_mut())
+            .flatten()
+            .map(|entry| {
+                let mut buffer = entry.response_body.take().unwrap_or_default();
+                buffer.clear();
+                buffer
+            });
+        ResponseTap::new(copy, stream)
     }
 
     /// Records the finished request: metrics always, the log entry when it is on.
@@ -308,18 +317,12 @@ impl RequestLog {
             ttft,
             overhead: outcome.overhead,
         });
-        let Some(sender) = worker.log.as_ref().filter(|_| self.logging) else {
+        let (Some(sender), Some(mut entry)) = (worker.log.as_ref(), self.entry.take()) else {
             return;
         };
-        // The entry's strings and buffers are this worker's, handed back by the writer.
-        let mut entry = sender.blank();
-        entry.id = self.id;
         entry.event_id = self.client_event;
-        entry.created_at = self.created_at;
-        entry.gateway.push_str(&self.gateway);
         entry.provider.push_str(&outcome.provider);
         entry.model.push_str(&outcome.model);
-        entry.path.push_str(&self.path);
         entry.status = outcome.status;
         entry.success = (200..300).contains(&outcome.status);
         entry.cached = outcome.cache == CacheStatus::Hit;
@@ -330,23 +333,15 @@ impl RequestLog {
         entry.tokens_out = usage.map(|u| u.tokens_out);
         entry.cost = cost;
         entry.custom_cost = custom;
-        entry.metadata.push_str(&self.metadata);
         entry.request_size = self.request_size;
         entry.response_size = outcome.tap.size;
-        entry.user_agent.push_str(&self.user_agent);
-        let payloads = self.payloads;
-        entry.request_body = stored(entry.request_body, self.request_body.as_deref(), payloads);
-        entry.response_body = stored(entry.response_body, outcome.tap.copy.as_deref(), payloads);
+        // The tap's copy is in the entry's own buffer; it is `None` past the size limit.
+        entry.response_body = outcome.tap.copy.filter(|_| self.payloads);
+        if !self.payloads {
+            entry.request_body = None;
+        }
         sender.try_log(entry, self.max_entries);
     }
-}
-
-/// `buffer` holding `body`, or `None` when the log keeps no body.
-fn stored(buffer: Option<Vec<u8>>, body: Option<&[u8]>, payloads: bool) -> Option<Vec<u8>> {
-    let body = body.filter(|b| payloads && b.len() <= MAX_LOGGED_BODY_BYTES)?;
-    let mut buffer = buffer.unwrap_or_default();
-    buffer.extend_from_slice(body);
-    Some(buffer)
 }
 
 fn millis(d: Duration) -> u64 {
@@ -376,7 +371,7 @@ mod tests {
 
     #[test]
     fn tap_counts_and_copies_json_usage() {
-        let mut tap = ResponseTap::new(true, false);
+        let mut tap = ResponseTap::new(Some(Vec::new()), false);
         let body =
             br#"{"id":"x","usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10}}"#;
         tap.push(&body[..20]);
@@ -389,7 +384,7 @@ mod tests {
 
     #[test]
     fn tap_reads_stream_usage_without_copy() {
-        let mut tap = ResponseTap::new(false, true);
+        let mut tap = ResponseTap::new(None, true);
         tap.push(b"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":2,");
         tap.push(b"\"completion_tokens\":5,\"total_tokens\":7}}\n\ndata: [DONE]\n\n");
         assert!(tap.copy.is_none());
@@ -399,25 +394,12 @@ mod tests {
 
     #[test]
     fn tap_gives_up_copy_over_the_limit() {
-        let mut tap = ResponseTap::new(true, false);
+        let mut tap = ResponseTap::new(Some(Vec::new()), false);
         tap.push(&vec![b'a'; MAX_LOGGED_BODY_BYTES]);
         assert!(tap.copy.is_some());
         tap.push(b"b");
         assert!(tap.copy.is_none());
         assert_eq!(tap.size, MAX_LOGGED_BODY_BYTES as u64 + 1);
-    }
-
-    #[test]
-    fn bodies_over_the_limit_or_switched_off_are_not_stored() {
-        let reused = || Some(Vec::with_capacity(8));
-        assert_eq!(stored(reused(), Some(b"abc"), true), Some(b"abc".to_vec()));
-        assert_eq!(stored(None, Some(b"abc"), true), Some(b"abc".to_vec()));
-        assert_eq!(stored(reused(), Some(b"abc"), false), None);
-        assert_eq!(stored(reused(), None, true), None);
-        let limit = vec![0; MAX_LOGGED_BODY_BYTES];
-        assert!(stored(None, Some(&limit), true).is_some());
-        let over = vec![0; MAX_LOGGED_BODY_BYTES + 1];
-        assert_eq!(stored(None, Some(&over), true), None);
     }
 
     #[test]
