@@ -10,8 +10,9 @@
 # Same shape and pinning as scripts/bench.sh (a): sluice --workers 1 (its log writer thread
 # included) on CPU 1, sluice-mock and sluice-load (--concurrency 32) on CPU 0; override with
 # BENCH_PROXY_CPUS / BENCH_REST_CPUS. A fresh gateway and an empty log per run. Each line:
-# req/s, the gateway's CPU per request (every thread, from /proc/PID/stat), the log writer
-# thread's share of it, and the rows in the log afterwards. Alternating many short runs and
+# req/s, the gateway's CPU per request (every thread's run time from /proc/PID/task/*/schedstat,
+# exact, where the tick-sampled utime/stime misplace a thread that wakes on a timer), the log
+# writer thread's share of it, and the rows in the log afterwards. Alternating many short runs and
 # taking medians is what makes a 10% question answerable on a noisy shared machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,7 +48,11 @@ listening() { # FILE PID -> the address a tool printed in its "listening on" lin
   done
   return 1
 }
-ticks() { awk '{print $14 + $15}' "$1"; } # utime + stime of a /proc stat file
+# Run time in microseconds of a process (every thread) or of one thread's task directory.
+cpu_us() {
+  if [ -d "$1/task" ]; then cat "$1"/task/*/schedstat; else cat "$1/schedstat"; fi \
+    | awk '{ns += $1} END {printf "%d", ns / 1000}'
+}
 
 taskset -c "$rest_cpus" "$bin/sluice-mock" --listen 127.0.0.1:0 >"$work/mock.out" 2>&1 &
 pids+=($!)
@@ -61,7 +66,6 @@ for mode in on off; do
   } >"$work/$mode.toml"
 done
 
-hz="$(getconf CLK_TCK)"
 echo "mode round req/s cpu_us_per_req writer_us_per_req rows_logged" >"$work/results"
 for round in $(seq "$rounds"); do
   for mode in off on; do
@@ -70,24 +74,24 @@ for round in $(seq "$rounds"); do
       --listen 127.0.0.1:0 --workers 1 2>"$work/sluice.err" &
     gw=$!
     addr="$(listening "$work/sluice.err" "$gw")"
-    before="$(ticks /proc/$gw/stat)"
+    before="$(cpu_us /proc/$gw)"
     taskset -c "$rest_cpus" "$bin/sluice-load" --url "http://$addr/v1/chat/completions" \
       --concurrency 32 --duration "$duration" --body "$work/body.json" --quiet --json "$work/run.json" >/dev/null
-    after="$(ticks /proc/$gw/stat)"
+    after="$(cpu_us /proc/$gw)"
     writer=0
     for t in /proc/$gw/task/*; do
-      [ "$(cat "$t/comm")" = sluice-logdb ] && writer="$(ticks "$t/stat")"
+      if [ "$(cat "$t/comm")" = sluice-logdb ]; then writer="$(cpu_us "$t")"; fi
     done
     kill "$gw"; wait "$gw" 2>/dev/null || true
-    python3 - "$work/run.json" "$mode" "$round" "$((after - before))" "$writer" "$hz" "$work/data/logs.db" \
+    python3 - "$work/run.json" "$mode" "$round" "$((after - before))" "$writer" "$work/data/logs.db" \
       >>"$work/results" <<'PY'
 import json, os, sqlite3, sys
 run = json.load(open(sys.argv[1]))
-mode, rnd, ticks, writer, hz, db = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), sys.argv[7]
+mode, rnd, busy_us, writer_us, db = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
 ok = run["ok"]
 rows = sqlite3.connect(db).execute("SELECT COUNT(*) FROM logs").fetchone()[0] if os.path.exists(db) else 0
-us = lambda t: t * 1e6 / hz / ok if ok else 0
-print(mode, rnd, round(run["achieved_rate"]), round(us(ticks), 2), round(us(writer), 2), rows)
+per_req = lambda us: us / ok if ok else 0
+print(mode, rnd, round(run["achieved_rate"]), round(per_req(busy_us), 2), round(per_req(writer_us), 2), rows)
 PY
     tail -1 "$work/results"
   done
@@ -101,4 +105,8 @@ on, off = med("on", 2), med("off", 2)
 print(f"\nmedians over {len(runs) // 2} rounds: logs off {off:,.0f} req/s, {med('off', 3):.2f} us/req; "
       f"logs on {on:,.0f} req/s, {med('on', 3):.2f} us/req (log writer {med('on', 4):.2f})")
 print(f"throughput with logs: {on / off:.3f}x of without ({(on / off - 1) * 100:+.1f}%)")
+# Each round's two runs are adjacent in time: their ratio drifts less with the machine.
+rate = {(r[0], r[1]): float(r[2]) for r in runs}
+pairs = sorted(rate[("on", n)] / rate[("off", n)] for (m, n) in rate if m == "on" and ("off", n) in rate)
+print(f"per round: median {statistics.median(pairs):.3f}x, range {pairs[0]:.3f}x to {pairs[-1]:.3f}x")
 PY
