@@ -1,6 +1,7 @@
 //! The request log in SQLite (`{data_dir}/logs.db`, WAL): opening the file and its
 //! schema; `writer` appends from a background thread, `store` reads and edits.
 
+mod batch;
 mod entry;
 mod id;
 mod query;
