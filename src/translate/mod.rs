@@ -8,4 +8,5 @@ mod golden;
 pub mod google;
 pub mod messages;
 mod openai_chunks;
+mod openai_messages;
 mod request_error;
