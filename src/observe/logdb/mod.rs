@@ -79,9 +79,13 @@ impl LogDb {
             return Err(LogDbError::NewerLayout(db.path, version));
         }
         if tables > 0 && version < SCHEMA_VERSION {
-            // An earlier layout: its entries are kept, aside, and a new table starts.
+            // An earlier layout: its entries are kept, aside, and a new table starts,
+            // with no retention counts (they counted the entries set aside).
             let aside = format!("logs_v{version}");
-            conn.execute_batch(&format!("ALTER TABLE logs RENAME TO {aside};"))?;
+            conn.execute_batch(&format!(
+                "BEGIN IMMEDIATE; ALTER TABLE logs RENAME TO {aside}; \
+                 DROP TABLE IF EXISTS log_counts; COMMIT;"
+            ))?;
             log::warn!(
                 "request log {}: entries of an earlier layout kept in table {aside}",
                 db.path.display()

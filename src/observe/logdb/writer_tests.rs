@@ -306,6 +306,27 @@ fn a_log_file_of_an_earlier_layout_is_set_aside_and_a_newer_one_refused() {
 }
 
 #[test]
+fn entries_set_aside_with_an_earlier_layout_leave_retention_counts_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join(LOG_FILE_NAME)).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE logs (id TEXT NOT NULL); INSERT INTO logs VALUES ('old'); \
+         CREATE TABLE log_counts (gateway TEXT PRIMARY KEY, entries INTEGER NOT NULL) WITHOUT ROWID; \
+         INSERT INTO log_counts VALUES ('gw', 5); PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    drop(conn);
+    let db = LogDb::open(dir.path()).unwrap();
+    let (sender, pending) = db.writer(16);
+    for n in 0..3 {
+        assert!(sender.try_log(sample(n, "gw"), 3));
+    }
+    pending.start().unwrap().shutdown().unwrap();
+    // Counted from zero: the three new entries fit the gateway's three.
+    assert_eq!(created_ats(&db.store().unwrap(), "gw"), [0, 1, 2]);
+}
+
+#[test]
 fn a_store_delete_gets_the_write_lock_while_the_writer_is_busy() {
     use std::sync::atomic::{AtomicBool, Ordering};
     let (_dir, db) = temp_db();
