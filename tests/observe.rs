@@ -63,10 +63,22 @@ fn direct_stream() -> String {
 }
 
 fn start(up: &Upstream, data_dir: &Path, gateway_toml: &str) -> Server {
-    start_with_queue(up, data_dir, gateway_toml, 65_536)
+    start_tuned(up, data_dir, gateway_toml, |_| {})
 }
 
 fn start_with_queue(up: &Upstream, data_dir: &Path, gateway_toml: &str, queue: usize) -> Server {
+    start_tuned(up, data_dir, gateway_toml, |settings| {
+        settings.server.log_queue_entries = queue
+    })
+}
+
+/// Two workers and a 65536-entry log queue unless `tune` says otherwise.
+fn start_tuned(
+    up: &Upstream,
+    data_dir: &Path,
+    gateway_toml: &str,
+    tune: impl FnOnce(&mut Settings),
+) -> Server {
     let toml = format!(
         "{}\n[price.mock]\n\"gpt-4o-mini\" = {{ in = {PRICE_IN:e}, out = {PRICE_OUT:e} }}\n\
          [[gateway]]\nid = \"default\"\n{gateway_toml}\n",
@@ -77,7 +89,7 @@ fn start_with_queue(up: &Upstream, data_dir: &Path, gateway_toml: &str, queue: u
     settings.admin_listen = Some("127.0.0.1:0".parse().unwrap());
     settings.server.workers = 2;
     settings.server.data_dir = data_dir.to_string_lossy().into_owned();
-    settings.server.log_queue_entries = queue;
+    tune(&mut settings);
     Server::start_observed(Arc::new(settings)).unwrap()
 }
 
@@ -344,6 +356,27 @@ fn a_body_over_the_limit_is_not_stored_but_the_rest_of_the_entry_is() {
         &format!("/api/v1/gateways/default/logs/{id}/request"),
     );
     assert_eq!(String::from_utf8_lossy(&body.body), CHAT);
+    stop(server);
+}
+
+#[test]
+fn a_request_refused_before_its_body_is_read_is_logged_without_one() {
+    let up = upstream();
+    let dir = tempfile::tempdir().unwrap();
+    // One worker: the refused request's entry is the first one's, handed back for reuse.
+    let server = start_tuned(&up, dir.path(), "", |s| s.server.workers = 1);
+    logged(&server, &send(&server, &post(PATH, "", CHAT)));
+    let head = format!(
+        "POST {PATH} HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\n\
+         content-length: 999999999\r\n\r\n"
+    );
+    let refused = send(&server, head.as_bytes());
+    assert_eq!(refused.status, 413);
+    let entry = logged(&server, &refused);
+    assert_eq!(entry["status"].as_u64(), Some(413));
+    let id = entry["id"].as_str().unwrap();
+    let shown = admin(&server, &format!("/api/v1/gateways/default/logs/{id}")).json();
+    assert_eq!(shown["result"]["request_body_stored"], false);
     stop(server);
 }
 

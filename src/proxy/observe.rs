@@ -160,6 +160,8 @@ pub struct RequestLog {
     payloads: bool,
     custom_cost: Option<CustomCost>,
     request_size: u64,
+    /// The client's body was read (a request refused before that has none to log).
+    body_read: bool,
     pub outcome: Outcome,
 }
 
@@ -230,6 +232,7 @@ impl RequestLog {
             entry,
             custom_cost,
             request_size: 0,
+            body_read: false,
             outcome: Outcome::default(),
         })
     }
@@ -242,6 +245,7 @@ impl RequestLog {
     /// The client's body as received: its size, and a copy for the log entry.
     pub fn set_request_body(&mut self, body: &[u8]) {
         self.request_size = body.len() as u64;
+        self.body_read = true;
         if let Some(entry) = &mut self.entry {
             let keep = self.payloads && body.len() <= MAX_LOGGED_BODY_BYTES;
             match &mut entry.request_body {
@@ -337,7 +341,7 @@ impl RequestLog {
         entry.response_size = outcome.tap.size;
         // The tap's copy is in the entry's own buffer; it is `None` past the size limit.
         entry.response_body = outcome.tap.copy.filter(|_| self.payloads);
-        if !self.payloads {
+        if !(self.payloads && self.body_read) {
             entry.request_body = None;
         }
         sender.try_log(entry, self.max_entries);
