@@ -20,11 +20,7 @@ fn a_large_request_body_reaches_a_tls_upstream_whole() {
         common::write_json(w, 200, r#"{"ok":true}"#);
         After::KeepAlive
     });
-    let cfg = format!(
-        "[provider.secure]\nbase_url = \"https://localhost:{}/v1\"\nca_file = \"{}\"\nkeys = {{ default = \"k\" }}\n",
-        up.addr.port(),
-        pki.ca_file.display()
-    );
+    let cfg = pki.provider_config(up.addr.port());
     let gw = Gateway::start(&cfg);
     let resp = gw.send(&post("/v1/embeddings", "", &big_request("secure/m", 6)));
     assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));

@@ -82,11 +82,7 @@ fn tls_upstream_with_test_ca() {
         write_json(w, 200, r#"{"tls":true}"#);
         After::KeepAlive
     });
-    let cfg = format!(
-        "[provider.secure]\nbase_url = \"https://localhost:{}/v1\"\nca_file = \"{}\"\nkeys = {{ default = \"k\" }}\n",
-        up.addr.port(),
-        pki.ca_file.display()
-    );
+    let cfg = pki.provider_config(up.addr.port());
     let gw = Gateway::start(&cfg);
     for _ in 0..2 {
         let resp = gw.send(&post("/v1/chat/completions", "", r#"{"model":"secure/m"}"#));

@@ -59,3 +59,15 @@ impl TestPki {
         }
     }
 }
+
+impl TestPki {
+    /// A `[provider.secure]` for an upstream on `localhost:port` serving this PKI's
+    /// certificate, trusting this CA.
+    pub fn provider_config(&self, port: u16) -> String {
+        format!(
+            "[provider.secure]\nbase_url = \"https://localhost:{port}/v1\"\nca_file = \"{}\"\n\
+             keys = {{ default = \"k\" }}\n",
+            self.ca_file.display()
+        )
+    }
+}
