@@ -175,12 +175,7 @@ fn request_controls(
     gateway: &crate::config::Gateway,
     head: &RequestHead,
 ) -> Result<Effective, GatewayError> {
-    let has_controls = head.headers.iter().any(|h| {
-        h.name
-            .get(..7)
-            .is_some_and(|p| p.eq_ignore_ascii_case("cf-aig-"))
-    });
-    let controls = if has_controls {
+    let controls = if head.has_header_prefix("cf-aig-") {
         RequestControls::from_headers(|name| head.header(name))
             .map_err(|e| GatewayError::new(ErrorCode::BadRequest, e.to_string()))?
     } else {

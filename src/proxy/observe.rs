@@ -175,11 +175,7 @@ impl RequestLog {
     ) -> Result<RequestLog, GatewayError> {
         // Most requests carry no `cf-aig-` header: one pass over the names spares the
         // five lookups below.
-        let has_ours = head.headers.iter().any(|h| {
-            h.name
-                .get(..7)
-                .is_some_and(|p| p.eq_ignore_ascii_case("cf-aig-"))
-        });
+        let has_ours = head.has_header_prefix("cf-aig-");
         let ours = |name: &str| if has_ours { head.header(name) } else { None };
         let off =
             |name: &str| ours(name).is_some_and(|v| v.trim_ascii().eq_ignore_ascii_case(b"false"));
