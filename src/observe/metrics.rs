@@ -23,11 +23,12 @@ pub const MAX_SERIES: usize = 200;
 pub const OVERFLOW_LABEL: &str = "other";
 
 /// How a response relates to the gateway cache.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CacheStatus {
     Hit,
     Miss,
     /// Caching off for this request.
+    #[default]
     None,
 }
 

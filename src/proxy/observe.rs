@@ -90,7 +90,7 @@ impl ResponseTap {
 }
 
 /// What became of the request once an answer was chosen.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Outcome {
     pub status: u16,
     pub provider: String,
@@ -103,20 +103,6 @@ pub struct Outcome {
     /// request arrived, less the answering attempt's time with the upstream (all of it
     /// for a cache hit). `None` for answers the gateway made itself.
     pub overhead: Option<Duration>,
-}
-
-impl Default for Outcome {
-    fn default() -> Self {
-        Outcome {
-            status: 0,
-            provider: String::new(),
-            model: String::new(),
-            stream: false,
-            cache: CacheStatus::None,
-            tap: ResponseTap::default(),
-            overhead: None,
-        }
-    }
 }
 
 /// The ids a request's responses carry: `cf-aig-event-id` always (the client's, else
@@ -244,14 +230,12 @@ impl RequestLog {
         self.body_read = true;
         if let Some(entry) = &mut self.entry {
             let keep = self.payloads && body.len() <= MAX_LOGGED_BODY_BYTES;
-            match &mut entry.request_body {
-                Some(buffer) if keep => {
-                    buffer.clear();
-                    buffer.extend_from_slice(body);
-                }
-                stored if keep => *stored = Some(body.to_vec()),
-                stored => *stored = None,
-            }
+            entry.request_body = keep.then(|| {
+                // Empty when handed back (`LogEntry::reuse`); its capacity is kept.
+                let mut buffer = entry.request_body.take().unwrap_or_default();
+                buffer.extend_from_slice(body);
+                buffer
+            });
         }
     }
 
@@ -278,11 +262,7 @@ impl RequestLog {
         let copy = (self.payloads || !stream)
             .then_some(self.entry.as_mut())
             .flatten()
-            .map(|entry| {
-                let mut buffer = entry.response_body.take().unwrap_or_default();
-                buffer.clear();
-                buffer
-            });
+            .map(|entry| entry.response_body.take().unwrap_or_default());
         ResponseTap::new(copy, stream)
     }
 
@@ -337,7 +317,8 @@ impl RequestLog {
         entry.response_size = outcome.tap.size;
         // The tap's copy is in the entry's own buffer; it is `None` past the size limit.
         entry.response_body = outcome.tap.copy.filter(|_| self.payloads);
-        if !(self.payloads && self.body_read) {
+        // Otherwise it holds the recycled buffer of an earlier entry's body.
+        if !self.body_read {
             entry.request_body = None;
         }
         sender.try_log(entry, self.max_entries);
