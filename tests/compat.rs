@@ -34,7 +34,8 @@ fn compat_rewrites_only_the_model_bytes() {
         seen.header("content-length"),
         Some(expected.len().to_string().as_str())
     );
-    assert_eq!(seen.header("authorization"), Some("Bearer sk-client"));
+    // stored-first: the provider's stored key wins over the client's.
+    assert_eq!(seen.header("authorization"), Some("Bearer sk-stored"));
     assert_eq!(seen.header("host"), Some(up.addr.to_string().as_str()));
 }
 
@@ -217,7 +218,11 @@ fn missing_credentials_are_2005() {
         .as_str()
         .unwrap()
         .to_string();
-    assert_eq!(msg, "no credentials for provider mock");
+    assert!(
+        msg.starts_with("no credentials for provider mock: "),
+        "{msg}"
+    );
+    assert!(msg.contains("[provider.mock] keys = { default ="), "{msg}");
     let resp = gw.send(&post(
         "/v1/chat/completions",
         "cf-aig-byok-alias: other\r\n",
@@ -257,7 +262,12 @@ fn gateway_token_is_consumed_and_stored_key_used() {
     assert_eq!(seen.header("authorization"), Some("Bearer sk-stored"));
     assert!(!seen.headers.iter().any(|(_, v)| v.contains("gw-token")));
 
-    // With cf-aig-authorization, Authorization is the client's provider key.
+    // With cf-aig-authorization, Authorization is the client's provider key, used
+    // under client-first.
+    let gw = Gateway::start(&config_for(
+        &up,
+        "[[gateway]]\nid = \"locked\"\nauth_tokens = [\"gw-token\"]\nclient_keys = \"client-first\"\n",
+    ));
     let resp = gw.send(&post(
         "/v1/a/locked/compat/chat/completions",
         "cf-aig-authorization: Bearer gw-token\r\nauthorization: Bearer sk-own\r\n",

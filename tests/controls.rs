@@ -76,7 +76,10 @@ fn no_cache_status_when_the_cache_is_off_or_skipped() {
 #[test]
 fn default_key_separates_credentials() {
     let (up, count) = counting();
-    let gw = Gateway::start(&config_for(&up, &gateway_settings("cache_ttl_s = 60")));
+    let gw = Gateway::start(&config_for(
+        &up,
+        &gateway_settings("cache_ttl_s = 60\nclient_keys = \"client-first\""),
+    ));
     let a = chat(&gw, "authorization: Bearer sk-a\r\n", CHAT);
     let b = chat(&gw, "authorization: Bearer sk-b\r\n", CHAT);
     assert_eq!(a.header("cf-aig-cache-status"), Some("MISS"));

@@ -96,7 +96,8 @@ fn openai_provider_behind_messages_non_streaming() {
         assert_eq!(resp.json(), expected);
         let seen = up.next_request();
         assert_eq!(seen.target, "/v1/chat/completions");
-        assert_eq!(seen.header("authorization"), Some("Bearer sk-client"));
+        // The provider has a stored key: it wins over the client's (stored-first).
+        assert_eq!(seen.header("authorization"), Some("Bearer sk-stored"));
         assert_eq!(seen.header("x-api-key"), None);
         assert_eq!(seen.header("anthropic-version"), None);
         let body: Value = serde_json::from_slice(&seen.body).unwrap();
@@ -125,7 +126,8 @@ fn openai_provider_behind_messages_streaming() {
     );
     assert_eq!(events(&resp.body), events(expected));
     let seen = up.next_request();
-    assert_eq!(seen.header("authorization"), Some("Bearer sk-client"));
+    // The provider has a stored key: it wins over the client's (stored-first).
+    assert_eq!(seen.header("authorization"), Some("Bearer sk-stored"));
     let body: Value = serde_json::from_slice(&seen.body).unwrap();
     assert_eq!(body["stream_options"]["include_usage"], true);
 }

@@ -108,7 +108,8 @@ fn openai_client_reaches_anthropic_non_streaming() {
         assert_eq!(resp.json(), expected);
         let seen = up.next_request();
         assert_eq!(seen.target, "/v1/messages");
-        assert_eq!(seen.header("x-api-key"), Some("sk-ant-client"));
+        // The stored key wins over the client's (stored-first).
+        assert_eq!(seen.header("x-api-key"), Some("sk-ant-stored"));
         assert_eq!(seen.header("authorization"), None);
         assert_eq!(seen.header("anthropic-version"), Some("2023-06-01"));
         assert_eq!(seen.header("accept-encoding"), Some("identity"));
@@ -310,7 +311,7 @@ fn openai_client_reaches_gemini_non_streaming_and_streaming() {
         seen.target,
         "/v1beta/models/gemini-2.5-flash:generateContent"
     );
-    assert_eq!(seen.header("x-goog-api-key"), Some("g-client"));
+    assert_eq!(seen.header("x-goog-api-key"), Some("g-stored"));
     assert_eq!(seen.header("authorization"), None);
 
     let up = sse_upstream(include_bytes!(

@@ -103,6 +103,7 @@ pub struct GatewayConfig {
     pub auth_tokens: Vec<Secret>,
     pub default_provider: String,
     pub collect_logs: bool,
+    pub client_keys: ClientKeys,
     pub cache_ttl_s: u64,
     pub rate_limit: RateLimitConfig,
     pub retry: RetryConfig,
@@ -117,6 +118,7 @@ impl Default for GatewayConfig {
             auth_tokens: Vec::new(),
             default_provider: String::new(),
             collect_logs: true,
+            client_keys: ClientKeys::StoredFirst,
             cache_ttl_s: 0,
             rate_limit: RateLimitConfig::default(),
             retry: RetryConfig::default(),
@@ -174,6 +176,29 @@ impl Default for RetryConfig {
             max_attempts: 1,
             delay_ms: 0,
             backoff: Backoff::Constant,
+        }
+    }
+}
+
+/// Whose provider key a unified endpoint uses (`[[gateway]] client_keys`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientKeys {
+    /// The provider's stored key when it has one, and the client's key is then dropped;
+    /// otherwise the client's key. Native paths forward the provider's own header.
+    StoredFirst,
+    /// The client's key when sent, else the stored key (the hosted service's precedence).
+    ClientFirst,
+    /// Stored keys only, on every path: a client key is never forwarded.
+    StoredOnly,
+}
+
+impl ClientKeys {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientKeys::StoredFirst => "stored-first",
+            ClientKeys::ClientFirst => "client-first",
+            ClientKeys::StoredOnly => "stored-only",
         }
     }
 }

@@ -100,6 +100,7 @@ fn gateway_table(g: &Gateway) -> Table {
     let default_provider = g.default_provider.clone().unwrap_or_default();
     t.insert("default_provider".into(), string(default_provider));
     t.insert("collect_logs".into(), Value::Boolean(c.collect_logs));
+    t.insert("client_keys".into(), string(c.client_keys.as_str()));
     t.insert("cache_ttl_s".into(), int(c.cache_ttl_s));
     let mut rate = Table::new();
     rate.insert("limit".into(), int(c.rate_limit.limit));

@@ -1,35 +1,39 @@
 //! Gateway authentication and the provider credential of a request (SPEC section 5):
 //! which header carries the key upstream, and whether the client's `Authorization` is consumed.
 
-use crate::config::{Gateway, Secret};
+use crate::config::{ClientKeys, Gateway, Secret};
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::RequestHead;
+use crate::providers::default_key_vars;
 use crate::providers::{AuthStyle, Provider};
 use subtle::ConstantTimeEq;
 
-/// What gateway authentication decided about the request's `Authorization` header.
+/// What gateway authentication decided about the request, and the gateway's rule for
+/// whose provider key goes upstream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GatewayAuth {
     /// `Authorization: Bearer T` holds a gateway token: it is never forwarded.
     pub authorization_is_gateway_token: bool,
+    /// The gateway's `client_keys` setting.
+    pub client_keys: ClientKeys,
 }
 
 /// Checks `cf-aig-authorization` (or `Authorization`) against the gateway's tokens.
 pub fn authenticate(gateway: &Gateway, head: &RequestHead) -> Result<GatewayAuth, GatewayError> {
     let authorization_is_gateway_token = authorization_is_gateway_token(gateway, head);
+    let decided = GatewayAuth {
+        authorization_is_gateway_token,
+        client_keys: gateway.config.client_keys,
+    };
     if gateway.auth_tokens.is_empty() {
-        return Ok(GatewayAuth {
-            authorization_is_gateway_token,
-        });
+        return Ok(decided);
     }
     let authenticated = match head.header("cf-aig-authorization") {
         Some(value) => bearer(value).is_some_and(|t| token_matches(&gateway.auth_tokens, t)),
         None => authorization_is_gateway_token,
     };
     if authenticated {
-        Ok(GatewayAuth {
-            authorization_is_gateway_token,
-        })
+        Ok(decided)
     } else {
         Err(GatewayError::new(
             ErrorCode::GatewayAuth,
@@ -85,13 +89,57 @@ pub enum KeySource {
     Messages,
 }
 
-/// Picks the credential: the client's key, else the stored key by alias, else 2005.
+/// Picks the credential under the gateway's `client_keys` rule (SPEC section 5): the
+/// client's key or the stored key by alias, else 401 2005.
 pub fn credential(
     provider: &Provider,
     head: &RequestHead,
     auth: GatewayAuth,
     source: KeySource,
 ) -> Result<Credential, GatewayError> {
+    let client = client_key(provider, head, auth, source);
+    let client_wins = match auth.client_keys {
+        ClientKeys::StoredOnly => false,
+        ClientKeys::ClientFirst => true,
+        // Native paths name their provider, so the client's header is meant for it.
+        ClientKeys::StoredFirst => source == KeySource::Native,
+    };
+    let client = match client {
+        Some(key) if client_wins => return Ok(key),
+        other => other,
+    };
+    let alias = match head.header("cf-aig-byok-alias") {
+        Some(v) => Some(std::str::from_utf8(v).map_err(|_| {
+            GatewayError::new(ErrorCode::BadRequest, "invalid header cf-aig-byok-alias")
+        })?),
+        None => None,
+    };
+    if let Some(key) = provider.keys.get(alias.unwrap_or("default")) {
+        return Ok(styled(provider.auth, key.expose().as_bytes()));
+    }
+    if let Some(alias) = alias {
+        return Err(GatewayError::new(
+            ErrorCode::NoCredentials,
+            format!(
+                "no stored key with alias {alias:?} for provider {slug}: add it as \
+                 [provider.{slug}] keys = {{ {alias} = \"env:VAR\" }}",
+                slug = provider.slug
+            ),
+        ));
+    }
+    match client.filter(|_| auth.client_keys != ClientKeys::StoredOnly) {
+        Some(key) => Ok(key),
+        None => Err(no_credentials(provider, auth.client_keys)),
+    }
+}
+
+/// The key the client sent for the provider, in the provider's auth style.
+fn client_key(
+    provider: &Provider,
+    head: &RequestHead,
+    auth: GatewayAuth,
+    source: KeySource,
+) -> Option<Credential> {
     let client_authorization = head
         .header("authorization")
         .filter(|_| !auth.authorization_is_gateway_token);
@@ -101,45 +149,40 @@ pub fn credential(
                 AuthStyle::Bearer => client_authorization,
                 style => head.header(style.header_name()),
             };
-            if own.is_some() {
-                return Ok(Credential::Forwarded);
-            }
+            own.map(|_| Credential::Forwarded)
         }
-        KeySource::Compat => {
-            if let Some(key) = client_authorization.and_then(bearer) {
-                return Ok(styled(provider.auth, key));
-            }
-        }
-        KeySource::Messages => {
-            let key = head
-                .header("x-api-key")
-                .filter(|k| !k.is_empty())
-                .or_else(|| client_authorization.and_then(bearer));
-            if let Some(key) = key {
-                return Ok(styled(provider.auth, key));
-            }
-        }
+        KeySource::Compat => client_authorization
+            .and_then(bearer)
+            .map(|key| styled(provider.auth, key)),
+        KeySource::Messages => head
+            .header("x-api-key")
+            .filter(|k| !k.is_empty())
+            .or_else(|| client_authorization.and_then(bearer))
+            .map(|key| styled(provider.auth, key)),
     }
-    let alias = match head.header("cf-aig-byok-alias") {
-        Some(v) => std::str::from_utf8(v).map_err(|_| {
-            GatewayError::new(ErrorCode::BadRequest, "invalid header cf-aig-byok-alias")
-        })?,
-        None => "default",
+}
+
+/// 2005, saying how to give the provider a key.
+fn no_credentials(provider: &Provider, rule: ClientKeys) -> GatewayError {
+    let slug = &provider.slug;
+    let var = default_key_vars()
+        .find(|(s, _)| s == slug)
+        .and_then(|(_, vars)| vars.first());
+    let store = match var {
+        Some(var) => format!(
+            "set {var} before starting sluice (the embedded config reads it), or add \
+             [provider.{slug}] keys = {{ default = \"env:{var}\" }} to the config"
+        ),
+        None => format!("add [provider.{slug}] keys = {{ default = \"env:VAR\" }} to the config"),
     };
-    match provider.keys.get(alias) {
-        Some(key) => Ok(styled(provider.auth, key.expose().as_bytes())),
-        None if head.header("cf-aig-byok-alias").is_some() => Err(GatewayError::new(
-            ErrorCode::NoCredentials,
-            format!(
-                "no stored key with alias {alias:?} for provider {}",
-                provider.slug
-            ),
-        )),
-        None => Err(GatewayError::new(
-            ErrorCode::NoCredentials,
-            format!("no credentials for provider {}", provider.slug),
-        )),
-    }
+    let send = match rule {
+        ClientKeys::StoredOnly => " (this gateway uses stored keys only)".to_string(),
+        _ => ", or send the provider's key with the request".to_string(),
+    };
+    GatewayError::new(
+        ErrorCode::NoCredentials,
+        format!("no credentials for provider {slug}: {store}{send}"),
+    )
 }
 
 fn styled(style: AuthStyle, key: &[u8]) -> Credential {

@@ -94,6 +94,7 @@ fn plan_step(
     {
         GatewayAuth {
             authorization_is_gateway_token: authorization_is_gateway_token(gateway, &step_head),
+            ..auth
         }
     } else {
         auth
