@@ -195,7 +195,7 @@ fn stored_only_never_forwards_a_client_key() {
         ("/v1/chat/completions", chat("mock/m")),
         ("/v1/a/default/mock/chat/completions", chat("m")),
     ] {
-        let resp = gw.send(&post(&path, CLIENT_BEARER, &body));
+        let resp = gw.send(&post(path, CLIENT_BEARER, &body));
         assert_eq!((resp.status, resp.code()), (401, 2005), "{path}");
         let msg = resp.json()["error"]["message"]
             .as_str()
