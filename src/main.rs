@@ -155,7 +155,12 @@ fn serve(config: Option<PathBuf>, listen: Vec<String>, workers: Option<usize>) -
         log::info!("signal {sig}: draining");
     }
     server.shutdown();
+    let readiness = server.readiness().clone();
     server.join();
+    if readiness.failed() {
+        log::error!("stopped after a worker failure");
+        return ExitCode::from(70);
+    }
     log::info!("stopped");
     ExitCode::SUCCESS
 }

@@ -23,6 +23,10 @@ impl Drop for Sluice {
 }
 
 fn spawn(config: &str) -> (Sluice, tempfile::TempDir) {
+    spawn_with_env(config, &[])
+}
+
+fn spawn_with_env(config: &str, env: &[(&str, &str)]) -> (Sluice, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sluice.toml");
     // No fixed admin port, and the log database in the temp dir.
@@ -41,6 +45,7 @@ fn spawn(config: &str) -> (Sluice, tempfile::TempDir) {
             "--config",
         ])
         .arg(&path)
+        .envs(env.iter().copied())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -160,4 +165,16 @@ fn check_prints_the_config_without_secrets() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("server.listen_typo"));
+}
+
+#[test]
+fn a_dead_worker_stops_the_process_with_exit_70() {
+    let (mut sluice, _dir) = spawn_with_env("", &[("SLUICE_FAULT_INJECT", "worker-panic")]);
+    let mut saw_panic = false;
+    while let Ok(line) = sluice.stderr.recv_timeout(WAIT) {
+        saw_panic |= line.contains("panicked") && line.contains("exit 70");
+    }
+    assert!(saw_panic, "no log line about the dead worker");
+    let status = sluice.child.wait().unwrap();
+    assert_eq!(status.code(), Some(70));
 }

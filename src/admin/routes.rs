@@ -50,6 +50,8 @@ impl Admin {
             "status": if ready { "ready" } else { "not ready" },
             "workers": readiness.workers(),
             "accepting": readiness.accepting(),
+            "failed": readiness.failed(),
+            "request_panics": readiness.panics(),
         });
         Reply::json(if ready { 200 } else { 503 }, &shown)
     }

@@ -180,6 +180,11 @@ impl Default for RetryConfig {
     }
 }
 
+/// The longest request timeout a header, a Universal step or the config may set: a day.
+/// Far beyond any model's answer, and far inside what a timer can hold (monoio's wheel
+/// panics its worker on durations of years).
+pub const REQUEST_TIMEOUT_MAX_MS: u64 = 86_400_000;
+
 /// Whose provider key a unified endpoint uses (`[[gateway]] client_keys`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -2,7 +2,7 @@
 //! resolution into the `Settings` snapshot: parsed addresses, gateways, providers.
 
 use super::{find_by_model_prefix, find_by_slug, ConfigError, ConfigFile, Gateway, Settings};
-use super::{GatewayConfig, ServerConfig, UpstreamConfig};
+use super::{GatewayConfig, ServerConfig, UpstreamConfig, REQUEST_TIMEOUT_MAX_MS};
 use crate::providers::{resolve_providers, Provider};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -167,6 +167,12 @@ fn resolve_gateway(
         return Err(ConfigError::invalid(
             format!("{at}.retry.delay_ms"),
             "must be from 0 to 60000",
+        ));
+    }
+    if config.request_timeout_ms > REQUEST_TIMEOUT_MAX_MS {
+        return Err(ConfigError::invalid(
+            format!("{at}.request_timeout_ms"),
+            "must be from 0 (none) to 86400000 (a day)",
         ));
     }
     let rate = &config.rate_limit;

@@ -1,7 +1,7 @@
 //! Parsing of the per-request `cf-aig-*` control headers (cache, timeout, retry) into a typed
 //! `RequestControls`; a bad value is an error naming the header (SPEC sections 6 and 9).
 
-use crate::config::Backoff;
+use crate::config::{Backoff, REQUEST_TIMEOUT_MAX_MS};
 use std::time::Duration;
 
 pub const CACHE_TTL: &str = "cf-aig-cache-ttl";
@@ -60,8 +60,8 @@ impl RequestControls {
         let cache_key = lookup(CACHE_KEY).map(parse_cache_key).transpose()?;
         let request_timeout = lookup(REQUEST_TIMEOUT)
             .map(|v| {
-                let expected = "milliseconds greater than 0";
-                parse_in_range(v, 1..=u64::MAX, REQUEST_TIMEOUT, expected)
+                let expected = "milliseconds from 1 to 86400000";
+                parse_in_range(v, 1..=REQUEST_TIMEOUT_MAX_MS, REQUEST_TIMEOUT, expected)
                     .map(Duration::from_millis)
             })
             .transpose()?;

@@ -4,6 +4,7 @@
 use super::auth::{authorization_is_gateway_token, GatewayAuth};
 use super::plan::{find_provider, native, native_path, Caching, PlannedStep};
 use crate::config::{Backoff, Gateway, Settings};
+use crate::config::REQUEST_TIMEOUT_MAX_MS;
 use crate::controls::{Effective, RequestControls};
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::{BodyFraming, Header, Method, RequestHead};
@@ -153,8 +154,8 @@ impl StepConfig {
             bad(format!("invalid config.{field}: expected {expected}"))
         };
         if let Some(ms) = self.request_timeout {
-            if ms == 0 {
-                return Err(out_of("requestTimeout", "milliseconds greater than 0"));
+            if !(1..=REQUEST_TIMEOUT_MAX_MS).contains(&ms) {
+                return Err(out_of("requestTimeout", "milliseconds from 1 to 86400000"));
             }
             controls.request_timeout = Some(Duration::from_millis(ms));
         }

@@ -1,6 +1,7 @@
 //! The process shape: worker threads (one per core), their listeners, and an orderly
 //! shutdown. `Server::start` returns once every worker accepts.
 
+mod catch_panic;
 mod drain;
 mod listener;
 mod observe_plane;

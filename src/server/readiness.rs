@@ -1,13 +1,17 @@
 //! Whether the data plane is ready: how many workers accept connections now.
 //! Workers count themselves in once listening and out when they start draining.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Shared by the workers (which report) and the admin `/readyz` (which reads).
 #[derive(Debug)]
 pub struct Readiness {
     workers: usize,
     accepting: AtomicUsize,
+    /// Requests whose connection was closed by a panic (the worker served on).
+    panics: AtomicUsize,
+    /// A worker died (a panic outside any request): the process is stopping.
+    failed: AtomicBool,
 }
 
 impl Readiness {
@@ -15,7 +19,27 @@ impl Readiness {
         Readiness {
             workers,
             accepting: AtomicUsize::new(0),
+            panics: AtomicUsize::new(0),
+            failed: AtomicBool::new(false),
         }
+    }
+
+    pub fn connection_panicked(&self) {
+        self.panics.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Requests ended by a panic since the server started.
+    pub fn panics(&self) -> usize {
+        self.panics.load(Ordering::Acquire)
+    }
+
+    /// A worker died: never ready again, and `sluice serve` exits non-zero.
+    pub fn worker_failed(&self) {
+        self.failed.store(true, Ordering::Release);
+    }
+
+    pub fn failed(&self) -> bool {
+        self.failed.load(Ordering::Acquire)
     }
 
     /// A worker's listeners are up.
@@ -31,6 +55,13 @@ impl Readiness {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
     }
 
+    /// Counts the worker in now and out when the returned guard is dropped (at the drain,
+    /// or while a panic unwinds its runtime).
+    pub fn accepting_while(&self) -> AcceptingGuard<'_> {
+        self.worker_accepting();
+        AcceptingGuard(self)
+    }
+
     /// Workers accepting now.
     pub fn accepting(&self) -> usize {
         self.accepting.load(Ordering::Acquire)
@@ -43,7 +74,16 @@ impl Readiness {
 
     /// Every worker accepts.
     pub fn is_ready(&self) -> bool {
-        self.workers > 0 && self.accepting() >= self.workers
+        self.workers > 0 && self.accepting() >= self.workers && !self.failed()
+    }
+}
+
+/// A worker counted as accepting until this is dropped.
+pub struct AcceptingGuard<'a>(&'a Readiness);
+
+impl Drop for AcceptingGuard<'_> {
+    fn drop(&mut self) {
+        self.0.worker_stopped();
     }
 }
 

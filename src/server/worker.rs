@@ -1,6 +1,7 @@
 //! One worker: an OS thread pinned to a core, its own monoio runtime (io_uring, or
 //! epoll where io_uring is unavailable), its listeners, upstream pool and drain.
 
+use super::catch_panic::catch_panics;
 use super::{Drain, Readiness, WorkerObserve};
 use crate::config::Settings;
 use crate::observe::PriceTable;
@@ -38,20 +39,47 @@ pub struct WorkerSpec {
 /// What a worker reports once it accepts: its driver, or why it could not start.
 pub type Ready = Result<&'static str, String>;
 
+/// Runs the worker until it drains. A request that panics (a bug: the request path has
+/// none by design) costs only its own connection (`catch_panics`). A panic anywhere else
+/// in the worker leaves a runtime that cannot be trusted (its ring may still hold
+/// accepts): the process then drains the other workers and exits 70 (`Readiness::failed`),
+/// so a supervisor restarts it, instead of going on half-alive.
 pub fn run(spec: WorkerSpec, ready: Sender<Ready>) {
     if let Some(cpu) = spec.cpu {
         if let Err(e) = monoio::utils::bind_to_cpu_set([cpu]) {
             log::warn!("worker {} could not pin to cpu {cpu}: {e:?}", spec.index);
         }
     }
-    let mut runtime = match build_runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            let _ = ready.send(Err(format!("worker {}: runtime: {e}", spec.index)));
-            return;
-        }
-    };
-    runtime.block_on(serve(spec, ready));
+    let (index, shutdown, readiness) = (spec.index, spec.shutdown.clone(), spec.readiness.clone());
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut runtime = match build_runtime() {
+            Ok(rt) => rt,
+            Err(e) => {
+                let _ = ready.send(Err(format!("worker {}: runtime: {e}", spec.index)));
+                return;
+            }
+        };
+        runtime.block_on(serve(spec, ready));
+    }));
+    if let Err(panic) = ran {
+        log::error!(
+            "worker {index} panicked ({}); stopping the gateway (exit 70)",
+            panic_message(panic.as_ref())
+        );
+        readiness.worker_failed();
+        shutdown.store(true, Ordering::Release);
+        // Wakes `sluice serve`'s signal wait, which drains the other workers.
+        // SAFETY: kill(2) on our own pid with a signal the process handles.
+        unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };
+    }
+}
+
+pub(super) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message")
 }
 
 type Runtime = monoio::FusionRuntime<
@@ -99,7 +127,12 @@ async fn serve(spec: WorkerSpec, ready: Sender<Ready>) {
     for std_listener in spec.listeners {
         match TcpListener::from_std(std_listener) {
             Ok(listener) => {
-                monoio::spawn(accept_loop(worker.clone(), listener, canceller.handle()));
+                monoio::spawn(accept_loop(
+                    worker.clone(),
+                    listener,
+                    canceller.handle(),
+                    spec.readiness.clone(),
+                ));
             }
             Err(e) => {
                 let _ = ready.send(Err(format!("worker {}: listener: {e}", spec.index)));
@@ -114,18 +147,25 @@ async fn serve(spec: WorkerSpec, ready: Sender<Ready>) {
     };
     // Counted as accepting before start is told: `Server::start` returns on these
     // messages, and `/readyz` right after it must see every worker.
-    spec.readiness.worker_accepting();
+    let accepting = spec.readiness.accepting_while();
     let _ = ready.send(Ok(driver));
     let mut last_publish = Instant::now();
+    let inject_panic = fault_injected("worker-panic");
     while !spec.shutdown.load(Ordering::Acquire) {
         monoio::time::sleep(SHUTDOWN_POLL).await;
+        if inject_panic {
+            #[allow(clippy::panic)]
+            {
+                panic!("fault injected by SLUICE_FAULT_INJECT=worker-panic");
+            }
+        }
         if metrics.publish_wanted() || last_publish.elapsed() >= METRICS_PUBLISH_EVERY {
             metrics.set_pool(worker.upstream.stats());
             metrics.publish();
             last_publish = Instant::now();
         }
     }
-    spec.readiness.worker_stopped();
+    drop(accepting);
     worker.drain.start();
     stop_listening(&listening_fds);
     let _ = canceller.cancel();
@@ -140,6 +180,11 @@ async fn serve(spec: WorkerSpec, ready: Sender<Ready>) {
             spec.index
         );
     }
+}
+
+/// `SLUICE_FAULT_INJECT=NAME`: a test makes this fault happen (read once per worker start).
+fn fault_injected(name: &str) -> bool {
+    std::env::var_os("SLUICE_FAULT_INJECT").is_some_and(|v| v == name)
 }
 
 /// The bundled prices with the config's `[price]` tables over them, built once per worker
@@ -162,11 +207,19 @@ fn stop_listening(fds: &[RawFd]) {
     }
 }
 
-async fn accept_loop(worker: Rc<Worker>, listener: TcpListener, cancel: CancelHandle) {
+async fn accept_loop(
+    worker: Rc<Worker>,
+    listener: TcpListener,
+    cancel: CancelHandle,
+    readiness: Arc<Readiness>,
+) {
     loop {
         match listener.cancelable_accept(cancel.clone()).await {
             Ok((stream, _peer)) => {
-                monoio::spawn(serve_connection(worker.clone(), stream));
+                monoio::spawn(catch_panics(
+                    serve_connection(worker.clone(), stream),
+                    readiness.clone(),
+                ));
             }
             Err(_) if worker.drain.is_draining() => return,
             Err(e) => {

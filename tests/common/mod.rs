@@ -54,6 +54,10 @@ impl Gateway {
         Client::connect(self.addr)
     }
 
+    pub fn server(&self) -> &Server {
+        self.server.as_ref().expect("gateway running")
+    }
+
     /// One request on a fresh connection.
     pub fn send(&self, raw: &[u8]) -> Response {
         let mut c = self.connect();
