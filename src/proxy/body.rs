@@ -65,6 +65,29 @@ pub async fn read_body(
     }
 }
 
+/// Whether a body of this framing might be dropped within `limit` bytes (a chunked
+/// body's length shows only as it is read).
+pub fn discardable(framing: BodyFraming, limit: usize) -> bool {
+    match framing {
+        BodyFraming::Length(len) => len <= limit as u64,
+        BodyFraming::None | BodyFraming::Chunked => true,
+    }
+}
+
+/// Reads and drops the body of a request answered without it, so that the connection can
+/// go on. `false`: it could not be (over `limit`, malformed, or the client stalled or
+/// left) and the connection must close.
+pub async fn discard_body(
+    client: &mut ClientConn,
+    framing: BodyFraming,
+    limit: usize,
+    read_timeout: Duration,
+) -> bool {
+    read_body(client, framing, limit, read_timeout)
+        .await
+        .is_ok()
+}
+
 async fn fill(client: &mut ClientConn, read_timeout: Duration) -> Result<(), BodyError> {
     match monoio::time::timeout(read_timeout, client.read_more()).await {
         Ok(Ok(n)) if n > 0 => Ok(()),

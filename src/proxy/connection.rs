@@ -2,7 +2,7 @@
 //! requests in order) and runs each request through the pipeline.
 
 use super::auth::authenticate;
-use super::body::{read_body, too_large, BodyError};
+use super::body::{discard_body, discardable, read_body, too_large, BodyError};
 use super::client::ClientConn;
 use super::forward::{forward, ClientSide, Keep};
 use super::io::{race, Raced};
@@ -18,6 +18,10 @@ use monoio::net::TcpStream;
 use std::pin::pin;
 use std::rc::Rc;
 use std::time::Duration;
+
+/// The most body bytes read and dropped after an early answer, to keep a keep-alive
+/// connection usable; a larger body closes the connection instead (nginx discards too).
+const MAX_DISCARDED_BODY_BYTES: usize = 1 << 20;
 
 /// The interim answer to `Expect: 100-continue`, sent once the head passed every check.
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
@@ -91,12 +95,14 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
     };
     let settings = worker.settings.clone();
     let refuse = |err: GatewayError| Refusal::Answer(err, side.close);
+    // Refused before its body was read: the body is still on the connection.
+    let refuse_unread = |err: GatewayError| Refusal::BodyUnread(err);
     client.ids = RequestIds::default();
     // Set once the gateway is known and the request's observe headers are read: from
     // then on the request is recorded (metrics, and its log entry when logging is on).
     let mut observed: Option<RequestLog> = None;
     let prepared = async {
-        let route = route(&head.method, head.path()).map_err(refuse)?;
+        let route = route(&head.method, head.path()).map_err(refuse_unread)?;
         if route.endpoint == Endpoint::CompatMessages {
             client.error_shape = ErrorShape::Anthropic;
         }
@@ -104,16 +110,16 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
             .gateway(route.gateway_id)
             .filter(|_| account_matches(&settings.server.account_id, route.account_id))
             .ok_or_else(|| {
-                refuse(GatewayError::new(
+                refuse_unread(GatewayError::new(
                     ErrorCode::GatewayNotFound,
                     format!("gateway {:?} not found", route.gateway_id),
                 ))
             })?;
-        let auth = authenticate(gateway, &head).map_err(refuse)?;
-        let log = RequestLog::begin(worker, gateway, &head).map_err(refuse)?;
+        let auth = authenticate(gateway, &head).map_err(refuse_unread)?;
+        let log = RequestLog::begin(worker, gateway, &head).map_err(refuse_unread)?;
         client.ids = log.ids();
         let log = observed.insert(log);
-        let effective = request_controls(gateway, &head).map_err(refuse)?;
+        let effective = request_controls(gateway, &head).map_err(refuse_unread)?;
         let limit = settings.server.max_body_bytes;
         if matches!(head.framing, BodyFraming::Length(len) if len > limit as u64) {
             // The body stays unread, so the connection cannot go on.
@@ -165,6 +171,25 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
             }
             keep
         }
+        (Err(Refusal::BodyUnread(err)), observed) => {
+            let limit = settings.server.max_body_bytes.min(MAX_DISCARDED_BODY_BYTES);
+            // A client waiting for `100 Continue` may never send the body: close.
+            let waits = head.expect_continue && client.input.is_empty();
+            let close = side.close
+                || worker.drain.is_draining()
+                || waits
+                || !discardable(head.framing, limit);
+            let mut keep = keep_after(client.write_error(&err, close).await, close);
+            if let Some(mut log) = observed {
+                log.outcome.status = err.status;
+                log.finish(worker);
+            }
+            let idle = Duration::from_secs(settings.server.client_idle_timeout_s);
+            if keep == Keep::Open && !discard_body(client, head.framing, limit, idle).await {
+                keep = Keep::Close;
+            }
+            keep
+        }
         (Err(Refusal::Gone), _) => Keep::Close,
     }
 }
@@ -188,6 +213,10 @@ fn request_controls(
 enum Refusal {
     /// Answer this error; `true`: close the connection after it.
     Answer(GatewayError, bool),
+    /// Answer this error, refused before the body was read: the body is then read and
+    /// dropped (up to a bound, else the connection closes), so that no byte of it is
+    /// ever parsed as the next request.
+    BodyUnread(GatewayError),
     /// The client went away or stalled mid-request: just close.
     Gone,
 }

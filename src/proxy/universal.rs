@@ -3,8 +3,8 @@
 
 use super::auth::{authorization_is_gateway_token, GatewayAuth};
 use super::plan::{find_provider, native, native_path, Caching, PlannedStep};
-use crate::config::{Backoff, Gateway, Settings};
 use crate::config::REQUEST_TIMEOUT_MAX_MS;
+use crate::config::{Backoff, Gateway, Settings};
 use crate::controls::{Effective, RequestControls};
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::{BodyFraming, Header, Method, RequestHead};

@@ -186,6 +186,11 @@ impl Upstream {
             .expect("upstream saw no request")
     }
 
+    /// Every request received so far and not yet taken.
+    pub fn drain_seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().try_iter().collect()
+    }
+
     /// No request arrived (checked after the gateway already answered).
     pub fn saw_nothing(&self) -> bool {
         self.seen.lock().unwrap().try_recv().is_err()
