@@ -92,6 +92,64 @@ fn gateway_endpoint<'a>(method: &Method, rest: &'a str) -> Option<Endpoint<'a>> 
     })
 }
 
+/// Refuses a provider-native path that could leave the provider's base once an upstream
+/// normalises it (400 2003): a `.` or `..` segment, raw or percent-encoded, a backslash
+/// or an encoded `/` or `\` that would make one, or a doubly encoded dot or separator
+/// (an upstream that decodes twice). Every other path is forwarded byte for byte.
+pub fn check_native_path(rest: &str) -> Result<(), GatewayError> {
+    let refused = || {
+        GatewayError::new(
+            ErrorCode::BadRequest,
+            "path has a dot segment or an encoded separator, which could leave the provider's base",
+        )
+    };
+    for raw in rest.split('/') {
+        let decoded = percent_decode(raw.as_bytes());
+        if contains_encoded_special(&decoded) {
+            return Err(refused());
+        }
+        let dot_segment = decoded
+            .split(|&b| b == b'/' || b == b'\\')
+            .any(|piece| piece == b"." || piece == b"..");
+        if dot_segment || decoded.contains(&b'\\') {
+            return Err(refused());
+        }
+    }
+    Ok(())
+}
+
+/// `%XX` decoded once; a `%` not followed by two hex digits stays as it is.
+fn percent_decode(raw: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let pair = raw
+            .get(i + 1)
+            .copied()
+            .and_then(hex)
+            .zip(raw.get(i + 2).copied().and_then(hex));
+        match (raw[i], pair) {
+            (b'%', Some((hi, lo))) => {
+                out.push(hi << 4 | lo);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// A dot, slash or backslash still encoded after one decoding (`%252e`).
+fn contains_encoded_special(decoded: &[u8]) -> bool {
+    decoded.windows(3).any(|w| {
+        w[0] == b'%' && matches!(&[w[1], w[2].to_ascii_lowercase()], b"2e" | b"2f" | b"5c")
+    })
+}
+
 fn no_route(path: &str) -> GatewayError {
     // The path is the client's own input; quoting it helps and holds no secret
     // (the query string, which might, was already cut off).
@@ -101,6 +159,49 @@ fn no_route(path: &str) -> GatewayError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn native_paths_with_dot_segments_or_encoded_separators_are_refused() {
+        for bad in [
+            "/../x",
+            "/a/../../x",
+            "/..",
+            "/./x",
+            "/%2e%2e/x",
+            "/%2E%2e/x",
+            "/.%2e/x",
+            "/%2e/x",
+            "/..%2fx",
+            "/..%2Fx",
+            "/a%2f..%2f..%2fx",
+            "/..%5cx",
+            "/..\\x",
+            "/a\\b",
+            "/%252e%252e/x",
+            "/a%252fb",
+        ] {
+            let err = check_native_path(bad).unwrap_err();
+            assert_eq!(
+                (err.status, err.code),
+                (400, ErrorCode::BadRequest),
+                "{bad}"
+            );
+        }
+        for good in [
+            "",
+            "/chat/completions",
+            "/models/gemini-2.5-flash:generateContent",
+            "/run/@cf/meta/llama-3-8b",
+            "/v1/files/file-abc.jsonl",
+            "/a..b/c.",
+            "/...",
+            "/x%20y",
+            "/100%",
+            "/a//b",
+        ] {
+            assert!(check_native_path(good).is_ok(), "{good}");
+        }
+    }
 
     fn ok(method: Method, path: &str) -> Route<'_> {
         route(&method, path).unwrap()

@@ -263,7 +263,13 @@ mod tests {
             Ok(Some(Duration::from_millis(86_400_000)))
         );
         // Years overflow a worker's timer: refused, never scheduled.
-        for bad in [&b"0"[..], b"-1", b"1s", b"86400001", b"18446744073709551615"] {
+        for bad in [
+            &b"0"[..],
+            b"-1",
+            b"1s",
+            b"86400001",
+            b"18446744073709551615",
+        ] {
             assert_eq!(error_header(&[(REQUEST_TIMEOUT, bad)]), REQUEST_TIMEOUT);
         }
     }

@@ -12,7 +12,7 @@ use crate::http::{is_hop_by_hop, HeadWriter, Method, RequestHead};
 use crate::json;
 use crate::observe::inject_include_usage;
 use crate::providers::{Api, AuthStyle, Provider};
-use crate::route::Endpoint;
+use crate::route::{check_native_path, Endpoint};
 use crate::upstream::PeerKey;
 use bytes::Bytes;
 
@@ -97,7 +97,7 @@ pub fn plan(
         }
         Endpoint::Native { provider, rest } => {
             let provider = find_provider(settings, provider)?;
-            let path = native_path(provider, rest);
+            let path = native_path(provider, rest)?;
             let (request, key) = native(provider, head, &path, auth, body, cache)?;
             (request, key, None)
         }
@@ -273,8 +273,10 @@ pub(super) fn usable(provider: &Provider) -> Result<(), GatewayError> {
     Ok(())
 }
 
-/// `{base}{rest}?{query}`, where a versioned base also accepts `rest` repeating the version.
-pub(super) fn native_path(provider: &Provider, rest: &str) -> String {
+/// `{base}{rest}?{query}`, where a versioned base also accepts `rest` repeating the version;
+/// a `rest` that could leave the base is 400 2003 (`check_native_path`).
+pub(super) fn native_path(provider: &Provider, rest: &str) -> Result<String, GatewayError> {
+    check_native_path(rest)?;
     let base = &provider.base.path;
     let mut rest = rest;
     if provider.base.versioned {
@@ -290,7 +292,7 @@ pub(super) fn native_path(provider: &Provider, rest: &str) -> String {
     if path.is_empty() {
         path.push('/');
     }
-    path
+    Ok(path)
 }
 
 pub(super) fn build(

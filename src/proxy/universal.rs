@@ -104,7 +104,7 @@ fn plan_step(
         .map_err(|e| in_step(bad(e.to_string())))?;
     let controls = step.config.apply(controls).map_err(in_step)?;
     let effective = Effective::merge(&gateway.config, controls);
-    let path = native_path(provider, &format!("/{endpoint}"));
+    let path = native_path(provider, &format!("/{endpoint}")).map_err(in_step)?;
     let cache = Caching {
         gateway_id: &gateway.id,
         policy: &effective,
