@@ -1,9 +1,8 @@
 //! End-to-end checks of the real `sluice-mock` binary with a plain std client, and of the real
-//! `sluice-load` binary against it (counts read back from its `--json` report).
+//! `sluice-load` binary against it (counts read back from its `--json` report, exit codes).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
 
 mod common;
 use common::Mock;
@@ -341,19 +340,13 @@ fn embeddings_and_models_have_openai_shapes() {
         .all(|m| m["object"] == "model"));
 }
 
-/// Runs `sluice-load` with `args` and returns its JSON report.
-fn load(args: &[&str], name: &str) -> serde_json::Value {
-    let path = std::env::temp_dir().join(format!("sluice-load-{}-{name}.json", std::process::id()));
-    let status = Command::new(env!("CARGO_BIN_EXE_sluice-load"))
-        .args(args)
-        .args(["--quiet", "--json", path.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let report = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    std::fs::remove_file(&path).unwrap();
-    report
+/// Runs `sluice-load --quiet ARGS`, checks its exit code and returns its JSON report.
+fn load(args: &[&str], code: i32) -> serde_json::Value {
+    let mut all = vec!["--quiet"];
+    all.extend_from_slice(args);
+    let run = common::load::sluice_load(&all);
+    assert_eq!(run.code, code, "{}{}", run.stdout, run.stderr);
+    run.json
 }
 
 #[test]
@@ -371,7 +364,7 @@ fn load_counts_closed_loop_requests() {
             "--workers",
             "2",
         ],
-        "closed",
+        0,
     );
     assert_eq!(report["ok"], 200);
     assert_eq!(report["errors"]["total"], 0);
@@ -397,7 +390,7 @@ fn load_times_streams() {
             "--expect-chunks",
             "5",
         ],
-        "stream",
+        0,
     );
     assert_eq!(report["ok"], 20);
     assert_eq!(report["errors"]["total"], 0);
@@ -424,7 +417,7 @@ fn load_flags_streams_missing_content() {
             "--expect-chunks",
             "6",
         ],
-        "corrupt",
+        1,
     );
     assert_eq!(report["ok"], 0);
     assert_eq!(report["errors"]["corrupt_stream"], 4);
@@ -445,7 +438,7 @@ fn load_counts_open_loop_and_status_errors() {
             "--header",
             "x-mock-status: 503",
         ],
-        "open",
+        1,
     );
     assert_eq!(report["ok"], 0);
     assert_eq!(report["errors"]["status"]["503"], 30);
@@ -460,7 +453,7 @@ fn load_counts_open_loop_and_status_errors() {
             "--method",
             "GET",
         ],
-        "short",
+        1,
     );
     assert_eq!(
         short["errors"]["status"]["404"], 3,

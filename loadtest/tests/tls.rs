@@ -1,5 +1,5 @@
 //! HTTPS on the real `sluice-mock`: a self-signed certificate (rcgen), a rustls client trusting
-//! it, ALPN http/1.1, and a completion served over TLS.
+//! it, ALPN http/1.1, a completion served over TLS; and `sluice-load` against it.
 
 mod common;
 
@@ -7,6 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 
+use common::load::sluice_load;
 use common::Mock;
 use rustls::pki_types::ServerName;
 
@@ -56,4 +57,89 @@ fn serves_https_with_alpn_http11() {
     assert_eq!(json["model"], "tls-model");
     std::fs::remove_file(cert_path).unwrap();
     std::fs::remove_file(key_path).unwrap();
+}
+
+/// A certificate for 127.0.0.1 (IP SAN) written to PEM files, removed when dropped.
+struct TestPki {
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+}
+
+impl TestPki {
+    fn new(name: &str) -> TestPki {
+        let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+        let dir = std::env::temp_dir();
+        let id = std::process::id();
+        let pki = TestPki {
+            cert: dir.join(format!("sluice-load-{id}-{name}-cert.pem")),
+            key: dir.join(format!("sluice-load-{id}-{name}-key.pem")),
+        };
+        std::fs::write(&pki.cert, certified.cert.pem()).unwrap();
+        std::fs::write(&pki.key, certified.signing_key.serialize_pem()).unwrap();
+        pki
+    }
+
+    fn mock(&self) -> Mock {
+        Mock::start(&[
+            "--tls-cert",
+            self.cert.to_str().unwrap(),
+            "--tls-key",
+            self.key.to_str().unwrap(),
+        ])
+    }
+}
+
+impl Drop for TestPki {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.cert);
+        let _ = std::fs::remove_file(&self.key);
+    }
+}
+
+#[test]
+fn sluice_load_speaks_https_with_a_test_ca() {
+    let pki = TestPki::new("cacert");
+    let mock = pki.mock();
+    let url = format!("https://{}/v1/chat/completions", mock.addr);
+    let cacert = pki.cert.to_str().unwrap();
+    let run = sluice_load(&["-n", "20", "-c", "2", "--cacert", cacert, &url]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.json["ok"], 20);
+    assert!(run.json["latency_us"]["p50"].as_u64().unwrap() > 0);
+    let stream = sluice_load(&[
+        "-n",
+        "5",
+        "--stream",
+        "-H",
+        "x-mock-chunks: 3",
+        "--expect-chunks",
+        "3",
+        "--cacert",
+        cacert,
+        &url,
+    ]);
+    assert_eq!(stream.code, 0, "{}{}", stream.stdout, stream.stderr);
+    assert_eq!(stream.json["chunks"], 15);
+}
+
+#[test]
+fn sluice_load_refuses_an_unknown_certificate_unless_insecure() {
+    let pki = TestPki::new("insecure");
+    let mock = pki.mock();
+    let url = format!("https://{}/v1/chat/completions", mock.addr);
+    let refused = sluice_load(&["-n", "3", "-c", "1", &url]);
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    assert!(
+        refused.stderr.contains("no response from"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("tls: invalid peer certificate"),
+        "{}",
+        refused.stderr
+    );
+    let insecure = sluice_load(&["-n", "3", "-c", "1", "--insecure", &url]);
+    assert_eq!(insecure.code, 0, "{}{}", insecure.stdout, insecure.stderr);
+    assert_eq!(insecure.json["ok"], 3);
 }

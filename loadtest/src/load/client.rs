@@ -1,14 +1,14 @@
 //! One load-generator connection: send the pre-rendered request, read the response head and body
-//! (length, chunked or until close) and, in stream mode, time the SSE events as they arrive.
+//! (length, chunked or until close), keep the start of an error body, and time SSE events.
 
 use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
 
 use monoio::io::AsyncWriteRentExt;
-use monoio::net::TcpStream;
 use monoio::time::Instant;
 
+use super::socket::{ConnectError, Socket, Tls};
 use super::sse::{SseEvent, SseScanner};
 use crate::error::WireError;
 use crate::wire::{self, ChunkStep, ChunkedDecoder, Framing, InBuf};
@@ -71,6 +71,9 @@ impl StreamTimes {
     }
 }
 
+/// Most bytes of an error body kept for the report.
+pub const SAMPLE_BYTES: usize = 512;
+
 /// The end of one exchange.
 #[derive(Debug, Clone, Copy)]
 pub struct Response {
@@ -80,46 +83,81 @@ pub struct Response {
     pub keep_alive: bool,
 }
 
+/// What to do with a body's bytes besides reading them.
+#[derive(Debug, Clone, Copy)]
+struct Reading {
+    /// Scan as SSE into the stream timings.
+    scan: bool,
+    /// Keep the start as an error sample.
+    capture: bool,
+}
+
 /// A keep-alive client connection with its buffers.
 pub struct Connection {
-    stream: TcpStream,
+    stream: Socket,
     input: InBuf,
     scanner: SseScanner,
     /// Timings of the last stream read on this connection.
     pub times: StreamTimes,
+    /// The first `SAMPLE_BYTES` of the last body read with `capture_errors` and a non-2xx status.
+    pub sample: Vec<u8>,
+    /// Body bytes of the last response.
+    pub body_bytes: u64,
+    /// Bytes read since the last `take_received` (heads and bodies, after TLS).
+    received: u64,
 }
 
 impl Connection {
-    /// Connects with TCP_NODELAY.
-    pub async fn open(addr: SocketAddr) -> io::Result<Self> {
-        let stream = TcpStream::connect_addr(addr).await?;
-        stream.set_nodelay(true)?;
+    /// Connects (TCP_NODELAY, then the TLS handshake with `tls`).
+    pub async fn open(addr: SocketAddr, tls: Option<&Tls>) -> Result<Self, ConnectError> {
         Ok(Self {
-            stream,
+            stream: Socket::open(addr, tls).await?,
             input: InBuf::with_capacity(16 * 1024),
             scanner: SseScanner::default(),
             times: StreamTimes::default(),
+            sample: Vec::new(),
+            body_bytes: 0,
+            received: 0,
         })
     }
 
+    /// Bytes read since the last call.
+    pub fn take_received(&mut self) -> u64 {
+        std::mem::take(&mut self.received)
+    }
+
     /// Sends `request` and reads the whole response; with `stream`, a 2xx body is scanned as SSE
-    /// into `self.times`.
+    /// into `self.times`; with `capture_errors`, a non-2xx body's start is kept in `self.sample`.
     pub async fn exchange(
         &mut self,
         request: Rc<Vec<u8>>,
         stream: bool,
+        capture_errors: bool,
     ) -> Result<Response, ExchangeError> {
         self.times.reset();
         self.scanner.reset();
+        self.sample.clear();
+        self.body_bytes = 0;
         let (written, _) = self.stream.write_all(request).await;
         written?;
         let (status, framing, keep_alive) = self.read_head().await?;
-        let scan = stream && (200..300).contains(&status);
-        self.read_body(framing, scan).await?;
+        let ok = (200..300).contains(&status);
+        let read = Reading {
+            scan: stream && ok,
+            capture: capture_errors && !ok,
+        };
+        self.read_body(framing, read).await?;
         Ok(Response {
             status,
             keep_alive: keep_alive && framing != Framing::UntilClose,
         })
+    }
+
+    /// One read into the input buffer, counted.
+    async fn fill(&mut self) -> io::Result<usize> {
+        let n = self.input.fill(&mut self.stream).await?;
+        self.received += n as u64;
+        Ok(n)
     }
 
     async fn read_head(&mut self) -> Result<(u16, Framing, bool), ExchangeError> {
@@ -155,13 +193,13 @@ impl Connection {
                     Err(_) => return Err(WireError::BadHead("unparsable response head").into()),
                 }
             }
-            if self.input.fill(&mut self.stream).await? == 0 {
+            if self.fill().await? == 0 {
                 return Err(ExchangeError::Closed);
             }
         }
     }
 
-    async fn read_body(&mut self, framing: Framing, scan: bool) -> Result<(), ExchangeError> {
+    async fn read_body(&mut self, framing: Framing, read: Reading) -> Result<(), ExchangeError> {
         let mut decoder = ChunkedDecoder::default();
         let mut remaining = match framing {
             Framing::Empty => return Ok(()),
@@ -180,7 +218,7 @@ impl Connection {
             };
             match step {
                 ChunkStep::NeedMore => {
-                    if self.input.fill(&mut self.stream).await? == 0 {
+                    if self.fill().await? == 0 {
                         return match framing {
                             Framing::UntilClose => Ok(()),
                             _ => Err(ExchangeError::Closed),
@@ -190,11 +228,16 @@ impl Connection {
                 }
                 ChunkStep::Skip(n) => self.input.consume(n),
                 ChunkStep::Data(n) => {
-                    if scan {
+                    let data = &self.input.data()[..n];
+                    if read.scan {
                         let times = &mut self.times;
-                        self.scanner
-                            .feed(&self.input.data()[..n], |event| times.on_event(event, now));
+                        self.scanner.feed(data, |event| times.on_event(event, now));
                     }
+                    if read.capture {
+                        let room = SAMPLE_BYTES.saturating_sub(self.sample.len());
+                        self.sample.extend_from_slice(&data[..n.min(room)]);
+                    }
+                    self.body_bytes += n as u64;
                     self.input.consume(n);
                     if framing != Framing::Chunked {
                         remaining -= n as u64;

@@ -1,14 +1,24 @@
 //! `sluice-load`: an HTTP/1.1 keep-alive load generator, thread-per-core, closed or open loop.
-//! This file owns the run: workers, request slots, outcome recording and the progress line.
+//! This file owns the run: workers, request slots, outcome recording and the final verdict.
 
 pub mod client;
 pub mod config;
+pub mod progress;
+pub mod report;
+pub mod request;
+pub mod socket;
 pub mod sse;
 pub mod stats;
+pub mod target;
+mod task;
+pub mod text;
+pub mod timeline;
+pub mod tls;
+mod usage;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
@@ -16,18 +26,21 @@ use monoio::time::Instant;
 
 use crate::error::ToolError;
 use crate::runtime;
-use client::{Connection, ExchangeError, StreamTimes};
 use config::{Bound, LoadConfig, LoadShape};
-use stats::{Failure, Report, Stats};
+use progress::Progress;
+use report::Report;
+use stats::{Failure, Stats};
 
 /// Pause after a failed connect, so a closed port is not hammered in a tight loop.
 const CONNECT_BACKOFF: Duration = Duration::from_millis(10);
 
-/// Counters the main thread reads for the progress line.
-#[derive(Debug, Default)]
-struct Progress {
-    ok: AtomicU64,
-    errors: AtomicU64,
+/// What a run ended with.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The text report.
+    pub text: String,
+    /// `Err(why)` when the run counts as failed (see `Report::verdict`).
+    pub verdict: Result<(), String>,
 }
 
 /// One worker's share of the run.
@@ -73,14 +86,20 @@ impl Worker {
         Some(at)
     }
 
-    fn record(&self, outcome: Result<(), Failure>) {
+    /// Counts a request timed from `origin` that ended at `finished`, good or not.
+    fn finish(&self, outcome: Result<(), Failure>, origin: Instant, finished: Instant) {
+        let elapsed = finished.saturating_duration_since(origin);
+        let second = finished
+            .saturating_duration_since(self.plan.start)
+            .as_secs() as usize;
+        let mut stats = self.stats.borrow_mut();
         let counter = match outcome {
             Ok(()) => {
-                self.stats.borrow_mut().ok += 1;
+                stats.succeed(elapsed, second);
                 &self.progress.ok
             }
             Err(failure) => {
-                self.stats.borrow_mut().fail(failure);
+                stats.fail(&failure, elapsed, second);
                 &self.progress.errors
             }
         };
@@ -88,8 +107,8 @@ impl Worker {
     }
 }
 
-/// Runs the load, prints the report (and writes `--json`), and returns it as text.
-pub fn run(config: LoadConfig) -> Result<String, ToolError> {
+/// Runs the load, writes `--json`, and returns the text report with the verdict.
+pub fn run(config: LoadConfig) -> Result<Outcome, ToolError> {
     let config = Arc::new(config);
     let progress = Arc::new(Progress::default());
     let start = std::time::Instant::now() + Duration::from_millis(20);
@@ -98,24 +117,29 @@ pub fn run(config: LoadConfig) -> Result<String, ToolError> {
     for index in 0..config.workers {
         let (config, progress, done_tx) = (config.clone(), progress.clone(), done_tx.clone());
         let handle = runtime::spawn_worker("sluice-load", index, move |driver| async move {
-            if !config.quiet {
-                eprintln!("sluice-load worker {index}: {driver} driver");
-            }
             let result = run_worker(index, config, start, progress).await;
             let _ = done_tx.send(index);
-            result
+            result.map(|stats| (driver, stats))
         })?;
         handles.push(handle);
     }
     drop(done_tx);
-    watch_progress(&config, &progress, &done_rx, start);
+    progress::watch(
+        &config,
+        &progress,
+        &done_rx,
+        start,
+        progress::wanted(&config),
+    );
     let mut merged = Stats::new()?;
+    let mut driver = "";
     for (index, handle) in handles.into_iter().enumerate() {
-        let stats = handle.join().map_err(|_| ToolError::Worker(index))???;
+        let (name, stats) = handle.join().map_err(|_| ToolError::Worker(index))???;
+        driver = name;
         merged.merge(&stats);
     }
     let elapsed = start.elapsed();
-    let report = Report::new(&config, &merged, elapsed);
+    let report = Report::new(&config, driver, &merged, elapsed);
     if let Some(path) = &config.json {
         let json = serde_json::to_vec_pretty(&report).map_err(|e| ToolError::Io {
             context: "serialising the report",
@@ -126,39 +150,10 @@ pub fn run(config: LoadConfig) -> Result<String, ToolError> {
             source,
         })?;
     }
-    Ok(report.text())
-}
-
-/// Prints a progress line each second until every worker has finished.
-fn watch_progress(
-    config: &LoadConfig,
-    progress: &Progress,
-    done: &mpsc::Receiver<usize>,
-    start: std::time::Instant,
-) {
-    let mut finished = 0;
-    let mut last_total = 0;
-    let mut next_tick = start + Duration::from_secs(1);
-    while finished < config.workers {
-        let wait = next_tick.saturating_duration_since(std::time::Instant::now());
-        match done.recv_timeout(wait) {
-            Ok(_) => finished += 1,
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                let ok = progress.ok.load(Ordering::Relaxed);
-                let errors = progress.errors.load(Ordering::Relaxed);
-                if !config.quiet {
-                    eprintln!(
-                        "[{:>4.0}s] ok {ok} errors {errors} ({} responses/s)",
-                        start.elapsed().as_secs_f64(),
-                        (ok + errors).saturating_sub(last_total)
-                    );
-                }
-                last_total = ok + errors;
-                next_tick += Duration::from_secs(1);
-            }
-        }
-    }
+    Ok(Outcome {
+        text: report.text(),
+        verdict: report.verdict(),
+    })
 }
 
 /// Splits `total` over `parts` as evenly as possible; `index` gets its share.
@@ -209,97 +204,13 @@ async fn run_worker(
     });
     monoio::time::sleep_until(start).await;
     let tasks: Vec<_> = (0..worker.plan.connections)
-        .map(|_| monoio::spawn(connection_task(worker.clone())))
+        .map(|_| monoio::spawn(task::connection_task(worker.clone())))
         .collect();
     for task in tasks {
         task.await;
     }
     let stats = worker.stats.borrow().clone();
     Ok(stats)
-}
-
-/// Sends requests on one (re)connected connection until the worker runs out of slots.
-async fn connection_task(worker: Rc<Worker>) {
-    let config = &worker.config;
-    let timeout = config.timeout();
-    let mut conn: Option<Connection> = None;
-    while let Some(scheduled) = worker.take_slot() {
-        // The timer wakes up to a millisecond late; that lateness is the load generator's.
-        // So a request sent from a free connection is timed from when it went out, while
-        // one whose connection was still busy at its slot (a slow server) is timed from
-        // the slot, so queueing still counts (no coordinated omission).
-        // A slot already due is sent at once: even a past deadline makes the timer wait
-        // for its next tick.
-        let origin = if Instant::now() < scheduled {
-            monoio::time::sleep_until(scheduled).await;
-            Instant::now()
-        } else {
-            scheduled
-        };
-        let mut open = match conn.take() {
-            Some(open) => open,
-            None => match monoio::time::timeout(timeout, Connection::open(config.addr)).await {
-                Ok(Ok(open)) => open,
-                Ok(Err(_)) | Err(_) => {
-                    worker.record(Err(Failure::Connect));
-                    monoio::time::sleep(CONNECT_BACKOFF).await;
-                    continue;
-                }
-            },
-        };
-        let exchange = open.exchange(worker.request.clone(), config.stream);
-        let result = monoio::time::timeout(timeout, exchange).await;
-        let finished = Instant::now();
-        let outcome = match result {
-            Err(_) => Err(Failure::Timeout),
-            Ok(Err(ExchangeError::Closed)) if config.stream => Err(Failure::ShortStream),
-            Ok(Err(_)) => Err(Failure::Io),
-            Ok(Ok(response)) => {
-                let outcome = judge(&worker, &open.times, response.status, origin, finished);
-                if response.keep_alive {
-                    conn = Some(open);
-                }
-                outcome
-            }
-        };
-        worker.record(outcome);
-    }
-}
-
-/// Records the timings of a complete response and says whether it counts as ok.
-fn judge(
-    worker: &Worker,
-    times: &StreamTimes,
-    status: u16,
-    scheduled: Instant,
-    finished: Instant,
-) -> Result<(), Failure> {
-    if !(200..300).contains(&status) {
-        return Err(Failure::Status(status));
-    }
-    let mut stats = worker.stats.borrow_mut();
-    let elapsed = finished.duration_since(scheduled);
-    if !worker.config.stream {
-        stats::record(&mut stats.latency, elapsed);
-        return Ok(());
-    }
-    if !times.done {
-        return Err(Failure::ShortStream);
-    }
-    if let Some(expected) = worker.config.expect_chunks {
-        if times.chunks != expected || !times.in_order {
-            return Err(Failure::CorruptStream);
-        }
-    }
-    if let Some(first) = times.first_content {
-        stats::record(&mut stats.ttft, first.duration_since(scheduled));
-    }
-    for gap in &times.gaps_us {
-        stats::record(&mut stats.gap, Duration::from_micros(*gap));
-    }
-    stats::record(&mut stats.total, elapsed);
-    stats.chunks += times.chunks;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,5 +1,8 @@
 //! Shared by the integration tests: start the real `sluice-mock` binary on an ephemeral port
-//! and kill it when the guard drops.
+//! and kill it when the guard drops; `load` runs sluice-load, `raw` is a recording HTTP server.
+
+pub mod load;
+pub mod raw;
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpStream};
