@@ -21,6 +21,7 @@ pub mod logging;
 pub mod observe;
 pub mod providers;
 pub mod proxy;
+pub mod redact;
 pub mod route;
 pub mod server;
 pub mod sse;

@@ -106,30 +106,11 @@ fn from_table(
 /// Deserialisation messages quote the offending value (`invalid type: string "...",
 /// expected u64`); that value may be a secret put in the wrong place, so drop it.
 fn scrub(message: &str, env_values: &[String]) -> String {
-    let mut out = message.trim_end().to_string();
+    let mut out = crate::redact::scrub_quoted(message);
     for value in env_values {
-        out = out.replace(value.as_str(), "[redacted]");
-    }
-    while let Some(start) = out.find("string \"") {
-        let quoted = &out[start + "string ".len()..];
-        let end = quoted_len(quoted);
-        out.replace_range(start..start + "string ".len() + end, "a string");
+        out = out.replace(value.as_str(), crate::redact::REDACTED);
     }
     out
-}
-
-/// Length of the leading `"..."` (Debug-escaped) in `text`, quotes included.
-fn quoted_len(text: &str) -> usize {
-    let mut escaped = false;
-    for (i, c) in text.char_indices().skip(1) {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' => escaped = true,
-            '"' => return i + 1,
-            _ => {}
-        }
-    }
-    text.len()
 }
 
 #[cfg(test)]

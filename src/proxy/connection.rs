@@ -136,7 +136,7 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
             Err(BodyError::Refuse(err)) => return Err(Refusal::Answer(err, true)),
             Err(BodyError::Gone) => return Err(Refusal::Gone),
         };
-        log.set_request_body(&body);
+        log.set_request_body(&body, route.endpoint == Endpoint::Universal);
         plan(
             &settings,
             gateway,

@@ -10,6 +10,7 @@ use crate::observe::metrics::{CacheStatus, RequestRecord};
 use crate::observe::{
     from_json_body, parse_custom_cost, parse_metadata, CustomCost, StreamUsage, Usage,
 };
+use crate::redact;
 use bytes::Bytes;
 use std::time::{Duration, Instant};
 
@@ -224,18 +225,25 @@ impl RequestLog {
         self.entry.is_some()
     }
 
-    /// The client's body as received: its size, and a copy for the log entry.
-    pub fn set_request_body(&mut self, body: &[u8]) {
+    /// The client's body as received: its size, and a copy for the log entry. A
+    /// Universal body's steps carry headers: its copy has their credentials redacted
+    /// (and a Universal body that is not JSON is not kept, see `redact::universal_body`).
+    pub fn set_request_body(&mut self, body: &[u8], universal: bool) {
         self.request_size = body.len() as u64;
         self.body_read = true;
         if let Some(entry) = &mut self.entry {
             let keep = self.payloads && body.len() <= MAX_LOGGED_BODY_BYTES;
-            entry.request_body = keep.then(|| {
-                // Empty when handed back (`LogEntry::reuse`); its capacity is kept.
-                let mut buffer = entry.request_body.take().unwrap_or_default();
-                buffer.extend_from_slice(body);
-                buffer
-            });
+            entry.request_body = keep
+                .then(|| {
+                    // Empty when handed back (`LogEntry::reuse`); its capacity is kept.
+                    let mut buffer = entry.request_body.take().unwrap_or_default();
+                    if !universal {
+                        buffer.extend_from_slice(body);
+                        return Some(buffer);
+                    }
+                    redact::universal_body(body, &mut buffer).then_some(buffer)
+                })
+                .flatten();
         }
     }
 

@@ -53,7 +53,9 @@ pub fn universal(
 ) -> Result<Vec<PlannedStep>, GatewayError> {
     let steps: Vec<Step> = serde_json::from_slice(body).map_err(|e| {
         bad(format!(
-            "Universal request body must be a JSON array of steps {{provider, endpoint, headers, query, config}}: {e}"
+            "Universal request body must be a JSON array of steps {{provider, endpoint, headers, query, config}}: {}",
+            // serde quotes a misplaced value, and a step's headers hold credentials.
+            crate::redact::scrub_quoted(&e.to_string())
         ))
     })?;
     if steps.is_empty() {

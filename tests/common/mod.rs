@@ -196,6 +196,11 @@ impl Upstream {
         self.seen.lock().unwrap().try_recv().is_err()
     }
 
+    /// Every request received and not yet taken (each is recorded before it is answered).
+    pub fn received(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().try_iter().collect()
+    }
+
     /// Waits until a connection to the upstream has ended; returns its number.
     pub fn next_closed(&self) -> usize {
         self.closed
