@@ -558,3 +558,19 @@ fn translated_stream_is_logged_with_the_providers_usage() {
     );
     stop(server);
 }
+
+#[test]
+fn a_request_the_gateway_answers_itself_is_logged_under_its_id() {
+    let up = upstream();
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&up, dir.path(), "");
+    let resp = send(&server, b"GET /v1/models HTTP/1.1\r\nhost: x\r\n\r\n");
+    assert_eq!(resp.status, 200);
+    let entry = logged(&server, &resp);
+    assert_eq!(
+        (entry["status"].as_u64(), entry["path"].as_str()),
+        (Some(200), Some("/v1/models")),
+        "{entry}"
+    );
+    assert!(up.saw_nothing());
+}

@@ -158,9 +158,15 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
         }
         // Planning runs after `RequestLog::begin`, so this arm is never taken.
         (Ok((Plan::Upstream(_), _)), None) => Keep::Close,
-        (Ok((Plan::Local(body), _)), _) => {
+        (Ok((Plan::Local(body), _)), observed) => {
             let close = side.close || worker.drain.is_draining();
-            keep_after(client.write_json(200, &body, close).await, close)
+            let keep = keep_after(client.write_json(200, &body, close).await, close);
+            // Its `cf-aig-log-id` was sent: the entry it names is written.
+            if let Some(mut log) = observed {
+                log.outcome.status = 200;
+                log.finish(worker);
+            }
+            keep
         }
         (Err(Refusal::Answer(err, close)), observed) => {
             let close = close || worker.drain.is_draining();
