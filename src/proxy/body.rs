@@ -1,27 +1,35 @@
-//! Reads a client's request body, whole, under `max_body_bytes`: `Content-Length` or
-//! chunked (decoded here), so it can be rewritten and resent on a retry.
+//! Reads a client's request body, whole, under `max_body_bytes` and the body-read timeout:
+//! `Content-Length` or chunked (decoded here), so it can be rewritten and resent on a retry.
 
 use super::client::ClientConn;
+use super::Worker;
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::{BodyFraming, ChunkedDecoder};
+use crate::observe::metrics::TimeoutKind;
 use bytes::Bytes;
 use std::time::Duration;
 
 /// Why no body could be read; every case ends the connection.
 #[derive(Debug)]
 pub enum BodyError {
-    /// Answer this error, then close (the rest of the body is left unread).
+    /// Answer this error, then close (the rest of the body is left unread): 413, 400,
+    /// or 408 when the body stalls past `client_body_timeout_s`.
     Refuse(GatewayError),
-    /// The client went away or stalled: close without an answer.
+    /// The client went away: close without an answer.
     Gone,
 }
 
 pub async fn read_body(
+    worker: &Worker,
     client: &mut ClientConn,
     framing: BodyFraming,
-    limit: usize,
-    read_timeout: Duration,
 ) -> Result<Bytes, BodyError> {
+    let server = &worker.settings.server;
+    let limit = server.max_body_bytes;
+    let read = Reader {
+        worker,
+        timeout: Duration::from_secs(server.client_body_timeout_s),
+    };
     match framing {
         BodyFraming::None => Ok(Bytes::new()),
         BodyFraming::Length(len) => {
@@ -30,7 +38,7 @@ pub async fn read_body(
                 .filter(|&l| l <= limit)
                 .ok_or_else(|| BodyError::Refuse(too_large(limit)))?;
             while client.input.len() < len {
-                fill(client, read_timeout).await?;
+                read.fill(client).await?;
             }
             if client.input.len() == len {
                 // The usual case: nothing pipelined behind the body, so take the buffer as is.
@@ -59,16 +67,30 @@ pub async fn read_body(
                 if progress.done {
                     return Ok(Bytes::from(body));
                 }
-                fill(client, read_timeout).await?;
+                read.fill(client).await?;
             }
         }
     }
 }
 
-async fn fill(client: &mut ClientConn, read_timeout: Duration) -> Result<(), BodyError> {
-    match monoio::time::timeout(read_timeout, client.read_more()).await {
-        Ok(Ok(n)) if n > 0 => Ok(()),
-        _ => Err(BodyError::Gone),
+struct Reader<'w> {
+    worker: &'w Worker,
+    timeout: Duration,
+}
+
+impl Reader<'_> {
+    async fn fill(&self, client: &mut ClientConn) -> Result<(), BodyError> {
+        match monoio::time::timeout(self.timeout, client.read_more()).await {
+            Ok(Ok(n)) if n > 0 => Ok(()),
+            Ok(_) => Err(BodyError::Gone),
+            Err(_) => {
+                self.worker.metrics.count_timeout(TimeoutKind::ClientBody);
+                Err(BodyError::Refuse(GatewayError::client_timeout(format!(
+                    "request body not received: no bytes for {} s",
+                    self.timeout.as_secs()
+                ))))
+            }
+        }
     }
 }
 

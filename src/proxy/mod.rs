@@ -14,6 +14,7 @@ mod model_route;
 mod observe;
 mod plan;
 mod plan_translated;
+mod send;
 mod stream;
 mod translated;
 mod translators;
