@@ -1,6 +1,7 @@
-//! Reads a client's request body, whole, under `max_body_bytes` and the body-read timeout:
-//! `Content-Length` or chunked (decoded here), so it can be rewritten and resent on a retry.
+//! Reads a client's request body, whole, under `max_body_bytes`, the body-read timeout and
+//! the process-wide body budget: `Content-Length` or chunked (decoded here), kept for retries.
 
+use super::body_budget::Reservation;
 use super::client::ClientConn;
 use super::Worker;
 use crate::error::{ErrorCode, GatewayError};
@@ -13,12 +14,13 @@ use std::time::Duration;
 #[derive(Debug)]
 pub enum BodyError {
     /// Answer this error, then close (the rest of the body is left unread): 413, 400,
-    /// or 408 when the body stalls past `client_body_timeout_s`.
+    /// 408 when the body stalls past `client_body_timeout_s`, 503 when over the budget.
     Refuse(GatewayError),
     /// The client went away: close without an answer.
     Gone,
 }
 
+/// The body, holding its share of the body budget until its last slice is dropped.
 pub async fn read_body(
     worker: &Worker,
     client: &mut ClientConn,
@@ -30,6 +32,10 @@ pub async fn read_body(
         worker,
         timeout: Duration::from_secs(server.client_body_timeout_s),
     };
+    let reservation = || {
+        let gauge = worker.metrics.buffered_body_bytes();
+        worker.controls.body_budget.reservation(gauge)
+    };
     match framing {
         BodyFraming::None => Ok(Bytes::new()),
         BodyFraming::Length(len) => {
@@ -37,20 +43,24 @@ pub async fn read_body(
                 .ok()
                 .filter(|&l| l <= limit)
                 .ok_or_else(|| BodyError::Refuse(too_large(limit)))?;
+            // Known up front: reserved whole before a byte is read.
+            let mut reservation = reservation();
+            read.reserve(&mut reservation, len)?;
             while client.input.len() < len {
                 read.fill(client).await?;
             }
             if client.input.len() == len {
                 // The usual case: nothing pipelined behind the body, so take the buffer as is.
-                return Ok(Bytes::from(std::mem::take(&mut client.input)));
+                return Ok(reservation.hold(std::mem::take(&mut client.input)));
             }
-            let body = Bytes::copy_from_slice(&client.input[..len]);
+            let body = client.input[..len].to_vec();
             client.consume(len);
-            Ok(body)
+            Ok(reservation.hold(body))
         }
         BodyFraming::Chunked => {
             let mut decoder = ChunkedDecoder::new();
             let mut body = Vec::new();
+            let mut reservation = reservation();
             loop {
                 let progress = decoder
                     .feed(&client.input, |data| body.extend_from_slice(data))
@@ -64,8 +74,10 @@ pub async fn read_body(
                 if body.len() > limit {
                     return Err(BodyError::Refuse(too_large(limit)));
                 }
+                // Reserved as it grows.
+                read.reserve(&mut reservation, body.len())?;
                 if progress.done {
-                    return Ok(Bytes::from(body));
+                    return Ok(reservation.hold(body));
                 }
                 read.fill(client).await?;
             }
@@ -91,6 +103,20 @@ impl Reader<'_> {
                 ))))
             }
         }
+    }
+
+    fn reserve(&self, reservation: &mut Reservation, total: usize) -> Result<(), BodyError> {
+        if reservation.grow_to(total) {
+            return Ok(());
+        }
+        self.worker.metrics.count_body_budget_refusal();
+        Err(BodyError::Refuse(
+            GatewayError::new(
+                ErrorCode::Overloaded,
+                "the gateway holds too many request bodies in memory; retry shortly",
+            )
+            .with_retry_after(1),
+        ))
     }
 }
 

@@ -4,6 +4,7 @@
 mod attempt;
 mod auth;
 mod body;
+mod body_budget;
 mod cached;
 mod client;
 mod connection;
