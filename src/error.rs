@@ -19,6 +19,8 @@ pub enum ErrorCode {
     BudgetExhausted = 2013,
     NeedsTranslation = 2014,
     NoProviderPrefix = 2019,
+    /// The gateway holds too much already (request bodies in memory): try again shortly.
+    Overloaded = 2020,
 }
 
 impl ErrorCode {
@@ -35,6 +37,7 @@ impl ErrorCode {
             ErrorCode::UpstreamFailed => 502,
             ErrorCode::UpstreamTimeout => 504,
             ErrorCode::RateLimited | ErrorCode::BudgetExhausted => 429,
+            ErrorCode::Overloaded => 503,
         }
     }
 }
@@ -55,6 +58,8 @@ pub struct GatewayError {
     pub status: u16,
     pub code: ErrorCode,
     pub message: String,
+    /// Sent as `Retry-After` (seconds) with the answer.
+    pub retry_after_s: Option<u64>,
 }
 
 impl GatewayError {
@@ -63,6 +68,25 @@ impl GatewayError {
             status: code.status(),
             code,
             message: message.into(),
+            retry_after_s: None,
+        }
+    }
+
+    /// 408: the client did not send its request in time (code 2003: the request is
+    /// incomplete, so malformed; the connection closes after the answer).
+    pub fn client_timeout(message: impl Into<String>) -> Self {
+        GatewayError {
+            status: 408,
+            ..GatewayError::new(ErrorCode::BadRequest, message)
+        }
+    }
+
+    /// The same error, answered with `Retry-After: seconds`.
+    #[must_use]
+    pub fn with_retry_after(self, seconds: u64) -> Self {
+        GatewayError {
+            retry_after_s: Some(seconds),
+            ..self
         }
     }
 
@@ -72,6 +96,7 @@ impl GatewayError {
             status: 431,
             code: ErrorCode::TooLarge,
             message: format!("request header fields larger than {limit} bytes"),
+            retry_after_s: None,
         }
     }
 

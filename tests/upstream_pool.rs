@@ -151,6 +151,7 @@ fn config(max_idle: usize) -> UpstreamConfig {
         pool_idle_timeout_s: 90,
         pool_max_idle_per_host: max_idle,
         ca_file: None,
+        ..UpstreamConfig::default()
     }
 }
 

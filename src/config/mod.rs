@@ -3,6 +3,7 @@
 
 mod env;
 mod load;
+mod memory;
 mod render;
 mod secret;
 mod validate;
@@ -40,6 +41,15 @@ pub struct ServerConfig {
     pub max_header_bytes: usize,
     pub max_body_bytes: usize,
     pub client_idle_timeout_s: u64,
+    /// A request head must be complete this long after its first byte (else 408).
+    pub client_header_timeout_s: u64,
+    /// Longest wait for the next bytes of a request body (else 408).
+    pub client_body_timeout_s: u64,
+    /// Longest a write to the client may make no progress (else the client is closed).
+    pub client_send_timeout_s: u64,
+    /// Request-body bytes all workers together hold in memory; over it: 503. 0 in the
+    /// file means "size from the machine"; resolved (never 0) in `Settings`.
+    pub max_buffered_body_bytes: u64,
     pub shutdown_grace_s: u64,
     pub data_dir: String,
     pub admin_token: Secret,
@@ -59,6 +69,10 @@ impl Default for ServerConfig {
             max_header_bytes: 65536,
             max_body_bytes: 26_214_400,
             client_idle_timeout_s: 60,
+            client_header_timeout_s: 60,
+            client_body_timeout_s: 60,
+            client_send_timeout_s: 60,
+            max_buffered_body_bytes: 0,
             shutdown_grace_s: 30,
             data_dir: "./sluice-data".into(),
             admin_token: Secret::default(),
@@ -82,6 +96,11 @@ pub struct UpstreamConfig {
     pub connect_timeout_ms: u64,
     pub pool_idle_timeout_s: u64,
     pub pool_max_idle_per_host: usize,
+    /// Longest wait for an upstream's response head, per attempt, whatever the request's
+    /// own `request_timeout_ms` (the shorter of the two applies).
+    pub first_byte_timeout_s: u64,
+    /// Longest wait for the next bytes of an upstream response body (else it is cut).
+    pub stream_idle_timeout_s: u64,
     pub ca_file: Option<PathBuf>,
 }
 
@@ -91,6 +110,8 @@ impl Default for UpstreamConfig {
             connect_timeout_ms: 5000,
             pool_idle_timeout_s: 90,
             pool_max_idle_per_host: 64,
+            first_byte_timeout_s: 600,
+            stream_idle_timeout_s: 600,
             ca_file: None,
         }
     }

@@ -61,6 +61,16 @@ impl Settings {
         t.insert("max_header_bytes".into(), int(s.max_header_bytes as u64));
         t.insert("max_body_bytes".into(), int(s.max_body_bytes as u64));
         t.insert("client_idle_timeout_s".into(), int(s.client_idle_timeout_s));
+        let timers = [
+            ("client_header_timeout_s", s.client_header_timeout_s),
+            ("client_body_timeout_s", s.client_body_timeout_s),
+            ("client_send_timeout_s", s.client_send_timeout_s),
+        ];
+        for (key, value) in timers {
+            t.insert(key.into(), int(value));
+        }
+        let budget = s.max_buffered_body_bytes;
+        t.insert("max_buffered_body_bytes".into(), int(budget));
         t.insert("shutdown_grace_s".into(), int(s.shutdown_grace_s));
         t.insert("data_dir".into(), string(&s.data_dir));
         t.insert("admin_token".into(), secret(&s.admin_token));
@@ -84,6 +94,8 @@ impl Settings {
             "pool_max_idle_per_host".into(),
             int(u.pool_max_idle_per_host as u64),
         );
+        t.insert("first_byte_timeout_s".into(), int(u.first_byte_timeout_s));
+        t.insert("stream_idle_timeout_s".into(), int(u.stream_idle_timeout_s));
         if let Some(ca) = &u.ca_file {
             t.insert("ca_file".into(), path(ca));
         }

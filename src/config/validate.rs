@@ -1,6 +1,7 @@
 //! Checks on a deserialised `ConfigFile` (each error names its key path) and its
 //! resolution into the `Settings` snapshot: parsed addresses, gateways, providers.
 
+use super::memory::{default_body_budget, physical_memory};
 use super::{find_by_model_prefix, find_by_slug, ConfigError, ConfigFile, Gateway, Settings};
 use super::{GatewayConfig, ServerConfig, UpstreamConfig, REQUEST_TIMEOUT_MAX_MS};
 use crate::providers::{resolve_providers, Provider};
@@ -8,9 +9,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::Path;
 
+/// The longest any configured timer may run. monoio panics on a deadline too far in the
+/// future, so every duration is bounded at load; a year is "never" for a gateway.
+pub const MAX_DURATION_S: u64 = 365 * 24 * 3600;
+
 /// Validates `file` and builds the snapshot workers use.
-pub(super) fn resolve(file: ConfigFile) -> Result<Settings, ConfigError> {
+pub(super) fn resolve(mut file: ConfigFile) -> Result<Settings, ConfigError> {
     let (listen, admin_listen) = check_server(&file.server)?;
+    file.server.max_buffered_body_bytes = body_budget(&file.server)?;
     check_upstream(&file.upstream)?;
     let providers = resolve_providers(&file.provider)?;
     let gateways = resolve_gateways(file.gateway, &providers)?;
@@ -70,6 +76,19 @@ fn check_server(
     positive("server.max_header_bytes", server.max_header_bytes as u64)?;
     positive("server.max_body_bytes", server.max_body_bytes as u64)?;
     positive("server.log_queue_entries", server.log_queue_entries as u64)?;
+    at_most_a_year("server.client_idle_timeout_s", server.client_idle_timeout_s)?;
+    at_most_a_year("server.shutdown_grace_s", server.shutdown_grace_s)?;
+    let timers = [
+        (
+            "server.client_header_timeout_s",
+            server.client_header_timeout_s,
+        ),
+        ("server.client_body_timeout_s", server.client_body_timeout_s),
+        ("server.client_send_timeout_s", server.client_send_timeout_s),
+    ];
+    for (key, value) in timers {
+        timer_s(key, value)?;
+    }
     if let Some(tls) = &server.tls {
         check_readable("server.tls.cert", &tls.cert)?;
         check_readable("server.tls.key", &tls.key)?;
@@ -77,8 +96,32 @@ fn check_server(
     Ok((listen, admin_listen))
 }
 
+/// `server.max_buffered_body_bytes` resolved: 0 sizes it from the machine; a set value
+/// must hold at least one largest body.
+fn body_budget(server: &ServerConfig) -> Result<u64, ConfigError> {
+    let max_body = server.max_body_bytes as u64;
+    match server.max_buffered_body_bytes {
+        0 => Ok(default_body_budget(physical_memory(), max_body)),
+        set if set < max_body => Err(ConfigError::invalid(
+            "server.max_buffered_body_bytes",
+            format!("must be 0 (sized from memory) or at least server.max_body_bytes ({max_body})"),
+        )),
+        set => Ok(set),
+    }
+}
+
 fn check_upstream(upstream: &UpstreamConfig) -> Result<(), ConfigError> {
     positive("upstream.connect_timeout_ms", upstream.connect_timeout_ms)?;
+    at_most_a_year_ms("upstream.connect_timeout_ms", upstream.connect_timeout_ms)?;
+    at_most_a_year("upstream.pool_idle_timeout_s", upstream.pool_idle_timeout_s)?;
+    timer_s(
+        "upstream.first_byte_timeout_s",
+        upstream.first_byte_timeout_s,
+    )?;
+    timer_s(
+        "upstream.stream_idle_timeout_s",
+        upstream.stream_idle_timeout_s,
+    )?;
     if let Some(file) = &upstream.ca_file {
         check_readable("upstream.ca_file", file)?;
     }
@@ -97,6 +140,33 @@ fn parse_addr(key: &str, addr: &str) -> Result<SocketAddr, ConfigError> {
 fn positive(key: &str, value: u64) -> Result<(), ConfigError> {
     if value == 0 {
         return Err(ConfigError::invalid(key, "must be greater than 0"));
+    }
+    Ok(())
+}
+
+/// A timer that always runs: 1 second to a year.
+fn timer_s(key: &str, value: u64) -> Result<(), ConfigError> {
+    positive(key, value)?;
+    at_most_a_year(key, value)
+}
+
+fn at_most_a_year(key: &str, seconds: u64) -> Result<(), ConfigError> {
+    if seconds > MAX_DURATION_S {
+        return Err(ConfigError::invalid(
+            key,
+            format!("must be at most {MAX_DURATION_S} (one year)"),
+        ));
+    }
+    Ok(())
+}
+
+fn at_most_a_year_ms(key: &str, millis: u64) -> Result<(), ConfigError> {
+    let max = MAX_DURATION_S * 1000;
+    if millis > max {
+        return Err(ConfigError::invalid(
+            key,
+            format!("must be at most {max} (one year)"),
+        ));
     }
     Ok(())
 }
@@ -280,6 +350,60 @@ mod tests {
         assert_err_at(
             "[upstream]\nconnect_timeout_ms = 0",
             "upstream.connect_timeout_ms",
+        );
+    }
+
+    #[test]
+    fn timeouts_default_safe_and_bounded_to_a_year() {
+        let s = load("").unwrap();
+        let (server, upstream) = (&s.server, &s.upstream);
+        assert_eq!(server.client_header_timeout_s, 60);
+        assert_eq!(server.client_body_timeout_s, 60);
+        assert_eq!(server.client_send_timeout_s, 60);
+        assert_eq!(upstream.first_byte_timeout_s, 600);
+        assert_eq!(upstream.stream_idle_timeout_s, 600);
+        for key in [
+            "server.client_header_timeout_s",
+            "server.client_body_timeout_s",
+            "server.client_send_timeout_s",
+            "server.client_idle_timeout_s",
+            "server.shutdown_grace_s",
+            "upstream.first_byte_timeout_s",
+            "upstream.stream_idle_timeout_s",
+            "upstream.pool_idle_timeout_s",
+        ] {
+            let (section, name) = key.split_once('.').unwrap();
+            let text = |v: u64| format!("[{section}]\n{name} = {v}");
+            assert!(load(&text(MAX_DURATION_S)).is_ok(), "{key}");
+            assert_err_at(&text(MAX_DURATION_S + 1), key);
+            assert_err_at(&text(i64::MAX as u64), key);
+        }
+        for key in ["client_header_timeout_s", "client_send_timeout_s"] {
+            assert_err_at(&format!("[server]\n{key} = 0"), &format!("server.{key}"));
+        }
+        assert_err_at(
+            "[upstream]\nfirst_byte_timeout_s = 0",
+            "upstream.first_byte_timeout_s",
+        );
+        assert_err_at(
+            "[upstream]\nconnect_timeout_ms = 31536000001",
+            "upstream.connect_timeout_ms",
+        );
+        assert_err_at(
+            "[[gateway]]\nrequest_timeout_ms = 31536000001",
+            "gateway[0].request_timeout_ms",
+        );
+    }
+
+    #[test]
+    fn body_budget_is_sized_or_holds_one_largest_body() {
+        let s = load("").unwrap();
+        assert!(s.server.max_buffered_body_bytes >= 256 * 1024 * 1024);
+        let s = load("[server]\nmax_buffered_body_bytes = 26214400").unwrap();
+        assert_eq!(s.server.max_buffered_body_bytes, 26_214_400);
+        assert_err_at(
+            "[server]\nmax_body_bytes = 1000\nmax_buffered_body_bytes = 999",
+            "server.max_buffered_body_bytes",
         );
     }
 

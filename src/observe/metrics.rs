@@ -2,9 +2,11 @@
 //! `WorkerMetrics` of plain counters and publishes a snapshot that scrapes merge.
 
 mod histogram;
+mod limits;
 mod render;
 
 pub use histogram::{Histogram, LATENCY_BUCKETS, OVERHEAD_BUCKETS};
+pub use limits::{LimitCounters, TimeoutKind};
 pub use render::{render_prometheus, LogCounters};
 
 use std::cell::{Cell, RefCell};
@@ -151,6 +153,8 @@ pub struct MetricsSnapshot {
     pub overhead: Histogram,
     /// Upstream pools, as of the last publish.
     pub pool: PoolStats,
+    /// Timeouts, budget refusals, accept failures, body bytes held.
+    pub limits: LimitCounters,
 }
 
 impl Default for MetricsSnapshot {
@@ -162,6 +166,7 @@ impl Default for MetricsSnapshot {
             ttft: Histogram::new(LATENCY_BUCKETS),
             overhead: Histogram::new(OVERHEAD_BUCKETS),
             pool: PoolStats::default(),
+            limits: LimitCounters::default(),
         }
     }
 }
@@ -205,6 +210,7 @@ impl MetricsSnapshot {
         self.pool.in_use += other.pool.in_use;
         self.pool.connects += other.pool.connects;
         self.pool.reuses += other.pool.reuses;
+        self.limits.merge(&other.limits);
     }
 }
 
@@ -240,6 +246,7 @@ impl MetricsHub {
             index,
             local: RefCell::default(),
             seen_wanted: Cell::new(0),
+            buffered: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -277,12 +284,35 @@ pub struct WorkerMetrics {
     index: usize,
     local: RefCell<MetricsSnapshot>,
     seen_wanted: Cell<u64>,
+    /// Request-body bytes this worker's requests hold (`Arc`: a body is released where
+    /// its last reference drops).
+    buffered: Arc<AtomicU64>,
 }
 
 impl WorkerMetrics {
     /// Counts one finished request (the proxy calls this once per request).
     pub fn record_request(&self, record: &RequestRecord<'_>) {
         self.local.borrow_mut().record(record);
+    }
+
+    /// Counts one expired deadline.
+    pub fn count_timeout(&self, kind: TimeoutKind) {
+        self.local.borrow_mut().limits.count_timeout(kind);
+    }
+
+    /// Counts one request refused because the body budget was spent.
+    pub fn count_body_budget_refusal(&self) {
+        self.local.borrow_mut().limits.body_budget_refusals += 1;
+    }
+
+    /// Counts one failed `accept`.
+    pub fn count_accept_error(&self) {
+        self.local.borrow_mut().limits.accept_errors += 1;
+    }
+
+    /// The gauge of body bytes held by this worker's requests, for their reservations.
+    pub fn buffered_body_bytes(&self) -> &Arc<AtomicU64> {
+        &self.buffered
     }
 
     /// Sets the upstream pool gauges (read from `Upstream::stats()` before a publish).
@@ -295,7 +325,8 @@ impl WorkerMetrics {
         let wanted = self.hub.wanted.load(Ordering::Acquire);
         self.seen_wanted.set(wanted);
         if let Some(slot) = self.hub.slots.get(self.index) {
-            let snapshot = self.local.borrow().clone();
+            let mut snapshot = self.local.borrow().clone();
+            snapshot.limits.buffered_body_bytes = self.buffered.load(Ordering::Relaxed);
             let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
             slot.snapshot = snapshot;
             slot.generation = wanted;

@@ -1,5 +1,5 @@
-//! One step's upstream exchange under its controls: attempts with backoff on connection
-//! failures, 429 and 5xx, each bounded to its first response byte by the request timeout.
+//! One step's upstream exchange: attempts with backoff on connection failures, 429 and
+//! 5xx, each bounded to its response head by the request and first-byte timeouts.
 
 use super::client::read_append;
 use super::io::write_all_parts;
@@ -7,6 +7,7 @@ use super::plan::{PlannedStep, UpstreamRequest};
 use super::Worker;
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::{parse_response_head, ResponseHead, MAX_RESPONSE_HEAD_BYTES};
+use crate::observe::metrics::TimeoutKind;
 use crate::upstream::{Conn, UpstreamError};
 use std::time::{Duration, Instant};
 
@@ -75,24 +76,34 @@ enum Failure {
     Error(GatewayError),
 }
 
+/// One attempt under the shorter of the request's own timeout (`request_timeout_ms`, or
+/// a header or step config) and `upstream.first_byte_timeout_s`, which always applies.
 async fn timed_exchange(
     worker: &Worker,
     req: &UpstreamRequest,
     timeout: Option<Duration>,
 ) -> Result<Answer, Failure> {
     let started = Instant::now();
-    let exchanged = match timeout {
-        // Dropping the exchange on expiry closes its connection: it is never pooled.
-        Some(limit) => match monoio::time::timeout(limit, exchange(worker, req)).await {
-            Ok(result) => result,
-            Err(_) => {
-                return Err(Failure::Timeout(GatewayError::new(
-                    ErrorCode::UpstreamTimeout,
-                    format!("upstream sent no response within {} ms", limit.as_millis()),
-                )))
-            }
-        },
-        None => exchange(worker, req).await,
+    let first_byte = Duration::from_secs(worker.settings.upstream.first_byte_timeout_s);
+    let (limit, by_request) = match timeout {
+        Some(requested) if requested < first_byte => (requested, true),
+        _ => (first_byte, false),
+    };
+    // Dropping the exchange on expiry closes its connection: it is never pooled.
+    let exchanged = match monoio::time::timeout(limit, exchange(worker, req)).await {
+        Ok(result) => result,
+        Err(_) => {
+            let message = if by_request {
+                format!("upstream sent no response within {} ms", limit.as_millis())
+            } else {
+                worker.metrics.count_timeout(TimeoutKind::UpstreamFirstByte);
+                format!("upstream sent no response within {} s", limit.as_secs())
+            };
+            return Err(Failure::Timeout(GatewayError::new(
+                ErrorCode::UpstreamTimeout,
+                message,
+            )));
+        }
     };
     exchanged
         .map(|(conn, head, rest)| Answer {

@@ -2,19 +2,23 @@
 //! but not yet consumed (the start of the next pipelined request, a body, ...).
 
 use super::observe::RequestIds;
+use super::send::ClientWriter;
+use super::Worker;
 use crate::error::{ErrorShape, GatewayError};
 use crate::http::HeadWriter;
 use monoio::buf::IoBufMut;
-use monoio::io::{AsyncReadRent, AsyncWriteRentExt, OwnedReadHalf, OwnedWriteHalf, Splitable};
+use monoio::io::{AsyncReadRent, AsyncWriteRentExt, OwnedReadHalf, Splitable};
 use monoio::net::TcpStream;
 use std::io;
+use std::time::Duration;
 
 /// How much to grow the input buffer by when it is nearly full.
 const READ_CHUNK: usize = 16 * 1024;
 
 pub struct ClientConn {
     pub reader: OwnedReadHalf<TcpStream>,
-    pub writer: OwnedWriteHalf<TcpStream>,
+    /// Every write is bounded by `client_send_timeout_s`.
+    pub writer: ClientWriter,
     /// Bytes received and not yet consumed by the parser.
     pub input: Vec<u8>,
     /// The shape of the gateway's errors for the current request (by its endpoint).
@@ -25,11 +29,12 @@ pub struct ClientConn {
 }
 
 impl ClientConn {
-    pub fn new(stream: TcpStream) -> Self {
+    pub fn new(stream: TcpStream, worker: &Worker) -> Self {
         let (reader, writer) = stream.into_split();
+        let send_timeout = Duration::from_secs(worker.settings.server.client_send_timeout_s);
         ClientConn {
             reader,
-            writer,
+            writer: ClientWriter::new(writer, send_timeout, worker.metrics.clone()),
             input: Vec::with_capacity(READ_CHUNK),
             error_shape: ErrorShape::OpenAi,
             ids: RequestIds::default(),
@@ -56,7 +61,7 @@ impl ClientConn {
         self.write_error_with(err, close, &[]).await
     }
 
-    /// Writes a gateway error with extra response headers (`Retry-After`, ...).
+    /// Writes a gateway error with extra response headers (and its own `Retry-After`).
     pub async fn write_error_with(
         &mut self,
         err: &GatewayError,
@@ -64,7 +69,18 @@ impl ClientConn {
         extra: &[(&str, &[u8])],
     ) -> io::Result<()> {
         let body = err.body(self.error_shape);
-        self.write_json_with(err.status, &body, close, extra).await
+        let Some(secs) = err.retry_after_s.map(|s| s.to_string()) else {
+            return self.write_json_with(err.status, &body, close, extra).await;
+        };
+        let mut headers = extra.to_vec();
+        if !extra
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("retry-after"))
+        {
+            headers.push(("retry-after", secs.as_bytes()));
+        }
+        self.write_json_with(err.status, &body, close, &headers)
+            .await
     }
 
     /// Writes a complete JSON response made by the gateway.

@@ -12,12 +12,13 @@ use super::Worker;
 use crate::controls::{Effective, RequestControls};
 use crate::error::{ErrorCode, ErrorShape, GatewayError};
 use crate::http::{parse_request_head, BodyFraming, HttpError, RequestHead};
+use crate::observe::metrics::TimeoutKind;
 use crate::route::route;
 use crate::route::Endpoint;
 use monoio::net::TcpStream;
 use std::pin::pin;
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The most body bytes read and dropped after an early answer, to keep a keep-alive
 /// connection usable; a larger body closes the connection instead (nginx discards too).
@@ -29,7 +30,7 @@ const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 pub async fn serve_connection(worker: Rc<Worker>, stream: TcpStream) {
     let _guard = worker.drain.track_connection();
     let _ = stream.set_nodelay(true);
-    let mut client = ClientConn::new(stream);
+    let mut client = ClientConn::new(stream, &worker);
     loop {
         client.error_shape = ErrorShape::OpenAi;
         let head = match next_head(&worker, &mut client).await {
@@ -50,13 +51,18 @@ enum NextHead {
     Head(RequestHead),
     /// Client closed, idle timeout, or shutdown while idle.
     Closed,
-    /// Malformed or oversized head: answer, then close.
+    /// Malformed, oversized or too slow a head: answer, then close.
     Refuse(GatewayError),
 }
 
+/// Up to its first byte a head waits `client_idle_timeout_s` (then the connection just
+/// closes); from that byte on, the whole head must arrive within `client_header_timeout_s`
+/// (else 408), however the bytes trickle in.
 async fn next_head(worker: &Worker, client: &mut ClientConn) -> NextHead {
     let server = &worker.settings.server;
     let idle = Duration::from_secs(server.client_idle_timeout_s);
+    let header_timeout = Duration::from_secs(server.client_header_timeout_s);
+    let mut deadline: Option<Instant> = None;
     loop {
         match parse_request_head(&client.input, server.max_header_bytes) {
             Ok(Some(head)) => {
@@ -77,12 +83,23 @@ async fn next_head(worker: &Worker, client: &mut ClientConn) -> NextHead {
         if client.input.is_empty() && worker.drain.is_draining() {
             return NextHead::Closed;
         }
-        // Wait for bytes, but give up on idle timeout or shutdown (an idle
-        // keep-alive connection closes at once when the worker drains).
-        let read = pin!(monoio::time::timeout(idle, client.read_more()));
+        if deadline.is_none() && !client.input.is_empty() {
+            deadline = Some(Instant::now() + header_timeout);
+        }
+        let wait = deadline.map_or(idle, |d| d.saturating_duration_since(Instant::now()));
+        // Wait for bytes, but give up on a timeout or shutdown (an idle keep-alive
+        // connection closes at once when the worker drains).
+        let read = pin!(monoio::time::timeout(wait, client.read_more()));
         let drained = pin!(worker.drain.wait());
         match race(read, drained).await {
             Raced::Left(Ok(Ok(n))) if n > 0 => {}
+            Raced::Left(Err(_)) if deadline.is_some() => {
+                worker.metrics.count_timeout(TimeoutKind::ClientHeader);
+                return NextHead::Refuse(GatewayError::client_timeout(format!(
+                    "request head not complete within {} s",
+                    header_timeout.as_secs()
+                )));
+            }
             _ => return NextHead::Closed,
         }
     }
@@ -130,8 +147,7 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
         if wants_continue && client.write_all(CONTINUE.to_vec()).await.is_err() {
             return Err(Refusal::Gone);
         }
-        let idle = Duration::from_secs(settings.server.client_idle_timeout_s);
-        let body = match read_body(client, head.framing, limit, idle).await {
+        let body = match read_body(worker, client, head.framing).await {
             Ok(body) => body,
             Err(BodyError::Refuse(err)) => return Err(Refusal::Answer(err, true)),
             Err(BodyError::Gone) => return Err(Refusal::Gone),
@@ -190,8 +206,7 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
                 log.outcome.status = err.status;
                 log.finish(worker);
             }
-            let idle = Duration::from_secs(settings.server.client_idle_timeout_s);
-            if keep == Keep::Open && !discard_body(client, head.framing, limit, idle).await {
+            if keep == Keep::Open && !discard_body(worker, client, head.framing, limit).await {
                 keep = Keep::Close;
             }
             keep

@@ -1,6 +1,7 @@
-//! The [controls] state every worker shares: the one response cache, each gateway's rate
-//! limiter, and the clock they read (injectable, so tests can move time without sleeping).
+//! The state every worker shares: the one response cache, each gateway's rate limiter,
+//! the request-body budget, and the clock (injectable, so tests can move time).
 
+use super::body_budget::BodyBudget;
 use crate::config::Settings;
 use crate::controls::{RateLimiter, ResponseCache, RetryAfter};
 use std::collections::HashMap;
@@ -35,6 +36,8 @@ pub struct ControlState {
     /// Only gateways whose limit is on; empty means no lookup at all per request.
     limiters: HashMap<String, RateLimiter>,
     pub clock: Arc<dyn Clock>,
+    /// `server.max_buffered_body_bytes`, across all workers.
+    pub body_budget: Arc<BodyBudget>,
 }
 
 impl ControlState {
@@ -62,6 +65,7 @@ impl ControlState {
             cache,
             limiters,
             clock,
+            body_budget: BodyBudget::new(settings.server.max_buffered_body_bytes),
         }
     }
 

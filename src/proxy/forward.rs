@@ -6,7 +6,7 @@ use super::cached::{entry, replay, BodyCapture, CACHE_STATUS, STEP};
 use super::client::ClientConn;
 use super::observe::{upstream_model, RequestLog};
 use super::plan::PlannedStep;
-use super::stream::{stream_body, BodyEnd, Watchers};
+use super::stream::{stream_body, BodyEnd, UpstreamBody, Watchers};
 use super::translated::deliver_translated;
 use super::usage_strip::UsageChunkStrip;
 use super::Worker;
@@ -196,12 +196,16 @@ async fn deliver(
         }
         _ => None,
     };
-    let end = stream_body(
-        client,
+    let upstream = UpstreamBody {
         conn,
-        head.framing,
+        framing: head.framing,
+        first: rest,
+    };
+    let end = stream_body(
+        worker,
+        client,
+        upstream,
         head_bytes,
-        rest,
         side.http10,
         Watchers {
             capture: capture.as_mut(),

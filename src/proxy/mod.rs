@@ -4,6 +4,7 @@
 mod attempt;
 mod auth;
 mod body;
+mod body_budget;
 mod cached;
 mod client;
 mod connection;
@@ -14,6 +15,7 @@ mod model_route;
 mod observe;
 mod plan;
 mod plan_translated;
+mod send;
 mod stream;
 mod translated;
 mod translators;

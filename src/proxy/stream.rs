@@ -5,12 +5,16 @@ use super::cached::BodyCapture;
 use super::client::ClientConn;
 use super::io::{race, Raced};
 use super::observe::ResponseTap;
+use super::send::ClientWriter;
 use super::usage_strip::{deliver_stripped, UsageChunkStrip};
+use super::Worker;
 use crate::http::{write_chunk_header, ChunkedDecoder, ResponseFraming, LAST_CHUNK};
+use crate::observe::metrics::TimeoutKind;
 use crate::upstream::Conn;
 use monoio::buf::IoBuf;
 use monoio::io::{AsyncReadRent, AsyncWriteRentExt, CancelableAsyncReadRent, Canceller};
 use std::pin::pin;
+use std::time::Duration;
 
 const READ_BUF: usize = 16 * 1024;
 /// How much pipelined input the hang-up watcher takes in one read.
@@ -56,12 +60,20 @@ pub(super) struct Step {
     pub done: bool,
 }
 
+/// The upstream side of a body: its connection, framing, and the bytes read with the head.
+pub struct UpstreamBody {
+    pub conn: Conn,
+    pub framing: ResponseFraming,
+    pub first: Vec<u8>,
+}
+
+/// Forwards the body; an upstream silent for `upstream.stream_idle_timeout_s` between
+/// reads is cut (counted), like an upstream that died.
 pub async fn stream_body(
+    worker: &Worker,
     client: &mut ClientConn,
-    mut conn: Conn,
-    framing: ResponseFraming,
+    upstream: UpstreamBody,
     head: Vec<u8>,
-    first: Vec<u8>,
     http10: bool,
     watchers: Watchers<'_, '_>,
 ) -> BodyEnd {
@@ -70,6 +82,12 @@ pub async fn stream_body(
         tap,
         mut strip,
     } = watchers;
+    let UpstreamBody {
+        mut conn,
+        framing,
+        first,
+    } = upstream;
+    let idle = Duration::from_secs(worker.settings.upstream.stream_idle_timeout_s);
     let mut mode = match (framing, http10) {
         (ResponseFraming::Empty, _) | (ResponseFraming::Length(0), _) => {
             let (res, _) = client.writer.write_all(head).await;
@@ -153,8 +171,8 @@ pub async fn stream_body(
             }
             buf.clear();
         }
-        let mut read = pin!(conn.read(buf));
-        let (res, back) = if watch_done {
+        let mut read = pin!(monoio::time::timeout(idle, conn.read(buf)));
+        let timed = if watch_done {
             read.await
         } else {
             watching = true;
@@ -172,6 +190,11 @@ pub async fn stream_body(
                     read.await
                 }
             }
+        };
+        let Ok((res, back)) = timed else {
+            // Dropping the connection with its read closes the upstream.
+            worker.metrics.count_timeout(TimeoutKind::UpstreamIdle);
+            return BodyEnd::Cut;
         };
         buf = back;
         match res {
@@ -191,7 +214,7 @@ pub async fn stream_body(
 /// Writes one piece to the client according to the mode.
 async fn deliver(
     mode: &mut Mode,
-    writer: &mut monoio::io::OwnedWriteHalf<monoio::net::TcpStream>,
+    writer: &mut ClientWriter,
     head: Option<Vec<u8>>,
     buf: Vec<u8>,
     mut capture: Option<&mut BodyCapture<'_>>,
@@ -298,7 +321,7 @@ pub(super) fn complete(capture: Option<&mut BodyCapture<'_>>) {
 /// Upstream EOF or error: the natural end of a close-delimited body, a cut otherwise.
 async fn finish_at_eof(
     mode: &Mode,
-    writer: &mut monoio::io::OwnedWriteHalf<monoio::net::TcpStream>,
+    writer: &mut ClientWriter,
     clean_eof: bool,
     mut capture: Option<&mut BodyCapture<'_>>,
     stripped_tail: Option<Vec<u8>>,

@@ -8,15 +8,17 @@ use super::io::{race, Raced};
 use super::observe::{RequestLog, ResponseTap};
 use super::plan::PlannedStep;
 use super::plan_translated::Translation;
+use super::send::ClientWriter;
 use super::translators::{translate_body, StreamTranslator};
 use super::Worker;
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::{write_chunk_header, ChunkedDecoder, HeadWriter, HttpError, ResponseFraming};
 use crate::http::{ResponseHead, LAST_CHUNK};
+use crate::observe::metrics::TimeoutKind;
 use crate::upstream::Conn;
 use monoio::io::{AsyncWriteRentExt, CancelableAsyncReadRent, Canceller};
 use std::pin::pin;
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, UNIX_EPOCH};
 
 /// A translated non-streamed body is held whole; past this it is refused (502).
 const MAX_TRANSLATED_BODY: usize = 32 * 1024 * 1024;
@@ -56,10 +58,9 @@ pub async fn deliver_translated(
         log.outcome.tap = tap;
         return keep;
     }
-    let (body, conn) = match read_whole(conn, head.framing, rest).await {
+    let (body, conn) = match read_whole(worker, conn, head.framing, rest).await {
         Ok(whole) => whole,
-        Err(why) => {
-            let err = GatewayError::new(ErrorCode::UpstreamFailed, why);
+        Err(err) => {
             let _ = client.write_error(&err, true).await;
             return Keep::Close;
         }
@@ -136,12 +137,16 @@ impl Deframer {
     }
 }
 
-/// Reads the whole upstream body; the connection comes back when it may be pooled.
+/// Reads the whole upstream body; the connection comes back when it may be pooled. An
+/// upstream silent past `stream_idle_timeout_s` is 504 (the client has seen nothing yet).
 async fn read_whole(
+    worker: &Worker,
     mut conn: Conn,
     framing: ResponseFraming,
     first: Vec<u8>,
-) -> Result<(Vec<u8>, Option<Conn>), String> {
+) -> Result<(Vec<u8>, Option<Conn>), GatewayError> {
+    let failed = |why: String| GatewayError::new(ErrorCode::UpstreamFailed, why);
+    let idle = idle_timeout(worker);
     let mut deframer = Deframer::new(framing);
     let mut body = Vec::new();
     let mut buf = first;
@@ -150,26 +155,37 @@ async fn read_whole(
     while !done {
         let (used, end) = deframer
             .feed(&buf, |d| body.extend_from_slice(d))
-            .map_err(|e| format!("invalid upstream body: {e}"))?;
+            .map_err(|e| failed(format!("invalid upstream body: {e}")))?;
         if body.len() > MAX_TRANSLATED_BODY {
-            return Err("upstream body too large to translate".into());
+            return Err(failed("upstream body too large to translate".into()));
         }
         if end {
             clean = used == buf.len();
             break;
         }
         buf.clear();
-        match read_append(&mut conn, &mut buf).await {
+        let Ok(read) = monoio::time::timeout(idle, read_append(&mut conn, &mut buf)).await else {
+            worker.metrics.count_timeout(TimeoutKind::UpstreamIdle);
+            return Err(GatewayError::new(
+                ErrorCode::UpstreamTimeout,
+                format!("upstream body stalled for {} s", idle.as_secs()),
+            ));
+        };
+        match read {
             Ok(0) if matches!(deframer, Deframer::Close) => {
                 done = true;
                 clean = false;
             }
-            Ok(0) | Err(_) => return Err("upstream closed mid-body".into()),
+            Ok(0) | Err(_) => return Err(failed("upstream closed mid-body".into())),
             Ok(_) => {}
         }
     }
     let poolable = clean && !matches!(deframer, Deframer::Close);
     Ok((body, poolable.then_some(conn)))
+}
+
+fn idle_timeout(worker: &Worker) -> Duration {
+    Duration::from_secs(worker.settings.upstream.stream_idle_timeout_s)
 }
 
 /// One translated event stream on its way to the client.
@@ -219,7 +235,9 @@ impl TranslatedStream<'_> {
             return Keep::Close;
         }
         let mut deframer = Deframer::new(head.framing);
-        let end = self.pump(client, &mut conn, &mut deframer, first).await;
+        let end = self
+            .pump(worker, client, &mut conn, &mut deframer, first)
+            .await;
         let pooled = match end {
             End::Clean(nothing_after) => {
                 let mut out = Vec::new();
@@ -252,6 +270,7 @@ impl TranslatedStream<'_> {
     /// for a hang-up meanwhile (pipelined bytes it reads are kept for the next request).
     async fn pump(
         &mut self,
+        worker: &Worker,
         client: &mut ClientConn,
         conn: &mut Conn,
         deframer: &mut Deframer,
@@ -271,6 +290,7 @@ impl TranslatedStream<'_> {
             pin!(reader.cancelable_read(Vec::with_capacity(WATCH_BUF), canceller.handle()));
         let mut watch_done = false;
         let mut buf = first;
+        let idle = idle_timeout(worker);
         let end = loop {
             if !buf.is_empty() {
                 let mut out = Vec::new();
@@ -290,8 +310,8 @@ impl TranslatedStream<'_> {
                 }
                 buf.clear();
             }
-            let mut read = pin!(read_append(conn, &mut buf));
-            let res = if watch_done {
+            let mut read = pin!(monoio::time::timeout(idle, read_append(conn, &mut buf)));
+            let timed = if watch_done {
                 read.await
             } else {
                 match race(read.as_mut(), watch.as_mut()).await {
@@ -307,6 +327,10 @@ impl TranslatedStream<'_> {
                         read.await
                     }
                 }
+            };
+            let Ok(res) = timed else {
+                worker.metrics.count_timeout(TimeoutKind::UpstreamIdle);
+                break End::Cut;
             };
             match res {
                 Ok(0) if matches!(deframer, Deframer::Close) => break End::Clean(false),
@@ -334,7 +358,7 @@ impl TranslatedStream<'_> {
 /// Writes translated events, as one chunk for a chunked client; nothing if empty.
 async fn write_events(
     chunked: bool,
-    writer: &mut monoio::io::OwnedWriteHalf<monoio::net::TcpStream>,
+    writer: &mut ClientWriter,
     out: Vec<u8>,
 ) -> std::io::Result<()> {
     if out.is_empty() {

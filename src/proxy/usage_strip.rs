@@ -1,6 +1,7 @@
 //! Removes the usage-only chunk from an OpenAI stream whose usage the gateway asked for
 //! itself (`stream_options.include_usage`): the event filter and the stripped delivery.
 
+use super::send::ClientWriter;
 use super::stream::{complete, Mode, Step, Watchers};
 use crate::http::{write_chunk_header, LAST_CHUNK};
 use crate::observe::is_usage_only_chunk;
@@ -90,7 +91,7 @@ fn could_be_usage_chunk(partial: &[u8]) -> bool {
 /// strip, and framed again (`out.1`: as chunks) after the head (`out.0`, first piece).
 pub(super) async fn deliver_stripped(
     mode: &mut Mode,
-    writer: &mut monoio::io::OwnedWriteHalf<monoio::net::TcpStream>,
+    writer: &mut ClientWriter,
     out: (Option<Vec<u8>>, bool),
     buf: Vec<u8>,
     watchers: Watchers<'_, '_>,

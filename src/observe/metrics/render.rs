@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{Histogram, MetricsSnapshot};
+use super::{Histogram, LimitCounters, MetricsSnapshot, TimeoutKind};
 
 /// The log writer's counters, shown beside the request metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -119,6 +119,7 @@ pub fn render_prometheus(snapshot: &MetricsSnapshot, logs: Option<LogCounters>) 
         family(&mut out, name, kind, help);
         sample::<&str>(&mut out, name, &[], &[], value);
     }
+    limits(&mut out, &snapshot.limits);
     if let Some(logs) = logs {
         let counters = [
             (
@@ -143,6 +144,39 @@ pub fn render_prometheus(snapshot: &MetricsSnapshot, logs: Option<LogCounters>) 
         }
     }
     out
+}
+
+fn limits(out: &mut String, limits: &LimitCounters) {
+    let name = "sluice_timeouts_total";
+    family(out, name, "counter", "Expired deadlines by kind.");
+    for kind in TimeoutKind::ALL {
+        let value = limits.timeouts(kind) as f64;
+        sample(out, name, &["kind"], &[kind.label()], value);
+    }
+    let rows = [
+        (
+            "sluice_body_budget_refusals_total",
+            "counter",
+            "Requests refused (503) because max_buffered_body_bytes was spent.",
+            limits.body_budget_refusals,
+        ),
+        (
+            "sluice_accept_errors_total",
+            "counter",
+            "Failed accepts (out of file descriptors and the like).",
+            limits.accept_errors,
+        ),
+        (
+            "sluice_buffered_body_bytes",
+            "gauge",
+            "Request-body bytes held in memory, all workers.",
+            limits.buffered_body_bytes,
+        ),
+    ];
+    for (name, kind, help, value) in rows {
+        family(out, name, kind, help);
+        sample::<&str>(out, name, &[], &[], value as f64);
+    }
 }
 
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {

@@ -129,8 +129,14 @@ fn prometheus_text_has_families_labels_and_cumulative_buckets() {
         written: 5,
         failed: 0,
     };
+    snapshot.limits.count_timeout(TimeoutKind::UpstreamIdle);
+    snapshot.limits.body_budget_refusals = 4;
     let text = render_prometheus(&snapshot, Some(logs));
     for line in [
+        "sluice_timeouts_total{kind=\"upstream_idle\"} 1",
+        "sluice_timeouts_total{kind=\"client_header\"} 0",
+        "sluice_body_budget_refusals_total 4",
+        "# TYPE sluice_buffered_body_bytes gauge",
         "# TYPE sluice_requests_total counter",
         "sluice_requests_total{gateway=\"gw\",provider=\"openai\",status_class=\"2xx\",cache=\"miss\"} 2",
         "sluice_tokens_in_total{provider=\"openai\",model=\"gpt-4o\"} 20",
