@@ -165,7 +165,8 @@ fn json_answer_is_logged_with_usage_cost_metadata_and_bodies() {
     assert_eq!(entry["event_id"], "ev-42");
     assert_eq!(entry["gateway"], "default");
     assert_eq!(entry["provider"], "mock");
-    assert_eq!(entry["model"], "gpt-4o-mini", "the model as sent upstream");
+    assert_eq!(entry["model"], "mock/gpt-4o-mini", "the model as asked");
+    assert_eq!(entry["upstream_model"], "gpt-4o-mini", "the model as sent");
     assert_eq!(entry["path"], PATH);
     assert_eq!(
         (entry["status"].as_u64(), entry["success"].as_bool()),
@@ -217,6 +218,55 @@ fn json_answer_is_logged_with_usage_cost_metadata_and_bodies() {
             "missing {line:?} in\n{metrics}"
         );
     }
+    stop(server);
+}
+
+#[test]
+fn entries_keep_the_model_as_asked_beside_the_one_sent_and_filter_on_both() {
+    let up = upstream();
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&up, dir.path(), "");
+    let native_body = r#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}"#;
+    let native = send(
+        &server,
+        &post("/v1/acct/default/mock/chat/completions", "", native_body),
+    );
+    assert_eq!(native.status, 200);
+    let entry = logged(&server, &native);
+    assert_eq!(
+        (&entry["model"], &entry["upstream_model"]),
+        (&Value::from("gpt-4o-mini"), &Value::from("gpt-4o-mini")),
+        "a native request asks for what it sends"
+    );
+    let compat = send(&server, &post(PATH, "", STREAM_CHAT));
+    assert_eq!(compat.status, 200);
+    let entry = logged(&server, &compat);
+    assert_eq!(entry["model"], "mock/gpt-4o-mini");
+    assert_eq!(entry["upstream_model"], "gpt-4o-mini");
+    let found = |query: &str| -> Vec<String> {
+        let answer = admin(&server, &format!("/api/v1/gateways/default/logs?{query}"));
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        let listed = answer.json()["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        listed
+            .iter()
+            .map(|e| e["id"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let (native_id, compat_id) = (
+        native.header("cf-aig-log-id").unwrap().to_string(),
+        compat.header("cf-aig-log-id").unwrap().to_string(),
+    );
+    assert_eq!(found("model=mock%2Fgpt-4o-mini"), [compat_id.as_str()]);
+    assert_eq!(found("model=gpt-4o-mini"), [native_id.as_str()]);
+    assert_eq!(
+        found("upstream_model=gpt-4o-mini"),
+        [compat_id.as_str(), native_id.as_str()]
+    );
+    assert_eq!(found("stream=true"), [compat_id.as_str()]);
+    assert_eq!(found("stream=false"), [native_id.as_str()]);
     stop(server);
 }
 
@@ -551,6 +601,10 @@ fn translated_stream_is_logged_with_the_providers_usage() {
     assert_eq!(
         (entry["provider"].as_str(), entry["stream"].as_bool()),
         (Some("anthropic"), Some(true))
+    );
+    assert_eq!(
+        (entry["model"].as_str(), entry["upstream_model"].as_str()),
+        (Some("anthropic/claude-x"), Some("claude-x"))
     );
     assert_eq!(
         (entry["tokens_in"].as_u64(), entry["tokens_out"].as_u64()),
