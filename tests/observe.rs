@@ -575,6 +575,50 @@ fn cache_hit_is_logged_as_cached_with_its_own_ids() {
     stop(server);
 }
 
+/// A translated answer is logged as the upstream sent it: text that the forced JSON
+/// tool's translation leaves out of the client's content is still in the stored body.
+#[test]
+fn a_translated_answer_is_logged_as_the_upstream_sent_it() {
+    let message: &[u8] = include_bytes!(
+        "fixtures/translate/response-format/message-json-tool-with-text.anthropic.json"
+    );
+    let up = Upstream::start(move |_, w| {
+        let _ = write!(
+            w,
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            message.len()
+        );
+        let _ = w.write_all(message);
+        After::KeepAlive
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let anthropic = format!(
+        "[provider.anthropic]\nbase_url = \"http://{}\"\nkeys = {{ default = \"sk-ant\" }}\n",
+        up.addr
+    );
+    let server = start(&up, dir.path(), &anthropic);
+    let body = r#"{"model":"anthropic/claude-x","response_format":{"type":"json_object"},"messages":[{"role":"user","content":"hi"}]}"#;
+    let resp = send(&server, &post(PATH, "", body));
+    assert_eq!(resp.status, 200);
+    let client: Value = serde_json::from_slice(&resp.body).unwrap();
+    assert_eq!(
+        client["choices"][0]["message"]["content"],
+        r#"{"city":"Paris"}"#
+    );
+    let entry = logged(&server, &resp);
+    assert_eq!(
+        (entry["tokens_in"].as_u64(), entry["tokens_out"].as_u64()),
+        (Some(40), Some(12))
+    );
+    let id = entry["id"].as_str().unwrap();
+    let stored = admin(
+        &server,
+        &format!("/api/v1/gateways/default/logs/{id}/response"),
+    );
+    assert_eq!(stored.body, message);
+    stop(server);
+}
+
 #[test]
 fn translated_stream_is_logged_with_the_providers_usage() {
     let up = Upstream::start(|_, w| {
