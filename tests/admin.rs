@@ -127,6 +127,30 @@ fn logs_list_filters_orders_pages_and_totals() {
     assert_eq!(list(admin, ""), ["005", "004", "003", "002", "001"]);
     assert_eq!(list(admin, "provider=openai"), ["004", "002"]);
     assert_eq!(list(admin, "model=claude-3-5-haiku"), ["005", "003", "001"]);
+    // `model` is the model as asked; `upstream_model` as sent upstream.
+    assert_eq!(list(admin, "model=openai%2Fgpt-4o-mini"), ["004", "002"]);
+    assert!(list(admin, "model=gpt-4o-mini").is_empty());
+    assert_eq!(list(admin, "upstream_model=gpt-4o-mini"), ["004", "002"]);
+    assert_eq!(
+        list(admin, "upstream_model=claude-3-5-haiku"),
+        ["005", "003", "001"]
+    );
+    assert!(list(admin, "upstream_model=openai/gpt-4o-mini").is_empty());
+    assert_eq!(list(admin, "stream=true"), ["002"]);
+    assert_eq!(list(admin, "stream=false"), ["005", "004", "003", "001"]);
+    assert!(list(admin, "stream=true&provider=anthropic").is_empty());
+    let first = &get(admin, "/api/v1/gateways/default/logs?per_page=1").json()["result"][0];
+    assert_eq!(
+        (&first["model"], &first["upstream_model"]),
+        (
+            &serde_json::json!("claude-3-5-haiku"),
+            &serde_json::json!("claude-3-5-haiku")
+        )
+    );
+    assert_eq!(
+        get(admin, "/api/v1/gateways/default/logs?stream=yes").status,
+        400
+    );
     assert_eq!(list(admin, "status=500"), ["003"]);
     assert_eq!(list(admin, "success=false"), ["003"]);
     assert_eq!(list(admin, "cached=true"), ["004"]);
@@ -272,6 +296,55 @@ fn one_log_its_bodies_patch_and_delete() {
     assert!(list(admin, "").is_empty());
     // Deleting one gateway's logs leaves the others'.
     assert_eq!(ids(&get(admin, "/api/v1/gateways/other/logs")).len(), 1);
+    stop(server);
+}
+
+#[test]
+fn an_unknown_gateway_is_404_2001_on_every_logs_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), "");
+    let admin = server.admin_addr().unwrap();
+    log_sample(&server);
+    let base = "/api/v1/gateways/nope/logs";
+    let one = format!("{base}/{}", log_id(1));
+    for (method, target, body) in [
+        ("GET", base.to_string(), ""),
+        ("DELETE", base.to_string(), ""),
+        ("GET", one.clone(), ""),
+        ("PATCH", one.clone(), r#"{"score": 1}"#),
+        ("GET", format!("{one}/request"), ""),
+        ("GET", format!("{one}/response"), ""),
+        ("GET", format!("{base}?model=x"), ""),
+    ] {
+        let answer = call(admin, method, &target, None, body);
+        assert_eq!(answer.status, 404, "{method} {target}: {}", answer.text());
+        let error = answer.json()["error"].clone();
+        assert_eq!(error["code"], 2001, "{method} {target}");
+        assert_eq!(error["message"], "gateway \"nope\" not found");
+    }
+    // A configured gateway without entries is an empty list, not a 404.
+    let empty = get(admin, "/api/v1/gateways/default/logs?provider=none");
+    assert_eq!(empty.status, 200);
+    // "other" is not configured, but its entries are still reachable (and deletable);
+    // once they are gone, so is it.
+    assert_eq!(ids(&get(admin, "/api/v1/gateways/other/logs")), ["009"]);
+    let deleted = call(admin, "DELETE", "/api/v1/gateways/other/logs", None, "");
+    assert_eq!(deleted.json()["result"]["deleted"], 1);
+    let gone = get(admin, "/api/v1/gateways/other/logs");
+    assert_eq!(
+        (gone.status, gone.json()["error"]["code"].clone()),
+        (404, 2001.into())
+    );
+    // Routes that do not exist stay plain 404s, and a wrong method 405.
+    let no_route = get(admin, "/api/v1/gateways/nope/logs/a/b/c");
+    assert_eq!(
+        (no_route.status, no_route.json()["error"]["code"].clone()),
+        (404, serde_json::Value::Null)
+    );
+    assert_eq!(
+        call(admin, "PUT", "/api/v1/gateways/default/logs", None, "").status,
+        405
+    );
     stop(server);
 }
 

@@ -165,7 +165,8 @@ fn json_answer_is_logged_with_usage_cost_metadata_and_bodies() {
     assert_eq!(entry["event_id"], "ev-42");
     assert_eq!(entry["gateway"], "default");
     assert_eq!(entry["provider"], "mock");
-    assert_eq!(entry["model"], "gpt-4o-mini", "the model as sent upstream");
+    assert_eq!(entry["model"], "mock/gpt-4o-mini", "the model as asked");
+    assert_eq!(entry["upstream_model"], "gpt-4o-mini", "the model as sent");
     assert_eq!(entry["path"], PATH);
     assert_eq!(
         (entry["status"].as_u64(), entry["success"].as_bool()),
@@ -217,6 +218,55 @@ fn json_answer_is_logged_with_usage_cost_metadata_and_bodies() {
             "missing {line:?} in\n{metrics}"
         );
     }
+    stop(server);
+}
+
+#[test]
+fn entries_keep_the_model_as_asked_beside_the_one_sent_and_filter_on_both() {
+    let up = upstream();
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&up, dir.path(), "");
+    let native_body = r#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}"#;
+    let native = send(
+        &server,
+        &post("/v1/acct/default/mock/chat/completions", "", native_body),
+    );
+    assert_eq!(native.status, 200);
+    let entry = logged(&server, &native);
+    assert_eq!(
+        (&entry["model"], &entry["upstream_model"]),
+        (&Value::from("gpt-4o-mini"), &Value::from("gpt-4o-mini")),
+        "a native request asks for what it sends"
+    );
+    let compat = send(&server, &post(PATH, "", STREAM_CHAT));
+    assert_eq!(compat.status, 200);
+    let entry = logged(&server, &compat);
+    assert_eq!(entry["model"], "mock/gpt-4o-mini");
+    assert_eq!(entry["upstream_model"], "gpt-4o-mini");
+    let found = |query: &str| -> Vec<String> {
+        let answer = admin(&server, &format!("/api/v1/gateways/default/logs?{query}"));
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        let listed = answer.json()["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        listed
+            .iter()
+            .map(|e| e["id"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let (native_id, compat_id) = (
+        native.header("cf-aig-log-id").unwrap().to_string(),
+        compat.header("cf-aig-log-id").unwrap().to_string(),
+    );
+    assert_eq!(found("model=mock%2Fgpt-4o-mini"), [compat_id.as_str()]);
+    assert_eq!(found("model=gpt-4o-mini"), [native_id.as_str()]);
+    assert_eq!(
+        found("upstream_model=gpt-4o-mini"),
+        [compat_id.as_str(), native_id.as_str()]
+    );
+    assert_eq!(found("stream=true"), [compat_id.as_str()]);
+    assert_eq!(found("stream=false"), [native_id.as_str()]);
     stop(server);
 }
 
@@ -525,6 +575,50 @@ fn cache_hit_is_logged_as_cached_with_its_own_ids() {
     stop(server);
 }
 
+/// A translated answer is logged as the upstream sent it: text that the forced JSON
+/// tool's translation leaves out of the client's content is still in the stored body.
+#[test]
+fn a_translated_answer_is_logged_as_the_upstream_sent_it() {
+    let message: &[u8] = include_bytes!(
+        "fixtures/translate/response-format/message-json-tool-with-text.anthropic.json"
+    );
+    let up = Upstream::start(move |_, w| {
+        let _ = write!(
+            w,
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            message.len()
+        );
+        let _ = w.write_all(message);
+        After::KeepAlive
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let anthropic = format!(
+        "[provider.anthropic]\nbase_url = \"http://{}\"\nkeys = {{ default = \"sk-ant\" }}\n",
+        up.addr
+    );
+    let server = start(&up, dir.path(), &anthropic);
+    let body = r#"{"model":"anthropic/claude-x","response_format":{"type":"json_object"},"messages":[{"role":"user","content":"hi"}]}"#;
+    let resp = send(&server, &post(PATH, "", body));
+    assert_eq!(resp.status, 200);
+    let client: Value = serde_json::from_slice(&resp.body).unwrap();
+    assert_eq!(
+        client["choices"][0]["message"]["content"],
+        r#"{"city":"Paris"}"#
+    );
+    let entry = logged(&server, &resp);
+    assert_eq!(
+        (entry["tokens_in"].as_u64(), entry["tokens_out"].as_u64()),
+        (Some(40), Some(12))
+    );
+    let id = entry["id"].as_str().unwrap();
+    let stored = admin(
+        &server,
+        &format!("/api/v1/gateways/default/logs/{id}/response"),
+    );
+    assert_eq!(stored.body, message);
+    stop(server);
+}
+
 #[test]
 fn translated_stream_is_logged_with_the_providers_usage() {
     let up = Upstream::start(|_, w| {
@@ -551,6 +645,10 @@ fn translated_stream_is_logged_with_the_providers_usage() {
     assert_eq!(
         (entry["provider"].as_str(), entry["stream"].as_bool()),
         (Some("anthropic"), Some(true))
+    );
+    assert_eq!(
+        (entry["model"].as_str(), entry["upstream_model"].as_str()),
+        (Some("anthropic/claude-x"), Some("claude-x"))
     );
     assert_eq!(
         (entry["tokens_in"].as_u64(), entry["tokens_out"].as_u64()),

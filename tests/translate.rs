@@ -160,6 +160,66 @@ fn openai_response_format_reaches_anthropic_as_a_forced_tool_and_returns_as_cont
     assert!(seen.get("response_format").is_none());
 }
 
+/// Anthropic may write text beside the forced tool ("Hello" before its `tool_use`):
+/// the client still gets only the tool's input as content, so its JSON parse succeeds.
+#[test]
+fn text_beside_the_forced_json_tool_never_reaches_the_client_content() {
+    let format = r#","response_format":{"type":"json_object"}"#;
+    let parsed = |content: &str| serde_json::from_str::<Value>(content).ok();
+    let up = Upstream::fixed(
+        200,
+        "application/json",
+        include_bytes!(
+            "fixtures/translate/response-format/message-json-tool-with-text.anthropic.json"
+        ),
+    );
+    let gw = gateway(&up);
+    let resp = gw.send(&post(
+        "/v1/chat/completions",
+        "",
+        &chat("anthropic/claude-sonnet-4-5", format),
+    ));
+    assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
+    let message = &resp.json()["choices"][0]["message"];
+    let content = message["content"].as_str().unwrap_or_default();
+    assert_eq!(parsed(content), Some(json!({"city": "Paris"})), "{content}");
+    assert!(message.get("tool_calls").is_none());
+
+    let up = sse_upstream(include_bytes!(
+        "fixtures/translate/response-format/stream-json-tool-with-text.anthropic.sse"
+    ));
+    let gw = gateway(&up);
+    let resp = gw.send(&post(
+        "/v1/chat/completions",
+        "",
+        &chat(
+            "anthropic/claude-sonnet-4-5",
+            &format!(r#"{format},"stream":true"#),
+        ),
+    ));
+    assert_eq!(resp.status, 200);
+    assert!(resp.complete);
+    let chunks = events(&resp.body);
+    let content: String = chunks
+        .iter()
+        .filter_map(|(_, e)| e["choices"][0]["delta"]["content"].as_str())
+        .collect();
+    assert_eq!(
+        parsed(&content),
+        Some(json!({"city": "Paris"})),
+        "{content}"
+    );
+    let finish: Vec<&Value> = chunks
+        .iter()
+        .map(|(_, e)| &e["choices"][0]["finish_reason"])
+        .filter(|f| f.is_string())
+        .collect();
+    assert_eq!(finish, [&json!("stop")]);
+    assert!(chunks
+        .iter()
+        .all(|(_, e)| e["choices"][0]["delta"].get("tool_calls").is_none()));
+}
+
 #[test]
 fn anthropic_errors_come_back_openai_shaped_with_their_status() {
     let up = Upstream::fixed(

@@ -41,6 +41,7 @@ pub fn entry_json(e: &LogEntry) -> Value {
         "gateway": e.gateway,
         "provider": e.provider,
         "model": e.model,
+        "upstream_model": e.upstream_model,
         "path": e.path,
         "status": e.status,
         "success": e.success,

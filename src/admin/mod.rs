@@ -19,6 +19,7 @@ pub use logs::entry_json;
 pub use reply::{ErrorKind, Reply};
 pub use time::{format_rfc3339_ms, parse_time_ms};
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
@@ -49,6 +50,9 @@ pub struct AdminContext {
     pub log_db: LogDb,
     /// Flushed before each logs API call (read your writes); its stats feed `/metrics`.
     pub log_writer: Arc<LogWriter>,
+    /// The configured gateway ids; the logs API answers 404 (2001) for any other
+    /// that has no entries left in the log.
+    pub gateways: BTreeSet<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -59,8 +59,8 @@ fn number<T: std::str::FromStr>(param: &str, value: &str, expected: &str) -> Res
     value.parse().map_err(|_| invalid(param, expected))
 }
 
-/// The filter of a logs request on `gateway`: `provider`, `model`, `status`,
-/// `success`, `cached`, `start_date`/`end_date` (RFC 3339 or ms; end exclusive)
+/// The filter of a logs request on `gateway`: `provider`, `model` (as asked),
+/// `upstream_model` (as sent), `status`, `success`, `cached`, `stream`, `start_date`/`end_date` (RFC 3339 or ms; end exclusive)
 /// and `metadata.KEY=VALUE`. With `paged`, also `order_by`, `order` (`asc` or
 /// `desc`), `page` and `per_page`; without it (delete) those are refused.
 pub fn list_query(gateway: &str, query: Option<&str>, paged: bool) -> Result<ListQuery, Reply> {
@@ -77,9 +77,11 @@ pub fn list_query(gateway: &str, query: Option<&str>, paged: bool) -> Result<Lis
         match param {
             "provider" => filter.provider = Some(value),
             "model" => filter.model = Some(value),
+            "upstream_model" => filter.upstream_model = Some(value),
             "status" => filter.status = Some(number(param, &value, "an HTTP status")?),
             "success" => filter.success = Some(boolean(param, &value)?),
             "cached" => filter.cached = Some(boolean(param, &value)?),
+            "stream" => filter.stream = Some(boolean(param, &value)?),
             "start_date" => {
                 let ms = parse_time_ms(&value);
                 filter.created_from = Some(ms.ok_or_else(|| invalid(param, "a time"))?);
@@ -145,7 +147,8 @@ mod tests {
         let q = list_query(
             "gw",
             Some(
-                "provider=openai&model=gpt-4o%2Dmini&status=200&success=true&cached=false\
+                "provider=openai&model=openai/gpt-4o%2Dmini&upstream_model=gpt-4o-mini\
+                  &status=200&success=true&cached=false&stream=true\
                   &start_date=2024-05-01T00:00:00Z&end_date=1714608000000\
                   &metadata.user=u+1&order_by=cost&order=asc&page=2&per_page=5",
             ),
@@ -155,10 +158,11 @@ mod tests {
         let f = &q.filter;
         assert_eq!(f.gateway.as_deref(), Some("gw"));
         assert_eq!(f.provider.as_deref(), Some("openai"));
-        assert_eq!(f.model.as_deref(), Some("gpt-4o-mini"));
+        assert_eq!(f.model.as_deref(), Some("openai/gpt-4o-mini"));
+        assert_eq!(f.upstream_model.as_deref(), Some("gpt-4o-mini"));
         assert_eq!(
-            (f.status, f.success, f.cached),
-            (Some(200), Some(true), Some(false))
+            (f.status, f.success, f.cached, f.stream),
+            (Some(200), Some(true), Some(false), Some(true))
         );
         assert_eq!(f.created_from, Some(1_714_521_600_000));
         assert_eq!(f.created_to, Some(1_714_608_000_000));
@@ -172,6 +176,7 @@ mod tests {
         for (query, param) in [
             ("status=ok", "status"),
             ("success=yes", "success"),
+            ("stream=1", "stream"),
             ("start_date=monday", "start_date"),
             ("order_by=id", "order_by"),
             ("order=up", "order"),

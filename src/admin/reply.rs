@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 
+use crate::error::ErrorCode;
 use crate::http::{HeadWriter, HttpError};
 
 /// One admin response.
@@ -70,13 +71,29 @@ impl Reply {
 
     /// An error about one query parameter or body field, named in `param`.
     pub fn error_on(kind: ErrorKind, message: impl Into<String>, param: Option<&str>) -> Reply {
+        Reply::error_coded(kind, message, param, None)
+    }
+
+    /// 404 with code 2001, as the data plane answers a gateway id it does not know.
+    pub fn gateway_not_found(id: &str) -> Reply {
+        let message = format!("gateway {id:?} not found");
+        let code = ErrorCode::GatewayNotFound as u16;
+        Reply::error_coded(ErrorKind::NotFound, message, None, Some(code))
+    }
+
+    fn error_coded(
+        kind: ErrorKind,
+        message: impl Into<String>,
+        param: Option<&str>,
+        code: Option<u16>,
+    ) -> Reply {
         let (status, kind_name) = kind.status_and_type();
         let mut reply = Reply::json(
             status,
             &json!({ "error": {
                 "message": message.into(),
                 "type": kind_name,
-                "code": null,
+                "code": code,
                 "param": param,
             }}),
         );
@@ -121,6 +138,11 @@ mod tests {
             json!({"error": {"message": "bad page", "type": "invalid_request_error",
                              "code": null, "param": "page"}})
         );
+        let unknown = Reply::gateway_not_found("nope");
+        assert_eq!(unknown.status, 404);
+        let body: Value = serde_json::from_slice(&unknown.body).unwrap();
+        assert_eq!(body["error"]["code"], 2001);
+        assert_eq!(body["error"]["message"], "gateway \"nope\" not found");
         let unauthorized = Reply::error(ErrorKind::Unauthorized, "no");
         assert_eq!(unauthorized.status, 401);
         assert_eq!(unauthorized.headers[0].0, "WWW-Authenticate");

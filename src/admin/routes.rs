@@ -106,26 +106,50 @@ impl Admin {
         if gateway.is_empty() {
             return Reply::error(ErrorKind::NotFound, "empty gateway id");
         }
+        let route = matches!(tail, [] | [_] | [_, "request" | "response"])
+            && !tail.iter().any(|s| s.is_empty());
+        if !route {
+            return Reply::error(
+                ErrorKind::NotFound,
+                format!("no admin route /api/v1/{rest}"),
+            );
+        }
         // Read your writes: what the workers queued before this request is stored.
         if let Err(e) = self.context.log_writer.flush() {
             log::warn!("admin: log flush: {e}");
         }
         let store = &self.store;
+        if let Err(reply) = self.known_gateway(gateway) {
+            return reply;
+        }
         let query = head.query();
         match (&head.method, tail) {
             (Method::Get, []) => logs::list(store, gateway, query),
             (Method::Delete, []) => logs::delete(store, gateway, query),
-            (Method::Get, [id]) if !id.is_empty() => logs::get(store, gateway, id),
-            (Method::Patch, [id]) if !id.is_empty() => logs::patch(store, gateway, id, body),
+            (Method::Get, [id]) => logs::get(store, gateway, id),
+            (Method::Patch, [id]) => logs::patch(store, gateway, id, body),
             (Method::Get, [id, "request"]) => logs::body(store, gateway, id, BodyPart::Request),
             (Method::Get, [id, "response"]) => logs::body(store, gateway, id, BodyPart::Response),
-            (_, [] | [_] | [_, "request" | "response"]) if !tail.iter().any(|s| s.is_empty()) => {
-                method_not_allowed()
+            _ => method_not_allowed(),
+        }
+    }
+
+    /// A configured gateway, or one whose entries outlived its removal from the config
+    /// (they can still be read and deleted); any other is 404 with code 2001.
+    fn known_gateway(&self, gateway: &str) -> Result<(), Reply> {
+        if self.context.gateways.contains(gateway) {
+            return Ok(());
+        }
+        match self.store.has_entries(gateway) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Reply::gateway_not_found(gateway)),
+            Err(e) => {
+                log::error!("admin: {e}");
+                Err(Reply::error(
+                    ErrorKind::Internal,
+                    "the request log could not be read",
+                ))
             }
-            _ => Reply::error(
-                ErrorKind::NotFound,
-                format!("no admin route /api/v1/{rest}"),
-            ),
         }
     }
 }

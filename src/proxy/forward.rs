@@ -231,9 +231,10 @@ async fn deliver(
     }
 }
 
-/// The provider and model (as sent upstream) of the step that answers.
+/// The provider and model (as sent upstream, and as asked) of the step that answers.
 fn note_step(log: &mut RequestLog, step: &PlannedStep) {
     log.outcome.provider.clone_from(&step.request.provider);
+    log.note_asked_model(step.request.asked_model.as_deref());
     log.outcome.model = match &step.request.model {
         Some(model) => model.clone(),
         // Native requests: a scan of the body, paid only when the entry is written.

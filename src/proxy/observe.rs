@@ -247,6 +247,15 @@ impl RequestLog {
         }
     }
 
+    /// The model as the client asked for it, copied straight into the entry (`None`:
+    /// the model sent upstream, filled in by `finish`). Called once per answering step.
+    pub fn note_asked_model(&mut self, asked: Option<&str>) {
+        if let Some(entry) = &mut self.entry {
+            entry.model.clear();
+            entry.model.push_str(asked.unwrap_or_default());
+        }
+    }
+
     /// Time since the request's head arrived.
     pub fn elapsed(&self) -> Duration {
         self.start.elapsed()
@@ -310,7 +319,10 @@ impl RequestLog {
         };
         entry.event_id = self.client_event;
         entry.provider.push_str(&outcome.provider);
-        entry.model.push_str(&outcome.model);
+        entry.upstream_model.push_str(&outcome.model);
+        if entry.model.is_empty() {
+            entry.model.push_str(&outcome.model);
+        }
         entry.status = outcome.status;
         entry.success = (200..300).contains(&outcome.status);
         entry.cached = outcome.cache == CacheStatus::Hit;

@@ -53,6 +53,9 @@ pub struct UpstreamRequest {
     /// The model sent upstream, when planning knew it (`/compat`); else it is read
     /// from the body only if the request is logged.
     pub model: Option<String>,
+    /// The model as the client named it, where the gateway picked the provider by it
+    /// (`/compat`, Messages: `openai/gpt-4o-mini`); `None`: the model sent upstream.
+    pub asked_model: Option<String>,
     /// The upstream request-target (path and query).
     pub target: String,
     /// Request line and headers, ending in the blank line.
@@ -214,10 +217,10 @@ fn compat(
         Api::WorkersAi => "/v1",
         Api::Anthropic | Api::Google if suffix == "/chat/completions" => {
             let name = upstream_model.unwrap_or(&model.value);
-            return translated_chat(provider, name, head, auth, &body).map(|(mut req, t)| {
-                req.model = Some(name.to_string());
-                (req, None, Some(t))
-            });
+            let (mut req, t) = translated_chat(provider, name, head, auth, &body)?;
+            req.model = Some(name.to_string());
+            req.asked_model = Some(model.value);
+            return Ok((req, None, Some(t)));
         }
         api => {
             return Err(GatewayError::new(
@@ -256,6 +259,8 @@ fn compat(
         credential: credential_bytes(&cred, provider, head),
         body: &body,
     });
+    // The scan's own string, moved: the log copies it into its entry.
+    req.asked_model = Some(model.value);
     Ok((req, key, None))
 }
 
@@ -359,6 +364,7 @@ pub(super) fn build(
         provider: provider.slug.clone(),
         strip_usage_chunk: false,
         model: None,
+        asked_model: None,
         target,
         head: Bytes::from(head_bytes),
         body,

@@ -163,7 +163,7 @@ pub(super) fn messages(
                 None => vec![body.clone()],
             };
             let path = format!("{base}/v1/messages");
-            let req = build(provider, head, &path, auth, &cred, parts, Translated::No)?;
+            let mut req = build(provider, head, &path, auth, &cred, parts, Translated::No)?;
             let key = cache.key(DefaultKeyParts {
                 gateway_id: cache.gateway_id,
                 provider: &provider.slug,
@@ -172,6 +172,8 @@ pub(super) fn messages(
                 credential: credential_bytes(&cred, provider, head),
                 body: &body,
             });
+            req.model = Some(name.to_string());
+            req.asked_model = Some(model.value);
             return Ok((req, key, None));
         }
         Api::Openai | Api::WorkersAi => {
@@ -203,7 +205,9 @@ pub(super) fn messages(
         api => return Err(untranslatable(provider, api)),
     };
     let parts = vec![Bytes::from(upstream_body)];
-    let req = build(provider, head, &path, auth, &cred, parts, Translated::Yes)?;
+    let mut req = build(provider, head, &path, auth, &cred, parts, Translated::Yes)?;
+    req.model = Some(name.to_string());
+    req.asked_model = Some(model.value);
     Ok((req, None, Some(translation)))
 }
 

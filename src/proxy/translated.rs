@@ -67,9 +67,10 @@ pub async fn deliver_translated(
     };
     let written = match translate_body(translation, head.status, &body, created) {
         Ok(translated) => {
-            // What the client gets: an OpenAI body, whose `usage` the tap reads.
+            // The log keeps the upstream's body, as for a stream (its `usage` is read
+            // the same): what the translation left out of the client's body stays there.
             let mut tap = log.tap_for(Some(b"application/json"));
-            tap.push(&translated);
+            tap.push(&body);
             log.outcome.tap = tap;
             client.write_json(head.status, &translated, close).await
         }

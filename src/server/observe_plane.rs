@@ -75,6 +75,7 @@ impl ObservePlane {
                     metrics: metrics.clone(),
                     log_db: log_db.clone(),
                     log_writer: log_writer.clone(),
+                    gateways: settings.gateways.keys().cloned().collect(),
                 };
                 Some(AdminServer::start(addr, context)?)
             }

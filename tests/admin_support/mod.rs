@@ -92,7 +92,15 @@ pub fn entry(n: i64, gateway: &str) -> LogEntry {
         created_at: T0 + n * 1000,
         gateway: gateway.into(),
         provider: if n % 2 == 0 { "openai" } else { "anthropic" }.into(),
+        // Even entries came through `/compat` (asked as `provider/model`), odd ones
+        // through a native path (asked as sent).
         model: if n % 2 == 0 {
+            "openai/gpt-4o-mini"
+        } else {
+            "claude-3-5-haiku"
+        }
+        .into(),
+        upstream_model: if n % 2 == 0 {
             "gpt-4o-mini"
         } else {
             "claude-3-5-haiku"

@@ -21,7 +21,10 @@ pub struct LogEntry {
     pub created_at: i64,
     pub gateway: String,
     pub provider: String,
+    /// The model as the client asked for it (`openai/gpt-4o-mini` on `/compat`).
     pub model: String,
+    /// The model as sent upstream (`gpt-4o-mini`); stored only where it differs.
+    pub upstream_model: String,
     /// The request path as received (no query string).
     pub path: String,
     pub status: u16,
@@ -72,22 +75,22 @@ pub(super) const FLAG_STREAM: i64 = 4;
 pub(super) const FLAG_CUSTOM_COST: i64 = 8;
 
 /// Every column, the table key first (it holds `created_at`, see `id.rs`).
-pub(super) const ALL_COLUMNS: &str = "rowid, id, event_id, gateway, provider, model, path, \
-     status, flags, duration_ms, ttft_ms, tokens_in, tokens_out, cost, metadata, \
+pub(super) const ALL_COLUMNS: &str = "rowid, id, event_id, gateway, provider, model, \
+     upstream_model, path, status, flags, duration_ms, ttft_ms, tokens_in, tokens_out, cost, metadata, \
      request_size, response_size, user_agent, feedback, score, request_body, response_body";
 
 /// Every column but the bodies, for listing.
-pub(super) const LIST_COLUMNS: &str = "rowid, id, event_id, gateway, provider, model, path, \
-     status, flags, duration_ms, ttft_ms, tokens_in, tokens_out, cost, metadata, \
+pub(super) const LIST_COLUMNS: &str = "rowid, id, event_id, gateway, provider, model, \
+     upstream_model, path, status, flags, duration_ms, ttft_ms, tokens_in, tokens_out, cost, metadata, \
      request_size, response_size, user_agent, feedback, score, NULL, NULL";
 
 /// The columns an insert binds, in `bind`'s order (feedback and score start NULL).
-const INSERT_COLUMNS: &str = "rowid, id, event_id, gateway, provider, model, path, status, \
-     flags, duration_ms, ttft_ms, tokens_in, tokens_out, cost, metadata, request_size, \
+const INSERT_COLUMNS: &str = "rowid, id, event_id, gateway, provider, model, upstream_model, \
+     path, status, flags, duration_ms, ttft_ms, tokens_in, tokens_out, cost, metadata, request_size, \
      response_size, user_agent, request_body, response_body";
 
 /// Parameters one row binds.
-pub(super) const PARAMS_PER_ROW: usize = 20;
+pub(super) const PARAMS_PER_ROW: usize = 21;
 
 /// An insert of `rows` rows in one statement; a row whose key is taken is skipped.
 pub(super) fn insert_sql(rows: usize) -> String {
@@ -122,6 +125,7 @@ impl LogEntry {
             gateway: emptied(&mut self.gateway),
             provider: emptied(&mut self.provider),
             model: emptied(&mut self.model),
+            upstream_model: emptied(&mut self.upstream_model),
             path: emptied(&mut self.path),
             metadata: emptied(&mut self.metadata),
             user_agent: emptied(&mut self.user_agent),
@@ -162,20 +166,23 @@ impl LogEntry {
         insert.raw_bind_parameter(first + 4, self.gateway.as_str())?;
         insert.raw_bind_parameter(first + 5, self.provider.as_str())?;
         insert.raw_bind_parameter(first + 6, self.model.as_str())?;
-        insert.raw_bind_parameter(first + 7, self.path.as_str())?;
-        insert.raw_bind_parameter(first + 8, self.status)?;
-        insert.raw_bind_parameter(first + 9, flags)?;
-        insert.raw_bind_parameter(first + 10, int(self.duration_ms))?;
-        insert.raw_bind_parameter(first + 11, self.ttft_ms.map(int))?;
-        insert.raw_bind_parameter(first + 12, self.tokens_in.map(int))?;
-        insert.raw_bind_parameter(first + 13, self.tokens_out.map(int))?;
-        insert.raw_bind_parameter(first + 14, cost)?;
-        insert.raw_bind_parameter(first + 15, metadata)?;
-        insert.raw_bind_parameter(first + 16, int(self.request_size))?;
-        insert.raw_bind_parameter(first + 17, int(self.response_size))?;
-        insert.raw_bind_parameter(first + 18, self.user_agent.as_str())?;
-        insert.raw_bind_parameter(first + 19, stored_body(self.request_body.as_deref()))?;
-        insert.raw_bind_parameter(first + 20, stored_body(self.response_body.as_deref()))?;
+        // NULL: the same as the model asked for (the usual case off `/compat`).
+        let upstream = (self.upstream_model != self.model).then_some(self.upstream_model.as_str());
+        insert.raw_bind_parameter(first + 7, upstream)?;
+        insert.raw_bind_parameter(first + 8, self.path.as_str())?;
+        insert.raw_bind_parameter(first + 9, self.status)?;
+        insert.raw_bind_parameter(first + 10, flags)?;
+        insert.raw_bind_parameter(first + 11, int(self.duration_ms))?;
+        insert.raw_bind_parameter(first + 12, self.ttft_ms.map(int))?;
+        insert.raw_bind_parameter(first + 13, self.tokens_in.map(int))?;
+        insert.raw_bind_parameter(first + 14, self.tokens_out.map(int))?;
+        insert.raw_bind_parameter(first + 15, cost)?;
+        insert.raw_bind_parameter(first + 16, metadata)?;
+        insert.raw_bind_parameter(first + 17, int(self.request_size))?;
+        insert.raw_bind_parameter(first + 18, int(self.response_size))?;
+        insert.raw_bind_parameter(first + 19, self.user_agent.as_str())?;
+        insert.raw_bind_parameter(first + 20, stored_body(self.request_body.as_deref()))?;
+        insert.raw_bind_parameter(first + 21, stored_body(self.response_body.as_deref()))?;
         Ok(())
     }
 
@@ -196,35 +203,39 @@ impl LogEntry {
                 Box::new(FromSqlError::InvalidType),
             )
         })?;
-        let flags: i64 = row.get(8)?;
+        let flags: i64 = row.get(9)?;
+        let model: String = row.get(5)?;
         Ok(LogEntry {
             id,
             event_id: row.get(2)?,
             created_at: created_at_of(row.get(0)?),
             gateway: row.get(3)?,
             provider: row.get(4)?,
-            model: row.get(5)?,
-            path: row.get(6)?,
-            status: u16::try_from(row.get::<_, i64>(7)?).unwrap_or(0),
+            upstream_model: row
+                .get::<_, Option<String>>(6)?
+                .unwrap_or_else(|| model.clone()),
+            model,
+            path: row.get(7)?,
+            status: u16::try_from(row.get::<_, i64>(8)?).unwrap_or(0),
             success: flags & FLAG_SUCCESS != 0,
             cached: flags & FLAG_CACHED != 0,
             stream: flags & FLAG_STREAM != 0,
-            duration_ms: count(9)?,
-            ttft_ms: opt_count(10)?,
-            tokens_in: opt_count(11)?,
-            tokens_out: opt_count(12)?,
-            cost: row.get(13)?,
+            duration_ms: count(10)?,
+            ttft_ms: opt_count(11)?,
+            tokens_in: opt_count(12)?,
+            tokens_out: opt_count(13)?,
+            cost: row.get(14)?,
             custom_cost: flags & FLAG_CUSTOM_COST != 0,
-            metadata: row.get(14)?,
-            request_size: count(15)?,
-            response_size: count(16)?,
-            user_agent: row.get(17)?,
+            metadata: row.get(15)?,
+            request_size: count(16)?,
+            response_size: count(17)?,
+            user_agent: row.get(18)?,
             feedback: row
-                .get::<_, Option<i64>>(18)?
+                .get::<_, Option<i64>>(19)?
                 .and_then(|f| i8::try_from(f).ok()),
-            score: row.get(19)?,
-            request_body: row.get(20)?,
-            response_body: row.get(21)?,
+            score: row.get(20)?,
+            request_body: row.get(21)?,
+            response_body: row.get(22)?,
         })
     }
 }
@@ -240,7 +251,8 @@ mod tests {
             event_id: Some("e".into()),
             created_at: 5,
             gateway: "gw".into(),
-            model: "m".into(),
+            model: "p/m".into(),
+            upstream_model: "m".into(),
             status: 200,
             tokens_in: Some(3),
             request_body: Some(vec![1; 100]),
@@ -248,8 +260,10 @@ mod tests {
             ..LogEntry::default()
         };
         let gateway_capacity = entry.gateway.capacity();
+        let upstream_capacity = entry.upstream_model.capacity();
         entry.reuse();
         assert_eq!(entry.gateway.capacity(), gateway_capacity);
+        assert_eq!(entry.upstream_model.capacity(), upstream_capacity);
         let request_capacity = entry.request_body.as_ref().map(Vec::capacity);
         assert!(request_capacity.is_some_and(|c| c >= 100));
         // Too big a buffer is let go rather than kept.

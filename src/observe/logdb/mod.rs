@@ -129,15 +129,15 @@ impl LogDb {
 }
 
 /// The layout below, in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// Columns in the order `entry.rs` reads and writes them; bodies last, so that
 /// listing (which leaves them out) does not walk their overflow pages. No index: the
 /// rowid is the creation millisecond and a sequence number (`id.rs`), which serves time
 /// order, time ranges and lookups by id; every other filter scans, which keeps an
 /// insert cheap. For the same reason nothing derivable is stored twice (`created_at` is
-/// `rowid >> 19`) and the four booleans share `flags` (`entry.rs`: 1 success,
-/// 2 cached, 4 stream, 8 custom cost). `log_counts` holds each gateway's number of
+/// `rowid >> 19`, `upstream_model` is NULL where it equals `model`) and the four booleans
+/// share `flags` (`entry.rs`: 1 success, 2 cached, 4 stream, 8 custom cost). `log_counts` holds each gateway's number of
 /// entries for retention.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS logs (
@@ -146,7 +146,10 @@ CREATE TABLE IF NOT EXISTS logs (
     event_id TEXT,
     gateway TEXT NOT NULL,
     provider TEXT NOT NULL,
+    -- As the client asked for it.
     model TEXT NOT NULL,
+    -- As sent upstream; NULL: the same as model.
+    upstream_model TEXT,
     path TEXT NOT NULL,
     status INTEGER NOT NULL,
     flags INTEGER NOT NULL,

@@ -13,10 +13,14 @@ pub const MAX_PER_PAGE: u32 = 1000;
 pub struct LogFilter {
     pub gateway: Option<String>,
     pub provider: Option<String>,
+    /// The model as the client asked for it.
     pub model: Option<String>,
+    /// The model as sent upstream.
+    pub upstream_model: Option<String>,
     pub status: Option<u16>,
     pub success: Option<bool>,
     pub cached: Option<bool>,
+    pub stream: Option<bool>,
     /// `created_at >= this` (ms).
     pub created_from: Option<i64>,
     /// `created_at < this` (ms).
@@ -140,6 +144,12 @@ impl LogFilter {
         text(&mut terms, "gateway = ?", &self.gateway);
         text(&mut terms, "provider = ?", &self.provider);
         text(&mut terms, "model = ?", &self.model);
+        // NULL: the same as `model` (see `entry.rs`).
+        text(
+            &mut terms,
+            "IFNULL(upstream_model, model) = ?",
+            &self.upstream_model,
+        );
         // A time range is a range of table keys (see `id.rs`).
         let key = |ms: i64| row_key_range(ms, ms).0;
         let ints = [
@@ -147,6 +157,7 @@ impl LogFilter {
             // 0 or 1 against a bit of `flags` (see `entry.rs`).
             ("(flags & 1) = ?", self.success.map(i64::from)),
             ("((flags & 2) != 0) = ?", self.cached.map(i64::from)),
+            ("((flags & 4) != 0) = ?", self.stream.map(i64::from)),
             ("rowid >= ?", self.created_from.map(key)),
             ("rowid < ?", self.created_to.map(key)),
         ];
@@ -182,21 +193,28 @@ mod tests {
     fn parameters_follow_the_terms_in_order() {
         let filter = LogFilter {
             model: Some("m".into()),
+            upstream_model: Some("u".into()),
             success: Some(false),
+            stream: Some(true),
             created_to: Some(9),
             metadata: vec![("k".into(), "v".into())],
             ..LogFilter::default()
         };
         let (sql, params) = filter.where_clause();
         assert!(
-            sql.starts_with(" WHERE model = ? AND (flags & 1) = ? AND rowid < ? AND EXISTS"),
+            sql.starts_with(
+                " WHERE model = ? AND IFNULL(upstream_model, model) = ? AND (flags & 1) = ? \
+                 AND ((flags & 4) != 0) = ? AND rowid < ? AND EXISTS"
+            ),
             "{sql}"
         );
         assert_eq!(
             params,
             [
                 Value::Text("m".into()),
+                Value::Text("u".into()),
                 Value::Integer(0),
+                Value::Integer(1),
                 Value::Integer(9 << 19),
                 Value::Text("k".into()),
                 Value::Text("v".into())

@@ -146,6 +146,19 @@ impl LogStore {
         Ok(changed > 0)
     }
 
+    /// Whether `gateway` has entries (from the retention counts, one key lookup).
+    pub fn has_entries(&self, gateway: &str) -> Result<bool, LogDbError> {
+        let entries: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT entries FROM log_counts WHERE gateway = ?",
+                [gateway],
+                |row| row.get(0),
+            )
+            .optional()?;
+        Ok(entries.is_some_and(|n| n > 0))
+    }
+
     /// Deletes every entry `filter` covers (all of them for an empty filter);
     /// returns how many went. Each gateway's count for retention goes down with them.
     pub fn delete(&self, filter: &LogFilter) -> Result<u64, LogDbError> {

@@ -74,7 +74,15 @@ fn seeded() -> (tempfile::TempDir, LogDb, LogStore) {
     {
         let mut entry = sample(n as i64, "gw");
         entry.provider = provider.into();
-        entry.model = model.into();
+        // Even entries were asked for by `provider/model` (`/compat`), odd ones by the
+        // model alone (a native path).
+        entry.model = if n % 2 == 0 {
+            format!("{provider}/{model}")
+        } else {
+            model.into()
+        };
+        entry.upstream_model = model.into();
+        entry.stream = n == 1;
         entry.status = status;
         entry.success = status == 200;
         entry.cached = n == 4;
@@ -127,7 +135,18 @@ fn filters_narrow_the_listing() {
     };
     assert_eq!(with(|_| {}), [5, 4, 3, 2, 1, 0], "newest first by default");
     assert_eq!(with(|f| f.provider = Some("anthropic".into())), [4, 2]);
-    assert_eq!(with(|f| f.model = Some("gpt-4o-mini".into())), [3, 0]);
+    assert_eq!(with(|f| f.model = Some("gpt-4o-mini".into())), [3]);
+    assert_eq!(with(|f| f.model = Some("openai/gpt-4o-mini".into())), [0]);
+    assert_eq!(
+        with(|f| f.upstream_model = Some("gpt-4o-mini".into())),
+        [3, 0]
+    );
+    assert_eq!(
+        with(|f| f.upstream_model = Some("openai/gpt-4o-mini".into())),
+        [] as [i64; 0]
+    );
+    assert_eq!(with(|f| f.stream = Some(true)), [1]);
+    assert_eq!(with(|f| f.stream = Some(false)), [5, 4, 3, 2, 0]);
     assert_eq!(with(|f| f.status = Some(429)), [2]);
     assert_eq!(with(|f| f.success = Some(false)), [3, 2]);
     assert_eq!(with(|f| f.cached = Some(true)), [4]);
@@ -271,6 +290,16 @@ fn patch_sets_feedback_score_and_metadata() {
         Some(1),
         "a refused patch changes nothing"
     );
+}
+
+#[test]
+fn a_gateway_has_entries_until_they_are_deleted() {
+    let (_dir, _db, store) = seeded();
+    assert!(store.has_entries("gw").unwrap());
+    assert!(!store.has_entries("nope").unwrap());
+    store.delete(&gw_filter()).unwrap();
+    assert!(!store.has_entries("gw").unwrap());
+    assert!(store.has_entries("other").unwrap());
 }
 
 #[test]

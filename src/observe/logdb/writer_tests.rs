@@ -20,7 +20,8 @@ pub(super) fn sample(n: i64, gateway: &str) -> LogEntry {
         created_at: 1_700_000_000_000 + n,
         gateway: gateway.into(),
         provider: "openai".into(),
-        model: "gpt-4o-mini".into(),
+        model: "openai/gpt-4o-mini".into(),
+        upstream_model: "gpt-4o-mini".into(),
         path: "/v1/acct/gw/compat/chat/completions".into(),
         status: 200,
         success: true,
@@ -83,6 +84,9 @@ fn round_trip_keeps_every_field() {
     last.custom_cost = true;
     last.event_id = None;
     last.request_body = None;
+    // Asked as sent (a native path): stored once, read back as both.
+    last.model = "gpt-4o".into();
+    last.upstream_model = "gpt-4o".into();
     assert!(sender.try_log(entry.clone(), 100));
     for n in 2..9 {
         assert!(sender.try_log(sample(n, "gw"), 100));
@@ -102,6 +106,17 @@ fn round_trip_keeps_every_field() {
     without_bodies.response_body = None;
     assert_eq!(listed.entries[8], without_bodies);
     assert_eq!(writer.stats().written(), 9);
+    drop(writer);
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    let upstream: Vec<Option<String>> = conn
+        .prepare("SELECT upstream_model FROM logs ORDER BY rowid")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(upstream[0].as_deref(), Some("gpt-4o-mini"));
+    assert_eq!(upstream[8], None, "nothing stored twice");
 }
 
 #[test]
@@ -303,6 +318,50 @@ fn a_log_file_of_an_earlier_layout_is_set_aside_and_a_newer_one_refused() {
         LogDb::open(dir.path()),
         Err(LogDbError::NewerLayout(_, 99))
     ));
+}
+
+#[test]
+fn a_layout_2_log_is_set_aside_with_its_entries_and_the_new_one_has_both_models() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join(LOG_FILE_NAME)).unwrap();
+    // Layout 2: one model column, the one sent upstream.
+    conn.execute_batch(
+        "CREATE TABLE logs (id TEXT NOT NULL, event_id TEXT, gateway TEXT NOT NULL, \
+         provider TEXT NOT NULL, model TEXT NOT NULL, path TEXT NOT NULL, \
+         status INTEGER NOT NULL, flags INTEGER NOT NULL, duration_ms INTEGER NOT NULL, \
+         ttft_ms INTEGER, tokens_in INTEGER, tokens_out INTEGER, cost REAL, \
+         metadata TEXT NOT NULL, request_size INTEGER NOT NULL, \
+         response_size INTEGER NOT NULL, user_agent TEXT NOT NULL, feedback INTEGER, \
+         score REAL, request_body BLOB, response_body BLOB); \
+         INSERT INTO logs VALUES ('old', NULL, 'gw', 'openai', 'gpt-4o', '/p', 200, 1, 5, \
+         NULL, NULL, NULL, NULL, '{}', 1, 1, 'ua', NULL, NULL, NULL, NULL); \
+         PRAGMA user_version = 2;",
+    )
+    .unwrap();
+    drop(conn);
+    let db = LogDb::open(dir.path()).unwrap();
+    let (sender, pending) = db.writer(16);
+    assert!(sender.try_log(sample(0, "gw"), 10));
+    pending.start().unwrap().shutdown().unwrap();
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    let kept: (String, String) = conn
+        .query_row("SELECT id, model FROM logs_v2", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(kept, ("old".to_string(), "gpt-4o".to_string()));
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, 3);
+    let stored = db
+        .store()
+        .unwrap()
+        .get(sample(0, "gw").id.as_str())
+        .unwrap();
+    let models = stored.map(|e| (e.model, e.upstream_model));
+    let expected = ("openai/gpt-4o-mini".to_string(), "gpt-4o-mini".to_string());
+    assert_eq!(models, Some(expected));
 }
 
 #[test]

@@ -112,9 +112,11 @@ pub(super) fn finish_reason_for(stop_reason: &str, json_tool: bool) -> &'static 
 /// Translates an Anthropic Message body into an OpenAI `chat.completion` body.
 /// `created` (Unix seconds) comes from the caller, since Anthropic sends none; `id`
 /// and `model` are the upstream's. `json_tool`: the request carried the synthetic
-/// JSON tool (`TranslatedRequest::json_tool`), and it was the only tool, so every
-/// `tool_use` is its answer: its `input` becomes the content, after any text, in
-/// block order (as the stream sends it), and there are no `tool_calls`.
+/// JSON tool (`TranslatedRequest::json_tool`), and it was the only tool, so the
+/// first `tool_use` is the answer: its `input` alone becomes the content, so that the
+/// client's JSON parse succeeds. Text beside it (a preamble such as "Hello") and any
+/// later `tool_use` are left out (the log keeps the upstream body whole); without a
+/// `tool_use` (cut short, refused) the content is null. No `tool_calls` then.
 pub fn translate_message(
     anthropic_body: &[u8],
     created: u64,
@@ -129,10 +131,13 @@ pub fn translate_message(
     let mut tool_calls = Vec::new();
     for block in message.content {
         match block {
+            ContentBlock::ToolUse { input, .. } if json_tool => {
+                if text.is_none() {
+                    text = Some(input.to_string());
+                }
+            }
+            ContentBlock::Text { .. } if json_tool => {}
             ContentBlock::Text { text: t } => text.get_or_insert_with(String::new).push_str(&t),
-            ContentBlock::ToolUse { input, .. } if json_tool => text
-                .get_or_insert_with(String::new)
-                .push_str(&input.to_string()),
             ContentBlock::ToolUse { id, name, input } => tool_calls.push(json!({
                 "id": id,
                 "type": "function",

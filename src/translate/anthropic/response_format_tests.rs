@@ -134,3 +134,66 @@ fn the_json_tool_stream_is_the_same_however_the_upstream_bytes_are_split() {
         assert_eq!(out, whole, "split at {cut}");
     }
 }
+
+#[test]
+fn text_beside_the_json_tool_is_left_out_of_the_content() {
+    let body = fixture("message-json-tool-with-text.anthropic.json");
+    let got = json(&translate_message(&body, CREATED, true).unwrap());
+    assert_eq!(
+        got,
+        json(&fixture("message-json-tool-with-text.openai.json"))
+    );
+    let content = got["choices"][0]["message"]["content"].as_str().unwrap();
+    assert_eq!(
+        json(content.as_bytes()),
+        serde_json::json!({ "city": "Paris" })
+    );
+    // Without the flag the text is the content and the call a tool call.
+    let plain = json(&translate_message(&body, CREATED, false).unwrap());
+    assert_eq!(
+        plain["choices"][0]["message"]["content"],
+        "Hello Anything else?"
+    );
+    assert_eq!(
+        plain["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"],
+        r#"{"city":"Paris"}"#
+    );
+}
+
+#[test]
+fn a_json_tool_reply_without_the_tool_has_null_content() {
+    let body = br#"{"id":"m","model":"c","content":[{"type":"text","text":"I cannot."}],"stop_reason":"max_tokens","usage":{}}"#;
+    let got = json(&translate_message(body, CREATED, true).unwrap());
+    assert_eq!(got["choices"][0]["message"]["content"], Value::Null);
+    assert_eq!(got["choices"][0]["finish_reason"], "length");
+}
+
+#[test]
+fn streamed_text_beside_the_json_tool_is_not_sent_as_content() {
+    let input = fixture("stream-json-tool-with-text.anthropic.sse");
+    let got = client_events(&translate_stream(&input, true));
+    assert_eq!(
+        got,
+        client_events(&fixture("stream-json-tool-with-text.openai.sse"))
+    );
+    let joined: String = got
+        .iter()
+        .filter_map(|e| e["choices"][0]["delta"]["content"].as_str())
+        .collect();
+    assert_eq!(
+        json(joined.as_bytes()),
+        serde_json::json!({ "city": "Paris" })
+    );
+    // Without the flag the text streams, and both tools are tool calls.
+    let plain = client_events(&translate_stream(&input, false));
+    let text: String = plain
+        .iter()
+        .filter_map(|e| e["choices"][0]["delta"]["content"].as_str())
+        .collect();
+    assert_eq!(text, "Hello Anything else?");
+    let calls = plain
+        .iter()
+        .filter(|e| e["choices"][0]["delta"]["tool_calls"][0]["id"].is_string())
+        .count();
+    assert_eq!(calls, 2);
+}

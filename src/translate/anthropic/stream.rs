@@ -20,7 +20,8 @@ pub struct StreamOptions {
     /// The client asked for `stream_options.include_usage`: end with a usage chunk.
     pub include_usage: bool,
     /// The request carried the synthetic JSON tool (`TranslatedRequest::json_tool`):
-    /// its input streams as content, and no tool calls are sent.
+    /// the first tool block's input streams as content, alone (text deltas beside it
+    /// and later tool blocks are not sent), and no tool calls are sent.
     pub json_tool: bool,
 }
 
@@ -225,7 +226,9 @@ impl AnthropicToOpenAiStream {
             block.delta.text,
             block.delta.partial_json,
         ) {
-            ("text_delta", Some(text), _) => {
+            // With the JSON tool only its input is content: a preamble ("Hello")
+            // glued to it would break the client's parse.
+            ("text_delta", Some(text), _) if !self.options.json_tool => {
                 self.open_choice(out);
                 out.extend_from_slice(br#"{"content":"#);
                 write_json_string(out, &text);
@@ -287,12 +290,15 @@ impl AnthropicToOpenAiStream {
         self.finished = true;
     }
 
+    /// The tool block whose input is sent: any, or with the JSON tool only the first.
     fn tool_block(&mut self, block_index: u64) -> Option<&mut ToolBlock> {
+        let json_tool = self.options.json_tool;
         // Blocks arrive in order, so the one wanted is almost always the last.
         self.tool_blocks
             .iter_mut()
             .rev()
             .find(|t| t.block_index == block_index)
+            .filter(|t| !json_tool || t.tool_index == 0)
     }
 
     fn write_arguments(&mut self, out: &mut Vec<u8>, tool_index: usize, arguments: &str) {

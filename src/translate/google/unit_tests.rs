@@ -218,3 +218,43 @@ fn consecutive_turns_of_one_role_are_joined() {
         ])
     );
 }
+
+/// `response_format` asks Gemini for `application/json`: its answer is the text of
+/// the non-thought parts, which may be split; thought summaries (`thought: true`,
+/// with their signatures) must not be glued onto it, or the client's parse fails.
+#[test]
+fn a_json_answer_beside_thoughts_is_only_the_json_whole_and_streamed() {
+    let parts = json!([
+        { "text": "The user wants a city.", "thought": true },
+        { "text": "{\"city\": ", "thoughtSignature": "c2ln" },
+        { "text": "\"Paris\"}" }
+    ]);
+    let out = response(json!([{ "content": { "parts": parts }, "finishReason": "STOP" }]));
+    let content = out["choices"][0]["message"]["content"].as_str().unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(content).unwrap(),
+        json!({ "city": "Paris" })
+    );
+    let mut t = GeminiToOpenAiStream::new(StreamOptions::default());
+    let mut out = Vec::new();
+    for event in [
+        json!({ "candidates": [{ "content": { "parts": [{ "text": "Thinking", "thought": true }] } }] }),
+        json!({ "candidates": [{ "content": { "parts": [{ "text": "{\"city\": " }] } }] }),
+        json!({ "candidates": [{ "content": { "parts": [{ "text": "\"Paris\"}" }] }, "finishReason": "STOP" }] }),
+    ] {
+        t.push_event(None, event.to_string().as_bytes(), &mut out)
+            .unwrap();
+    }
+    let joined: String = chunks(&out)
+        .iter()
+        .filter_map(|c| {
+            c["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(
+        serde_json::from_str::<Value>(&joined).unwrap(),
+        json!({ "city": "Paris" })
+    );
+}
