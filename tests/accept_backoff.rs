@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Client, WAIT};
+use common::{listening_addr, Client, WAIT};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
@@ -79,13 +79,7 @@ fn spawn_limited(dir: &std::path::Path) -> Sluice {
             break line;
         }
     };
-    let addr = startup
-        .split("listening on ")
-        .nth(1)
-        .and_then(|s| s.split(' ').next())
-        .unwrap()
-        .parse()
-        .unwrap();
+    let addr = listening_addr(&startup);
     Sluice {
         child,
         addr,

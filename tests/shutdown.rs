@@ -68,13 +68,7 @@ fn spawn_with_env(config: &str, env: &[(&str, &str)]) -> (Sluice, tempfile::Temp
         startup.contains("io_uring") || startup.contains("epoll"),
         "{startup}"
     );
-    let addr = startup
-        .split("listening on ")
-        .nth(1)
-        .and_then(|s| s.split(' ').next())
-        .unwrap()
-        .parse()
-        .unwrap();
+    let addr = listening_addr(&startup);
     (
         Sluice {
             child,

@@ -395,6 +395,16 @@ impl Client {
     }
 }
 
+/// The data-plane address in `sluice serve`'s startup line ("... listening on ADDR ...").
+pub fn listening_addr(startup: &str) -> SocketAddr {
+    startup
+        .split("listening on ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address in the startup line: {startup}"))
+}
+
 /// A config whose provider `mock` points at this upstream.
 pub fn config_for(upstream: &Upstream, extra: &str) -> String {
     format!(
