@@ -15,18 +15,8 @@ fi
 
 cargo build --workspace --bins --quiet
 work="$(mktemp -d)"
-cleanup() {
-  [ -n "${mock_pid:-}" ] && kill "$mock_pid" 2>/dev/null || true
-  [ -n "${gw_pid:-}" ] && kill "$gw_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$target/debug/sluice-mock" --listen 127.0.0.1:0 >"$work/mock.out" &
-mock_pid=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/mock.out" 2>/dev/null && break; sleep 0.05; done
-mock_addr="$(sed -n 's/^listening on //p' "$work/mock.out" | head -1)"
-[ -n "$mock_addr" ] || { echo "sluice-mock did not start"; exit 1; }
+source scripts/lib/gateway.sh
+start_mock "$work"
 
 cat >"$work/sluice.toml" <<TOML
 [server]
@@ -42,11 +32,7 @@ base_url = "http://$mock_addr"
 [provider.google-ai-studio]
 base_url = "http://$mock_addr"
 TOML
-"$target/debug/sluice" serve --config "$work/sluice.toml" --listen 127.0.0.1:0 --workers 2 2>"$work/sluice.err" &
-gw_pid=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/sluice.err" 2>/dev/null && break; sleep 0.05; done
-gw_addr="$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$work/sluice.err" | head -1)"
-[ -n "$gw_addr" ] || { echo "sluice did not start"; cat "$work/sluice.err"; exit 1; }
+start_gateway "$work" "$work/sluice.toml"
 
 status=0
 "$venv/bin/python" tests/sdk/openai_sdk.py "http://$gw_addr" || status=1
