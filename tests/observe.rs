@@ -381,6 +381,34 @@ fn collect_log_false_writes_nothing_and_payload_off_keeps_no_bodies() {
 }
 
 #[test]
+fn collect_log_switches_take_only_true_or_false() {
+    let up = upstream();
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&up, dir.path(), "");
+    for header in ["cf-aig-collect-log", "cf-aig-collect-log-payload"] {
+        for value in ["0", "no", "FALSE", "off", ""] {
+            let resp = send(
+                &server,
+                &post(PATH, &format!("{header}: {value}\r\n"), CHAT),
+            );
+            assert_eq!(resp.status, 400, "{header}: {value}");
+            let body = String::from_utf8_lossy(&resp.body);
+            assert!(body.contains("2003") && body.contains(header), "{body}");
+        }
+        let fine = send(&server, &post(PATH, &format!("{header}: true\r\n"), CHAT));
+        assert_eq!(fine.status, 200);
+        assert!(fine.header("cf-aig-log-id").is_some());
+    }
+    let list = admin(&server, "/api/v1/gateways/default/logs").json();
+    assert_eq!(
+        logged_count(&list),
+        Some(2),
+        "refused requests are not logged: {list}"
+    );
+    stop(server);
+}
+
+#[test]
 fn a_body_over_the_limit_is_not_stored_but_the_rest_of_the_entry_is() {
     let up = upstream();
     let dir = tempfile::tempdir().unwrap();

@@ -131,8 +131,9 @@ fn parse_in_range(
         .ok_or(bad(header, expected))
 }
 
-/// Exactly `true` or `false` (SPEC section 9), not `1`, `yes` or `TRUE`.
-fn parse_bool(value: &[u8], header: &'static str) -> Result<bool, BadControlHeader> {
+/// Exactly `true` or `false` (SPEC section 9), not `1`, `yes` or `TRUE`. Every boolean
+/// `cf-aig-*` header is read through this.
+pub fn parse_bool(value: &[u8], header: &'static str) -> Result<bool, BadControlHeader> {
     match trim_ows(value) {
         b"true" => Ok(true),
         b"false" => Ok(false),

@@ -12,5 +12,5 @@ pub use backoff::RetryPolicy;
 pub use cache::{CacheStats, CachedResponse, ResponseCache};
 pub use cache_key::{custom_key, default_key, CacheKey, DefaultKeyParts};
 pub use effective::{CachePolicy, Effective};
-pub use headers::{BadControlHeader, RequestControls};
+pub use headers::{parse_bool, BadControlHeader, RequestControls};
 pub use rate_limit::{RateLimiter, RetryAfter};

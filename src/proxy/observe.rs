@@ -3,6 +3,7 @@
 
 use super::Worker;
 use crate::config::Gateway;
+use crate::controls::parse_bool;
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::RequestHead;
 use crate::observe::logdb::{now_ms, LogEntry, LogId, MAX_LOGGED_BODY_BYTES};
@@ -164,16 +165,23 @@ impl RequestLog {
         // five lookups below.
         let has_ours = head.has_header_prefix("cf-aig-");
         let ours = |name: &str| if has_ours { head.header(name) } else { None };
-        let off =
-            |name: &str| ours(name).is_some_and(|v| v.trim_ascii().eq_ignore_ascii_case(b"false"));
-        let sender = worker.log.as_ref();
-        let logging = sender.is_some() && gateway.config.collect_logs && !off(COLLECT_LOG);
         let bad = |name: &str, why: String| {
             GatewayError::new(
                 ErrorCode::BadRequest,
                 format!("invalid {name} header: {why}"),
             )
         };
+        // `true` or `false` only, like every boolean control header (else 400 2003).
+        let switch = |name: &'static str| -> Result<bool, GatewayError> {
+            ours(name).map_or(Ok(true), |value| {
+                parse_bool(value, name)
+                    .map_err(|e| GatewayError::new(ErrorCode::BadRequest, e.to_string()))
+            })
+        };
+        let collect_log = switch(COLLECT_LOG)?;
+        let collect_payload = switch(COLLECT_LOG_PAYLOAD)?;
+        let sender = worker.log.as_ref();
+        let logging = sender.is_some() && gateway.config.collect_logs && collect_log;
         // Checked on every request (a bad header is refused either way).
         let metadata = ours(METADATA)
             .map(parse_metadata)
@@ -211,7 +219,7 @@ impl RequestLog {
             client_event,
             gateway: gateway.id.clone(),
             max_entries: gateway.config.log_max_entries,
-            payloads: logging && !off(COLLECT_LOG_PAYLOAD),
+            payloads: logging && collect_payload,
             entry,
             custom_cost,
             request_size: 0,
