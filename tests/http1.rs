@@ -183,3 +183,36 @@ fn http10_client_gets_a_close_delimited_answer() {
     assert_eq!(resp.status, 200);
     assert!(c.is_closed());
 }
+
+#[test]
+fn http10_keep_alive_is_answered_with_keep_alive_and_kept() {
+    let up = echo_body_upstream();
+    let gw = Gateway::start(&config_for(&up, ""));
+    let request = |model: &str| {
+        let body = format!(r#"{{"model":"mock/{model}"}}"#);
+        format!(
+            "POST /v1/chat/completions HTTP/1.0\r\nConnection: keep-alive\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let mut c = gw.connect();
+    c.write(request("a").as_bytes());
+    let proxied = c.response();
+    assert_eq!(proxied.body, br#"{"model":"a"}"#);
+    assert_eq!(proxied.header("connection"), Some("keep-alive"));
+    // A gateway error on the same connection: kept alive and said so, too.
+    c.write(b"GET /v1/nosuch HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    let refused = c.response();
+    assert_eq!(refused.status, 404);
+    assert_eq!(refused.header("connection"), Some("keep-alive"));
+    c.write(request("b").as_bytes());
+    assert_eq!(c.response().body, br#"{"model":"b"}"#);
+    // Without the header, HTTP/1.0 closes.
+    c.write(
+        request("c")
+            .replace("Connection: keep-alive\r\n", "")
+            .as_bytes(),
+    );
+    assert_eq!(c.response().header("connection"), Some("close"));
+    assert!(c.is_closed());
+}

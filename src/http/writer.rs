@@ -69,6 +69,17 @@ impl HeadWriter {
         self.push_line(&[name.as_bytes(), b": ", value])
     }
 
+    /// `Connection: close` when the connection closes after this response; for an
+    /// HTTP/1.0 client kept alive, `Connection: keep-alive` (HTTP/1.0 closes by default,
+    /// RFC 9112 section 9.3). HTTP/1.1 keep-alive needs no header.
+    pub fn connection(&mut self, close: bool, http10: bool) -> &mut Self {
+        match (close, http10) {
+            (true, _) => self.header("Connection", b"close"),
+            (false, true) => self.header("Connection", b"keep-alive"),
+            (false, false) => self,
+        }
+    }
+
     /// `Content-Length: {len}`
     pub fn content_length(&mut self, len: u64) -> &mut Self {
         self.header("Content-Length", len.to_string().as_bytes())

@@ -88,6 +88,7 @@ pub fn replay(
     hit: &CachedResponse,
     step: Option<usize>,
     close: bool,
+    http10: bool,
     is_head: bool,
     extra: &[(&str, &[u8])],
 ) -> Result<Vec<u8>, HttpError> {
@@ -104,9 +105,7 @@ pub fn replay(
     for (name, value) in extra {
         w.header(name, value);
     }
-    if close {
-        w.header("connection", b"close");
-    }
+    w.connection(close, http10);
     let mut bytes = w.finish()?;
     if !is_head {
         bytes.extend_from_slice(&hit.body);
@@ -154,7 +153,7 @@ mod tests {
             body: Bytes::from_static(b"data: x\n\n"),
             stored_at: Instant::now(),
         };
-        let bytes = replay(&hit, Some(2), false, false, &[]).unwrap_or_default();
+        let bytes = replay(&hit, Some(2), false, false, false, &[]).unwrap_or_default();
         let text = String::from_utf8_lossy(&bytes);
         assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
         assert!(text.contains("content-type: text/event-stream\r\n"));

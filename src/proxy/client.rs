@@ -26,6 +26,8 @@ pub struct ClientConn {
     /// The ids every response to the current request carries (`cf-aig-log-id`, ...),
     /// decided before its head is written.
     pub ids: RequestIds,
+    /// The current request is HTTP/1.0 (a kept-alive answer then says so).
+    pub http10: bool,
 }
 
 impl ClientConn {
@@ -38,6 +40,7 @@ impl ClientConn {
             input: Vec::with_capacity(READ_CHUNK),
             error_shape: ErrorShape::OpenAi,
             ids: RequestIds::default(),
+            http10: false,
         }
     }
 
@@ -105,9 +108,7 @@ impl ClientConn {
         for (name, value) in self.ids.headers() {
             head.header(name, value);
         }
-        if close {
-            head.header("connection", b"close");
-        }
+        head.connection(close, self.http10);
         let mut bytes = head.finish().map_err(io::Error::other)?;
         bytes.extend_from_slice(body);
         self.write_all(bytes).await

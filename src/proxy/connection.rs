@@ -115,6 +115,7 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
     // Refused before its body was read: the body is still on the connection.
     let refuse_unread = |err: GatewayError| Refusal::BodyUnread(err);
     client.ids = RequestIds::default();
+    client.http10 = side.http10;
     // Set once the gateway is known and the request's observe headers are read: from
     // then on the request is recorded (metrics, and its log entry when logging is on).
     let mut observed: Option<RequestLog> = None;

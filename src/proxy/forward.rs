@@ -100,7 +100,14 @@ async fn answer_hit(
     let close = side.close || worker.drain.is_draining();
     note_step(log, step);
     let ours: Vec<_> = client.ids.headers().collect();
-    let Ok(bytes) = replay(hit, step.index, close, step.request.is_head, &ours) else {
+    let Ok(bytes) = replay(
+        hit,
+        step.index,
+        close,
+        side.http10,
+        step.request.is_head,
+        &ours,
+    ) else {
         let err = GatewayError::new(ErrorCode::UpstreamFailed, "invalid cached response head");
         return write_error(worker, client, &err, side, &[], log).await;
     };
@@ -176,7 +183,8 @@ async fn deliver(
     if let Some(value) = &step_value {
         extra.push((STEP, value.as_bytes()));
     }
-    let Ok(head_bytes) = response_head(&head, framing, close, chunk_to_client, &extra) else {
+    let Ok(head_bytes) = response_head(&head, framing, close, side.http10, chunk_to_client, &extra)
+    else {
         let err = GatewayError::new(
             ErrorCode::UpstreamFailed,
             "invalid response head from upstream",
@@ -254,6 +262,7 @@ fn response_head(
     head: &ResponseHead,
     framing: ResponseFraming,
     close: bool,
+    http10: bool,
     chunk_to_client: bool,
     extra: &[(&str, &[u8])],
 ) -> Result<Vec<u8>, crate::http::HttpError> {
@@ -285,8 +294,6 @@ fn response_head(
     for (name, value) in extra {
         w.header(name, value);
     }
-    if close {
-        w.header("connection", b"close");
-    }
+    w.connection(close, http10);
     w.finish()
 }
