@@ -119,6 +119,13 @@ fn body_over_the_limit_is_413() {
     );
     let resp = gw.send(raw.as_bytes());
     assert_eq!((resp.status, resp.code()), (413, 2004));
+    // A chunk whose size line alone is over the limit is refused at once, before any of
+    // its bytes arrive (no waiting for the body timeout), and the connection closes.
+    let mut c = gw.connect();
+    c.write(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n100000\r\n{\"mo");
+    let resp = c.response();
+    assert_eq!((resp.status, resp.code()), (413, 2004));
+    assert!(c.is_closed());
     assert!(up.saw_nothing());
 }
 

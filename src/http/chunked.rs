@@ -104,6 +104,15 @@ impl ChunkedDecoder {
         }
     }
 
+    /// Bytes of the current chunk not yet seen: its size line announced them. Lets a
+    /// reader refuse a chunk over its limit as soon as the size is known.
+    pub fn announced_remaining(&self) -> u64 {
+        match self.state {
+            State::Data { remaining } => remaining,
+            _ => 0,
+        }
+    }
+
     /// Whether the whole body, trailers included, has been read.
     pub fn is_done(&self) -> bool {
         self.state == State::Done

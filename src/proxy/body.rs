@@ -108,7 +108,10 @@ async fn read_body_within(
                         ))
                     })?;
                 client.consume(progress.consumed);
-                if body.len() > limit {
+                // What the size lines announced counts at once: a chunk over the limit is
+                // refused without waiting for its bytes.
+                let announced = (body.len() as u64).saturating_add(decoder.announced_remaining());
+                if announced > limit as u64 {
                     return Err(BodyError::Refuse(too_large(limit)));
                 }
                 // Reserved as it grows.
