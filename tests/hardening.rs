@@ -1,10 +1,12 @@
 //! Hostile input that once harmed the gateway: paths that would leave a provider's base
-//! (every built-in provider, every form), and client values that overflowed a timer.
+//! (every built-in provider, every form), client values that overflowed a timer, and
+//! upstream framing broken before the client was sent anything.
 
 mod common;
 
 use common::*;
 use sluice::providers::builtin_providers;
+use std::io::Write;
 
 /// Every built-in provider at `up`, keeping its own base path (placeholders filled in).
 fn all_builtins_at(up: &Upstream) -> (String, Vec<(String, String)>) {
@@ -116,4 +118,31 @@ fn durations_from_clients_are_range_checked_and_workers_live_on() {
         chat,
     ));
     assert_eq!(resp.status, 200);
+}
+
+#[test]
+fn a_malformed_first_upstream_chunk_is_a_502_and_the_client_connection_serves_on() {
+    let up = Upstream::start(|seen, w| {
+        if seen.target.contains("broken") {
+            // Head and a chunk size that is not hex, in one write.
+            let _ = w.write_all(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+            );
+            return After::Close;
+        }
+        write_json(w, 200, r#"{"ok":true}"#);
+        After::KeepAlive
+    });
+    let gw = Gateway::start(&config_for(&up, ""));
+    let mut c = gw.connect();
+    c.write(b"GET /v1/acc/default/mock/broken HTTP/1.1\r\nhost: x\r\n\r\n");
+    let resp = c.response();
+    assert_eq!(
+        (resp.status, resp.code()),
+        (502, 2010),
+        "{}",
+        String::from_utf8_lossy(&resp.body)
+    );
+    c.write(b"GET /v1/acc/default/mock/fine HTTP/1.1\r\nhost: x\r\n\r\n");
+    assert_eq!(c.response().body, br#"{"ok":true}"#);
 }

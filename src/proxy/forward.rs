@@ -231,6 +231,13 @@ async fn deliver(
         }
         BodyEnd::Complete { .. } => {}
         BodyEnd::Cut | BodyEnd::ClientGone => return Keep::Close,
+        BodyEnd::MalformedFirst => {
+            let err = GatewayError::new(
+                ErrorCode::UpstreamFailed,
+                "malformed response body from upstream (chunked framing)",
+            );
+            return write_error(worker, client, &err, side, &[], log).await;
+        }
     }
     if close {
         Keep::Close

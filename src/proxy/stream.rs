@@ -28,6 +28,9 @@ pub enum BodyEnd {
     Cut,
     /// The client hung up: the upstream connection was dropped (closed) at once.
     ClientGone,
+    /// The upstream's framing broke in the bytes that came with its head, before the
+    /// client was sent anything: the caller still answers (502).
+    MalformedFirst,
 }
 
 /// What sees the body bytes as they are forwarded: the cache's copy, when the response
@@ -132,6 +135,7 @@ pub async fn stream_body(
     let mut watch_done = false;
     loop {
         if !buf.is_empty() {
+            let head_unsent = head.is_some();
             let delivered = match strip.as_deref_mut() {
                 Some(strip) => {
                     let watchers = Watchers {
@@ -152,6 +156,11 @@ pub async fn stream_body(
                     buf = back;
                     step
                 }
+                // Decoders fail with InvalidData before they write; writes fail otherwise.
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData && head_unsent => {
+                    return BodyEnd::MalformedFirst
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => return BodyEnd::Cut,
                 Err(_) => return BodyEnd::ClientGone,
             };
             if step.done {
