@@ -6,7 +6,6 @@ mod common;
 
 use common::*;
 use sluice::providers::builtin_providers;
-use std::io::Write;
 
 /// Every built-in provider at `up`, keeping its own base path (placeholders filled in).
 fn all_builtins_at(up: &Upstream) -> (String, Vec<(String, String)>) {
