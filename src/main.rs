@@ -1,5 +1,5 @@
-//! The `sluice` command line (SPEC section 1): `serve`, `check`, `--version`.
-//! Everything else lives in the library.
+//! The `sluice` command line: `serve`, `check`, `help` (and `--help` at every level),
+//! `--version`. Everything else lives in the library.
 
 use sluice::config::Settings;
 use sluice::server::Server;
@@ -12,8 +12,39 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const USAGE: &str = "usage:
   sluice serve [--config PATH] [--listen ADDR]... [--workers N]
-  sluice check --config PATH
+  sluice check [--config PATH]
+  sluice help [COMMAND]
   sluice --version";
+
+const HELP: &str = "sluice: a self-hosted AI gateway with one OpenAI-compatible endpoint.
+
+usage:
+  sluice serve [--config PATH] [--listen ADDR]... [--workers N]   run the gateway
+  sluice check [--config PATH]    validate a config, print it resolved (secrets redacted)
+  sluice help [COMMAND]           this help, or a command's (also --help, -h)
+  sluice --version                print the version (also -V)
+
+Without --config, SLUICE_CONFIG names the config file; without either, the embedded
+default runs. SLUICE_LOG sets the log level (error, warn, info, debug).";
+
+const SERVE_HELP: &str = "usage: sluice serve [--config PATH] [--listen ADDR]... [--workers N]
+
+Runs the gateway until SIGINT or SIGTERM, which drain it (in-flight requests finish).
+
+options:
+  -c, --config PATH   the TOML config (default: $SLUICE_CONFIG, else the embedded default)
+  --listen ADDR       listen here instead of server.listen (repeatable), e.g. 127.0.0.1:8787
+  --workers N         worker threads; 0 = one per CPU the process may use
+  -h, --help          this help";
+
+const CHECK_HELP: &str = "usage: sluice check [--config PATH]
+
+Validates the config as serve would, then prints it resolved, secrets redacted. Exits 1
+with the reason on any error.
+
+options:
+  -c, --config PATH   the TOML config (default: $SLUICE_CONFIG, else the embedded default)
+  -h, --help          this help";
 
 enum Command {
     Serve {
@@ -25,6 +56,8 @@ enum Command {
         config: Option<PathBuf>,
     },
     Version,
+    /// This text on stdout, exit 0: the whole help or one command's.
+    Help(&'static str),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +70,10 @@ fn main() -> ExitCode {
         }
     };
     match command {
+        Command::Help(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
         Command::Version => {
             println!("sluice {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
@@ -64,16 +101,33 @@ fn parse_args() -> Result<Command, lexopt::Error> {
     let mut parser = lexopt::Parser::from_env();
     let sub = match parser.next()? {
         Some(Long("version")) | Some(Short('V')) => return Ok(Command::Version),
+        Some(Long("help")) | Some(Short('h')) => return Ok(Command::Help(HELP)),
         Some(Value(v)) => v.string()?,
         Some(other) => return Err(other.unexpected()),
         None => return Err("missing command".into()),
     };
+    let topic = |name: &str| -> Result<Command, lexopt::Error> {
+        match name {
+            "serve" => Ok(Command::Help(SERVE_HELP)),
+            "check" => Ok(Command::Help(CHECK_HELP)),
+            "help" => Ok(Command::Help(HELP)),
+            other => Err(format!("unknown command {other:?}").into()),
+        }
+    };
+    if sub == "help" {
+        return match parser.next()? {
+            None => Ok(Command::Help(HELP)),
+            Some(Value(v)) => topic(&v.string()?),
+            Some(other) => Err(other.unexpected()),
+        };
+    }
     let (mut config, mut listen, mut workers) = (None, Vec::new(), None);
     while let Some(arg) = parser.next()? {
         match arg {
             Long("config") | Short('c') => config = Some(PathBuf::from(parser.value()?)),
             Long("listen") if sub == "serve" => listen.push(parser.value()?.string()?),
             Long("workers") if sub == "serve" => workers = Some(parser.value()?.parse()?),
+            Long("help") | Short('h') => return topic(&sub),
             other => return Err(other.unexpected()),
         }
     }
