@@ -204,6 +204,38 @@ fn unknown_prefix_message_quotes_the_model() {
         .unwrap()
         .to_string();
     assert!(msg.contains("\"nope/x-1\""), "{msg}");
+    // It says what would have worked: the configured providers, mock among them.
+    assert!(
+        msg.contains("the configured providers are: ") && msg.contains("mock"),
+        "{msg}"
+    );
+    // A native path names the provider slugs the same way.
+    let resp = gw.send(&post("/v1/a/default/nope/x", "", "{}"));
+    let msg = resp.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("\"nope\"") && msg.contains("openai") && msg.contains("mock"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_bare_model_is_told_the_provider_model_form() {
+    let up = echo_upstream();
+    let gw = Gateway::start(&config_for(&up, ""));
+    let resp = gw.send(&post("/v1/chat/completions", "", r#"{"model":"gpt-x"}"#));
+    assert_eq!((resp.status, resp.code()), (400, 2019));
+    let msg = resp.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // mock is the provider with a stored key in this config.
+    assert!(
+        msg.contains("name it as provider/model, e.g. \"mock/gpt-x\""),
+        "{msg}"
+    );
 }
 
 #[test]

@@ -18,7 +18,10 @@ pub(super) fn pick_provider<'s, 'm>(
             let provider = settings.provider_by_model_prefix(prefix).ok_or_else(|| {
                 GatewayError::new(
                     ErrorCode::UnknownProvider,
-                    format!("unknown provider for model {model:?}"),
+                    format!(
+                        "unknown provider {prefix:?} in model {model:?}; the configured providers are: {}",
+                        configured(settings, |p| &p.model_prefix)
+                    ),
                 )
             })?;
             if name.is_empty() {
@@ -35,14 +38,36 @@ pub(super) fn pick_provider<'s, 'm>(
                     GatewayError::new(
                         ErrorCode::NoProviderPrefix,
                         format!(
-                            "model {model:?} has no provider/ prefix and gateway {} has no default_provider",
-                            gateway.id
+                            "model {model:?} has no provider/ prefix and gateway {} has no default_provider; name it as provider/model, e.g. \"{}/{model}\"",
+                            gateway.id,
+                            example_prefix(settings)
                         ),
                     )
                 })?;
             Ok((provider, None))
         }
     }
+}
+
+/// The usable providers' names (`name` picks slug or model prefix), comma-separated,
+/// for errors that should say what would have worked.
+pub(super) fn configured(settings: &Settings, name: impl Fn(&Provider) -> &str) -> String {
+    let names: Vec<&str> = settings
+        .providers
+        .values()
+        .filter(|p| !p.base.has_placeholder())
+        .map(name)
+        .collect();
+    names.join(", ")
+}
+
+/// A provider to show in a `provider/model` example: one with a stored key, else openai.
+fn example_prefix(settings: &Settings) -> &str {
+    settings
+        .providers
+        .values()
+        .find(|p| !p.keys.is_empty())
+        .map_or("openai", |p| p.model_prefix.as_str())
 }
 
 /// `{"object":"list","data":[{"id":"provider/model",...}]}` of every configured model.

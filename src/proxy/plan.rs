@@ -2,7 +2,7 @@
 //! upstream request (peer, head bytes, body slices), or a local answer.
 
 use super::auth::{credential, Credential, GatewayAuth, KeySource};
-use super::model_route::{model_list, pick_provider};
+use super::model_route::{configured, model_list, pick_provider};
 use super::plan_translated::{messages, translated_chat, Translated, Translation};
 use super::universal::universal;
 use crate::config::{Gateway, Settings};
@@ -122,7 +122,10 @@ pub(super) fn find_provider<'a>(
     let provider = settings.provider_by_slug(slug).ok_or_else(|| {
         GatewayError::new(
             ErrorCode::UnknownProvider,
-            format!("unknown provider {slug:?}"),
+            format!(
+                "unknown provider {slug:?}; the configured providers are: {}",
+                configured(settings, |p| &p.slug)
+            ),
         )
     })?;
     usable(provider)?;
