@@ -22,6 +22,7 @@ pub mod observe;
 pub mod providers;
 pub mod proxy;
 pub mod redact;
+pub mod rfc3339;
 pub mod route;
 pub mod server;
 pub mod sse;

@@ -1,6 +1,7 @@
-//! The stderr logger: one line per event, level from `SLUICE_LOG`.
+//! The stderr logger: one line per event, RFC 3339 UTC time first, level from `SLUICE_LOG`.
 //! Secrets never reach it: callers log `Secret` values only through their redacting `Display`.
 
+use crate::rfc3339::format_rfc3339_ms;
 use log::{Level, LevelFilter, Log, Metadata, Record};
 use std::io::Write;
 
@@ -22,12 +23,12 @@ impl Log for StderrLogger {
             Level::Debug => "DEBUG",
             Level::Trace => "TRACE",
         };
-        let secs = std::time::SystemTime::now()
+        let ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0);
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let time = format_rfc3339_ms(ms);
         // One write per line so lines from several workers never interleave.
-        let line = format!("{secs:.3} {level} {}\n", record.args());
+        let line = format!("{time} {level} {}\n", record.args());
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
 

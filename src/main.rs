@@ -176,6 +176,18 @@ fn serve(config: Option<PathBuf>, listen: Vec<String>, workers: Option<usize>) -
         settings.server.workers = n;
     }
     raise_fd_limit();
+    // Names only: which providers can answer without a client's key.
+    let keyed: Vec<&str> = settings
+        .providers
+        .values()
+        .filter(|p| !p.keys.is_empty())
+        .map(|p| p.slug.as_str())
+        .collect();
+    let keyed = if keyed.is_empty() {
+        "none".to_string()
+    } else {
+        keyed.join(", ")
+    };
     let signals = match signal_hook::iterator::Signals::new([libc::SIGINT, libc::SIGTERM]) {
         Ok(s) => s,
         Err(e) => {
@@ -198,7 +210,7 @@ fn serve(config: Option<PathBuf>, listen: Vec<String>, workers: Option<usize>) -
         .admin_addr()
         .map_or_else(|| "off".to_string(), |a| a.to_string());
     log::info!(
-        "sluice {} listening on {} with {} workers ({}); admin {admin}",
+        "sluice {} listening on {} with {} workers ({}); admin {admin}; stored keys: {keyed}",
         env!("CARGO_PKG_VERSION"),
         addrs.join(", "),
         server.worker_count(),

@@ -12,6 +12,7 @@ use std::sync::Mutex;
 struct Sluice {
     child: Child,
     addr: std::net::SocketAddr,
+    startup: String,
     stderr: mpsc::Receiver<String>,
 }
 
@@ -73,6 +74,7 @@ fn spawn_with_env(config: &str, env: &[(&str, &str)]) -> (Sluice, tempfile::Temp
         Sluice {
             child,
             addr,
+            startup,
             stderr: rx,
         },
         dir,
@@ -130,6 +132,33 @@ fn sigterm_drains_in_flight_streams_then_exits_zero() {
     assert!(status.success(), "{status:?}");
     let lines: Vec<String> = sluice.stderr.try_iter().collect();
     assert!(lines.iter().any(|l| l.contains("draining")), "{lines:?}");
+}
+
+#[test]
+fn the_startup_line_names_the_keyed_providers_and_lines_carry_rfc3339_times() {
+    let up = Upstream::start(|_, w| {
+        write_json(w, 200, "{}");
+        After::KeepAlive
+    });
+    let config = config_for(
+        &up,
+        "[provider.groq]\nkeys = { default = \"gsk-SECRET-1\" }\n",
+    );
+    let (sluice, _dir) = spawn(&config);
+    let line = &sluice.startup;
+    assert!(line.ends_with("; stored keys: groq, mock"), "{line}");
+    assert!(
+        !line.contains("SECRET") && !line.contains("sk-stored"),
+        "{line}"
+    );
+    // 2026-12-02T19:04:05.123Z INFO ...
+    let (time, rest) = line.split_once(' ').unwrap();
+    assert!(rest.starts_with("INFO "), "{line}");
+    let shape: String = time
+        .chars()
+        .map(|c| if c.is_ascii_digit() { 'd' } else { c })
+        .collect();
+    assert_eq!(shape, "dddd-dd-ddTdd:dd:dd.dddZ", "{line}");
 }
 
 #[test]

@@ -6,9 +6,9 @@ use serde_json::{json, Value};
 
 use super::query::list_query;
 use super::reply::{ErrorKind, Reply};
-use super::time::format_rfc3339_ms;
 use crate::observe::logdb::{LogDbError, LogEntry, LogStore, MAX_PER_PAGE};
 use crate::observe::parse_metadata;
+use crate::rfc3339::format_rfc3339_ms;
 
 /// Which stored body `GET .../logs/{id}/{request|response}` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,11 +13,9 @@ mod logs;
 mod query;
 mod reply;
 mod routes;
-mod time;
 
 pub use logs::entry_json;
 pub use reply::{ErrorKind, Reply};
-pub use time::{format_rfc3339_ms, parse_time_ms};
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;

@@ -2,8 +2,8 @@
 //! page into a `ListQuery`, refusing unknown or malformed parameters by name.
 
 use super::reply::{ErrorKind, Reply};
-use super::time::parse_time_ms;
 use crate::observe::logdb::{Direction, ListQuery, LogFilter, OrderBy};
+use crate::rfc3339::parse_time_ms;
 
 /// `key=value` pairs of a query string, decoded (`+` is a space); a pair
 /// without `=` has an empty value.

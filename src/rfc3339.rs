@@ -1,4 +1,4 @@
-//! Timestamps of the admin API: RFC 3339 text to and from milliseconds since the
+//! RFC 3339 timestamps (the admin API, log lines): text to and from milliseconds since the
 //! Unix epoch (UTC), without a date library (proleptic Gregorian calendar).
 
 /// Days from 1970-01-01 to `year-month-day` (H. Hinnant's `days_from_civil`).
