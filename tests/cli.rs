@@ -1,5 +1,5 @@
-//! The command line as a user meets it: help at every level and the version on stdout
-//! with exit 0, and mistakes answered on stderr with exit 2 and the usage.
+//! The command line as a user meets it: help and version (exit 0), mistakes (exit 2 and
+//! the usage), and `check` refusing what `serve` would, with the key path and a suggestion.
 
 use std::process::{Command, Output};
 
@@ -84,4 +84,71 @@ fn mistakes_exit_2_with_the_usage_on_stderr() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("usage:"), "{args:?}: {err}");
     }
+}
+
+fn with_config(command: &str, toml: &str) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sluice.toml");
+    let server = format!(
+        "[server]\nadmin_listen = \"\"\nlisten = [\"127.0.0.1:0\"]\ndata_dir = \"{}\"\n",
+        dir.path().display()
+    );
+    std::fs::write(&path, server + toml).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args([command, "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_and_serve_refuse_a_broken_price_table_naming_the_key() {
+    let cases = [
+        (
+            "[price.openai]\n\"m\" = { in = \"cheap\", out = 1 }\n",
+            "`price.openai.\"m\"`: \"in\" must be a number",
+        ),
+        (
+            "[price.openai]\n\"m\" = { inn = 1, out = 1 }\n",
+            "unknown key \"inn\"",
+        ),
+        (
+            "[price.openai]\n\"m\" = { in = -1, out = 1 }\n",
+            "\"in\" must be a finite number >= 0",
+        ),
+        (
+            "[price.nosuchprovider]\n\"m\" = { in = 1, out = 1 }\n",
+            "`price.nosuchprovider`: no provider",
+        ),
+        (
+            "[price.opnai]\n\"m\" = { in = 1, out = 1 }\n",
+            "did you mean `openai`?",
+        ),
+    ];
+    for (toml, expected) in cases {
+        for command in ["check", "serve"] {
+            let (code, err) = with_config(command, toml);
+            assert_eq!(code, Some(1), "{command} {toml}: {err}");
+            assert!(err.contains(expected), "{command} {toml}: {err}");
+        }
+    }
+    let (code, _) = with_config("check", "[price.openai]\n\"m\" = { in = 1e-6, out = 0 }\n");
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn a_misspelt_provider_gets_the_nearest_name() {
+    let (code, err) = with_config(
+        "check",
+        "[provider.anthropicc]\nkeys = { default = \"k\" }\n",
+    );
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("`provider.anthropicc`") && err.contains("did you mean `anthropic`?"),
+        "{err}"
+    );
 }

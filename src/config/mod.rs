@@ -6,7 +6,10 @@ mod load;
 mod memory;
 mod render;
 mod secret;
+mod suggest;
 mod validate;
+
+pub(crate) use suggest::did_you_mean;
 
 pub use secret::Secret;
 pub(crate) use validate::check_readable;
@@ -27,7 +30,7 @@ pub struct ConfigFile {
     pub upstream: UpstreamConfig,
     pub gateway: Vec<GatewayConfig>,
     pub provider: BTreeMap<String, ProviderConfig>,
-    /// [observe] price table overrides; accepted and kept for a later stage.
+    /// `[price.PROVIDER]` overrides of the bundled prices, checked at load (validate.rs).
     pub price: BTreeMap<String, toml::Table>,
 }
 

@@ -2,8 +2,11 @@
 //! resolution into the `Settings` snapshot: parsed addresses, gateways, providers.
 
 use super::memory::{default_body_budget, physical_memory};
-use super::{find_by_model_prefix, find_by_slug, ConfigError, ConfigFile, Gateway, Settings};
+use super::{
+    did_you_mean, find_by_model_prefix, find_by_slug, ConfigError, ConfigFile, Gateway, Settings,
+};
 use super::{GatewayConfig, ServerConfig, UpstreamConfig, REQUEST_TIMEOUT_MAX_MS};
+use crate::observe::{PriceError, PriceTable};
 use crate::providers::{resolve_providers, Provider};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -20,6 +23,7 @@ pub(super) fn resolve(mut file: ConfigFile) -> Result<Settings, ConfigError> {
     check_upstream(&file.upstream)?;
     let providers = resolve_providers(&file.provider)?;
     let gateways = resolve_gateways(file.gateway, &providers)?;
+    check_prices(&file.price, &providers)?;
     Ok(Settings {
         server: file.server,
         upstream: file.upstream,
@@ -29,6 +33,30 @@ pub(super) fn resolve(mut file: ConfigFile) -> Result<Settings, ConfigError> {
         admin_listen,
         prices: file.price,
     })
+}
+
+/// `[price.PROVIDER]` tables as workers will read them: a provider that exists, and
+/// entries `{ in = X, out = Y }` of numbers >= 0 (else serve would drop every override).
+fn check_prices(
+    prices: &BTreeMap<String, toml::Table>,
+    providers: &BTreeMap<String, Provider>,
+) -> Result<(), ConfigError> {
+    if let Some(unknown) = prices.keys().find(|slug| !providers.contains_key(*slug)) {
+        let hint = did_you_mean(unknown, providers.keys().map(String::as_str));
+        return Err(ConfigError::invalid(
+            format!("price.{unknown}"),
+            format!("no provider {unknown:?} is configured{hint}"),
+        ));
+    }
+    PriceTable::with_overrides(prices).map_err(|e| match e {
+        PriceError::BadEntry {
+            provider,
+            model,
+            reason,
+        } => ConfigError::invalid(format!("price.{provider}.\"{model}\""), reason),
+        other => ConfigError::invalid("price", other),
+    })?;
+    Ok(())
 }
 
 /// A file the gateway reads later (TLS material): missing or unreadable is a load error.

@@ -2,7 +2,7 @@
 //! built-ins, declarations of custom providers, and the checks on both.
 
 use super::{builtin_providers, BaseUrl, Provider};
-use crate::config::{check_readable, ConfigError, ProviderConfig};
+use crate::config::{check_readable, did_you_mean, ConfigError, ProviderConfig};
 use std::collections::BTreeMap;
 
 /// The built-ins with config applied, by slug.
@@ -55,10 +55,12 @@ fn resolve_one(
             }
         }
         (None, None) => {
+            let builtins = builtin_providers();
+            let hint = did_you_mean(name, builtins.iter().map(|p| p.slug.as_str()));
             return Err(ConfigError::invalid(
                 format!("provider.{name}"),
-                "not a built-in provider; a custom provider needs a base_url",
-            ))
+                format!("not a built-in provider; a custom provider needs a base_url{hint}"),
+            ));
         }
     };
     if let Some(api) = config.api {
