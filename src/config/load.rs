@@ -2,7 +2,7 @@
 //! variables) -> `env:` substitution -> typed deserialisation with key paths -> validation.
 
 use super::env::{self, EnvValue};
-use super::{validate, ConfigError, ConfigFile, Settings};
+use super::{plain_errors, validate, ConfigError, ConfigFile, Settings};
 use crate::providers::default_key_vars;
 use std::path::Path;
 use toml::{Table, Value};
@@ -97,7 +97,7 @@ fn from_table(
         let path = err.path().to_string();
         ConfigError::Invalid {
             path,
-            message: scrub(err.inner().message(), &inserted),
+            message: plain_errors::plain_words(&scrub(err.inner().message(), &inserted)),
         }
     })?;
     validate::resolve(file)

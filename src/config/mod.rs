@@ -4,6 +4,7 @@
 mod env;
 mod load;
 mod memory;
+mod plain_errors;
 mod render;
 mod secret;
 mod suggest;

@@ -146,7 +146,7 @@ pub fn spawn(config: &Path) -> Sluice {
     };
     let after = |marker: &str| -> SocketAddr {
         let text = startup.split(marker).nth(1).unwrap();
-        text.split([' ', ',']).next().unwrap().parse().unwrap()
+        text.split([' ', ',', ';']).next().unwrap().parse().unwrap()
     };
     Sluice {
         child,
