@@ -152,3 +152,28 @@ fn a_misspelt_provider_gets_the_nearest_name() {
         "{err}"
     );
 }
+
+#[test]
+fn type_errors_and_unknown_keys_are_in_plain_words() {
+    let (code, err) = with_config("check", "[upstream]\npool_max_idle_per_host = \"many\"\n");
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("`upstream.pool_max_idle_per_host`: expected a whole number, found a string"),
+        "{err}"
+    );
+    let (_, err) = with_config("check", "[[gateway]]\nauth_tokens = \"t\"\n");
+    assert!(err.contains("expected a list, found a string"), "{err}");
+    let (_, err) = with_config("check", "[provider]\nopenai = 3\n");
+    assert!(
+        err.contains("expected a table, found a whole number"),
+        "{err}"
+    );
+    let (_, err) = with_config("check", "[upstream]\nconect_timeout_ms = 1\n");
+    assert!(
+        err.contains("unknown key `conect_timeout_ms`; did you mean `connect_timeout_ms`?"),
+        "{err}"
+    );
+    for rust in ["usize", "u64", "a map", "a sequence", "invalid type"] {
+        assert!(!err.contains(rust), "{err}");
+    }
+}

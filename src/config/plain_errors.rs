@@ -45,7 +45,7 @@ fn kind(description: &str) -> String {
         "boolean" => "true or false",
         "string" | "str" | "char" => "a string",
         "sequence" => "a list",
-        "map" => "a table",
+        "map" | "struct" => "a table",
         "a" | "an" => match description {
             "a sequence" => "a list",
             "a map" => "a table",
@@ -70,6 +70,10 @@ mod tests {
         );
         assert_eq!(
             plain_words("invalid type: integer `3`, expected a map"),
+            "expected a table, found a whole number"
+        );
+        assert_eq!(
+            plain_words("invalid type: integer `3`, expected struct ProviderConfig"),
             "expected a table, found a whole number"
         );
         assert_eq!(
