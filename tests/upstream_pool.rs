@@ -7,9 +7,7 @@ mod tls;
 use monoio::buf::VecBuf;
 use monoio::io::{AsyncReadRent, AsyncWriteRent};
 use sluice::config::UpstreamConfig;
-use sluice::upstream::{
-    Conn, PeerKey, Upstream, UpstreamError, UpstreamShared, LIVENESS_CHECK_AFTER,
-};
+use sluice::upstream::{Conn, PeerKey, Upstream, UpstreamError, UpstreamShared};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -342,9 +340,8 @@ fn pooled_connection_closed_by_server_is_replaced() {
         // Wait until the server has closed its end (an event, not a sleep).
         server.closed.recv_timeout(Duration::from_secs(5)).unwrap();
 
-        // Idle past the trust window, so the liveness check runs.
-        let later = Instant::now() + LIVENESS_CHECK_AFTER;
-        let mut c = up.checkout_at(&peer, later).await.unwrap();
+        // At once: a connection closed while idle is never handed out, at any age.
+        let mut c = up.checkout(&peer).await.unwrap();
         assert!(
             !c.reused,
             "a closed pooled connection must not be handed out"
@@ -367,8 +364,7 @@ fn tls_pooled_connection_closed_by_server_is_replaced() {
         roundtrip(&mut c.conn, "/a").await;
         up.checkin(&peer, c.conn);
         server.closed.recv_timeout(Duration::from_secs(5)).unwrap();
-        let later = Instant::now() + LIVENESS_CHECK_AFTER;
-        let mut c = up.checkout_at(&peer, later).await.unwrap();
+        let mut c = up.checkout(&peer).await.unwrap();
         assert!(!c.reused);
         assert_eq!(roundtrip(&mut c.conn, "/b").await, "conn=2 req=1 path=/b");
     });

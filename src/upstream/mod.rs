@@ -8,7 +8,7 @@ mod pool;
 mod tls;
 
 pub use conn::Conn;
-pub use pool::{Checkout, PoolStats, Upstream, LIVENESS_CHECK_AFTER};
+pub use pool::{Checkout, PoolStats, Upstream};
 
 use crate::config::UpstreamConfig;
 use std::path::PathBuf;

@@ -49,9 +49,6 @@ impl Drop for Lease {
     }
 }
 
-/// Idle time after which a pooled connection is checked for liveness at checkout.
-pub const LIVENESS_CHECK_AFTER: Duration = Duration::from_secs(1);
-
 struct Idle {
     conn: Conn,
     since: Instant,
@@ -173,11 +170,10 @@ impl Upstream {
         list.retain(|e| !self.expired(e, now));
         let mut found = None;
         while let Some(entry) = list.pop_back() {
-            // A connection idle for a moment is taken on trust: the peek is a syscall
-            // per request, and the proxy resends once on a fresh connection if it was
-            // closed after all. Longer idle ones are checked.
-            let fresh = now.saturating_duration_since(entry.since) < LIVENESS_CHECK_AFTER;
-            if fresh || entry.conn.is_alive() {
+            // Checked at any idle age (one non-blocking peek): an idle HTTP/1.1
+            // connection that has EOF or any byte waiting (an unrequested response, a
+            // close_notify) would answer the next request wrongly or not at all.
+            if entry.conn.is_alive() {
                 found = Some(entry.conn);
                 break;
             }
