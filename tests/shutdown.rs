@@ -28,11 +28,20 @@ fn spawn(config: &str) -> (Sluice, tempfile::TempDir) {
 }
 
 fn spawn_with_env(config: &str, env: &[(&str, &str)]) -> (Sluice, tempfile::TempDir) {
+    spawn_full("", config, env)
+}
+
+/// `server_lines` go into the `[server]` table.
+fn spawn_full(
+    server_lines: &str,
+    config: &str,
+    env: &[(&str, &str)],
+) -> (Sluice, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sluice.toml");
     // No fixed admin port, and the log database in the temp dir.
     let server = format!(
-        "[server]\nadmin_listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n",
+        "[server]\nadmin_listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n{server_lines}",
         dir.path().display()
     );
     std::fs::write(&path, server + config).unwrap();
@@ -159,6 +168,62 @@ fn the_startup_line_names_the_keyed_providers_and_lines_carry_rfc3339_times() {
         .map(|c| if c.is_ascii_digit() { 'd' } else { c })
         .collect();
     assert_eq!(shape, "dddd-dd-ddTdd:dd:dd.dddZ", "{line}");
+}
+
+#[test]
+fn access_log_writes_one_line_per_request_and_never_a_key() {
+    let up = Upstream::start(|_, w| {
+        let usage = r#"{"usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10}}"#;
+        write_json(w, 200, usage);
+        After::KeepAlive
+    });
+    let (sluice, _dir) = spawn_full("access_log = true\n", &config_for(&up, ""), &[]);
+    let mut gw = Client::connect(sluice.addr);
+    gw.write(&post(
+        "/v1/chat/completions?key=QUERY-SECRET",
+        "authorization: Bearer sk-client-SECRET\r\n",
+        r#"{"model":"mock/m"}"#,
+    ));
+    let resp = gw.response();
+    assert_eq!(resp.status, 200);
+    let id = resp.header("cf-aig-event-id").unwrap().to_string();
+    gw.write(b"GET /nosuch HTTP/1.1\r\nhost: gw\r\n\r\n");
+    assert_eq!(gw.response().status, 404);
+
+    let mut access = Vec::new();
+    while access.len() < 2 {
+        let line = sluice.stderr.recv_timeout(WAIT).expect("no access line");
+        assert!(
+            !line.contains("SECRET") && !line.contains("sk-stored"),
+            "{line}"
+        );
+        if line.contains(" INFO access ") {
+            access.push(line);
+        }
+    }
+    let (_, first) = access[0].split_once(" INFO ").unwrap();
+    assert_eq!(
+        first,
+        format!(
+            "access method=POST path=/v1/chat/completions gateway=default provider=mock \
+             model=m status=200 duration_ms={} ttft_ms={} tokens_in=7 tokens_out=3 \
+             cache=none log_id={id}",
+            field(first, "duration_ms"),
+            field(first, "ttft_ms"),
+        )
+    );
+    let (_, second) = access[1].split_once(" INFO ").unwrap();
+    assert!(
+        second
+            .starts_with("access method=GET path=/nosuch gateway=- provider=- model=- status=404 "),
+        "{second}"
+    );
+}
+
+/// The value of `name=` in a logfmt line.
+fn field<'a>(line: &'a str, name: &str) -> &'a str {
+    let start = line.find(&format!(" {name}=")).unwrap() + name.len() + 2;
+    line[start..].split(' ').next().unwrap()
 }
 
 #[test]

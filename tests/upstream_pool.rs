@@ -107,6 +107,105 @@ fn serve(io: &mut impl ReadWrite, id: usize, after: After) {
     }
 }
 
+/// What a TLS server sends right after a response, in the same write as it.
+#[derive(Clone, Copy)]
+enum Extra {
+    /// A close_notify alert, the TCP connection left open.
+    CloseNotify,
+    /// A second, unrequested response, as its own TLS record.
+    Unrequested,
+}
+
+/// The response `serve` gives to the first request on connection 1.
+fn first_response(path: &str) -> String {
+    let body = format!("conn=1 req=1 path={path}");
+    format!(
+        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// A TLS server that answers each connection's first request like `serve`, sends
+/// `extra` with it in one `writev`, then only waits for the client to close.
+fn spawn_tls_with_extra(config: Arc<rustls::ServerConfig>, extra: Extra) -> TestServer {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepts = Arc::new(AtomicUsize::new(0));
+    let (_closed_tx, closed) = mpsc::channel();
+    let counter = Arc::clone(&accepts);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let id = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            let config = Arc::clone(&config);
+            std::thread::spawn(move || {
+                let session = rustls::ServerConnection::new(config).unwrap();
+                let mut io = rustls::StreamOwned::new(session, stream);
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match io.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let text = String::from_utf8_lossy(&head);
+                let path = text.split(' ').nth(1).unwrap_or("?").to_string();
+                let body = format!("conn={id} req=1 path={path}");
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                io.conn.writer().write_all(response.as_bytes()).unwrap();
+                match extra {
+                    Extra::CloseNotify => io.conn.send_close_notify(),
+                    Extra::Unrequested => io
+                        .conn
+                        .writer()
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nextra")
+                        .unwrap(),
+                }
+                // Every pending record in one writev, so they arrive together.
+                io.conn.write_tls(&mut io.sock).unwrap();
+                assert!(!io.conn.wants_write());
+                let mut sink = [0u8; 256];
+                while matches!(io.sock.read(&mut sink), Ok(n) if n > 0) {}
+            });
+        }
+    });
+    TestServer {
+        addr,
+        accepts,
+        closed,
+    }
+}
+
+/// Reads exactly `n` bytes, never asking for more, so rustls keeps whatever follows.
+async fn read_exactly(conn: &mut Conn, n: usize) -> Vec<u8> {
+    let mut got = Vec::new();
+    while got.len() < n {
+        let (read, buf) = conn.read(Vec::with_capacity(n - got.len())).await;
+        assert!(read.unwrap() > 0, "closed early");
+        got.extend_from_slice(&buf);
+    }
+    got
+}
+
+/// Nothing waits in the kernel's receive queue of this socket.
+fn socket_queue_is_empty(conn: &Conn) -> bool {
+    let mut byte = 0u8;
+    // SAFETY: the fd is the connection's open socket; one byte on our stack is written.
+    let n = unsafe {
+        libc::recv(
+            conn.raw_fd(),
+            (&mut byte as *mut u8).cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    n < 0
+}
+
 trait ReadWrite: Read + Write {}
 impl<T: Read + Write> ReadWrite for T {}
 
@@ -367,6 +466,58 @@ fn tls_pooled_connection_closed_by_server_is_replaced() {
         let mut c = up.checkout(&peer).await.unwrap();
         assert!(!c.reused);
         assert_eq!(roundtrip(&mut c.conn, "/b").await, "conn=2 req=1 path=/b");
+    });
+    assert_eq!(server.accepts.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn tls_close_notify_already_read_by_rustls_is_seen_at_checkout() {
+    let pki = TestPki::new(&["localhost"]);
+    let server = spawn_tls_with_extra(Arc::clone(&pki.server_config), Extra::CloseNotify);
+    let cfg = config(4);
+    let up = upstream(&cfg, std::slice::from_ref(&pki.ca_file));
+    let peer = tls_peer("localhost", server.addr, Some(pki.ca_file.clone()));
+    run(async {
+        let mut c = up.checkout(&peer).await.unwrap();
+        assert_eq!(roundtrip(&mut c.conn, "/a").await, "conn=1 req=1 path=/a");
+        // The alert came in the response's read: only rustls knows of it now.
+        assert!(socket_queue_is_empty(&c.conn));
+        up.checkin(&peer, c.conn);
+        let mut c = up.checkout(&peer).await.unwrap();
+        assert!(
+            !c.reused,
+            "a connection the server closed must not be handed out"
+        );
+        assert_eq!(roundtrip(&mut c.conn, "/b").await, "conn=2 req=1 path=/b");
+    });
+    assert_eq!(server.accepts.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn tls_unrequested_bytes_held_by_rustls_are_seen_at_checkout() {
+    let pki = TestPki::new(&["localhost"]);
+    let server = spawn_tls_with_extra(Arc::clone(&pki.server_config), Extra::Unrequested);
+    let cfg = config(4);
+    let up = upstream(&cfg, std::slice::from_ref(&pki.ca_file));
+    let peer = tls_peer("localhost", server.addr, Some(pki.ca_file.clone()));
+    run(async {
+        let mut c = up.checkout(&peer).await.unwrap();
+        let request = b"GET /a HTTP/1.1\r\nhost: upstream.test\r\n\r\n".to_vec();
+        let (written, _) = c.conn.write(request).await;
+        written.unwrap();
+        let expected = first_response("/a");
+        let got = read_exactly(&mut c.conn, expected.len()).await;
+        assert_eq!(String::from_utf8_lossy(&got), expected);
+        assert!(
+            socket_queue_is_empty(&c.conn),
+            "the extra record was read with it"
+        );
+        up.checkin(&peer, c.conn);
+        let mut c = up.checkout(&peer).await.unwrap();
+        assert!(!c.reused, "rustls still held unrequested bytes");
+        // This connection's extra bytes follow its body; the body is this one's own.
+        let body = roundtrip(&mut c.conn, "/b").await;
+        assert!(body.starts_with("conn=2 req=1 path=/b"), "{body}");
     });
     assert_eq!(server.accepts.load(Ordering::SeqCst), 2);
 }

@@ -60,6 +60,8 @@ pub struct ServerConfig {
     pub cache_max_bytes: u64,
     /// Request-log entries held while the writer catches up; more are dropped and counted.
     pub log_queue_entries: usize,
+    /// One info line per finished request on stderr (`observe::access_log`).
+    pub access_log: bool,
     pub tls: Option<ListenerTls>,
 }
 
@@ -82,6 +84,7 @@ impl Default for ServerConfig {
             admin_token: Secret::default(),
             cache_max_bytes: 268_435_456,
             log_queue_entries: 65_536,
+            access_log: false,
             tls: None,
         }
     }

@@ -76,6 +76,7 @@ impl Settings {
         t.insert("admin_token".into(), secret(&s.admin_token));
         t.insert("cache_max_bytes".into(), int(s.cache_max_bytes));
         t.insert("log_queue_entries".into(), int(s.log_queue_entries as u64));
+        t.insert("access_log".into(), Value::Boolean(s.access_log));
         if let Some(tls) = &s.tls {
             let mut tls_table = Table::new();
             tls_table.insert("cert".into(), path(&tls.cert));

@@ -305,6 +305,11 @@ impl WorkerMetrics {
         self.local.borrow_mut().limits.body_budget_refusals += 1;
     }
 
+    /// Counts one access-log line dropped (its queue was full).
+    pub fn count_access_line_dropped(&self) {
+        self.local.borrow_mut().limits.access_lines_dropped += 1;
+    }
+
     /// Counts one failed `accept`.
     pub fn count_accept_error(&self) {
         self.local.borrow_mut().limits.accept_errors += 1;

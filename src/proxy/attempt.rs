@@ -116,7 +116,7 @@ async fn timed_exchange(
 }
 
 /// Sends the request and reads the response head. A pooled connection that fails
-/// before any response byte is retried once on a fresh one.
+/// before any response byte is retried once on a fresh one, if [`may_resend`].
 async fn exchange(
     worker: &Worker,
     req: &UpstreamRequest,
@@ -133,6 +133,7 @@ async fn exchange(
         let mut parts = Vec::with_capacity(1 + req.body.len());
         parts.push(req.head.clone());
         parts.extend(req.body.iter().cloned());
+        let sent_before = conn.bytes_sent();
         let written = write_all_parts(&mut conn, parts).await;
         let mut buf = Vec::with_capacity(16 * 1024);
         let outcome = match written {
@@ -144,7 +145,17 @@ async fn exchange(
                 buf.drain(..head.head_len);
                 return Ok((conn, head, buf));
             }
-            Err(HeadError::Io(_)) if checkout.reused && buf.is_empty() && !fresh => {
+            Err(HeadError::Io(e)) if checkout.reused && buf.is_empty() && !fresh => {
+                if !may_resend(req, conn.bytes_sent() > sent_before) {
+                    return Err(GatewayError::new(
+                        ErrorCode::UpstreamFailed,
+                        format!(
+                            "upstream closed a reused connection after the request was \
+                             sent and before a response ({e}); not resent, the upstream may \
+                             have acted on it (send an Idempotency-Key header to allow it)"
+                        ),
+                    ));
+                }
                 fresh = true;
             }
             Err(HeadError::Io(e)) => {
@@ -161,6 +172,14 @@ async fn exchange(
             }
         }
     }
+}
+
+/// Whether a request that failed on a reused connection before any response byte is
+/// sent again on a new one: when none of it reached the socket (the connection was
+/// dead before we wrote), or when sending it twice is harmless or allowed by the client.
+/// A POST the upstream may have received and acted on is never sent twice on its own.
+fn may_resend(req: &UpstreamRequest, anything_sent: bool) -> bool {
+    !anything_sent || req.replayable
 }
 
 enum HeadError {

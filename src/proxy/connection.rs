@@ -6,7 +6,7 @@ use super::body::{discard_body, discardable, read_body, too_large, BodyError};
 use super::client::ClientConn;
 use super::forward::{forward, ClientSide, Keep};
 use super::io::{race, Raced};
-use super::observe::{RequestIds, RequestLog};
+use super::observe::{record_unobserved, RequestIds, RequestLog};
 use super::plan::{plan, Plan};
 use super::Worker;
 use crate::controls::{Effective, RequestControls};
@@ -106,6 +106,7 @@ async fn next_head(worker: &Worker, client: &mut ClientConn) -> NextHead {
 }
 
 async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> Keep {
+    let arrived = Instant::now();
     let side = ClientSide {
         close: !head.keep_alive || head.close_after_response,
         http10: head.minor_version == 0,
@@ -170,7 +171,7 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
     match (prepared, observed) {
         (Ok((Plan::Upstream(steps), gateway)), Some(mut log)) => {
             let keep = forward(worker, client, steps, &gateway.id, side, &mut log).await;
-            log.finish(worker);
+            log.finish(worker, &head);
             keep
         }
         // Planning runs after `RequestLog::begin`, so this arm is never taken.
@@ -181,16 +182,19 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
             // Its `cf-aig-log-id` was sent: the entry it names is written.
             if let Some(mut log) = observed {
                 log.outcome.status = 200;
-                log.finish(worker);
+                log.finish(worker, &head);
             }
             keep
         }
         (Err(Refusal::Answer(err, close)), observed) => {
             let close = close || worker.drain.is_draining();
             let keep = keep_after(client.write_error(&err, close).await, close);
-            if let Some(mut log) = observed {
-                log.outcome.status = err.status;
-                log.finish(worker);
+            match observed {
+                Some(mut log) => {
+                    log.outcome.status = err.status;
+                    log.finish(worker, &head);
+                }
+                None => record_unobserved(worker, &head, err.status, arrived),
             }
             keep
         }
@@ -203,9 +207,12 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
                 || waits
                 || !discardable(head.framing, limit);
             let mut keep = keep_after(client.write_error(&err, close).await, close);
-            if let Some(mut log) = observed {
-                log.outcome.status = err.status;
-                log.finish(worker);
+            match observed {
+                Some(mut log) => {
+                    log.outcome.status = err.status;
+                    log.finish(worker, &head);
+                }
+                None => record_unobserved(worker, &head, err.status, arrived),
             }
             if keep == Keep::Open && !discard_body(worker, client, head.framing, limit).await {
                 keep = Keep::Close;

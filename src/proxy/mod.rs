@@ -29,7 +29,7 @@ pub use translators::{translate_body, StreamTranslator};
 
 use crate::config::Settings;
 use crate::observe::metrics::WorkerMetrics;
-use crate::observe::{LogSender, PriceTable};
+use crate::observe::{AccessLog, LogSender, PriceTable};
 use crate::server::Drain;
 use crate::upstream::Upstream;
 use std::rc::Rc;
@@ -46,5 +46,7 @@ pub struct Worker {
     pub metrics: Rc<WorkerMetrics>,
     /// `None` when the server runs without the request log.
     pub log: Option<LogSender>,
+    /// `None` unless `server.access_log` is on.
+    pub access_log: Option<AccessLog>,
     pub prices: Arc<PriceTable>,
 }

@@ -9,7 +9,7 @@ use crate::http::RequestHead;
 use crate::observe::logdb::{now_ms, LogEntry, LogId, MAX_LOGGED_BODY_BYTES};
 use crate::observe::metrics::{CacheStatus, RequestRecord};
 use crate::observe::{
-    from_json_body, parse_custom_cost, parse_metadata, CustomCost, StreamUsage, Usage,
+    from_json_body, parse_custom_cost, parse_metadata, AccessLine, CustomCost, StreamUsage, Usage,
 };
 use crate::redact;
 use bytes::Bytes;
@@ -291,8 +291,9 @@ impl RequestLog {
         ResponseTap::new(copy, stream)
     }
 
-    /// Records the finished request: metrics always, the log entry when it is on.
-    pub fn finish(mut self, worker: &Worker) {
+    /// Records the finished request `head`: metrics always, the access line and the log
+    /// entry when they are on.
+    pub fn finish(mut self, worker: &Worker, head: &RequestHead) {
         let duration = self.start.elapsed();
         let outcome = std::mem::take(&mut self.outcome);
         let ttft = outcome
@@ -322,6 +323,25 @@ impl RequestLog {
             ttft,
             overhead: outcome.overhead,
         });
+        if let Some(access) = &worker.access_log {
+            let line = AccessLine {
+                method: head.method.as_str(),
+                path: head.path(),
+                gateway: &self.gateway,
+                provider: &outcome.provider,
+                model: &outcome.model,
+                status: outcome.status,
+                duration,
+                ttft,
+                tokens_in: usage.map(|u| u.tokens_in),
+                tokens_out: usage.map(|u| u.tokens_out),
+                cache: outcome.cache.label(),
+                log_id: self.id.as_str(),
+            };
+            if !access.write(&line) {
+                worker.metrics.count_access_line_dropped();
+            }
+        }
         let (Some(sender), Some(mut entry)) = (worker.log.as_ref(), self.entry.take()) else {
             return;
         };
@@ -355,6 +375,31 @@ impl RequestLog {
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The access line of a request refused before its gateway was known (no such route
+/// or gateway, a failed gateway token): no metrics, no log entry, but a line.
+pub fn record_unobserved(worker: &Worker, head: &RequestHead, status: u16, since: Instant) {
+    let Some(access) = &worker.access_log else {
+        return;
+    };
+    let line = AccessLine {
+        method: head.method.as_str(),
+        path: head.path(),
+        gateway: "",
+        provider: "",
+        model: "",
+        status,
+        duration: since.elapsed(),
+        ttft: None,
+        tokens_in: None,
+        tokens_out: None,
+        cache: "",
+        log_id: "",
+    };
+    if !access.write(&line) {
+        worker.metrics.count_access_line_dropped();
+    }
 }
 
 /// The model named in an upstream body (the slices as planned), if any.

@@ -64,6 +64,9 @@ pub struct UpstreamRequest {
     pub body: Vec<Bytes>,
     /// A HEAD request's response has no body whatever its headers say.
     pub is_head: bool,
+    /// The upstream acting on it twice is harmless or the client's choice: a safe
+    /// method, or an `Idempotency-Key` (Go's net/http rule; see [`replayable`]).
+    pub replayable: bool,
 }
 
 pub fn plan(
@@ -372,7 +375,16 @@ pub(super) fn build(
         head: Bytes::from(head_bytes),
         body,
         is_head: head.method == Method::Head,
+        replayable: replayable(head),
     })
+}
+
+/// GET, HEAD, OPTIONS and TRACE, or any request carrying `Idempotency-Key` or
+/// `X-Idempotency-Key`: those a lost response may send again.
+fn replayable(head: &RequestHead) -> bool {
+    matches!(head.method.as_str(), "GET" | "HEAD" | "OPTIONS" | "TRACE")
+        || head.header("idempotency-key").is_some()
+        || head.header("x-idempotency-key").is_some()
 }
 
 /// Headers that travel on: not hop-by-hop, not named in `Connection`, not `cf-aig-*`,

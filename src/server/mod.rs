@@ -15,6 +15,7 @@ pub use readiness::Readiness;
 use crate::config::Settings;
 use crate::observe::logdb::{LogDbError, LogSender};
 use crate::observe::metrics::MetricsHub;
+use crate::observe::AccessLog;
 use crate::proxy::{ControlState, SystemClock};
 use crate::upstream::{UpstreamError, UpstreamShared};
 use std::net::SocketAddr;
@@ -127,8 +128,17 @@ impl Server {
         } else {
             None
         };
+        let access_log = if settings.server.access_log {
+            let queue = settings.server.log_queue_entries;
+            let log = AccessLog::start(queue)
+                .map_err(|e| ServeError::Worker(format!("spawn the access-log thread: {e}")))?;
+            Some(log)
+        } else {
+            None
+        };
         let worker_observe = WorkerObserve {
             log: observe.as_ref().map(ObservePlane::log_sender),
+            access_log,
             metrics: metrics.clone(),
         };
         let shutdown = Arc::new(AtomicBool::new(false));

@@ -11,6 +11,7 @@ use crate::admin::{AdminContext, AdminError, AdminServer};
 use crate::config::Settings;
 use crate::observe::logdb::{LogDb, LogDbError, LogSender, LogWriter};
 use crate::observe::metrics::{MetricsHub, WorkerMetrics};
+use crate::observe::AccessLog;
 
 use super::Readiness;
 
@@ -28,6 +29,8 @@ pub enum ObserveError {
 pub struct WorkerObserve {
     /// `None` when the server runs without the observe plane.
     pub log: Option<LogSender>,
+    /// `Some` when `server.access_log` is on.
+    pub access_log: Option<AccessLog>,
     pub metrics: Arc<MetricsHub>,
 }
 

@@ -121,6 +121,7 @@ async fn serve(spec: WorkerSpec, ready: Sender<Ready>) {
         drain: Drain::new(),
         metrics: metrics.clone(),
         log: spec.observe.log.clone(),
+        access_log: spec.observe.access_log.clone(),
     });
     let canceller = Canceller::new();
     let listening_fds: Vec<RawFd> = spec.listeners.iter().map(|l| l.as_raw_fd()).collect();

@@ -2,6 +2,7 @@
 //! liveness check the pool runs before handing an idle connection out again.
 
 use super::pool::Lease;
+use super::probe::{Watch, WatchedTcp};
 use monoio::buf::{IoBuf, IoBufMut, IoVecBuf, IoVecBufMut};
 use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt};
 use monoio::net::TcpStream;
@@ -9,6 +10,7 @@ use monoio::BufResult;
 use monoio_rustls::ClientTlsStream;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
+use std::rc::Rc;
 
 /// An upstream connection. Read and write it with monoio's rent traits; give it back with
 /// `Upstream::checkin` only after a response was fully read.
@@ -16,32 +18,43 @@ pub struct Conn {
     io: Io,
     /// The socket under `io`; monoio-rustls does not expose its inner stream, so it is kept.
     fd: RawFd,
+    /// Shared with the socket under `io`: bytes sent, and probe mode.
+    watch: Rc<Watch>,
     /// Counts this connection as in use while it is checked out.
     lease: Option<Lease>,
 }
 
 enum Io {
-    Plain(TcpStream),
-    Tls(Box<ClientTlsStream<TcpStream>>),
+    Plain(WatchedTcp),
+    Tls(Box<ClientTlsStream<WatchedTcp>>),
 }
 
 impl Conn {
     pub(crate) fn plain(stream: TcpStream) -> Self {
         let fd = stream.as_raw_fd();
+        let watch = Rc::new(Watch::default());
         Conn {
-            io: Io::Plain(stream),
+            io: Io::Plain(WatchedTcp::new(stream, Rc::clone(&watch))),
             fd,
+            watch,
             lease: None,
         }
     }
 
-    /// `fd` must be the socket the TLS stream runs over.
-    pub(crate) fn tls(stream: ClientTlsStream<TcpStream>, fd: RawFd) -> Self {
+    /// `fd` and `watch` must be those of the socket the TLS stream runs over.
+    pub(crate) fn tls(stream: ClientTlsStream<WatchedTcp>, fd: RawFd, watch: Rc<Watch>) -> Self {
         Conn {
             io: Io::Tls(Box::new(stream)),
             fd,
+            watch,
             lease: None,
         }
+    }
+
+    /// Bytes the kernel accepted on this connection's socket so far, TLS records and
+    /// handshake included: compare two readings to know whether a request left at all.
+    pub fn bytes_sent(&self) -> u64 {
+        self.watch.sent()
     }
 
     /// Whether this connection speaks TLS.
@@ -58,10 +71,25 @@ impl Conn {
         self.lease = lease;
     }
 
-    /// True when the idle socket has nothing to read and is not closed: `recv` with
+    /// True when an idle connection may carry another request: nothing arrived since
+    /// its last response and it is not closed. Never waits.
+    pub(crate) async fn is_reusable(&mut self) -> bool {
+        if !self.socket_is_quiet() {
+            return false;
+        }
+        let Io::Tls(tls) = &mut self.io else {
+            return true;
+        };
+        // Plaintext or a close_notify rustls already holds answers at once; otherwise
+        // the socket read in probe mode ends the read with WouldBlock.
+        let (result, _) = self.watch.probing(tls.read(Vec::with_capacity(1))).await;
+        matches!(result, Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+    }
+
+    /// True when the socket has nothing to read and is not closed: `recv` with
     /// `MSG_PEEK | MSG_DONTWAIT` gives EAGAIN. Zero (peer closed), unexpected bytes, or
     /// any other error all mean the connection must not be reused.
-    pub(crate) fn is_alive(&self) -> bool {
+    fn socket_is_quiet(&self) -> bool {
         let mut byte = 0u8;
         // SAFETY: `self.fd` is the open socket owned by `self.io` for as long as `self`
         // lives, and the buffer is one writable byte on our stack.
@@ -192,28 +220,28 @@ mod tests {
     #[test]
     fn quiet_open_socket_is_alive() {
         run(async {
-            let (conn, _peer) = pair().await;
-            assert!(conn.is_alive());
-            assert!(conn.is_alive(), "the check consumes nothing");
+            let (mut conn, _peer) = pair().await;
+            assert!(conn.is_reusable().await);
+            assert!(conn.is_reusable().await, "the check consumes nothing");
         });
     }
 
     #[test]
     fn unexpected_bytes_mean_dead() {
         run(async {
-            let (conn, mut peer) = pair().await;
+            let (mut conn, mut peer) = pair().await;
             peer.write_all(b"HTTP/1.1 408 Request Timeout\r\n\r\n")
                 .unwrap();
-            assert!(!conn.is_alive());
+            assert!(!conn.is_reusable().await);
         });
     }
 
     #[test]
     fn peer_close_means_dead() {
         run(async {
-            let (conn, peer) = pair().await;
+            let (mut conn, peer) = pair().await;
             drop(peer);
-            assert!(!conn.is_alive());
+            assert!(!conn.is_reusable().await);
         });
     }
 

@@ -2,12 +2,14 @@
 //! timeout (each address in turn), TCP_NODELAY, then the TLS handshake where wanted.
 
 use super::dns::Lookup;
+use super::probe::{Watch, WatchedTcp};
 use super::{Conn, PeerKey, UpstreamError, UpstreamShared};
 use monoio::net::TcpStream;
 use monoio_rustls::TlsConnector;
 use rustls_pki_types::ServerName;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 /// How often a worker looks again for a host the DNS thread is resolving for it.
@@ -29,9 +31,11 @@ pub(crate) async fn connect(
     let config = shared.tls.get(peer.ca_file.as_ref())?;
     let name = server_name(&peer.host)?;
     let fd = stream.as_raw_fd();
+    let watch = Rc::new(Watch::default());
+    let watched = WatchedTcp::new(stream, Rc::clone(&watch));
     let connector = TlsConnector::from(config);
-    match monoio::time::timeout(timeout, connector.connect(name, stream)).await {
-        Ok(Ok(tls)) => Ok(Conn::tls(tls, fd)),
+    match monoio::time::timeout(timeout, connector.connect(name, watched)).await {
+        Ok(Ok(tls)) => Ok(Conn::tls(tls, fd, watch)),
         Ok(Err(e)) => Err(UpstreamError::Tls(e.into())),
         Err(_) => Err(UpstreamError::ConnectTimeout),
     }

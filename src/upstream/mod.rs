@@ -5,6 +5,7 @@ mod conn;
 mod connect;
 mod dns;
 mod pool;
+mod probe;
 mod tls;
 
 pub use conn::Conn;

@@ -92,7 +92,7 @@ impl Upstream {
         peer: &PeerKey,
         now: Instant,
     ) -> Result<Checkout, UpstreamError> {
-        if let Some(mut conn) = self.take_idle(peer, now) {
+        if let Some(mut conn) = self.take_idle(peer, now).await {
             self.reuses.set(self.reuses.get() + 1);
             conn.set_lease(Some(Lease::new(&self.in_use)));
             return Ok(Checkout { conn, reused: true });
@@ -164,29 +164,33 @@ impl Upstream {
 
     /// The most recently idled live connection; expired and dead ones met on the way
     /// are closed.
-    fn take_idle(&self, peer: &PeerKey, now: Instant) -> Option<Conn> {
-        let mut idle = self.idle.borrow_mut();
-        let list = idle.get_mut(peer)?;
-        list.retain(|e| !self.expired(e, now));
-        let mut found = None;
-        while let Some(entry) = list.pop_back() {
-            // Checked at any idle age (one non-blocking peek): an idle HTTP/1.1
-            // connection that has EOF or any byte waiting (an unrequested response, a
-            // close_notify) would answer the next request wrongly or not at all.
-            if entry.conn.is_alive() {
-                found = Some(entry.conn);
-                break;
+    async fn take_idle(&self, peer: &PeerKey, now: Instant) -> Option<Conn> {
+        loop {
+            let mut conn = self.pop_idle(peer, now)?;
+            // Checked at any idle age, without waiting: an idle HTTP/1.1 connection with
+            // EOF or any byte waiting (an unrequested response, a close_notify), in the
+            // socket or already inside rustls, would answer the next request wrongly.
+            if conn.is_reusable().await {
+                return Some(conn);
             }
             log::debug!(
-                "upstream {}:{}: pooled connection was closed",
+                "upstream {}:{}: pooled connection was closed or sent unrequested bytes",
                 peer.host,
                 peer.port
             );
         }
+    }
+
+    /// The most recently idled unexpired connection, taken out of the pool.
+    fn pop_idle(&self, peer: &PeerKey, now: Instant) -> Option<Conn> {
+        let mut idle = self.idle.borrow_mut();
+        let list = idle.get_mut(peer)?;
+        list.retain(|e| !self.expired(e, now));
+        let entry = list.pop_back();
         if list.is_empty() {
             idle.remove(peer);
         }
-        found
+        entry.map(|e| e.conn)
     }
 }
 

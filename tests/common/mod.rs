@@ -302,6 +302,11 @@ impl Response {
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 
+    /// The body as text, for messages and assertion output.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
     /// The gateway's error code (`error.code`).
     pub fn code(&self) -> i64 {
         self.json()["error"]["code"].as_i64().unwrap()

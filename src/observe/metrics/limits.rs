@@ -48,6 +48,8 @@ pub struct LimitCounters {
     pub body_budget_refusals: u64,
     /// `accept` calls that failed (out of descriptors and the like).
     pub accept_errors: u64,
+    /// Access-log lines dropped because the access-log thread fell behind.
+    pub access_lines_dropped: u64,
     /// Request-body bytes held by this worker's requests when it last published.
     pub buffered_body_bytes: u64,
 }
@@ -67,6 +69,7 @@ impl LimitCounters {
         }
         self.body_budget_refusals += other.body_budget_refusals;
         self.accept_errors += other.accept_errors;
+        self.access_lines_dropped += other.access_lines_dropped;
         self.buffered_body_bytes += other.buffered_body_bytes;
     }
 }

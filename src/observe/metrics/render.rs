@@ -167,6 +167,12 @@ fn limits(out: &mut String, limits: &LimitCounters) {
             limits.accept_errors,
         ),
         (
+            "sluice_access_log_dropped_total",
+            "counter",
+            "Access-log lines dropped because the access-log thread fell behind.",
+            limits.access_lines_dropped,
+        ),
+        (
             "sluice_buffered_body_bytes",
             "gauge",
             "Request-body bytes held in memory, all workers.",

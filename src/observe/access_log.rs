@@ -1,0 +1,163 @@
+//! The access log (`server.access_log = true`): one info line per finished request,
+//! formatted on the worker and written to stderr by its own thread, so no worker waits.
+
+use std::fmt::{self, Display, Write as _};
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::time::Duration;
+
+/// The workers' end of the access log: cheap to clone, never blocks.
+#[derive(Debug, Clone)]
+pub struct AccessLog {
+    tx: SyncSender<String>,
+}
+
+impl AccessLog {
+    /// Starts the writer thread with a queue of `queue_lines`; lines beyond it are
+    /// dropped (the caller counts them), as the request log does.
+    pub fn start(queue_lines: usize) -> std::io::Result<AccessLog> {
+        let (tx, rx) = sync_channel::<String>(queue_lines.max(1));
+        std::thread::Builder::new()
+            .name("sluice-access".into())
+            .spawn(move || {
+                for line in rx {
+                    log::info!("{line}");
+                }
+            })?;
+        Ok(AccessLog { tx })
+    }
+
+    /// Queues one request's line; `false` when the queue was full and it was dropped.
+    pub fn write(&self, line: &AccessLine<'_>) -> bool {
+        let mut text = String::with_capacity(192);
+        let _ = write!(text, "{line}");
+        self.tx.try_send(text).is_ok()
+    }
+}
+
+/// What one access line says. Nothing from a request's headers but the gateway's own
+/// ids goes in, so no key can.
+#[derive(Debug)]
+pub struct AccessLine<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub gateway: &'a str,
+    pub provider: &'a str,
+    pub model: &'a str,
+    pub status: u16,
+    pub duration: Duration,
+    pub ttft: Option<Duration>,
+    pub tokens_in: Option<u64>,
+    pub tokens_out: Option<u64>,
+    pub cache: &'a str,
+    pub log_id: &'a str,
+}
+
+impl Display for AccessLine<'_> {
+    /// logfmt: `access method=POST path=/v1/chat/completions gateway=default ...`;
+    /// an unknown value is `-`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "access method={}", Value(self.method))?;
+        write!(f, " path={}", Value(self.path))?;
+        write!(f, " gateway={}", Value(self.gateway))?;
+        write!(f, " provider={}", Value(self.provider))?;
+        write!(f, " model={}", Value(self.model))?;
+        write!(f, " status={}", self.status)?;
+        write!(f, " duration_ms={}", millis(self.duration))?;
+        write!(f, " ttft_ms={}", Maybe(self.ttft.map(millis)))?;
+        write!(f, " tokens_in={}", Maybe(self.tokens_in))?;
+        write!(f, " tokens_out={}", Maybe(self.tokens_out))?;
+        write!(f, " cache={}", Value(self.cache))?;
+        write!(f, " log_id={}", Value(self.log_id))
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+struct Maybe(Option<u64>);
+
+impl Display for Maybe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(n) => write!(f, "{n}"),
+            None => f.write_str("-"),
+        }
+    }
+}
+
+/// A logfmt value: bare when it is plain, else quoted with `"`, `\` and control
+/// characters escaped, so a client's model name can never forge a line or a field.
+struct Value<'a>(&'a str);
+
+impl Display for Value<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0;
+        if s.is_empty() {
+            return f.write_str("-");
+        }
+        let plain = s
+            .chars()
+            .all(|c| !c.is_control() && !c.is_whitespace() && c != '"' && c != '=' && c != '\\');
+        if plain {
+            return f.write_str(s);
+        }
+        f.write_char('"')?;
+        for c in s.chars() {
+            match c {
+                '"' => f.write_str("\\\"")?,
+                '\\' => f.write_str("\\\\")?,
+                '\n' => f.write_str("\\n")?,
+                '\r' => f.write_str("\\r")?,
+                '\t' => f.write_str("\\t")?,
+                c if c.is_control() => write!(f, "\\u{{{:04x}}}", c as u32)?,
+                c => f.write_char(c)?,
+            }
+        }
+        f.write_char('"')
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(model: &str) -> String {
+        AccessLine {
+            method: "POST",
+            path: "/v1/chat/completions",
+            gateway: "default",
+            provider: "openai",
+            model,
+            status: 200,
+            duration: Duration::from_millis(1234),
+            ttft: Some(Duration::from_millis(56)),
+            tokens_in: Some(10),
+            tokens_out: None,
+            cache: "MISS",
+            log_id: "01ABC",
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn a_line_is_logfmt_with_dashes_for_unknowns() {
+        assert_eq!(
+            line("gpt-4o-mini"),
+            "access method=POST path=/v1/chat/completions gateway=default provider=openai \
+             model=gpt-4o-mini status=200 duration_ms=1234 ttft_ms=56 tokens_in=10 \
+             tokens_out=- cache=MISS log_id=01ABC"
+        );
+        assert!(line("").contains(" model=- "));
+    }
+
+    #[test]
+    fn a_hostile_value_cannot_forge_a_line_or_field() {
+        let got = line("x status=500\nINFO access model=\"y\\");
+        assert!(!got.contains('\n'));
+        assert!(
+            got.contains(r#" model="x status=500\nINFO access model=\"y\\" status=200 "#),
+            "{got}"
+        );
+    }
+}
