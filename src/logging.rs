@@ -23,16 +23,27 @@ impl Log for StderrLogger {
             Level::Debug => "DEBUG",
             Level::Trace => "TRACE",
         };
-        let ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        let time = format_rfc3339_ms(ms);
+        let mut line = String::with_capacity(128);
+        push_line(&mut line, now_ms(), level, record.args());
         // One write per line so lines from several workers never interleave.
-        let line = format!("{time} {level} {}\n", record.args());
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
 
     fn flush(&self) {}
+}
+
+/// Milliseconds since the Unix epoch, for [`push_line`].
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Appends one log line as the logger writes it: `{RFC 3339 time} {LEVEL} {message}\n`
+/// (also used by the access log, which writes its lines in batches).
+pub fn push_line(out: &mut String, at_ms: i64, level: &str, message: &dyn std::fmt::Display) {
+    use std::fmt::Write as _;
+    let _ = writeln!(out, "{} {level} {message}", format_rfc3339_ms(at_ms));
 }
 
 /// Installs the logger; `SLUICE_LOG` is error, warn, info (default) or debug.

@@ -1,28 +1,35 @@
 //! The access log (`server.access_log = true`): one info line per finished request,
 //! formatted on the worker and written to stderr by its own thread, so no worker waits.
 
+use crate::logging::{now_ms, push_line};
 use std::fmt::{self, Display, Write as _};
-use std::sync::mpsc::{sync_channel, SyncSender};
+use std::io::Write as _;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::time::Duration;
+
+/// Lines joined into one write to stderr, at most (one syscall per batch, not per line).
+const BATCH_BYTES: usize = 64 * 1024;
+
+/// A formatted line and when its request finished.
+struct Queued {
+    at_ms: i64,
+    text: String,
+}
 
 /// The workers' end of the access log: cheap to clone, never blocks.
 #[derive(Debug, Clone)]
 pub struct AccessLog {
-    tx: SyncSender<String>,
+    tx: SyncSender<Queued>,
 }
 
 impl AccessLog {
     /// Starts the writer thread with a queue of `queue_lines`; lines beyond it are
     /// dropped (the caller counts them), as the request log does.
     pub fn start(queue_lines: usize) -> std::io::Result<AccessLog> {
-        let (tx, rx) = sync_channel::<String>(queue_lines.max(1));
+        let (tx, rx) = sync_channel::<Queued>(queue_lines.max(1));
         std::thread::Builder::new()
             .name("sluice-access".into())
-            .spawn(move || {
-                for line in rx {
-                    log::info!("{line}");
-                }
-            })?;
+            .spawn(move || write_batches(&rx))?;
         Ok(AccessLog { tx })
     }
 
@@ -30,7 +37,27 @@ impl AccessLog {
     pub fn write(&self, line: &AccessLine<'_>) -> bool {
         let mut text = String::with_capacity(192);
         let _ = write!(text, "{line}");
-        self.tx.try_send(text).is_ok()
+        let at_ms = now_ms();
+        self.tx.try_send(Queued { at_ms, text }).is_ok()
+    }
+}
+
+/// The access-log thread: whatever lines are queued go out in one write, as the logger
+/// would print each (`INFO`, so `SLUICE_LOG=warn` silences them too).
+fn write_batches(rx: &Receiver<Queued>) {
+    let mut batch = String::with_capacity(BATCH_BYTES);
+    while let Ok(first) = rx.recv() {
+        let mut next = Some(first);
+        while let Some(line) = next.take() {
+            push_line(&mut batch, line.at_ms, "INFO", &line.text);
+            if batch.len() < BATCH_BYTES {
+                next = rx.try_recv().ok();
+            }
+        }
+        if log::log_enabled!(log::Level::Info) {
+            let _ = std::io::stderr().lock().write_all(batch.as_bytes());
+        }
+        batch.clear();
     }
 }
 

@@ -6,7 +6,7 @@ use super::cached::{entry, replay, BodyCapture, CACHE_STATUS, STEP};
 use super::client::ClientConn;
 use super::observe::{upstream_model, RequestLog};
 use super::plan::PlannedStep;
-use super::stream::{stream_body, BodyEnd, UpstreamBody, Watchers};
+use super::pump::{BodyEnd, BodyFilter, Decoder, Encoder, Output, Pump, UpstreamBody};
 use super::translated::deliver_translated;
 use super::usage_strip::UsageChunkStrip;
 use super::Worker;
@@ -204,24 +204,35 @@ async fn deliver(
         }
         _ => None,
     };
-    let upstream = UpstreamBody {
-        conn,
-        framing: head.framing,
-        first: rest,
+    let encoder = match side.http10 {
+        true => Encoder::Raw,
+        false => Encoder::Chunked,
     };
-    let end = stream_body(
-        worker,
-        client,
-        upstream,
-        head_bytes,
-        side.http10,
-        Watchers {
-            capture: capture.as_mut(),
-            tap: &mut tap,
-            strip: strip.as_mut(),
+    let output = match (strip.as_mut(), head.framing) {
+        (Some(strip), _) => Output::Reframed {
+            filter: Some(strip as &mut dyn BodyFilter),
+            encoder,
         },
-    )
-    .await;
+        // An HTTP/1.0 client gets a chunked body decoded; an HTTP/1.1 client gets a
+        // close-delimited one as chunks. Otherwise the framing is the same both sides.
+        (None, ResponseFraming::Chunked) if side.http10 => Output::Reframed {
+            filter: None,
+            encoder,
+        },
+        (None, ResponseFraming::Close) if !side.http10 => Output::Reframed {
+            filter: None,
+            encoder,
+        },
+        (None, _) => Output::Verbatim,
+    };
+    let pump = Pump {
+        decoder: Decoder::new(head.framing),
+        output,
+        tap: &mut tap,
+        capture: capture.as_mut(),
+    };
+    let upstream = UpstreamBody { conn, first: rest };
+    let end = pump.run(worker, client, upstream, head_bytes).await;
     drop(capture);
     log.outcome.stream = tap.is_stream();
     log.outcome.tap = tap;

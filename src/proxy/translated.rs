@@ -4,25 +4,20 @@
 use super::attempt::Answer;
 use super::client::{read_append, ClientConn};
 use super::forward::{ClientSide, Keep};
-use super::io::{race, Raced};
 use super::observe::{RequestLog, ResponseTap};
 use super::plan::PlannedStep;
 use super::plan_translated::Translation;
-use super::send::ClientWriter;
+use super::pump::{BodyEnd, Decoder, Encoder, Output, Pump, UpstreamBody};
 use super::translators::{translate_body, StreamTranslator};
 use super::Worker;
 use crate::error::{ErrorCode, GatewayError};
-use crate::http::{write_chunk_header, ChunkedDecoder, HeadWriter, HttpError, ResponseFraming};
-use crate::http::{ResponseHead, LAST_CHUNK};
+use crate::http::{HeadWriter, ResponseFraming, ResponseHead};
 use crate::observe::metrics::TimeoutKind;
 use crate::upstream::Conn;
-use monoio::io::{AsyncWriteRentExt, CancelableAsyncReadRent, Canceller};
-use std::pin::pin;
 use std::time::{Duration, UNIX_EPOCH};
 
 /// A translated non-streamed body is held whole; past this it is refused (502).
 const MAX_TRANSLATED_BODY: usize = 32 * 1024 * 1024;
-const WATCH_BUF: usize = 4 * 1024;
 
 pub async fn deliver_translated(
     worker: &Worker,
@@ -91,53 +86,6 @@ pub async fn deliver_translated(
     }
 }
 
-/// The upstream body's framing, removed: what the translator reads is the body only.
-enum Deframer {
-    Length(u64),
-    Chunked(ChunkedDecoder),
-    Close,
-}
-
-impl Deframer {
-    fn new(framing: ResponseFraming) -> Self {
-        match framing {
-            ResponseFraming::Empty => Deframer::Length(0),
-            ResponseFraming::Length(n) => Deframer::Length(n),
-            ResponseFraming::Chunked => Deframer::Chunked(ChunkedDecoder::new()),
-            ResponseFraming::Close => Deframer::Close,
-        }
-    }
-
-    /// Passes the body bytes of `input` to `on_data`: (bytes consumed, body done).
-    fn feed(
-        &mut self,
-        input: &[u8],
-        mut on_data: impl FnMut(&[u8]),
-    ) -> Result<(usize, bool), HttpError> {
-        match self {
-            Deframer::Length(remaining) => {
-                let used = usize::try_from(*remaining).map_or(input.len(), |r| r.min(input.len()));
-                if used > 0 {
-                    on_data(&input[..used]);
-                }
-                *remaining -= used as u64;
-                Ok((used, *remaining == 0))
-            }
-            Deframer::Chunked(decoder) => {
-                decoder.feed(input, on_data).map(|p| (p.consumed, p.done))
-            }
-            Deframer::Close => {
-                on_data(input);
-                Ok((input.len(), false))
-            }
-        }
-    }
-
-    fn done_at_start(&self) -> bool {
-        matches!(self, Deframer::Length(0))
-    }
-}
-
 /// Reads the whole upstream body; the connection comes back when it may be pooled. An
 /// upstream silent past `stream_idle_timeout_s` is 504 (the client has seen nothing yet).
 async fn read_whole(
@@ -148,20 +96,20 @@ async fn read_whole(
 ) -> Result<(Vec<u8>, Option<Conn>), GatewayError> {
     let failed = |why: String| GatewayError::new(ErrorCode::UpstreamFailed, why);
     let idle = idle_timeout(worker);
-    let mut deframer = Deframer::new(framing);
+    let mut decoder = Decoder::new(framing);
     let mut body = Vec::new();
     let mut buf = first;
-    let mut done = deframer.done_at_start();
+    let mut done = decoder.done_at_start();
     let mut clean = buf.is_empty();
     while !done {
-        let (used, end) = deframer
+        let fed = decoder
             .feed(&buf, |d| body.extend_from_slice(d))
             .map_err(|e| failed(format!("invalid upstream body: {e}")))?;
         if body.len() > MAX_TRANSLATED_BODY {
             return Err(failed("upstream body too large to translate".into()));
         }
-        if end {
-            clean = used == buf.len();
+        if fed.done {
+            clean = fed.used == buf.len();
             break;
         }
         buf.clear();
@@ -173,7 +121,7 @@ async fn read_whole(
             ));
         };
         match read {
-            Ok(0) if matches!(deframer, Deframer::Close) => {
+            Ok(0) if decoder.ends_by_close() => {
                 done = true;
                 clean = false;
             }
@@ -181,7 +129,7 @@ async fn read_whole(
             Ok(_) => {}
         }
     }
-    let poolable = clean && !matches!(deframer, Deframer::Close);
+    let poolable = clean && !decoder.ends_by_close();
     Ok((body, poolable.then_some(conn)))
 }
 
@@ -198,21 +146,13 @@ struct TranslatedStream<'t> {
     tap: &'t mut ResponseTap,
 }
 
-/// How the upstream body ended.
-enum End {
-    /// Whole; `true`: nothing followed it (the connection may be pooled).
-    Clean(bool),
-    Cut,
-    ClientGone,
-}
-
 impl TranslatedStream<'_> {
     async fn run(
         mut self,
         worker: &Worker,
         client: &mut ClientConn,
         step: &PlannedStep,
-        mut conn: Conn,
+        conn: Conn,
         head: ResponseHead,
         first: Vec<u8>,
     ) -> Keep {
@@ -232,33 +172,36 @@ impl TranslatedStream<'_> {
         let Ok(head_bytes) = w.finish() else {
             return Keep::Close;
         };
-        if client.write_all(head_bytes).await.is_err() {
-            return Keep::Close;
-        }
-        let mut deframer = Deframer::new(head.framing);
-        let end = self
-            .pump(worker, client, &mut conn, &mut deframer, first)
-            .await;
-        let pooled = match end {
-            End::Clean(nothing_after) => {
-                let mut out = Vec::new();
-                let complete = self.translator.finish(&mut out);
-                if self.write_events(client, out).await.is_err() {
-                    return Keep::Close;
+        let encoder = match self.chunked {
+            true => Encoder::Chunked,
+            false => Encoder::Raw,
+        };
+        let pump = Pump {
+            decoder: Decoder::new(head.framing),
+            output: Output::Reframed {
+                filter: Some(&mut self.translator),
+                encoder,
+            },
+            tap: self.tap,
+            capture: None,
+        };
+        let upstream = UpstreamBody { conn, first };
+        match pump.run(worker, client, upstream, head_bytes).await {
+            BodyEnd::Complete { conn } => {
+                if let Some(conn) = conn.filter(|_| head.keep_alive) {
+                    worker.upstream.checkin(&step.request.peer, conn);
                 }
-                if !complete {
-                    return Keep::Close;
-                }
-                if self.chunked && client.write_all(LAST_CHUNK.to_vec()).await.is_err() {
-                    return Keep::Close;
-                }
-                nothing_after && head.keep_alive && !matches!(deframer, Deframer::Close)
+            }
+            BodyEnd::MalformedFirst => {
+                let err = GatewayError::new(
+                    ErrorCode::UpstreamFailed,
+                    "malformed response body from upstream (chunked framing)",
+                );
+                let _ = client.write_error(&err, true).await;
+                return Keep::Close;
             }
             // The client's stream is left without its end, as the upstream's was.
-            End::Cut | End::ClientGone => return Keep::Close,
-        };
-        if pooled {
-            worker.upstream.checkin(&step.request.peer, conn);
+            BodyEnd::Cut | BodyEnd::ClientGone => return Keep::Close,
         }
         if self.close {
             Keep::Close
@@ -266,113 +209,4 @@ impl TranslatedStream<'_> {
             Keep::Open
         }
     }
-
-    /// Reads, translates and writes until the upstream body ends, watching the client
-    /// for a hang-up meanwhile (pipelined bytes it reads are kept for the next request).
-    async fn pump(
-        &mut self,
-        worker: &Worker,
-        client: &mut ClientConn,
-        conn: &mut Conn,
-        deframer: &mut Deframer,
-        first: Vec<u8>,
-    ) -> End {
-        if deframer.done_at_start() {
-            return End::Clean(first.is_empty());
-        }
-        let ClientConn {
-            reader,
-            writer,
-            input,
-            ..
-        } = client;
-        let canceller = Canceller::new();
-        let mut watch =
-            pin!(reader.cancelable_read(Vec::with_capacity(WATCH_BUF), canceller.handle()));
-        let mut watch_done = false;
-        let mut buf = first;
-        let idle = idle_timeout(worker);
-        let end = loop {
-            if !buf.is_empty() {
-                let mut out = Vec::new();
-                let (translator, tap) = (&mut self.translator, &mut *self.tap);
-                let fed = deframer.feed(&buf, |data| {
-                    tap.push(data);
-                    translator.feed(data, &mut out)
-                });
-                let Ok((used, done)) = fed else {
-                    break End::Cut;
-                };
-                if write_events(self.chunked, writer, out).await.is_err() {
-                    break End::ClientGone;
-                }
-                if done {
-                    break End::Clean(used == buf.len());
-                }
-                buf.clear();
-            }
-            let mut read = pin!(monoio::time::timeout(idle, read_append(conn, &mut buf)));
-            let timed = if watch_done {
-                read.await
-            } else {
-                match race(read.as_mut(), watch.as_mut()).await {
-                    Raced::Left(r) => r,
-                    Raced::Right((res, got)) => {
-                        watch_done = true;
-                        match res {
-                            Ok(n) if n > 0 => input.extend_from_slice(&got[..n]),
-                            // Hung up: dropping the read and the connection closes the upstream.
-                            _ => break End::ClientGone,
-                        }
-                        // The upstream read was left pending, not dropped: finish it.
-                        read.await
-                    }
-                }
-            };
-            let Ok(res) = timed else {
-                worker.metrics.count_timeout(TimeoutKind::UpstreamIdle);
-                break End::Cut;
-            };
-            match res {
-                Ok(0) if matches!(deframer, Deframer::Close) => break End::Clean(false),
-                Ok(0) | Err(_) => break End::Cut,
-                Ok(_) => {}
-            }
-        };
-        if !watch_done {
-            let _ = canceller.cancel();
-            let (res, got) = watch.as_mut().await;
-            match res {
-                Ok(0) => return End::ClientGone,
-                Ok(n) => input.extend_from_slice(&got[..n]),
-                Err(_) => {}
-            }
-        }
-        end
-    }
-
-    async fn write_events(&self, client: &mut ClientConn, out: Vec<u8>) -> std::io::Result<()> {
-        write_events(self.chunked, &mut client.writer, out).await
-    }
-}
-
-/// Writes translated events, as one chunk for a chunked client; nothing if empty.
-async fn write_events(
-    chunked: bool,
-    writer: &mut ClientWriter,
-    out: Vec<u8>,
-) -> std::io::Result<()> {
-    if out.is_empty() {
-        return Ok(());
-    }
-    let bytes = if chunked {
-        let mut framed = Vec::with_capacity(out.len() + 12);
-        write_chunk_header(out.len(), &mut framed);
-        framed.extend_from_slice(&out);
-        framed.extend_from_slice(b"\r\n");
-        framed
-    } else {
-        out
-    };
-    writer.write_all(bytes).await.0.map(|_| ())
 }

@@ -1,11 +1,7 @@
 //! Removes the usage-only chunk from an OpenAI stream whose usage the gateway asked for
-//! itself (`stream_options.include_usage`): the event filter and the stripped delivery.
+//! itself (`stream_options.include_usage`): an event filter the pump runs.
 
-use super::send::ClientWriter;
-use super::stream::{complete, Mode, Step, Watchers};
-use crate::http::{write_chunk_header, LAST_CHUNK};
 use crate::observe::is_usage_only_chunk;
-use monoio::io::AsyncWriteRentExt;
 
 /// Splits a de-chunked SSE body into its events (raw bytes, blank line included) and
 /// drops the usage-only one. A partial event that could be it waits for its end (the
@@ -85,82 +81,6 @@ fn could_be_usage_chunk(partial: &[u8]) -> bool {
         Some(&first) => first == b'{',
         None => true,
     }
-}
-
-/// Writes one piece of a stripped stream: its body bytes de-framed, passed through the
-/// strip, and framed again (`out.1`: as chunks) after the head (`out.0`, first piece).
-pub(super) async fn deliver_stripped(
-    mode: &mut Mode,
-    writer: &mut ClientWriter,
-    out: (Option<Vec<u8>>, bool),
-    buf: Vec<u8>,
-    watchers: Watchers<'_, '_>,
-) -> std::io::Result<(Step, Vec<u8>)> {
-    let (head, chunk_out) = out;
-    let Watchers {
-        mut capture,
-        tap,
-        strip,
-    } = watchers;
-    let mut data = Vec::with_capacity(buf.len());
-    let step = match mode {
-        Mode::Length(remaining) => {
-            let used = (*remaining).min(buf.len() as u64) as usize;
-            *remaining -= used as u64;
-            data.extend_from_slice(&buf[..used]);
-            Step {
-                used,
-                done: *remaining == 0,
-            }
-        }
-        Mode::ChunkedPass(decoder) | Mode::ChunkedDecode(decoder) => {
-            let p = decoder
-                .feed(&buf, |d| data.extend_from_slice(d))
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-            Step {
-                used: p.consumed,
-                done: p.done,
-            }
-        }
-        Mode::CloseToChunked | Mode::CloseRaw => {
-            data.extend_from_slice(&buf);
-            Step {
-                used: buf.len(),
-                done: false,
-            }
-        }
-    };
-    // The tap reads the usage from what upstream sent; the client and the cache get
-    // the stream without the usage chunk.
-    tap.push(&data);
-    let mut kept = Vec::with_capacity(data.len());
-    if let Some(strip) = strip {
-        strip.filter(&data, &mut kept);
-        if step.done {
-            strip.finish(&mut kept);
-        }
-    }
-    if let Some(c) = capture.as_deref_mut() {
-        c.push(&kept);
-    }
-    if step.done {
-        complete(capture);
-    }
-    let mut out = head.unwrap_or_default();
-    if chunk_out && !kept.is_empty() {
-        write_chunk_header(kept.len(), &mut out);
-        out.extend_from_slice(&kept);
-        out.extend_from_slice(b"\r\n");
-    } else {
-        out.extend_from_slice(&kept);
-    }
-    if chunk_out && step.done {
-        out.extend_from_slice(LAST_CHUNK);
-    }
-    if !out.is_empty() {
-        writer.write_all(out).await.0?;
-    }
-    Ok((step, buf))
 }
 
 /// The length of the first complete event in `bytes`: up to and including the blank line
