@@ -1,10 +1,10 @@
 //! Criterion cost of translating recorded streams through the gateway's translator
-//! (`proxy::StreamTranslator`), fed one upstream event per read: the per-chunk cost.
+//! (`translate::StreamTranslator`), fed one upstream event per read: the per-chunk cost.
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use sluice::proxy::{StreamTranslator, Translation};
+use sluice::translate::{StreamTranslator, Translation};
 
 const ANTHROPIC: &[u8] = include_bytes!("../tests/fixtures/anthropic/stream-tool-use.sse");
 const ANTHROPIC_TEXT: &[u8] = include_bytes!("../tests/fixtures/anthropic/stream-text.sse");
@@ -44,7 +44,7 @@ fn run(translation: Translation, reads: &[&[u8]]) -> usize {
 }
 
 fn bench_translate(c: &mut Criterion) {
-    let openai_client = |stream| Translation::AnthropicToOpenAi {
+    let openai_client = |stream| Translation::ChatToAnthropic {
         stream,
         include_usage: true,
         json_tool: false,
@@ -63,7 +63,7 @@ fn bench_translate(c: &mut Criterion) {
         (
             "gemini-text-to-openai",
             GEMINI,
-            Translation::GeminiToOpenAi {
+            Translation::ChatToGemini {
                 stream: true,
                 include_usage: true,
             },
@@ -71,7 +71,7 @@ fn bench_translate(c: &mut Criterion) {
         (
             "openai-text-to-anthropic",
             OPENAI,
-            Translation::OpenAiToAnthropic { stream: true },
+            Translation::MessagesToChat { stream: true },
         ),
     ];
     let mut group = c.benchmark_group("translate-stream");

@@ -129,7 +129,7 @@ impl GatewayError {
         let body = serde_json::json!({
             "type": "error",
             "error": {
-                "type": crate::translate::messages::error_type(self.status),
+                "type": crate::translate::messages_to_chat::error_type(self.status),
                 "message": self.message,
                 "code": self.code as u16,
             }

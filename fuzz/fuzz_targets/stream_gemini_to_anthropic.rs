@@ -1,13 +1,13 @@
 //! Gemini `alt=sse` -> Anthropic Messages SSE: the Gemini -> OpenAI -> Anthropic chain of
-//! `proxy::StreamTranslator`, on arbitrary upstream bytes in arbitrary splits; see
+//! `translate::StreamTranslator`, on arbitrary upstream bytes in arbitrary splits; see
 //! `common::check_stream_translation` for what is checked.
 #![no_main]
 
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use sluice::proxy::Translation;
+use sluice::translate::Translation;
 
 fuzz_target!(|data: &[u8]| {
-    common::check_stream_translation(Translation::GeminiToAnthropic { stream: true }, data);
+    common::check_stream_translation(Translation::MessagesToGemini { stream: true }, data);
 });

@@ -1,16 +1,16 @@
-//! Gemini `alt=sse` -> OpenAI chunks (`translate::google::GeminiToOpenAiStream` behind
-//! `proxy::StreamTranslator`) on arbitrary upstream bytes in arbitrary splits; see
-//! `common::check_stream_translation` for what is checked.
+//! Gemini `alt=sse` -> OpenAI chunks (`translate::chat_to_gemini::GeminiToOpenAiStream`
+//! behind `translate::StreamTranslator`) on arbitrary upstream bytes in arbitrary splits;
+//! see `common::check_stream_translation` for what is checked.
 #![no_main]
 
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use sluice::proxy::Translation;
+use sluice::translate::Translation;
 
 fuzz_target!(|data: &[u8]| {
     let mut rng = common::Rng::for_input(data);
-    let translation = Translation::GeminiToOpenAi {
+    let translation = Translation::ChatToGemini {
         stream: true,
         include_usage: rng.flag(),
     };

@@ -11,21 +11,15 @@ mod connection;
 pub mod control_state;
 mod forward;
 pub mod io;
-mod model_route;
 mod observe;
 mod plan;
-mod plan_translated;
 mod pump;
 mod send;
 mod translated;
-mod translators;
-mod universal;
 mod usage_strip;
 
 pub use connection::serve_connection;
 pub use control_state::{Clock, ControlState, SystemClock};
-pub use plan_translated::Translation;
-pub use translators::{translate_body, StreamTranslator};
 
 use crate::config::Settings;
 use crate::observe::metrics::WorkerMetrics;

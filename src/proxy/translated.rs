@@ -6,13 +6,12 @@ use super::client::{read_append, ClientConn};
 use super::forward::{ClientSide, Keep};
 use super::observe::{RequestLog, ResponseTap};
 use super::plan::PlannedStep;
-use super::plan_translated::Translation;
 use super::pump::{BodyEnd, Decoder, Encoder, Output, Pump, UpstreamBody};
-use super::translators::{translate_body, StreamTranslator};
 use super::Worker;
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::{HeadWriter, ResponseFraming, ResponseHead};
 use crate::observe::metrics::TimeoutKind;
+use crate::translate::{translate_body, StreamTranslator, Translation};
 use crate::upstream::Conn;
 use std::time::{Duration, UNIX_EPOCH};
 

@@ -1,12 +1,17 @@
-//! Translation between provider wire formats, so a client speaking one API can be
-//! served by a provider speaking another. Pure functions and small state machines only.
+//! Translation between wire formats (pure functions, small state machines only): modules
+//! named client API -> provider API, and `pairs`, which picks one per exchange.
 
-pub mod anthropic;
+pub mod chat_to_anthropic;
+pub mod chat_to_gemini;
 mod function_tool;
 #[cfg(test)]
 mod golden;
-pub mod google;
-pub mod messages;
+pub mod messages_to_chat;
 mod openai_chunks;
 mod openai_messages;
+mod pairs;
+#[cfg(test)]
+mod pairs_tests;
 mod request_error;
+
+pub use pairs::{translate_body, StreamTranslator, Translation};

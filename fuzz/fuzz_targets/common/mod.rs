@@ -78,9 +78,9 @@ pub fn splittings<'a>(data: &'a [u8], rng: &mut Rng, all_below: usize) -> Vec<Ve
     ways
 }
 
-use sluice::proxy::{StreamTranslator, Translation};
 use sluice::sse::SseScanner;
-use sluice::translate::{anthropic, messages};
+use sluice::translate::{chat_to_anthropic, messages_to_chat};
+use sluice::translate::{StreamTranslator, Translation};
 
 /// The client's stream for upstream bytes fed in `pieces`, and whether it was complete.
 fn translate(translation: Translation, pieces: &[&[u8]]) -> (Vec<u8>, bool) {
@@ -163,8 +163,9 @@ pub fn check_stream_translation(translation: Translation, data: &[u8]) {
     // The client's stream is readable as its API's stream.
     let mut out = Vec::new();
     if client_is_anthropic {
-        let mut reader =
-            anthropic::AnthropicToOpenAiStream::new(anthropic::StreamOptions::default());
+        let mut reader = chat_to_anthropic::AnthropicToOpenAiStream::new(
+            chat_to_anthropic::StreamOptions::default(),
+        );
         for (name, data) in &events {
             if let Err(e) = reader.push_event(name.as_deref(), data, &mut out) {
                 if !e.to_string().contains("recursion limit exceeded") {
@@ -176,7 +177,9 @@ pub fn check_stream_translation(translation: Translation, data: &[u8]) {
             }
         }
     } else {
-        let mut reader = messages::OpenAiToAnthropicStream::new(messages::StreamOptions::default());
+        let mut reader = messages_to_chat::OpenAiToAnthropicStream::new(
+            messages_to_chat::StreamOptions::default(),
+        );
         for (name, data) in &events {
             if let Err(e) = reader.push_event(name.as_deref(), data, &mut out) {
                 if !e.to_string().contains("recursion limit exceeded") {

@@ -1,8 +1,8 @@
 //! Filters: what changes a body's bytes on their way through the pump (the usage-chunk
 //! strip, a stream translator). Plain types without IO; the pump calls them in order.
 
-use crate::proxy::translators::StreamTranslator;
 use crate::proxy::usage_strip::UsageChunkStrip;
+use crate::translate::StreamTranslator;
 
 /// Turns decoded upstream body bytes into the client's body bytes.
 pub trait BodyFilter {

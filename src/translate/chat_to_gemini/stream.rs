@@ -3,7 +3,7 @@
 
 use super::error::StreamError;
 use super::response::{finish_reason, openai_error, GenerateContentResponse, UsageMetadata};
-use crate::translate::anthropic::StreamOptions;
+use crate::translate::chat_to_anthropic::StreamOptions;
 use crate::translate::openai_chunks::ChunkWriter;
 
 /// Translates a Gemini event stream into OpenAI chunk events, one upstream event at

@@ -13,7 +13,7 @@ mod golden_tests;
 mod unit_tests;
 
 /// The same options as the Anthropic stream translator: id, model, created, include_usage.
-pub use crate::translate::anthropic::StreamOptions;
+pub use crate::translate::chat_to_anthropic::StreamOptions;
 pub use error::{RequestError, ResponseError, StreamError};
 pub use request::{translate_request, upstream_path, TranslatedRequest};
 pub use response::{translate_error, translate_response};

@@ -1,13 +1,15 @@
 //! The Universal endpoint (SPEC section 3, [controls]): a JSON array of provider-native
 //! steps, each turned into its own upstream request and controls, tried in order by `forward`.
 
-use super::auth::{authorization_is_gateway_token, GatewayAuth};
-use super::plan::{find_provider, native, native_path, Caching, PlannedStep};
+use super::native::{find_provider, native_path};
+use super::toolbox::Caching;
+use super::{native, PlannedStep};
 use crate::config::REQUEST_TIMEOUT_MAX_MS;
 use crate::config::{Backoff, Gateway, Settings};
 use crate::controls::{Effective, RequestControls};
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::{BodyFraming, Header, Method, RequestHead};
+use crate::proxy::auth::{authorization_is_gateway_token, GatewayAuth};
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -44,7 +46,7 @@ fn bad(message: String) -> GatewayError {
 
 /// Every step checked and planned before any goes upstream: a bad step refuses the whole
 /// request (400 2003, 2008 for an unknown provider, 401 2005 without a credential).
-pub fn universal(
+pub(super) fn plan(
     settings: &Settings,
     gateway: &Gateway,
     head: &RequestHead,
@@ -113,7 +115,7 @@ fn plan_step(
         method: &step_head.method,
     };
     let (request, cache_key) =
-        native(provider, &step_head, &path, auth, body, cache).map_err(in_step)?;
+        native::request(provider, &step_head, &path, auth, body, cache).map_err(in_step)?;
     Ok(PlannedStep {
         request,
         effective,

@@ -1,0 +1,112 @@
+//! The "decide" step: a routed, authenticated request and its body become the exact
+//! upstream requests or a local answer. Types here; one file per endpoint, over `toolbox`.
+
+mod compat;
+mod credential;
+mod messages;
+mod model_route;
+mod native;
+mod toolbox;
+mod universal;
+
+use crate::config::{Gateway, Settings};
+use crate::controls::{CacheKey, Effective};
+use crate::error::GatewayError;
+use crate::http::RequestHead;
+use crate::proxy::auth::GatewayAuth;
+use crate::route::Endpoint;
+use crate::translate::Translation;
+use crate::upstream::PeerKey;
+use bytes::Bytes;
+use toolbox::Caching;
+
+/// What to do with a request that passed every check.
+pub enum Plan {
+    /// Answered by the gateway itself (a JSON body with status 200).
+    Local(Vec<u8>),
+    /// Tried in order until one answers (one step, except on the Universal endpoint).
+    Upstream(Vec<PlannedStep>),
+}
+
+/// One upstream request and the controls it runs under.
+pub struct PlannedStep {
+    pub request: UpstreamRequest,
+    pub effective: Effective,
+    /// Set when this request may be answered from, and stored in, the cache.
+    pub cache_key: Option<CacheKey>,
+    /// Universal endpoint: the step's 0-based index, answered as `cf-aig-step`.
+    pub index: Option<usize>,
+    /// Set when the client and the provider speak different APIs: the response is
+    /// translated back (`proxy::translated`); `None` streams it through untouched.
+    pub translation: Option<Translation>,
+}
+
+/// A planned upstream request, its cache key, and the translation of its response.
+type Planned = (UpstreamRequest, Option<CacheKey>, Option<Translation>);
+
+pub struct UpstreamRequest {
+    pub peer: PeerKey,
+    /// The provider's slug (logs and metrics).
+    pub provider: String,
+    /// The gateway added `stream_options.include_usage` for its own counts: the
+    /// usage-only chunk is removed from what the client receives.
+    pub strip_usage_chunk: bool,
+    /// The model sent upstream, when planning knew it (`/compat`); else it is read
+    /// from the body only if the request is logged.
+    pub model: Option<String>,
+    /// The model as the client named it, where the gateway picked the provider by it
+    /// (`/compat`, Messages: `openai/gpt-4o-mini`); `None`: the model sent upstream.
+    pub asked_model: Option<String>,
+    /// The upstream request-target (path and query).
+    pub target: String,
+    /// Request line and headers, ending in the blank line.
+    pub head: Bytes,
+    /// The body as slices (the model rewrite splices without copying).
+    pub body: Vec<Bytes>,
+    /// A HEAD request's response has no body whatever its headers say.
+    pub is_head: bool,
+    /// The upstream acting on it twice is harmless or the client's choice: a safe
+    /// method, or an `Idempotency-Key` (Go's net/http rule; see `toolbox::replayable`).
+    pub replayable: bool,
+}
+
+/// Plans the request for its endpoint; every refusal is a typed `GatewayError`.
+pub fn plan(
+    settings: &Settings,
+    gateway: &Gateway,
+    endpoint: Endpoint<'_>,
+    head: &RequestHead,
+    auth: GatewayAuth,
+    body: Bytes,
+    effective: Effective,
+) -> Result<Plan, GatewayError> {
+    let cache = Caching {
+        gateway_id: &gateway.id,
+        policy: &effective,
+        method: &head.method,
+    };
+    let (request, cache_key, translation) = match endpoint {
+        Endpoint::CompatModels => return Ok(Plan::Local(model_route::model_list(settings))),
+        Endpoint::CompatChat => {
+            let suffix = "/chat/completions";
+            compat::plan(settings, gateway, suffix, head, auth, body, cache)?
+        }
+        Endpoint::CompatEmbeddings => {
+            compat::plan(settings, gateway, "/embeddings", head, auth, body, cache)?
+        }
+        Endpoint::CompatMessages => messages::plan(settings, gateway, head, auth, body, cache)?,
+        Endpoint::Universal => {
+            return universal::plan(settings, gateway, head, auth, &body).map(Plan::Upstream)
+        }
+        Endpoint::Native { provider, rest } => {
+            native::plan(settings, provider, rest, head, auth, body, cache)?
+        }
+    };
+    Ok(Plan::Upstream(vec![PlannedStep {
+        request,
+        effective,
+        cache_key,
+        index: None,
+        translation,
+    }]))
+}

@@ -1,0 +1,287 @@
+//! What every endpoint's planning shares: the model-routed opening, `usable`, the cache
+//! key, and `build`, which writes the upstream head (headers kept, credential set).
+
+use super::credential::{credential_bytes, Credential};
+use super::model_route::pick_provider;
+use super::UpstreamRequest;
+use crate::config::{Gateway, Settings};
+use crate::controls::{custom_key, default_key, CacheKey, DefaultKeyParts, Effective};
+use crate::error::{ErrorCode, GatewayError};
+use crate::http::{is_hop_by_hop, BodyFraming, HeadWriter, Method, RequestHead};
+use crate::json::{self, ModelField};
+use crate::providers::{Api, AuthStyle, Provider};
+use crate::proxy::auth::GatewayAuth;
+use crate::upstream::PeerKey;
+use bytes::Bytes;
+
+/// Sent upstream when a client of an x-api-key provider names no API version.
+const ANTHROPIC_VERSION: &[u8] = b"2023-06-01";
+
+/// What decides whether and under which key a request is cached.
+#[derive(Clone, Copy)]
+pub(super) struct Caching<'a> {
+    pub gateway_id: &'a str,
+    pub policy: &'a Effective,
+    pub method: &'a Method,
+}
+
+impl Caching<'_> {
+    /// The key, when the request is cacheable: cache on, and a GET or POST (the methods
+    /// whose answer depends only on what the key covers). `model` is the model sent
+    /// upstream and `body` the client's: together they decide the upstream body exactly.
+    pub(super) fn key(
+        &self,
+        provider: &Provider,
+        request: &UpstreamRequest,
+        model: &str,
+        cred: &Credential,
+        head: &RequestHead,
+        body: &[u8],
+    ) -> Option<CacheKey> {
+        let policy = self.policy.cache.as_ref()?;
+        if !matches!(self.method, Method::Get | Method::Post) {
+            return None;
+        }
+        Some(match &policy.custom_key {
+            Some(custom) => custom_key(self.gateway_id, custom),
+            None => default_key(&DefaultKeyParts {
+                gateway_id: self.gateway_id,
+                provider: &provider.slug,
+                upstream_path: &request.target,
+                model: model.as_bytes(),
+                credential: credential_bytes(cred, provider, head),
+                body,
+            }),
+        })
+    }
+}
+
+/// The opening of the model-routed endpoints (`/compat`, Messages): the body's `model`
+/// and the usable provider it names.
+pub(super) struct Routed<'s> {
+    pub provider: &'s Provider,
+    /// The client's `model`: as named (`openai/gpt-4o-mini`), and where it is in the body.
+    model: ModelField,
+    /// Where the name sent upstream starts in the client's model: after `provider/`, or 0.
+    name_at: usize,
+    /// The client asked for an event stream.
+    pub stream: bool,
+}
+
+/// Scans the body for its model and picks the provider by it (400 2003 without one).
+pub(super) fn route_by_model<'s>(
+    settings: &'s Settings,
+    gateway: &Gateway,
+    body: &[u8],
+) -> Result<Routed<'s>, GatewayError> {
+    let bad = |m: String| GatewayError::new(ErrorCode::BadRequest, m);
+    let scan = json::scan_request(body).map_err(|e| bad(format!("invalid request body: {e}")))?;
+    let model = scan
+        .model
+        .ok_or_else(|| bad("request body has no \"model\" field".into()))?;
+    let (provider, upstream_model) = pick_provider(settings, gateway, &model.value)?;
+    usable(provider)?;
+    // The upstream name is the tail of the client's model: kept as an offset, so the
+    // client's string is moved into the log rather than copied.
+    let name_at = upstream_model.map_or(0, |name| model.value.len() - name.len());
+    Ok(Routed {
+        provider,
+        model,
+        name_at,
+        stream: scan.stream,
+    })
+}
+
+impl Routed<'_> {
+    /// The model name the provider is sent.
+    pub(super) fn name(&self) -> &str {
+        &self.model.value[self.name_at..]
+    }
+
+    /// The client's body for an untranslated request: the model renamed where the
+    /// client's had a `provider/` prefix (spliced without copying).
+    pub(super) fn body(&self, body: &Bytes) -> Vec<Bytes> {
+        if self.name_at == 0 {
+            return vec![body.clone()];
+        }
+        json::rewrite_model(body, self.model.span.clone(), self.name())
+            .parts
+            .to_vec()
+    }
+
+    /// Records on the request the model sent and, for the log, the model as asked.
+    pub(super) fn label(self, req: &mut UpstreamRequest) {
+        req.model = Some(self.name().to_string());
+        req.asked_model = Some(self.model.value);
+    }
+}
+
+/// A built-in whose base URL still has a `{placeholder}` needs `base_url` in config.
+pub(super) fn usable(provider: &Provider) -> Result<(), GatewayError> {
+    if provider.base.has_placeholder() {
+        return Err(GatewayError::new(
+            ErrorCode::UnknownProvider,
+            format!(
+                "provider {} needs its base_url set in the config ([provider.{}])",
+                provider.slug, provider.slug
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// 400 2003: the client's request cannot be written in the provider's API.
+pub(super) fn bad_request(e: impl std::fmt::Display) -> GatewayError {
+    GatewayError::new(
+        ErrorCode::BadRequest,
+        format!("cannot translate request: {e}"),
+    )
+}
+
+/// 400 2014: no translation from this endpoint's API to the provider's.
+pub(super) fn untranslatable(provider: &Provider, api: Api) -> GatewayError {
+    GatewayError::new(
+        ErrorCode::NeedsTranslation,
+        format!(
+            "provider {} speaks the {} API, which this endpoint cannot be translated to",
+            provider.slug,
+            api.as_str()
+        ),
+    )
+}
+
+/// Whether `build` writes a translated request: the body is the gateway's own JSON,
+/// so body-describing and other-API headers of the client are not forwarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Translated {
+    No,
+    Yes,
+}
+
+/// Client headers that describe the client's body or belong to the client's API.
+const NOT_FORWARDED_WHEN_TRANSLATED: [&str; 9] = [
+    "accept-encoding",
+    "content-type",
+    "authorization",
+    "x-api-key",
+    "x-goog-api-key",
+    "anthropic-version",
+    "anthropic-beta",
+    "openai-organization",
+    "openai-project",
+];
+
+impl Translated {
+    fn forwards(self, name: &str) -> bool {
+        self == Translated::No
+            || !NOT_FORWARDED_WHEN_TRANSLATED
+                .iter()
+                .any(|h| name.eq_ignore_ascii_case(h))
+    }
+
+    /// The gateway reads a translated response, so it asks for it uncompressed (SPEC 9).
+    fn add_headers(self, w: &mut HeadWriter) {
+        if self == Translated::Yes {
+            w.header("content-type", b"application/json")
+                .header("accept-encoding", b"identity");
+        }
+    }
+}
+
+/// The upstream request: `path` on the provider, the client's end-to-end headers (less
+/// those a translation or the credential replaces), and `body` as the given slices.
+pub(super) fn build(
+    provider: &Provider,
+    head: &RequestHead,
+    path: &str,
+    auth: GatewayAuth,
+    cred: &Credential,
+    body: Vec<Bytes>,
+    translated: Translated,
+) -> Result<UpstreamRequest, GatewayError> {
+    let target = match head.query() {
+        // A translated request's path (and query) is the provider's, not the client's.
+        Some(q) if translated == Translated::No => format!("{path}?{q}"),
+        _ => path.to_string(),
+    };
+    let mut w = HeadWriter::new();
+    w.request_line(head.method.as_str(), &target)
+        .header("host", provider.base.authority().as_bytes());
+    let replaced = match cred {
+        Credential::Set { name, .. } => Some(*name),
+        Credential::Forwarded => None,
+    };
+    for h in &head.headers {
+        let name = h.name.as_str();
+        let consumed = name.eq_ignore_ascii_case("authorization")
+            && (auth.authorization_is_gateway_token || replaced.is_some());
+        if consumed
+            || replaced.is_some_and(|r| name.eq_ignore_ascii_case(r))
+            || !end_to_end(name, head)
+            || (translated == Translated::Yes && !translated.forwards(name))
+        {
+            continue;
+        }
+        w.header(name, &h.value);
+    }
+    translated.add_headers(&mut w);
+    if let Credential::Set { name, value } = cred {
+        w.header(name, value);
+    }
+    // A translated request's own `anthropic-version` (if any) was dropped above.
+    let has_version = translated == Translated::No && head.header("anthropic-version").is_some();
+    if provider.auth == AuthStyle::XApiKey && !has_version {
+        w.header("anthropic-version", ANTHROPIC_VERSION);
+    }
+    let body_len: usize = body.iter().map(Bytes::len).sum();
+    let has_body = body_len > 0 || !matches!(head.framing, BodyFraming::None);
+    if has_body {
+        w.content_length(body_len as u64);
+    }
+    let head_bytes = w.finish().map_err(|e| {
+        GatewayError::new(
+            ErrorCode::BadRequest,
+            format!("cannot forward request: {e}"),
+        )
+    })?;
+    Ok(UpstreamRequest {
+        peer: PeerKey {
+            tls: provider.base.tls,
+            host: provider.base.host.clone(),
+            port: provider.base.port,
+            ca_file: provider.ca_file.clone(),
+        },
+        provider: provider.slug.clone(),
+        strip_usage_chunk: false,
+        model: None,
+        asked_model: None,
+        target,
+        head: Bytes::from(head_bytes),
+        body,
+        is_head: head.method == Method::Head,
+        replayable: replayable(head),
+    })
+}
+
+/// GET, HEAD, OPTIONS and TRACE, or any request carrying `Idempotency-Key` or
+/// `X-Idempotency-Key`: those a lost response may send again.
+fn replayable(head: &RequestHead) -> bool {
+    matches!(head.method.as_str(), "GET" | "HEAD" | "OPTIONS" | "TRACE")
+        || head.header("idempotency-key").is_some()
+        || head.header("x-idempotency-key").is_some()
+}
+
+/// Headers that travel on: not hop-by-hop, not named in `Connection`, not `cf-aig-*`,
+/// and not those the gateway sets itself (`Host`, framing, `Expect`).
+fn end_to_end(name: &str, head: &RequestHead) -> bool {
+    const SET_BY_GATEWAY: [&str; 3] = ["host", "content-length", "expect"];
+    !(is_hop_by_hop(name)
+        || name
+            .get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("cf-aig-"))
+        || SET_BY_GATEWAY.iter().any(|h| name.eq_ignore_ascii_case(h))
+        || head
+            .connection_tokens
+            .iter()
+            .any(|t| name.eq_ignore_ascii_case(t)))
+}

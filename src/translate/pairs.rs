@@ -1,0 +1,279 @@
+//! Which API pair translates how: the `Translation` of an exchange, and the response
+//! translators it picks, for a whole body at once or an event stream piece by piece.
+
+use crate::sse::{SseEvent, SseScanner};
+use crate::translate::{chat_to_anthropic, chat_to_gemini, messages_to_chat};
+
+/// How the response of a translated exchange goes back to the client, named client API
+/// -> provider API. Each carries whether the client asked for a stream and, for OpenAI
+/// Chat clients, for a usage chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Translation {
+    /// OpenAI Chat client, Anthropic Messages provider.
+    ChatToAnthropic {
+        stream: bool,
+        include_usage: bool,
+        /// The request's `response_format` became the synthetic JSON tool.
+        json_tool: bool,
+    },
+    /// OpenAI Chat client, Gemini provider.
+    ChatToGemini { stream: bool, include_usage: bool },
+    /// Anthropic Messages client, OpenAI-style provider.
+    MessagesToChat { stream: bool },
+    /// Anthropic Messages client, Gemini provider: through OpenAI's shape both ways,
+    /// so each direction has one translator per API pair.
+    MessagesToGemini { stream: bool },
+}
+
+impl Translation {
+    /// The client asked for an event stream.
+    pub fn stream(self) -> bool {
+        match self {
+            Translation::ChatToAnthropic { stream, .. }
+            | Translation::ChatToGemini { stream, .. }
+            | Translation::MessagesToChat { stream }
+            | Translation::MessagesToGemini { stream } => stream,
+        }
+    }
+
+    /// The client speaks Anthropic Messages (else OpenAI Chat Completions).
+    pub fn client_is_anthropic(self) -> bool {
+        matches!(
+            self,
+            Translation::MessagesToChat { .. } | Translation::MessagesToGemini { .. }
+        )
+    }
+}
+
+/// Translates a whole upstream body sent with `status`: a completion when 2xx, else an
+/// error in the client's shape (same status). `Err` describes why it could not be.
+pub fn translate_body(
+    translation: Translation,
+    status: u16,
+    body: &[u8],
+    created: u64,
+) -> Result<Vec<u8>, String> {
+    let ok = (200..300).contains(&status);
+    let text = |e: &dyn std::fmt::Display| e.to_string();
+    match (translation, ok) {
+        (Translation::ChatToAnthropic { json_tool, .. }, true) => {
+            chat_to_anthropic::translate_message(body, created, json_tool).map_err(|e| text(&e))
+        }
+        (Translation::ChatToAnthropic { .. }, false) => {
+            chat_to_anthropic::translate_error(body).map_err(|e| text(&e))
+        }
+        (Translation::ChatToGemini { .. }, true) => {
+            chat_to_gemini::translate_response(body, created).map_err(|e| text(&e))
+        }
+        (Translation::ChatToGemini { .. }, false) => {
+            chat_to_gemini::translate_error(body).map_err(|e| text(&e))
+        }
+        (Translation::MessagesToChat { .. }, true) => {
+            messages_to_chat::translate_completion(body).map_err(|e| text(&e))
+        }
+        (Translation::MessagesToChat { .. }, false) => {
+            messages_to_chat::translate_error(body, status).map_err(|e| text(&e))
+        }
+        (Translation::MessagesToGemini { .. }, true) => {
+            chat_to_gemini::translate_response(body, created)
+                .map_err(|e| text(&e))
+                .and_then(|openai| {
+                    messages_to_chat::translate_completion(&openai).map_err(|e| text(&e))
+                })
+        }
+        (Translation::MessagesToGemini { .. }, false) => chat_to_gemini::translate_error(body)
+            .map_err(|e| text(&e))
+            .and_then(|openai| {
+                messages_to_chat::translate_error(&openai, status).map_err(|e| text(&e))
+            }),
+    }
+}
+
+/// The event translator of one API pair.
+enum Events {
+    ChatToAnthropic(chat_to_anthropic::AnthropicToOpenAiStream),
+    ChatToGemini(chat_to_gemini::GeminiToOpenAiStream),
+    MessagesToChat(messages_to_chat::OpenAiToAnthropicStream),
+    /// Gemini -> OpenAI -> Anthropic (boxed: the rarest and largest).
+    MessagesToGemini(Box<Chain>),
+}
+
+/// Two translators in a row: the OpenAI events in between are scanned again.
+struct Chain {
+    to_openai: chat_to_gemini::GeminiToOpenAiStream,
+    between: SseScanner,
+    openai: Vec<u8>,
+    to_anthropic: messages_to_chat::OpenAiToAnthropicStream,
+}
+
+/// Upstream body bytes (de-framed, cut anywhere) in, the client's SSE events out.
+pub struct StreamTranslator {
+    scanner: SseScanner,
+    events: Events,
+    client_is_anthropic: bool,
+    /// An upstream event could not be translated: an error event was sent, and the
+    /// rest of the upstream stream is ignored.
+    failed: bool,
+}
+
+impl StreamTranslator {
+    /// `created`: the Unix time stamped on OpenAI chunks.
+    pub fn new(translation: Translation, created: u64) -> Self {
+        let openai_options = |include_usage, json_tool| chat_to_anthropic::StreamOptions {
+            id: None,
+            model: None,
+            created,
+            include_usage,
+            json_tool,
+        };
+        let events = match translation {
+            Translation::ChatToAnthropic {
+                include_usage,
+                json_tool,
+                ..
+            } => Events::ChatToAnthropic(chat_to_anthropic::AnthropicToOpenAiStream::new(
+                openai_options(include_usage, json_tool),
+            )),
+            Translation::ChatToGemini { include_usage, .. } => Events::ChatToGemini(
+                chat_to_gemini::GeminiToOpenAiStream::new(openai_options(include_usage, false)),
+            ),
+            Translation::MessagesToChat { .. } => {
+                Events::MessagesToChat(messages_to_chat::OpenAiToAnthropicStream::new(
+                    messages_to_chat::StreamOptions::default(),
+                ))
+            }
+            // Usage in between, since Anthropic's `message_delta` carries it.
+            Translation::MessagesToGemini { .. } => Events::MessagesToGemini(Box::new(Chain {
+                to_openai: chat_to_gemini::GeminiToOpenAiStream::new(openai_options(true, false)),
+                between: SseScanner::new(),
+                openai: Vec::new(),
+                to_anthropic: messages_to_chat::OpenAiToAnthropicStream::new(
+                    messages_to_chat::StreamOptions::default(),
+                ),
+            })),
+        };
+        StreamTranslator {
+            scanner: SseScanner::new(),
+            events,
+            client_is_anthropic: translation.client_is_anthropic(),
+            failed: false,
+        }
+    }
+
+    /// Translates the events these bytes complete, appending them to `out`.
+    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
+        let StreamTranslator {
+            scanner,
+            events,
+            client_is_anthropic,
+            failed,
+        } = self;
+        scanner.feed(bytes, |event| {
+            if *failed {
+                return;
+            }
+            if let Err(why) = events.push(event, out) {
+                write_error_event(*client_is_anthropic, &why, out);
+                *failed = true;
+            }
+        });
+    }
+
+    /// The upstream body ended cleanly: appends the client's closing events. `false`
+    /// when the upstream stream was incomplete (no final event where the API has
+    /// one), so the client's stream must be left cut rather than ended.
+    pub fn finish(&mut self, out: &mut Vec<u8>) -> bool {
+        if self.failed {
+            return true;
+        }
+        match &mut self.events {
+            // Anthropic always ends with `message_stop` (or `error`): without it, the
+            // message is incomplete.
+            Events::ChatToAnthropic(t) => t.is_finished(),
+            Events::ChatToGemini(t) => {
+                t.end_of_stream(out);
+                true
+            }
+            Events::MessagesToChat(t) => {
+                t.end_of_stream(out);
+                true
+            }
+            Events::MessagesToGemini(chain) => {
+                let Chain {
+                    to_openai,
+                    between,
+                    openai,
+                    to_anthropic,
+                } = &mut **chain;
+                openai.clear();
+                to_openai.end_of_stream(openai);
+                let mut result = Ok(());
+                between.feed(openai, |e| {
+                    if result.is_ok() {
+                        result = to_anthropic.push_event(e.event, e.data, out);
+                    }
+                });
+                to_anthropic.end_of_stream(out);
+                result.is_ok()
+            }
+        }
+    }
+}
+
+impl Events {
+    fn push(&mut self, event: &SseEvent<'_>, out: &mut Vec<u8>) -> Result<(), String> {
+        match self {
+            Events::ChatToAnthropic(t) => t
+                .push_event(event.event, event.data, out)
+                .map_err(|e| e.to_string()),
+            Events::ChatToGemini(t) => t
+                .push_event(event.event, event.data, out)
+                .map_err(|e| e.to_string()),
+            Events::MessagesToChat(t) => t
+                .push_event(event.event, event.data, out)
+                .map_err(|e| e.to_string()),
+            Events::MessagesToGemini(chain) => {
+                let Chain {
+                    to_openai,
+                    between,
+                    openai,
+                    to_anthropic,
+                } = &mut **chain;
+                openai.clear();
+                to_openai
+                    .push_event(event.event, event.data, openai)
+                    .map_err(|e| e.to_string())?;
+                let mut result = Ok(());
+                between.feed(openai, |e| {
+                    if result.is_ok() {
+                        result = to_anthropic
+                            .push_event(e.event, e.data, out)
+                            .map_err(|e| e.to_string());
+                    }
+                });
+                result
+            }
+        }
+    }
+}
+
+/// An upstream event that cannot be translated ends the client's stream with an
+/// error event in the client's API.
+fn write_error_event(client_is_anthropic: bool, why: &str, out: &mut Vec<u8>) {
+    let message = format!("cannot translate upstream event: {why}");
+    if client_is_anthropic {
+        let body = serde_json::json!({
+            "type": "error",
+            "error": { "type": "api_error", "message": message },
+        });
+        out.extend_from_slice(b"event: error\ndata: ");
+        out.extend_from_slice(body.to_string().as_bytes());
+    } else {
+        let body = serde_json::json!({
+            "error": { "message": message, "type": "upstream_error", "code": null, "param": null },
+        });
+        out.extend_from_slice(b"data: ");
+        out.extend_from_slice(body.to_string().as_bytes());
+    }
+    out.extend_from_slice(b"\n\n");
+}
