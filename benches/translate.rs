@@ -1,9 +1,11 @@
-//! Criterion cost of translating recorded streams through the gateway's translator
-//! (`translate::StreamTranslator`), fed one upstream event per read: the per-chunk cost.
+//! Criterion cost of a translated stream's per-chunk work in the gateway: the usage tap
+//! and the translator (`translate::StreamTranslator`), fed one upstream event per read.
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use sluice::observe::StreamUsage;
+use sluice::sse::{EventFilter, SseScanner};
 use sluice::translate::{StreamTranslator, Translation};
 
 const ANTHROPIC: &[u8] = include_bytes!("../tests/fixtures/anthropic/stream-tool-use.sse");
@@ -32,14 +34,20 @@ fn per_event(text: &[u8]) -> Vec<&[u8]> {
 /// Translates the whole stream; returns the client bytes written (so nothing is elided).
 fn run(translation: Translation, reads: &[&[u8]]) -> usize {
     let mut translator = StreamTranslator::new(translation, 1_700_000_000);
+    let mut scanner = SseScanner::new();
+    let mut usage = StreamUsage::new();
     let mut out = Vec::with_capacity(4096);
     let mut written = 0;
     for read in reads {
-        translator.feed(black_box(read), &mut out);
+        // The pump's one scan: the usage tap and the translator see the same events.
+        scanner.feed_filter(black_box(read), &mut translator, &mut out, |e| {
+            usage.observe_event(e.data)
+        });
         written += out.len();
         out.clear();
     }
-    translator.finish(&mut out);
+    translator.end(&mut out);
+    black_box(usage.usage());
     written + out.len()
 }
 
@@ -72,6 +80,11 @@ fn bench_translate(c: &mut Criterion) {
             "openai-text-to-anthropic",
             OPENAI,
             Translation::MessagesToChat { stream: true },
+        ),
+        (
+            "gemini-text-to-anthropic",
+            GEMINI,
+            Translation::MessagesToGemini { stream: true },
         ),
     ];
     let mut group = c.benchmark_group("translate-stream");

@@ -14,7 +14,8 @@
 #   3. starts sluice-mock, sluice (--workers 1) and nginx (worker_processes 1) on loopback, on free
 #      ports (the tools' "listening on" lines; a port-0 probe for nginx);
 #   4. for each target (direct-to-mock, nginx, sluice): (a) closed-loop maximum throughput (and
-#      for a second sluice whose gateway has collect_logs = false, the cost of the request log),
+#      for a second sluice whose gateway has collect_logs = false, the cost of the request log;
+#      that second sluice runs (c) too),
 #      (b) open-loop latency at a fixed rate all three sustain (30% of the slowest target's (a), 64 connections,
 #      rounded down to two significant figures; after an unmeasured 1-2 s warm-up), (c) 64 concurrent streams of 20 chunks 20 ms apart (TTFT, inter-chunk gap),
 #      (d) the proxy's RSS idle / peak during (c) / after; and the proxy's CPU time per request in
@@ -341,9 +342,10 @@ done
 # ---------------------------------------------------------------- 4c/d. streaming, RSS
 stream_headers=(--header "x-mock-chunks: $stream_chunks" --header "x-mock-chunk-interval-ms: $stream_interval_ms"
                 --header "x-mock-ttft-ms: 0")
-for t in direct nginx sluice; do
+# nolog right before sluice again: what the request log costs a stream.
+for t in direct nginx nolog sluice; do
   log "(c) streaming $t: --stream --concurrency $conc_stream --duration $duration"
-  if [ "$t" != direct ]; then
+  if [ "$t" != direct ] && [ "$t" != nolog ]; then
     python3 "$helpers/proc.py" sample "$work/peak-$t" $(proxy_pids "$t") &
     sampler_pid=$!
   fi
@@ -351,7 +353,7 @@ for t in direct nginx sluice; do
   # content); any other stream counts as an error (corrupt_stream) in the table.
   measured stream "$t" --stream --concurrency "$conc_stream" --duration "$duration" \
     --expect-chunks "$stream_chunks" --body "$work/body-$t-stream.json" "${stream_headers[@]}"
-  if [ "$t" != direct ]; then
+  if [ "$t" != direct ] && [ "$t" != nolog ]; then
     kill "$sampler_pid" 2>/dev/null || true
     wait "$sampler_pid" 2>/dev/null || true
     sampler_pid=""

@@ -219,6 +219,14 @@ def main():
             f"({fmt(ratio(logged['achieved_rate'], unlogged['achieved_rate']), 2)}x); proxy CPU "
             f"{fmt(cpu['sluice'], 1)} vs {fmt(cpu[NOLOG], 1)} us/req (one pair of runs: "
             f"scripts/bench_logging.sh alternates many)")
+    streamed, unstreamed = rep("stream", "sluice"), rep("stream", NOLOG)
+    if streamed and unstreamed:
+        cpu = cpu_per_req("stream", ("sluice", NOLOG))
+        log_cost = log_cost or {}
+        log_cost["stream_cpu_us_per_stream"] = {"logs_on": cpu["sluice"], "logs_off": cpu[NOLOG]}
+        lines.append(
+            f"request log cost, (c): proxy CPU {fmt(cpu['sluice'], 1)} vs {fmt(cpu[NOLOG], 1)} us/stream "
+            f"({fmt(ratio(cpu['sluice'], cpu[NOLOG]), 2)}x) with logs vs collect_logs = false")
     if missing:
         lines.append(f"MISSING runs: {', '.join(missing)}")
     if total_errors == 0 and not missing:

@@ -12,7 +12,7 @@ pub mod usage;
 
 pub use access_log::{AccessLine, AccessLog};
 pub use custom_cost::{parse_custom_cost, CustomCost, CustomCostError};
-pub use include_usage::{inject_include_usage, is_usage_only_chunk};
+pub use include_usage::{inject_include_usage, is_usage_only_chunk, UsageChunkStrip};
 pub use logdb::{LogDb, LogDbError, LogEntry, LogId, LogSender, LogStore, LogWriter};
 pub use metadata::{parse_metadata, Metadata, MetadataError, MetadataValue};
 pub use price::{ModelPrice, PriceError, PriceTable};

@@ -6,6 +6,7 @@ mod fixture_tests;
 
 use serde::Deserialize;
 
+#[cfg(test)]
 use crate::sse::SseScanner;
 
 /// Tokens one request consumed, as the provider reported them.
@@ -220,10 +221,10 @@ pub(super) fn mentions_usage_object(data: &[u8]) -> bool {
     })
 }
 
-/// Accumulates usage from a streamed (SSE) response, watching it on the side.
+/// Accumulates usage from a streamed (SSE) response, one event at a time: the
+/// response's one scan (the pump's) hands it each event.
 #[derive(Debug, Default)]
 pub struct StreamUsage {
-    scanner: SseScanner,
     tally: Tally,
 }
 
@@ -233,13 +234,7 @@ impl StreamUsage {
         Self::default()
     }
 
-    /// Feeds the next raw bytes of the stream, split anywhere.
-    pub fn feed(&mut self, chunk: &[u8]) {
-        let Self { scanner, tally } = self;
-        scanner.feed(chunk, |event| tally.observe(event.data));
-    }
-
-    /// Feeds one event's data, for a caller that already runs its own scanner.
+    /// Reads one event's data.
     pub fn observe_event(&mut self, data: &[u8]) {
         self.tally.observe(data);
     }
@@ -258,6 +253,26 @@ impl StreamUsage {
             tokens_in: tokens_in.unwrap_or(0),
             tokens_out: tokens_out.unwrap_or(0),
         })
+    }
+}
+
+/// Tests: a stream's bytes through one scan into a [`StreamUsage`], as the pump does.
+#[cfg(test)]
+#[derive(Default)]
+struct Scanned {
+    scanner: SseScanner,
+    stream: StreamUsage,
+}
+
+#[cfg(test)]
+impl Scanned {
+    fn feed(&mut self, bytes: &[u8]) {
+        let Scanned { scanner, stream } = self;
+        scanner.feed(bytes, |event| stream.observe_event(event.data));
+    }
+
+    fn usage(&self) -> Option<Usage> {
+        self.stream.usage()
     }
 }
 
@@ -355,7 +370,7 @@ mod tests {
 
     #[test]
     fn anthropic_delta_with_only_output_keeps_start_input() {
-        let mut stream = StreamUsage::new();
+        let mut stream = Scanned::default();
         stream.feed(b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}\n\n");
         assert_eq!(
             stream.usage().map(|u| (u.tokens_in, u.tokens_out)),
@@ -370,7 +385,7 @@ mod tests {
 
     #[test]
     fn stream_without_usage_gives_none() {
-        let mut stream = StreamUsage::new();
+        let mut stream = Scanned::default();
         stream.feed(b"data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: [DONE]\n\n");
         assert_eq!(stream.usage(), None);
     }

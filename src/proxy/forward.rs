@@ -6,14 +6,15 @@ use super::cached::{entry, replay, BodyCapture, CACHE_STATUS, STEP};
 use super::client::ClientConn;
 use super::observe::{upstream_model, RequestLog};
 use super::plan::PlannedStep;
-use super::pump::{BodyEnd, BodyFilter, Decoder, Encoder, Output, Pump, UpstreamBody};
+use super::pump::{BodyEnd, Decoder, Encoder, Output, Pump, UpstreamBody};
 use super::translated::deliver_translated;
-use super::usage_strip::UsageChunkStrip;
 use super::Worker;
 use crate::controls::CachedResponse;
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::{is_hop_by_hop, HeadWriter, ResponseFraming, ResponseHead};
 use crate::observe::metrics::CacheStatus;
+use crate::observe::UsageChunkStrip;
+use crate::sse::EventFilter;
 
 /// Whether the client connection may serve another request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -210,7 +211,7 @@ async fn deliver(
     };
     let output = match (strip.as_mut(), head.framing) {
         (Some(strip), _) => Output::Reframed {
-            filter: Some(strip as &mut dyn BodyFilter),
+            filter: Some(strip as &mut dyn EventFilter),
             encoder,
         },
         // An HTTP/1.0 client gets a chunked body decoded; an HTTP/1.1 client gets a

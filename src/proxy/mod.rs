@@ -16,7 +16,6 @@ mod plan;
 mod pump;
 mod send;
 mod translated;
-mod usage_strip;
 
 pub use connection::serve_connection;
 pub use control_state::{Clock, ControlState, SystemClock};

@@ -12,6 +12,7 @@ use crate::observe::{
     from_json_body, parse_custom_cost, parse_metadata, AccessLine, CustomCost, StreamUsage, Usage,
 };
 use crate::redact;
+use crate::sse::SseEvent;
 use bytes::Bytes;
 use std::time::{Duration, Instant};
 
@@ -62,9 +63,6 @@ impl ResponseTap {
             self.first_byte = Some(Instant::now());
         }
         self.size = self.size.saturating_add(data.len() as u64);
-        if let Some(usage) = &mut self.stream {
-            usage.feed(data);
-        }
         let too_big = self
             .copy
             .as_ref()
@@ -74,6 +72,13 @@ impl ResponseTap {
             self.copy = None;
         } else if let Some(copy) = &mut self.copy {
             copy.extend_from_slice(data);
+        }
+    }
+
+    /// One event of an SSE body, from the pump's scan: usage is read as it passes.
+    pub fn event(&mut self, event: &SseEvent<'_>) {
+        if let Some(usage) = &mut self.stream {
+            usage.observe_event(event.data);
         }
     }
 
@@ -439,8 +444,14 @@ mod tests {
     #[test]
     fn tap_reads_stream_usage_without_copy() {
         let mut tap = ResponseTap::new(None, true);
-        tap.push(b"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":2,");
-        tap.push(b"\"completion_tokens\":5,\"total_tokens\":7}}\n\ndata: [DONE]\n\n");
+        let mut scanner = crate::sse::SseScanner::new();
+        for piece in [
+            &b"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":2,"[..],
+            b"\"completion_tokens\":5,\"total_tokens\":7}}\n\ndata: [DONE]\n\n",
+        ] {
+            tap.push(piece);
+            scanner.feed(piece, |e| tap.event(e));
+        }
         assert!(tap.copy.is_none());
         let usage = tap.usage().map(|u| (u.tokens_in, u.tokens_out));
         assert_eq!(usage, Some((2, 5)));

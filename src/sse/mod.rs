@@ -1,8 +1,11 @@
 //! Incremental Server-Sent Events scanner (WHATWG parsing rules) that watches a
 //! forwarded stream on the side: any chunking, bounded memory, never a panic.
 
+mod filter;
 #[cfg(test)]
 mod fixture_tests;
+
+pub use filter::EventFilter;
 
 /// One dispatched event. Borrowed from the scanner; copy what must outlive the callback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +35,8 @@ pub struct SseScanner {
     id: Option<String>,
     /// The last chunk ended in CR: an LF opening the next one ends no second line.
     after_cr: bool,
+    /// That CR ended an event: the LF is the rest of its raw bytes.
+    cr_ended_event: bool,
     /// No line has been completed yet, so a BOM may still open the stream.
     at_stream_start: bool,
     /// The current event went over the limit: ignore lines until the blank one.
@@ -63,6 +68,7 @@ impl SseScanner {
             event: String::new(),
             id: None,
             after_cr: false,
+            cr_ended_event: false,
             at_stream_start: true,
             dropping_event: false,
             dropping_line: false,
@@ -78,11 +84,32 @@ impl SseScanner {
     /// Scans the next chunk of the stream, calling `on_event` for each event
     /// it completes, in order.
     pub fn feed(&mut self, chunk: &[u8], mut on_event: impl FnMut(&SseEvent<'_>)) {
+        self.feed_spans(chunk, |_, event| {
+            if let Some(event) = event {
+                on_event(event);
+            }
+        });
+    }
+
+    /// Like [`Self::feed`], and reports every event's end (each blank line): where in
+    /// `chunk` it ended, and the event it dispatched (`None` for one without data or
+    /// dropped for its size). The bytes between two ends are one event's raw bytes, so
+    /// a filter can pass or drop whole events byte for byte.
+    pub fn feed_spans(
+        &mut self,
+        chunk: &[u8],
+        mut on_end: impl FnMut(usize, Option<&SseEvent<'_>>),
+    ) {
         let mut rest = chunk;
         if self.after_cr && !rest.is_empty() {
             self.after_cr = false;
+            let cr_ended_event = std::mem::take(&mut self.cr_ended_event);
             if let Some(tail) = rest.strip_prefix(b"\n") {
                 rest = tail;
+                if cr_ended_event {
+                    // The event's end, completed: its last byte belongs to its span.
+                    on_end(1, None);
+                }
             }
         }
         while let Some(end) = memchr::memchr2(b'\n', b'\r', rest) {
@@ -95,28 +122,34 @@ impl SseScanner {
                     None => self.after_cr = true,
                 }
             }
-            self.complete_line(line_tail, &mut on_event);
+            let ended_at = chunk.len() - next.len();
+            let mut ended_event = false;
+            self.complete_line(line_tail, &mut |event| {
+                ended_event = true;
+                on_end(ended_at, event);
+            });
+            self.cr_ended_event = self.after_cr && ended_event;
             rest = next;
         }
         self.keep_partial(rest);
     }
 
     /// A line ended; `tail` is its part in the current chunk.
-    fn complete_line(&mut self, tail: &[u8], on_event: &mut impl FnMut(&SseEvent<'_>)) {
+    fn complete_line(&mut self, tail: &[u8], on_end: &mut impl FnMut(Option<&SseEvent<'_>>)) {
         if self.dropping_line {
             self.dropping_line = false;
             self.partial_line.clear();
             return;
         }
         if self.partial_line.is_empty() {
-            self.process_line(tail, on_event);
+            self.process_line(tail, on_end);
         } else if self.partial_line.len() + tail.len() > self.max_event_bytes {
             self.partial_line.clear();
             self.overflow();
         } else {
             let mut line = std::mem::take(&mut self.partial_line);
             line.extend_from_slice(tail);
-            self.process_line(&line, on_event);
+            self.process_line(&line, on_end);
             line.clear();
             self.partial_line = line;
         }
@@ -142,14 +175,14 @@ impl SseScanner {
         self.reset_event();
     }
 
-    fn process_line(&mut self, line: &[u8], on_event: &mut impl FnMut(&SseEvent<'_>)) {
+    fn process_line(&mut self, line: &[u8], on_end: &mut impl FnMut(Option<&SseEvent<'_>>)) {
         let mut line = line;
         if self.at_stream_start {
             self.at_stream_start = false;
             line = line.strip_prefix(BOM).unwrap_or(line);
         }
         if line.is_empty() {
-            self.dispatch(on_event);
+            self.dispatch(on_end);
             return;
         }
         if self.dropping_event || line[0] == b':' {
@@ -185,15 +218,16 @@ impl SseScanner {
         }
     }
 
-    fn dispatch(&mut self, on_event: &mut impl FnMut(&SseEvent<'_>)) {
-        if self.dropping_event {
+    fn dispatch(&mut self, on_end: &mut impl FnMut(Option<&SseEvent<'_>>)) {
+        if self.dropping_event || !self.has_data {
             self.dropping_event = false;
-        } else if self.has_data {
-            on_event(&SseEvent {
+            on_end(None);
+        } else {
+            on_end(Some(&SseEvent {
                 event: (!self.event.is_empty()).then_some(self.event.as_str()),
                 data: &self.data,
                 id: self.id.as_deref(),
-            });
+            }));
         }
         self.reset_event();
     }
@@ -256,6 +290,50 @@ mod tests {
         assert_eq!(n, 0);
         s.feed(b"\r\n", |_| n += 1);
         assert_eq!(n, 1);
+    }
+
+    /// The raw bytes of each event end, in order, with `text` split once at `split`.
+    fn spans(text: &[u8], split: usize) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        let mut scanner = SseScanner::new();
+        let mut spans: Vec<(Vec<u8>, Option<Vec<u8>>)> = vec![(Vec::new(), None)];
+        for piece in [&text[..split], &text[split..]] {
+            let mut start = 0;
+            scanner.feed_spans(piece, |end, event| {
+                let open = spans.last_mut().unwrap();
+                open.0.extend_from_slice(&piece[start..end]);
+                open.1 = event.map(|e| e.data.to_vec());
+                spans.push((Vec::new(), None));
+                start = end;
+            });
+            spans
+                .last_mut()
+                .unwrap()
+                .0
+                .extend_from_slice(&piece[start..]);
+        }
+        spans
+    }
+
+    #[test]
+    fn spans_cover_every_byte_and_end_where_events_end() {
+        let text = b": c\n\ndata: a\r\n\r\ndata: b\r\rtail";
+        for split in 0..=text.len() {
+            let mut got = spans(text, split);
+            let joined: Vec<u8> = got.iter().flat_map(|(raw, _)| raw.clone()).collect();
+            assert_eq!(joined, text, "split {split}");
+            // A CR ending an event at a split reports the LF after it as an end of its own.
+            let lf_end = got
+                .iter()
+                .position(|(raw, event)| raw.as_slice() == b"\n" && event.is_none());
+            assert_eq!(lf_end.is_some(), split == 15, "split {split}");
+            got.retain(|(raw, event)| !(raw.as_slice() == b"\n" && event.is_none()));
+            let ends: Vec<_> = got.iter().map(|(_, e)| e.as_deref()).collect();
+            assert_eq!(
+                ends,
+                [None, Some(&b"a"[..]), Some(b"b"), None],
+                "split {split}"
+            );
+        }
     }
 
     #[test]

@@ -97,6 +97,19 @@ fn close_choice(out: &mut Vec<u8>, finish: Option<&str>) {
     out.extend_from_slice(b"}]}\n\n");
 }
 
+/// The data of each event in `written`, which holds only whole events as this module
+/// wrote them: `data: `, one line of JSON (or `[DONE]`), a blank line. Not an SSE
+/// parser: it reads back this writer's own output, for a translator chained after it.
+pub(crate) fn written_events(written: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = written;
+    std::iter::from_fn(move || {
+        let end = memchr::memmem::find(rest, b"\n\n")?;
+        let event = &rest[..end];
+        rest = &rest[end + 2..];
+        Some(event.strip_prefix(b"data: ").unwrap_or(event))
+    })
+}
+
 /// Writes `s` as a JSON string literal (serde_json's escaping, no intermediate String).
 pub(crate) fn write_json_string(out: &mut Vec<u8>, s: &str) {
     // Serialising a &str into a Vec cannot fail.

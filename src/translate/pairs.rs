@@ -1,7 +1,8 @@
 //! Which API pair translates how: the `Translation` of an exchange, and the response
 //! translators it picks, for a whole body at once or an event stream piece by piece.
 
-use crate::sse::{SseEvent, SseScanner};
+use crate::sse::{EventFilter, SseEvent};
+use crate::translate::openai_chunks::written_events;
 use crate::translate::{chat_to_anthropic, chat_to_gemini, messages_to_chat};
 
 /// How the response of a translated exchange goes back to the client, named client API
@@ -98,17 +99,16 @@ enum Events {
     MessagesToGemini(Box<Chain>),
 }
 
-/// Two translators in a row: the OpenAI events in between are scanned again.
+/// Two translators in a row: the OpenAI events in between are read back from the
+/// first one's own writing (whole events, one data line each), not scanned.
 struct Chain {
     to_openai: chat_to_gemini::GeminiToOpenAiStream,
-    between: SseScanner,
     openai: Vec<u8>,
     to_anthropic: messages_to_chat::OpenAiToAnthropicStream,
 }
 
-/// Upstream body bytes (de-framed, cut anywhere) in, the client's SSE events out.
+/// The upstream's events in (from the response's one scan), the client's SSE events out.
 pub struct StreamTranslator {
-    scanner: SseScanner,
     events: Events,
     client_is_anthropic: bool,
     /// An upstream event could not be translated: an error event was sent, and the
@@ -145,7 +145,6 @@ impl StreamTranslator {
             // Usage in between, since Anthropic's `message_delta` carries it.
             Translation::MessagesToGemini { .. } => Events::MessagesToGemini(Box::new(Chain {
                 to_openai: chat_to_gemini::GeminiToOpenAiStream::new(openai_options(true, false)),
-                between: SseScanner::new(),
                 openai: Vec::new(),
                 to_anthropic: messages_to_chat::OpenAiToAnthropicStream::new(
                     messages_to_chat::StreamOptions::default(),
@@ -153,36 +152,30 @@ impl StreamTranslator {
             })),
         };
         StreamTranslator {
-            scanner: SseScanner::new(),
             events,
             client_is_anthropic: translation.client_is_anthropic(),
             failed: false,
         }
     }
+}
 
-    /// Translates the events these bytes complete, appending them to `out`.
-    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
-        let StreamTranslator {
-            scanner,
-            events,
-            client_is_anthropic,
-            failed,
-        } = self;
-        scanner.feed(bytes, |event| {
-            if *failed {
-                return;
-            }
-            if let Err(why) = events.push(event, out) {
-                write_error_event(*client_is_anthropic, &why, out);
-                *failed = true;
-            }
-        });
+impl EventFilter for StreamTranslator {
+    fn event(&mut self, _raw: &[u8], event: Option<&SseEvent<'_>>, out: &mut Vec<u8>) {
+        let Some(event) = event.filter(|_| !self.failed) else {
+            return;
+        };
+        if let Err(why) = self.events.push(event, out) {
+            write_error_event(self.client_is_anthropic, &why, out);
+            self.failed = true;
+        }
     }
 
-    /// The upstream body ended cleanly: appends the client's closing events. `false`
-    /// when the upstream stream was incomplete (no final event where the API has
-    /// one), so the client's stream must be left cut rather than ended.
-    pub fn finish(&mut self, out: &mut Vec<u8>) -> bool {
+    fn partial(&mut self, _raw: &[u8], _out: &mut Vec<u8>) {}
+
+    /// Appends the client's closing events. `false` when the upstream stream was
+    /// incomplete (no final event where the API has one), so the client's stream must
+    /// be left cut rather than ended.
+    fn end(&mut self, out: &mut Vec<u8>) -> bool {
         if self.failed {
             return true;
         }
@@ -201,18 +194,13 @@ impl StreamTranslator {
             Events::MessagesToGemini(chain) => {
                 let Chain {
                     to_openai,
-                    between,
                     openai,
                     to_anthropic,
                 } = &mut **chain;
                 openai.clear();
                 to_openai.end_of_stream(openai);
-                let mut result = Ok(());
-                between.feed(openai, |e| {
-                    if result.is_ok() {
-                        result = to_anthropic.push_event(e.event, e.data, out);
-                    }
-                });
+                let result = written_events(openai)
+                    .try_for_each(|data| to_anthropic.push_event(None, data, out));
                 to_anthropic.end_of_stream(out);
                 result.is_ok()
             }
@@ -235,7 +223,6 @@ impl Events {
             Events::MessagesToGemini(chain) => {
                 let Chain {
                     to_openai,
-                    between,
                     openai,
                     to_anthropic,
                 } = &mut **chain;
@@ -243,15 +230,9 @@ impl Events {
                 to_openai
                     .push_event(event.event, event.data, openai)
                     .map_err(|e| e.to_string())?;
-                let mut result = Ok(());
-                between.feed(openai, |e| {
-                    if result.is_ok() {
-                        result = to_anthropic
-                            .push_event(e.event, e.data, out)
-                            .map_err(|e| e.to_string());
-                    }
-                });
-                result
+                written_events(openai)
+                    .try_for_each(|data| to_anthropic.push_event(None, data, out))
+                    .map_err(|e| e.to_string())
             }
         }
     }

@@ -2,6 +2,7 @@
 //! however it is cut, and errors come back in the client's API.
 
 use super::pairs::{translate_body, StreamTranslator, Translation};
+use crate::sse::{EventFilter, SseScanner};
 
 const ANTHROPIC: &[u8] = include_bytes!("../../tests/fixtures/anthropic/stream-tool-use.sse");
 const GEMINI: &[u8] = include_bytes!("../../tests/fixtures/gemini/stream-sse-function-calls.sse");
@@ -10,11 +11,12 @@ const OPENAI: &[u8] =
 
 fn translate(translation: Translation, pieces: &[&[u8]]) -> (Vec<u8>, bool) {
     let mut t = StreamTranslator::new(translation, 1_700_000_000);
+    let mut scanner = SseScanner::new();
     let mut out = Vec::new();
     for piece in pieces {
-        t.feed(piece, &mut out);
+        scanner.feed_filter(piece, &mut t, &mut out, |_| {});
     }
-    let complete = t.finish(&mut out);
+    let complete = t.end(&mut out);
     (out, complete)
 }
 

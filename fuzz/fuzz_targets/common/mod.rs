@@ -78,21 +78,22 @@ pub fn splittings<'a>(data: &'a [u8], rng: &mut Rng, all_below: usize) -> Vec<Ve
     ways
 }
 
-use sluice::sse::SseScanner;
+use sluice::sse::{EventFilter, SseScanner};
 use sluice::translate::{chat_to_anthropic, messages_to_chat};
 use sluice::translate::{StreamTranslator, Translation};
 
 /// The client's stream for upstream bytes fed in `pieces`, and whether it was complete.
 fn translate(translation: Translation, pieces: &[&[u8]]) -> (Vec<u8>, bool) {
     let mut translator = StreamTranslator::new(translation, 1_700_000_000);
+    let mut scanner = SseScanner::new();
     let mut out = Vec::new();
     for piece in pieces {
         let before = out.len();
-        translator.feed(piece, &mut out);
+        scanner.feed_filter(piece, &mut translator, &mut out, |_| {});
         // Whole events only: nothing is held back or cut.
         assert!(out.len() == before || out.ends_with(b"\n\n"), "a cut event");
     }
-    let complete = translator.finish(&mut out);
+    let complete = translator.end(&mut out);
     assert!(
         out.is_empty() || out.ends_with(b"\n\n"),
         "a cut event at the end"

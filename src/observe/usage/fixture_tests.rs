@@ -56,7 +56,7 @@ fn expected(counts: Option<(u64, u64)>) -> Option<Usage> {
 #[test]
 fn every_stream_fixture_whole() {
     for (path, counts) in STREAMS {
-        let mut stream = StreamUsage::new();
+        let mut stream = Scanned::default();
         stream.feed(&fixture(path));
         assert_eq!(stream.usage(), expected(*counts), "{path}");
     }
@@ -74,7 +74,7 @@ fn every_stream_fixture_split_at_every_byte() {
         }
         tested += 1;
         for split in 0..=bytes.len() {
-            let mut stream = StreamUsage::new();
+            let mut stream = Scanned::default();
             stream.feed(&bytes[..split]);
             stream.feed(&bytes[split..]);
             assert_eq!(stream.usage(), expected(*counts), "{path} split at {split}");
@@ -86,7 +86,7 @@ fn every_stream_fixture_split_at_every_byte() {
 #[test]
 fn every_stream_fixture_byte_by_byte() {
     for (path, counts) in STREAMS {
-        let mut stream = StreamUsage::new();
+        let mut stream = Scanned::default();
         for byte in fixture(path).chunks(1) {
             stream.feed(byte);
         }

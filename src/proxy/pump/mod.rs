@@ -4,12 +4,11 @@
 // Every forwarded body goes through `Pump::run`: plain pass-through, usage-stripped,
 // re-framed for HTTP/1.0 or close-delimited upstreams, and translated streams. When the
 // client's framing is the upstream's and nothing changes bytes (`Output::Verbatim`), the
-// bytes read are the bytes written, from the same buffer.
+// bytes read are the bytes written, from the same buffer. An event stream is scanned
+// once, here: the tap (usage) and the filter (strip, translator) see the same events.
 
-mod filter;
 mod framing;
 
-pub use filter::BodyFilter;
 pub use framing::{Decoder, Encoder, Fed};
 
 use super::cached::BodyCapture;
@@ -19,6 +18,7 @@ use super::observe::ResponseTap;
 use super::send::ClientWriter;
 use super::Worker;
 use crate::observe::metrics::TimeoutKind;
+use crate::sse::{EventFilter, SseScanner};
 use crate::upstream::Conn;
 use monoio::buf::IoBuf;
 use monoio::io::{AsyncReadRent, AsyncWriteRentExt, CancelableAsyncReadRent, Canceller};
@@ -56,7 +56,7 @@ pub enum Output<'a> {
     Verbatim,
     /// The decoded body, through `filter` when there is one, framed by `encoder`.
     Reframed {
-        filter: Option<&'a mut dyn BodyFilter>,
+        filter: Option<&'a mut dyn EventFilter>,
         encoder: Encoder,
     },
 }
@@ -89,6 +89,14 @@ impl Pump<'_, '_> {
         head: Vec<u8>,
     ) -> BodyEnd {
         let UpstreamBody { mut conn, first } = upstream;
+        let filtered = matches!(
+            self.output,
+            Output::Reframed {
+                filter: Some(_),
+                ..
+            }
+        );
+        let mut sse = (filtered || self.tap.is_stream()).then(SseScanner::new);
         let idle = Duration::from_secs(worker.settings.upstream.stream_idle_timeout_s);
         let ClientConn {
             reader,
@@ -133,7 +141,7 @@ impl Pump<'_, '_> {
         loop {
             if !buf.is_empty() {
                 let head_unsent = head.is_some();
-                let piece = match self.deliver(writer, head.take(), buf).await {
+                let piece = match self.deliver(writer, &mut sse, head.take(), buf).await {
                     Ok((piece, back)) => {
                         buf = back;
                         piece
@@ -213,6 +221,7 @@ impl Pump<'_, '_> {
     async fn deliver(
         &mut self,
         writer: &mut ClientWriter,
+        sse: &mut Option<SseScanner>,
         head: Option<Vec<u8>>,
         buf: Vec<u8>,
     ) -> io::Result<(Piece, Vec<u8>)> {
@@ -228,6 +237,9 @@ impl Pump<'_, '_> {
             let fed = decoder
                 .feed(&buf, |data| {
                     tap.push(data);
+                    if let Some(sse) = sse.as_mut() {
+                        sse.feed(data, |e| tap.event(e));
+                    }
                     if let Some(c) = capture.as_deref_mut() {
                         c.push(data);
                     }
@@ -250,21 +262,23 @@ impl Pump<'_, '_> {
             res?;
             return Ok((piece, slice.into_inner()));
         };
-        let mut decoded = Vec::with_capacity(buf.len());
+        let mut body = Vec::with_capacity(buf.len());
         let fed = decoder
             .feed(&buf, |data| {
                 tap.push(data);
-                decoded.extend_from_slice(data);
+                match (filter.as_deref_mut(), sse.as_mut()) {
+                    (Some(filter), Some(sse)) => {
+                        sse.feed_filter(data, filter, &mut body, |e| tap.event(e));
+                    }
+                    (_, sse) => {
+                        if let Some(sse) = sse {
+                            sse.feed(data, |e| tap.event(e));
+                        }
+                        body.extend_from_slice(data);
+                    }
+                }
             })
             .map_err(invalid)?;
-        let mut body = match filter.as_deref_mut() {
-            Some(filter) => {
-                let mut filtered = Vec::with_capacity(decoded.len());
-                filter.data(&decoded, &mut filtered);
-                filtered
-            }
-            None => decoded,
-        };
         let whole = match filter.as_deref_mut() {
             Some(filter) if fed.done => filter.end(&mut body),
             _ => true,

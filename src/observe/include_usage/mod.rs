@@ -1,5 +1,9 @@
-//! OpenAI `stream_options.include_usage`: adding it to a streaming request body
-//! (byte-exact elsewhere) and spotting the usage-only chunk it makes upstream send.
+//! OpenAI `stream_options.include_usage` as one unit: adding it to a streaming request
+//! body (byte-exact elsewhere), and spotting and stripping the usage-only chunk it brings.
+
+mod strip;
+
+pub use strip::UsageChunkStrip;
 
 use std::fmt;
 use std::marker::PhantomData;
