@@ -17,6 +17,7 @@ pub mod controls;
 pub mod error;
 pub mod http;
 pub mod json;
+pub mod lifecycle;
 pub mod logging;
 pub mod observe;
 pub mod providers;

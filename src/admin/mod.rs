@@ -29,10 +29,10 @@ use std::time::Duration;
 use monoio::io::{CancelHandle, Canceller};
 use monoio::net::TcpListener;
 
-use crate::config::Secret;
+use crate::lifecycle::Readiness;
 use crate::observe::logdb::{LogDb, LogDbError, LogWriter};
 use crate::observe::metrics::MetricsHub;
-use crate::server::Readiness;
+use crate::redact::Secret;
 use routes::Admin;
 
 /// How often the admin thread looks at its stop flag.

@@ -5,17 +5,16 @@ mod env;
 mod load;
 mod memory;
 mod plain_errors;
+mod providers;
 mod render;
-mod secret;
 mod suggest;
 mod validate;
 
-pub(crate) use suggest::did_you_mean;
-
-pub use secret::Secret;
-pub(crate) use validate::check_readable;
+use suggest::did_you_mean;
+use validate::check_readable;
 
 use crate::providers::{is_builtin_slug, Provider};
+use crate::redact::Secret;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::collections::HashMap;

@@ -14,8 +14,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::upstream::PoolStats;
-
 /// Distinct label sets one family keeps per worker; later ones are counted under
 /// `"other"` label values, so a client sending random model names cannot blow
 /// up the scrape.
@@ -23,6 +21,19 @@ pub const MAX_SERIES: usize = 200;
 
 /// The label value that takes what [`MAX_SERIES`] leaves out.
 pub const OVERFLOW_LABEL: &str = "other";
+
+/// Counters of one worker's upstream pool (`upstream::Upstream::stats` fills them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Connections waiting in the pool.
+    pub idle: usize,
+    /// Connections checked out and not yet checked in or dropped.
+    pub in_use: usize,
+    /// New connections made.
+    pub connects: u64,
+    /// Checkouts served from the pool.
+    pub reuses: u64,
+}
 
 /// How a response relates to the gateway cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -1,15 +1,13 @@
 //! The provider table: built-in providers of SPEC section 4, their upstream base,
-//! wire format (`Api`) and auth style, merged with `[provider.*]` from config.
+//! wire format (`Api`) and auth style, merged with `[provider.*]` from config by `config`.
 
 mod base_url;
 mod builtin;
-mod resolve;
 
 pub use base_url::BaseUrlError;
 pub use builtin::{builtin_providers, default_key_vars, is_builtin_slug};
-pub(crate) use resolve::resolve_providers;
 
-use crate::config::Secret;
+use crate::redact::Secret;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -22,9 +22,9 @@ pub use connection::serve_connection;
 pub use control_state::{Clock, ControlState, SystemClock};
 
 use crate::config::Settings;
+use crate::lifecycle::Drain;
 use crate::observe::metrics::WorkerMetrics;
 use crate::observe::{AccessLog, LogSender, PriceTable};
-use crate::server::Drain;
 use crate::upstream::Upstream;
 use std::rc::Rc;
 use std::sync::Arc;

@@ -2,17 +2,14 @@
 //! shutdown. `Server::start` returns once every worker accepts.
 
 mod catch_panic;
-mod drain;
 mod listener;
 mod observe_plane;
-mod readiness;
 mod worker;
 
-pub use drain::{ConnectionGuard, Drain};
 pub use observe_plane::{ObserveError, ObservePlane, WorkerObserve};
-pub use readiness::Readiness;
 
 use crate::config::Settings;
+use crate::lifecycle::Readiness;
 use crate::observe::logdb::{LogDbError, LogSender};
 use crate::observe::metrics::MetricsHub;
 use crate::observe::AccessLog;

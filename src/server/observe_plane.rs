@@ -13,7 +13,7 @@ use crate::observe::logdb::{LogDb, LogDbError, LogSender, LogWriter};
 use crate::observe::metrics::{MetricsHub, WorkerMetrics};
 use crate::observe::AccessLog;
 
-use super::Readiness;
+use crate::lifecycle::Readiness;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ObserveError {

@@ -2,8 +2,9 @@
 //! epoll where io_uring is unavailable), its listeners, upstream pool and drain.
 
 use super::catch_panic::catch_panics;
-use super::{Drain, Readiness, WorkerObserve};
+use super::WorkerObserve;
 use crate::config::Settings;
+use crate::lifecycle::{Drain, Readiness};
 use crate::observe::PriceTable;
 use crate::proxy::{serve_connection, ControlState, Worker};
 use crate::upstream::{Upstream, UpstreamShared};

@@ -9,7 +9,7 @@ mod probe;
 mod tls;
 
 pub use conn::Conn;
-pub use pool::{Checkout, PoolStats, Upstream};
+pub use pool::{Checkout, Upstream};
 
 use crate::config::UpstreamConfig;
 use std::path::PathBuf;

@@ -4,6 +4,7 @@
 use super::connect::connect;
 use super::{Conn, PeerKey, UpstreamError, UpstreamShared};
 use crate::config::UpstreamConfig;
+use crate::observe::metrics::PoolStats;
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
@@ -16,19 +17,6 @@ pub struct Checkout {
     pub conn: Conn,
     /// True when it came from the pool rather than a new connect.
     pub reused: bool,
-}
-
-/// Counters of one worker's pool.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PoolStats {
-    /// Connections waiting in the pool.
-    pub idle: usize,
-    /// Connections checked out and not yet checked in or dropped.
-    pub in_use: usize,
-    /// New connections made.
-    pub connects: u64,
-    /// Checkouts served from the pool.
-    pub reuses: u64,
 }
 
 /// Marks a connection as in use; dropping it (checkin, or the connection dropped after
