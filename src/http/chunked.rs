@@ -142,7 +142,7 @@ impl ChunkedDecoder {
             if self.state == State::Done {
                 break;
             }
-            self.step(input[pos])?;
+            self.advance(input[pos])?;
             pos += 1;
         }
         Ok(ChunkProgress {
@@ -152,7 +152,7 @@ impl ChunkedDecoder {
     }
 
     /// Advances the framing state by one byte (everything except chunk data).
-    fn step(&mut self, b: u8) -> Result<(), HttpError> {
+    fn advance(&mut self, b: u8) -> Result<(), HttpError> {
         if matches!(
             self.state,
             State::Size { .. } | State::Extension { .. } | State::SizeLf { .. }
@@ -222,7 +222,7 @@ impl ChunkedDecoder {
                 (b'\n', false) => State::TrailerStart,
                 _ => return Err(HttpError::BadChunk("CR without LF in trailer")),
             },
-            // `feed` handles Data and stops at Done before calling `step`.
+            // `feed` handles Data and stops at Done before calling `advance`.
             State::Data { .. } | State::Done => self.state,
         };
         Ok(())

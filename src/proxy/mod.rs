@@ -1,5 +1,5 @@
 //! The per-request pipeline: read head -> route -> auth -> read body -> plan (rewrite,
-//! credentials) -> forward -> stream. The connection loop only sequences these steps.
+//! credentials) -> forward -> stream. The connection loop only sequences these stages.
 
 mod attempt;
 mod auth;
@@ -11,9 +11,9 @@ mod connection;
 pub mod control_state;
 mod forward;
 pub mod io;
-mod observe;
 mod plan;
 mod pump;
+mod request_log;
 mod send;
 mod translated;
 mod usage_strip;
