@@ -43,8 +43,11 @@ const STOP_POLL: Duration = Duration::from_millis(20);
 pub struct AdminContext {
     /// `None` (or an empty token in config): `/api/v1/` is open.
     pub admin_token: Option<Secret>,
+    /// Read by `/readyz`.
     pub readiness: Arc<Readiness>,
+    /// The workers' counters, rendered by `/metrics`.
     pub metrics: Arc<MetricsHub>,
+    /// The request log the logs API reads.
     pub log_db: LogDb,
     /// Flushed before each logs API call (read your writes); its stats feed `/metrics`.
     pub log_writer: Arc<LogWriter>,
@@ -53,15 +56,21 @@ pub struct AdminContext {
     pub gateways: BTreeSet<String>,
 }
 
+/// Why the admin plane could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
+    /// The admin address could not be bound.
     #[error("cannot listen on admin address {addr}: {source}")]
     Bind {
+        /// The address asked for.
         addr: SocketAddr,
+        /// The bind error.
         source: std::io::Error,
     },
+    /// The request log could not be opened for reading.
     #[error("admin plane: {0}")]
     Logs(#[from] LogDbError),
+    /// The admin thread could not be started or did not come up.
     #[error("admin plane: {0}")]
     Thread(String),
 }

@@ -19,7 +19,10 @@ pub use escape::json_string;
 pub enum JsonError {
     /// Not valid JSON (RFC 8259); `offset` is where the scanner gave up.
     #[error("request body is not valid JSON (near byte {offset})")]
-    Invalid { offset: usize },
+    Invalid {
+        /// Byte offset where the scanner gave up.
+        offset: usize,
+    },
     /// Valid JSON, but the top-level value is not an object.
     #[error("request body is not a JSON object")]
     NotObject,

@@ -27,6 +27,7 @@ const MAX_DISCARDED_BODY_BYTES: usize = 1 << 20;
 /// The interim answer to `Expect: 100-continue`, sent once the head passed every check.
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
+/// Serves one client connection until it closes: request after request, each through the pipeline.
 pub async fn serve_connection(worker: Rc<Worker>, stream: TcpStream) {
     let _guard = worker.drain.track_connection();
     let _ = stream.set_nodelay(true);

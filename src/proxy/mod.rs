@@ -33,14 +33,20 @@ use std::sync::Arc;
 /// pool, the worker's drain state, the process-wide controls (cache, rate limits), and
 /// the observe plane's ends (this core's metrics, the log queue, the price table).
 pub struct Worker {
+    /// The config snapshot.
     pub settings: Arc<Settings>,
+    /// Cache, rate limiters, body budget and clock, shared by every worker.
     pub controls: Arc<ControlState>,
+    /// This worker's upstream pool.
     pub upstream: Upstream,
+    /// This worker's drain state.
     pub drain: Rc<Drain>,
+    /// This worker's metrics counters.
     pub metrics: Rc<WorkerMetrics>,
     /// `None` when the server runs without the request log.
     pub log: Option<LogSender>,
     /// `None` unless `server.access_log` is on.
     pub access_log: Option<AccessLog>,
+    /// Model prices, for the cost of each request.
     pub prices: Arc<PriceTable>,
 }

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 /// A connection handed out by [`Upstream::checkout`].
 #[derive(Debug)]
 pub struct Checkout {
+    /// The connection.
     pub conn: Conn,
     /// True when it came from the pool rather than a new connect.
     pub reused: bool,
@@ -56,6 +57,7 @@ pub struct Upstream {
 }
 
 impl Upstream {
+    /// An empty pool over the shared DNS cache and TLS setup.
     pub fn new(shared: Arc<UpstreamShared>, cfg: &UpstreamConfig) -> Self {
         Upstream {
             shared,
@@ -137,6 +139,7 @@ impl Upstream {
         });
     }
 
+    /// This pool's counters now.
     pub fn stats(&self) -> PoolStats {
         PoolStats {
             idle: self.idle.borrow().values().map(VecDeque::len).sum(),
