@@ -29,7 +29,7 @@ use std::time::Duration;
 use monoio::io::{CancelHandle, Canceller};
 use monoio::net::TcpListener;
 
-use crate::lifecycle::Readiness;
+use crate::lifecycle::{accept_until_stopped, stop_listening, Readiness};
 use crate::observe::logdb::{LogDb, LogDbError, LogWriter};
 use crate::observe::metrics::MetricsHub;
 use crate::redact::Secret;
@@ -175,9 +175,7 @@ fn run(
             monoio::time::sleep(STOP_POLL).await;
         }
         // Refuse new connections now, whenever the runtime gets to close the socket.
-        // SAFETY: the fd is the listening socket this thread owns and still has open;
-        // shutdown() neither closes nor invalidates it.
-        unsafe { libc::shutdown(listening_fd, libc::SHUT_RDWR) };
+        stop_listening(&[listening_fd]);
         let _ = canceller.cancel();
     });
 }
@@ -188,16 +186,16 @@ async fn accept_loop(
     cancel: CancelHandle,
     stop: Arc<AtomicBool>,
 ) {
-    loop {
-        match listener.cancelable_accept(cancel.clone()).await {
-            Ok((stream, _peer)) => {
-                monoio::spawn(conn::serve(admin.clone(), stream));
-            }
-            Err(_) if stop.load(Ordering::Acquire) => return,
-            Err(e) => {
-                log::warn!("admin accept failed: {e}");
-                monoio::time::sleep(Duration::from_millis(10)).await;
-            }
-        }
-    }
+    let stopping = || stop.load(Ordering::Acquire);
+    accept_until_stopped(
+        &listener,
+        cancel,
+        "admin ",
+        stopping,
+        || {},
+        |stream| {
+            monoio::spawn(conn::serve(admin.clone(), stream));
+        },
+    )
+    .await;
 }
