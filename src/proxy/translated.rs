@@ -1,4 +1,4 @@
-//! Delivers a translated response: a whole body read, translated and answered with its
+//! Answers with a translated response: a whole body read, translated and answered with its
 //! length, or an event stream translated and forwarded as each upstream read arrives.
 
 use super::attempt::Answer;
