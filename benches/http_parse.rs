@@ -1,5 +1,7 @@
 //! Criterion benchmarks of the sans-IO HTTP layer: request and response head parsing
 //! on realistic OpenAI heads, and chunked decoding of a recorded SSE stream.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(missing_docs)] // criterion_group! defines an undocumented pub fn
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sluice::http::{

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The whole test suite: every cargo test on the io_uring driver and again on epoll,
+# The whole test suite: the layering check (scripts/check_layers.sh), every cargo test on the io_uring driver and again on epoll,
 # then the official OpenAI and Anthropic Python SDKs against a real gateway and the mock,
 # the README's examples, and its install steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+echo "== layering (no import cycle between src/ modules, nothing imports server)"
+scripts/check_layers.sh
 cargo build --workspace --bins
 echo "== cargo test (io_uring)"
 cargo test --workspace

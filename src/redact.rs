@@ -1,13 +1,53 @@
-//! Redaction of credentials in what the gateway keeps or prints: which header names are
-//! credentials, a Universal body's stored copy, and error messages that would quote input.
+//! Redaction of credentials in what the gateway keeps or prints: `Secret` (a value that never
+//! prints itself), credential header names, a Universal body's stored copy, quoting errors.
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::fmt;
 
-/// What stands in for a credential (the same words as `config::Secret` prints).
+/// What stands in for a credential (the same words as `Secret` prints).
 pub const REDACTED: &str = "[redacted]";
+
+/// A secret string (provider key, gateway token, admin token) that never prints itself:
+/// `Debug` and `Display` show `[redacted]`; only `expose()` gives the value.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value read from config or the environment.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for writing it upstream or comparing it in constant time.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the value is the empty string (an unset token).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
 
 /// Header names that always carry a credential, whatever the substring rule says.
 const CREDENTIAL_HEADERS: [&str; 8] = [

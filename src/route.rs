@@ -16,7 +16,12 @@ pub enum Endpoint<'a> {
     /// Anthropic Messages in front of any provider ([translate]).
     CompatMessages,
     /// Provider-native pass-through: `rest` starts with '/' (or is empty).
-    Native { provider: &'a str, rest: &'a str },
+    Native {
+        /// The provider's slug.
+        provider: &'a str,
+        /// The path after the provider segment.
+        rest: &'a str,
+    },
     /// The Universal endpoint ([controls]).
     Universal,
 }
@@ -26,7 +31,9 @@ pub enum Endpoint<'a> {
 pub struct Route<'a> {
     /// `None` on the `/v1/...` aliases, which belong to gateway `default` of any account.
     pub account_id: Option<&'a str>,
+    /// The gateway id path segment (`default` on the aliases).
     pub gateway_id: &'a str,
+    /// Which endpoint.
     pub endpoint: Endpoint<'a>,
 }
 

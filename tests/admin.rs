@@ -1,5 +1,6 @@
 //! The admin plane over loopback: probes and metrics, the bearer token, the logs
 //! API over entries written through the server's `LogSender`, and restart.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admin_support;
 

@@ -1,5 +1,6 @@
 //! The command line as a user meets it: help and version (exit 0), mistakes (exit 2 and
 //! the usage), and `check` refusing what `serve` would, with the key path and a suggestion.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::{Command, Output};
 

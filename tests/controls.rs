@@ -1,6 +1,7 @@
 //! The [controls] stage end to end on loopback: cache (hit/miss header, key separation by
 //! credential, TTL on a manual clock, LRU eviction under the byte bound, streamed bodies)
 //! and rate limits exact over several workers. Retries and timeouts: tests/retry_timeout.rs.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! HTTP/1.1 on the client side: keep-alive, pipelining, chunked bodies, 100-continue,
 //! TE+CL, limits, malformed input, idle timeout; bytes on the wire.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

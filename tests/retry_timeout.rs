@@ -1,5 +1,6 @@
 //! Retries and the request timeout end to end on loopback: attempts and backoff delays
 //! (lower bounds), what is retried and what is not, time to first byte vs a started stream.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

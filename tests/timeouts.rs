@@ -1,6 +1,7 @@
 //! The client and upstream deadlines end to end, configured short: a trickled head and a
 //! stalled body get 408, a client that stops reading is closed with its upstream, a silent
 //! upstream is 504, a stalled stream is cut; each expiry is counted in `/metrics`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admin_support;
 mod common;

@@ -1,5 +1,6 @@
 //! Translation through the gateway: OpenAI clients on `/compat` and `/v1` reaching
 //! Anthropic and Gemini upstreams, and Anthropic Messages clients reaching any provider.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! A request that panics (a bug injected through the controls' clock) closes its own
 //! connection only: the worker goes on serving and counts it. (A worker that dies outside
 //! any request stops the process: tests/shutdown.rs.)
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

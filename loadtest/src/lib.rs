@@ -1,16 +1,5 @@
 //! Shared code of the load tools: `sluice-mock` (a mock OpenAI-compatible provider) and
 //! `sluice-load` (an HTTP/1.1 load generator); the binaries are thin shells over `mock` and `load`.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::todo,
-        clippy::dbg_macro
-    )
-)]
-#![warn(missing_docs)]
 
 pub mod error;
 pub mod load;

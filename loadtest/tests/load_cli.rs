@@ -1,5 +1,6 @@
 //! `sluice-load` as a user sees it: exit codes, the text and JSON reports, oha's flags, the
 //! progress line, against sluice-mock and a raw recording server, all on loopback port 0.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! End-to-end checks of the real `sluice-mock` binary with a plain std client, and of the real
 //! `sluice-load` binary against it (counts read back from its `--json` report, exit codes).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

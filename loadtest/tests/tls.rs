@@ -1,5 +1,6 @@
 //! HTTPS on the real `sluice-mock`: a self-signed certificate (rcgen), a rustls client trusting
 //! it, ALPN http/1.1, a completion served over TLS; and `sluice-load` against it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

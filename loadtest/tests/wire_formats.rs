@@ -1,5 +1,6 @@
 //! The real `sluice-mock` binary answering in each provider's wire format: Anthropic
 //! Messages and Gemini (JSON, SSE, errors) next to OpenAI, all from one mock.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -29,10 +29,10 @@ use std::time::Duration;
 use monoio::io::{CancelHandle, Canceller};
 use monoio::net::TcpListener;
 
-use crate::config::Secret;
+use crate::lifecycle::{accept_until_stopped, stop_listening, Readiness};
 use crate::observe::logdb::{LogDb, LogDbError, LogWriter};
 use crate::observe::metrics::MetricsHub;
-use crate::server::Readiness;
+use crate::redact::Secret;
 use routes::Admin;
 
 /// How often the admin thread looks at its stop flag.
@@ -43,8 +43,11 @@ const STOP_POLL: Duration = Duration::from_millis(20);
 pub struct AdminContext {
     /// `None` (or an empty token in config): `/api/v1/` is open.
     pub admin_token: Option<Secret>,
+    /// Read by `/readyz`.
     pub readiness: Arc<Readiness>,
+    /// The workers' counters, rendered by `/metrics`.
     pub metrics: Arc<MetricsHub>,
+    /// The request log the logs API reads.
     pub log_db: LogDb,
     /// Flushed before each logs API call (read your writes); its stats feed `/metrics`.
     pub log_writer: Arc<LogWriter>,
@@ -53,15 +56,21 @@ pub struct AdminContext {
     pub gateways: BTreeSet<String>,
 }
 
+/// Why the admin plane could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
+    /// The admin address could not be bound.
     #[error("cannot listen on admin address {addr}: {source}")]
     Bind {
+        /// The address asked for.
         addr: SocketAddr,
+        /// The bind error.
         source: std::io::Error,
     },
+    /// The request log could not be opened for reading.
     #[error("admin plane: {0}")]
     Logs(#[from] LogDbError),
+    /// The admin thread could not be started or did not come up.
     #[error("admin plane: {0}")]
     Thread(String),
 }
@@ -166,9 +175,7 @@ fn run(
             monoio::time::sleep(STOP_POLL).await;
         }
         // Refuse new connections now, whenever the runtime gets to close the socket.
-        // SAFETY: the fd is the listening socket this thread owns and still has open;
-        // shutdown() neither closes nor invalidates it.
-        unsafe { libc::shutdown(listening_fd, libc::SHUT_RDWR) };
+        stop_listening(&[listening_fd]);
         let _ = canceller.cancel();
     });
 }
@@ -179,16 +186,16 @@ async fn accept_loop(
     cancel: CancelHandle,
     stop: Arc<AtomicBool>,
 ) {
-    loop {
-        match listener.cancelable_accept(cancel.clone()).await {
-            Ok((stream, _peer)) => {
-                monoio::spawn(conn::serve(admin.clone(), stream));
-            }
-            Err(_) if stop.load(Ordering::Acquire) => return,
-            Err(e) => {
-                log::warn!("admin accept failed: {e}");
-                monoio::time::sleep(Duration::from_millis(10)).await;
-            }
-        }
-    }
+    let stopping = || stop.load(Ordering::Acquire);
+    accept_until_stopped(
+        &listener,
+        cancel,
+        "admin ",
+        stopping,
+        || {},
+        |stream| {
+            monoio::spawn(conn::serve(admin.clone(), stream));
+        },
+    )
+    .await;
 }

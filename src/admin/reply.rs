@@ -9,8 +9,11 @@ use crate::http::{HeadWriter, HttpError};
 /// One admin response.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
+    /// HTTP status.
     pub status: u16,
+    /// The `Content-Type` header.
     pub content_type: &'static str,
+    /// The whole body (sent with `Content-Length`).
     pub body: Vec<u8>,
     /// Extra headers (`WWW-Authenticate` on a 401).
     pub headers: Vec<(&'static str, String)>,
@@ -19,11 +22,17 @@ pub struct Reply {
 /// The kind of an admin error, which names its `type` field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
+    /// 400, `invalid_request_error`.
     BadRequest,
+    /// 401, `authentication_error`.
     Unauthorized,
+    /// 404, `not_found_error`.
     NotFound,
+    /// 405, `invalid_request_error`.
     MethodNotAllowed,
+    /// 413, `invalid_request_error`.
     PayloadTooLarge,
+    /// 500, `server_error`.
     Internal,
 }
 
@@ -41,6 +50,7 @@ impl ErrorKind {
 }
 
 impl Reply {
+    /// `value` as a JSON body with this status.
     pub fn json(status: u16, value: &Value) -> Reply {
         Reply {
             status,
@@ -55,6 +65,7 @@ impl Reply {
         Reply::json(200, &json!({ "success": true, "result": result }))
     }
 
+    /// A 200 with this body and content type.
     pub fn bytes(content_type: &'static str, body: Vec<u8>) -> Reply {
         Reply {
             status: 200,

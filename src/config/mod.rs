@@ -5,17 +5,16 @@ mod env;
 mod load;
 mod memory;
 mod plain_errors;
+mod providers;
 mod render;
-mod secret;
 mod suggest;
 mod validate;
 
-pub(crate) use suggest::did_you_mean;
-
-pub use secret::Secret;
-pub(crate) use validate::check_readable;
+use suggest::did_you_mean;
+use validate::check_readable;
 
 use crate::providers::{is_builtin_slug, Provider};
+use crate::redact::Secret;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
@@ -27,23 +26,35 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConfigFile {
+    /// `[server]`: listeners, limits and timeouts of the client side, the data dir.
     pub server: ServerConfig,
+    /// `[upstream]`: connecting to providers and pooling the connections.
     pub upstream: UpstreamConfig,
+    /// `[[gateway]]` tables, in file order.
     pub gateway: Vec<GatewayConfig>,
+    /// `[provider.NAME]` tables by name.
     pub provider: BTreeMap<String, ProviderConfig>,
     /// `[price.PROVIDER]` overrides of the bundled prices, checked at load (validate.rs).
     pub price: BTreeMap<String, toml::Table>,
 }
 
+/// `[server]` as written, with its defaults.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
+    /// Data-plane addresses (`host:port`), each bound once per worker.
     pub listen: Vec<String>,
+    /// The admin plane's address; "" turns it off.
     pub admin_listen: String,
+    /// Worker threads; 0: one per CPU the process may run on.
     pub workers: usize,
+    /// The account segment of gateway paths accepted; `*` takes any.
     pub account_id: String,
+    /// Largest request head; over it: 431.
     pub max_header_bytes: usize,
+    /// Largest request body; over it: 413 (2004).
     pub max_body_bytes: usize,
+    /// How long an idle keep-alive connection waits for a request's first byte.
     pub client_idle_timeout_s: u64,
     /// A request head must be complete this long after its first byte (else 408).
     pub client_header_timeout_s: u64,
@@ -54,14 +65,19 @@ pub struct ServerConfig {
     /// Request-body bytes all workers together hold in memory; over it: 503. 0 in the
     /// file means "size from the machine"; resolved (never 0) in `Settings`.
     pub max_buffered_body_bytes: u64,
+    /// How long a shutdown waits for in-flight requests before the workers stop.
     pub shutdown_grace_s: u64,
+    /// Where the request log (`logs.db`) lives.
     pub data_dir: String,
+    /// Bearer token of the admin `/api/v1/` routes; empty: open.
     pub admin_token: Secret,
+    /// Bytes of the response cache, all gateways and workers; 0 turns it off.
     pub cache_max_bytes: u64,
     /// Request-log entries held while the writer catches up; more are dropped and counted.
     pub log_queue_entries: usize,
     /// One info line per finished request on stderr (`observe::access_log`).
     pub access_log: bool,
+    /// `[server.tls]`; startup refuses it for now (TLS on the listener is not supported yet).
     pub tls: Option<ListenerTls>,
 }
 
@@ -90,24 +106,32 @@ impl Default for ServerConfig {
     }
 }
 
+/// `[server.tls]`: a certificate chain and private key (PEM files); not served yet.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListenerTls {
+    /// PEM certificate chain.
     pub cert: PathBuf,
+    /// PEM private key.
     pub key: PathBuf,
 }
 
+/// `[upstream]` as written, with its defaults.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct UpstreamConfig {
+    /// Longest wait for a TCP connect (and TLS handshake) to a provider.
     pub connect_timeout_ms: u64,
+    /// An idle pooled connection older than this is dropped at checkout.
     pub pool_idle_timeout_s: u64,
+    /// Idle connections kept per peer and worker.
     pub pool_max_idle_per_host: usize,
     /// Longest wait for an upstream's response head, per attempt, whatever the request's
     /// own `request_timeout_ms` (the shorter of the two applies).
     pub first_byte_timeout_s: u64,
     /// Longest wait for the next bytes of an upstream response body (else it is cut).
     pub stream_idle_timeout_s: u64,
+    /// Extra trusted roots (PEM) for every provider.
     pub ca_file: Option<PathBuf>,
 }
 
@@ -124,18 +148,29 @@ impl Default for UpstreamConfig {
     }
 }
 
+/// One `[[gateway]]` as written, with its defaults.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GatewayConfig {
+    /// The gateway's path segment (`/v1/{account}/{id}/...`).
     pub id: String,
+    /// Tokens accepted in `cf-aig-authorization`; empty: the gateway is open.
     pub auth_tokens: Vec<Secret>,
+    /// Provider for bare model names on `/compat` (a slug or model prefix).
     pub default_provider: String,
+    /// Whether requests of this gateway go to the request log.
     pub collect_logs: bool,
+    /// Whose provider key the unified endpoints use.
     pub client_keys: ClientKeys,
+    /// Response cache TTL; 0: caching only when a request asks for it.
     pub cache_ttl_s: u64,
+    /// `[gateway.rate_limit]`.
     pub rate_limit: RateLimitConfig,
+    /// `[gateway.retry]`.
     pub retry: RetryConfig,
+    /// Default time to the first response byte; 0: no limit.
     pub request_timeout_ms: u64,
+    /// Entries kept in the request log for this gateway; older ones are deleted.
     pub log_max_entries: u64,
 }
 
@@ -156,11 +191,15 @@ impl Default for GatewayConfig {
     }
 }
 
+/// `[gateway.rate_limit]`: at most `limit` requests per `interval_s`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RateLimitConfig {
+    /// Requests per interval; 0 turns the limit off.
     pub limit: u64,
+    /// The window, in seconds.
     pub interval_s: u64,
+    /// Fixed or sliding window.
     pub technique: RateTechnique,
 }
 
@@ -174,14 +213,18 @@ impl Default for RateLimitConfig {
     }
 }
 
+/// How the rate-limit window moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RateTechnique {
+    /// Windows aligned to Unix time, counted afresh in each.
     Fixed,
+    /// A window ending now: the requests admitted in the last `interval_s`.
     Sliding,
 }
 
 impl RateTechnique {
+    /// The name used in config.
     pub fn as_str(self) -> &'static str {
         match self {
             RateTechnique::Fixed => "fixed",
@@ -190,11 +233,15 @@ impl RateTechnique {
     }
 }
 
+/// `[gateway.retry]`: how failed attempts are retried.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RetryConfig {
+    /// Attempts in all (1 = no retry).
     pub max_attempts: u32,
+    /// Wait before the second attempt, in milliseconds.
     pub delay_ms: u64,
+    /// How the wait grows between later attempts.
     pub backoff: Backoff,
 }
 
@@ -227,6 +274,7 @@ pub enum ClientKeys {
 }
 
 impl ClientKeys {
+    /// The name used in config.
     pub fn as_str(self) -> &'static str {
         match self {
             ClientKeys::StoredFirst => "stored-first",
@@ -236,15 +284,20 @@ impl ClientKeys {
     }
 }
 
+/// How the retry delay grows from one attempt to the next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backoff {
+    /// The same delay each time.
     Constant,
+    /// The delay times the attempt number.
     Linear,
+    /// The delay doubled each time.
     Exponential,
 }
 
 impl Backoff {
+    /// The name used in config.
     pub fn as_str(self) -> &'static str {
         match self {
             Backoff::Constant => "constant",
@@ -258,27 +311,37 @@ impl Backoff {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProviderConfig {
+    /// Upstream base URL; required for a custom provider.
     pub base_url: Option<String>,
+    /// Stored provider keys by alias (`default` is used unless a request names another).
     pub keys: BTreeMap<String, Secret>,
+    /// Wire format; a custom provider defaults to OpenAI's.
     pub api: Option<crate::providers::Api>,
+    /// Extra trusted roots (PEM) for this provider only.
     pub ca_file: Option<PathBuf>,
+    /// Models listed by `/compat/models`.
     pub models: Vec<String>,
 }
 
 /// A gateway as workers use it.
 #[derive(Debug, Clone)]
 pub struct Gateway {
+    /// The gateway's path segment.
     pub id: String,
+    /// Tokens accepted in `cf-aig-authorization`; empty: the gateway is open.
     pub auth_tokens: Vec<Secret>,
     /// The provider's slug (a model prefix or `custom-NAME` in config is resolved to it).
     pub default_provider: Option<String>,
+    /// The gateway's table as written.
     pub config: GatewayConfig,
 }
 
 /// The resolved, validated config: an immutable snapshot shared by all workers (`Arc`).
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// `[server]` as written.
     pub server: ServerConfig,
+    /// `[upstream]` as written.
     pub upstream: UpstreamConfig,
     /// By id; always holds "default".
     pub gateways: HashMap<String, Gateway>,
@@ -293,6 +356,7 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The gateway with this id.
     pub fn gateway(&self, id: &str) -> Option<&Gateway> {
         self.gateways.get(id)
     }
@@ -329,21 +393,40 @@ fn find_by_model_prefix<'a>(
 /// Why a config could not be loaded; the message names the key path or variable.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The file could not be read.
     #[error("cannot read config file {path}: {source}")]
     Read {
+        /// The config file.
         path: PathBuf,
+        /// Why it could not be read.
         source: std::io::Error,
     },
+    /// A value is refused.
     #[error("config error at `{path}`: {message}")]
-    Invalid { path: String, message: String },
+    Invalid {
+        /// The key path (`gateway[0].retry.max_attempts`).
+        path: String,
+        /// Why it is refused.
+        message: String,
+    },
+    /// An `env:` value names a variable that is not set.
     #[error("config error at `{path}`: environment variable {var} is not set")]
-    MissingEnv { path: String, var: String },
+    MissingEnv {
+        /// The key path.
+        path: String,
+        /// The variable's name.
+        var: String,
+    },
     /// Not valid TOML. The source line is not quoted, since it may hold a secret.
     #[error("config syntax error in {origin} at line {line}, column {column}: {message}")]
     Syntax {
+        /// Where the text came from (a path, "inline", ...).
         origin: String,
+        /// 1-based line of the error.
         line: usize,
+        /// 1-based column of the error.
         column: usize,
+        /// The parser's message.
         message: String,
     },
 }

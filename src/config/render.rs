@@ -1,8 +1,9 @@
 //! `sluice check` output: the resolved config written back as TOML that loads again,
 //! with every secret (provider keys, gateway tokens, admin token) shown as "[redacted]".
 
-use super::{Gateway, Secret, Settings};
+use super::{Gateway, Settings};
 use crate::providers::Provider;
+use crate::redact::Secret;
 use std::path::Path;
 use toml::{Table, Value};
 

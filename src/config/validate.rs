@@ -2,12 +2,13 @@
 //! resolution into the `Settings` snapshot: parsed addresses, gateways, providers.
 
 use super::memory::{default_body_budget, physical_memory};
+use super::providers::resolve_providers;
 use super::{
     did_you_mean, find_by_model_prefix, find_by_slug, ConfigError, ConfigFile, Gateway, Settings,
 };
 use super::{GatewayConfig, ServerConfig, UpstreamConfig, REQUEST_TIMEOUT_MAX_MS};
 use crate::observe::{PriceError, PriceTable};
-use crate::providers::{resolve_providers, Provider};
+use crate::providers::Provider;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::Path;

@@ -8,8 +8,11 @@ use std::time::Duration;
 /// waiting `delay_before(n)` between attempt n and attempt n+1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
+    /// Attempts in all (1 = no retry).
     pub max_attempts: u32,
+    /// Wait before the second attempt.
     pub delay: Duration,
+    /// How the wait grows between later attempts.
     pub backoff: Backoff,
 }
 

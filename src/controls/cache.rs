@@ -23,8 +23,11 @@ const NIL: usize = usize::MAX;
 /// client with no lock held.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CachedResponse {
+    /// The upstream's status.
     pub status: u16,
+    /// The upstream's end-to-end headers (names as sent).
     pub headers: Vec<(String, Vec<u8>)>,
+    /// The whole body, de-chunked.
     pub body: Bytes,
     /// When the answer was stored (for an `Age` header).
     pub stored_at: Instant,
@@ -45,6 +48,7 @@ impl CachedResponse {
 /// What `insert` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InsertOutcome {
+    /// Stored, evicting older entries where the shard needed room.
     Stored,
     /// The entry alone is larger than a shard's budget: not stored, nothing evicted.
     TooLarge,
@@ -55,8 +59,11 @@ pub enum InsertOutcome {
 /// Counters summed over all shards (a moment's view; shards are read one after another).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CacheStats {
+    /// Entries held.
     pub entries: u64,
+    /// Bytes charged by the entries held.
     pub bytes: u64,
+    /// Lookups that found a fresh entry.
     pub hits: u64,
     /// Lookups that found nothing, or found an expired entry.
     pub misses: u64,

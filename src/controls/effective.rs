@@ -13,6 +13,7 @@ pub const OPT_IN_CACHE_TTL: Duration = Duration::from_secs(300);
 /// Caching for one request: look it up, and store a cacheable answer for `ttl`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CachePolicy {
+    /// How long a stored answer stays fresh.
     pub ttl: Duration,
     /// `cf-aig-cache-key`: replaces the default key (`cache_key::custom_key`).
     pub custom_key: Option<String>,
@@ -23,6 +24,7 @@ pub struct CachePolicy {
 pub struct Effective {
     /// `None`: neither look up nor store.
     pub cache: Option<CachePolicy>,
+    /// Retries of a failed attempt.
     pub retry: RetryPolicy,
     /// Time to the first response byte; `None`: no limit.
     pub request_timeout: Option<Duration>,

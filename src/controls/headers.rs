@@ -4,12 +4,19 @@
 use crate::config::{Backoff, REQUEST_TIMEOUT_MAX_MS};
 use std::time::Duration;
 
+/// Cache TTL in seconds for this request's answer.
 pub const CACHE_TTL: &str = "cf-aig-cache-ttl";
+/// `true`: neither look up nor store this request.
 pub const SKIP_CACHE: &str = "cf-aig-skip-cache";
+/// A cache key of the client's choosing instead of the request's digest.
 pub const CACHE_KEY: &str = "cf-aig-cache-key";
+/// Time to the first response byte, in milliseconds.
 pub const REQUEST_TIMEOUT: &str = "cf-aig-request-timeout";
+/// Attempts in all for this request (1 to 5).
 pub const MAX_ATTEMPTS: &str = "cf-aig-max-attempts";
+/// Wait before a retry, in milliseconds.
 pub const RETRY_DELAY: &str = "cf-aig-retry-delay";
+/// `constant`, `linear` or `exponential` growth of the retry wait.
 pub const BACKOFF: &str = "cf-aig-backoff";
 
 /// Bounds of the hosted service: a cache TTL header takes 60 s to 30 days.
@@ -21,12 +28,19 @@ const RETRY_DELAY_MAX_MS: u64 = 60_000;
 /// What the control headers of one request ask for; `None` where a header is absent.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestControls {
+    /// `cf-aig-cache-ttl`.
     pub cache_ttl: Option<Duration>,
+    /// `cf-aig-skip-cache`.
     pub skip_cache: Option<bool>,
+    /// `cf-aig-cache-key`.
     pub cache_key: Option<String>,
+    /// `cf-aig-request-timeout`.
     pub request_timeout: Option<Duration>,
+    /// `cf-aig-max-attempts`.
     pub max_attempts: Option<u32>,
+    /// `cf-aig-retry-delay`.
     pub retry_delay: Option<Duration>,
+    /// `cf-aig-backoff`.
     pub backoff: Option<Backoff>,
 }
 

@@ -39,6 +39,7 @@ enum Technique {
 }
 
 impl RateLimiter {
+    /// A limiter for `config`; off when its limit or interval is 0.
     pub fn new(config: &RateLimitConfig) -> RateLimiter {
         let technique = if config.limit == 0 || config.interval_s == 0 {
             Technique::Off

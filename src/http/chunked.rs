@@ -93,6 +93,7 @@ impl Default for ChunkedDecoder {
 }
 
 impl ChunkedDecoder {
+    /// A decoder at the start of a chunked body.
     pub fn new() -> Self {
         ChunkedDecoder {
             state: State::Size {
@@ -142,7 +143,7 @@ impl ChunkedDecoder {
             if self.state == State::Done {
                 break;
             }
-            self.step(input[pos])?;
+            self.advance(input[pos])?;
             pos += 1;
         }
         Ok(ChunkProgress {
@@ -152,7 +153,7 @@ impl ChunkedDecoder {
     }
 
     /// Advances the framing state by one byte (everything except chunk data).
-    fn step(&mut self, b: u8) -> Result<(), HttpError> {
+    fn advance(&mut self, b: u8) -> Result<(), HttpError> {
         if matches!(
             self.state,
             State::Size { .. } | State::Extension { .. } | State::SizeLf { .. }
@@ -222,7 +223,7 @@ impl ChunkedDecoder {
                 (b'\n', false) => State::TrailerStart,
                 _ => return Err(HttpError::BadChunk("CR without LF in trailer")),
             },
-            // `feed` handles Data and stops at Done before calling `step`.
+            // `feed` handles Data and stops at Done before calling `advance`.
             State::Data { .. } | State::Done => self.state,
         };
         Ok(())

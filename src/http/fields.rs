@@ -6,7 +6,9 @@ use super::HttpError;
 /// One header line: the name as sent (case kept) and the value with surrounding whitespace trimmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
+    /// The name as sent.
     pub name: String,
+    /// The value, surrounding whitespace trimmed.
     pub value: Vec<u8>,
 }
 

@@ -19,13 +19,21 @@ pub enum BodyFraming {
 /// Request method; the common ones are variants, any other token is kept as sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Method {
+    /// `GET`.
     Get,
+    /// `POST`.
     Post,
+    /// `PUT`.
     Put,
+    /// `PATCH`.
     Patch,
+    /// `DELETE`.
     Delete,
+    /// `HEAD`.
     Head,
+    /// `OPTIONS`.
     Options,
+    /// Any other token, as sent.
     Other(String),
 }
 
@@ -61,12 +69,15 @@ impl Method {
 /// A parsed request head. Header values are copies, so the read buffer can be reused at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestHead {
+    /// The request method.
     pub method: Method,
     /// The request-target exactly as sent.
     pub target: String,
     /// 0 for HTTP/1.0, 1 for HTTP/1.1.
     pub minor_version: u8,
+    /// Every header line, in order.
     pub headers: Vec<Header>,
+    /// How the body is delimited.
     pub framing: BodyFraming,
     /// The client asked to keep the connection (1.1 unless `close`; 1.0 only with `keep-alive`).
     pub keep_alive: bool,

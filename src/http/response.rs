@@ -24,12 +24,15 @@ pub enum ResponseFraming {
 /// A parsed response head. Header values are copies, so the read buffer can be reused at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResponseHead {
+    /// HTTP status.
     pub status: u16,
     /// The reason phrase as sent ("" if absent or not UTF-8).
     pub reason: String,
     /// 0 for HTTP/1.0, 1 for HTTP/1.1.
     pub minor_version: u8,
+    /// Every header line, in order.
     pub headers: Vec<Header>,
+    /// How the body is delimited.
     pub framing: ResponseFraming,
     /// The connection may carry another request after this response's body.
     pub keep_alive: bool,

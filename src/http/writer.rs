@@ -18,10 +18,12 @@ impl Default for HeadWriter {
 }
 
 impl HeadWriter {
+    /// An empty head with room for a typical one.
     pub fn new() -> Self {
         Self::with_capacity(512)
     }
 
+    /// An empty head with room for `capacity` bytes.
     pub fn with_capacity(capacity: usize) -> Self {
         HeadWriter {
             buf: Vec::with_capacity(capacity),

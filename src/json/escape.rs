@@ -6,7 +6,7 @@ use super::JsonError;
 /// Validates the escape sequence whose backslash is at `at` and returns the
 /// index just past it. Lone or unpaired UTF-16 surrogates are rejected, as
 /// serde_json and Python's strict decoders do.
-pub(super) fn check_escape(buf: &[u8], at: usize) -> Result<usize, JsonError> {
+pub fn check_escape(buf: &[u8], at: usize) -> Result<usize, JsonError> {
     let invalid = JsonError::Invalid { offset: at };
     match buf.get(at + 1) {
         Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(at + 2),

@@ -65,17 +65,29 @@ fn write_batches(rx: &Receiver<Queued>) {
 /// ids goes in, so no key can.
 #[derive(Debug)]
 pub struct AccessLine<'a> {
+    /// Request method.
     pub method: &'a str,
+    /// Request path, without its query string.
     pub path: &'a str,
+    /// Gateway id.
     pub gateway: &'a str,
+    /// Provider slug ("" when none was chosen).
     pub provider: &'a str,
+    /// Model as sent upstream.
     pub model: &'a str,
+    /// Status written to the client (0: none).
     pub status: u16,
+    /// From the request's first byte to its last response byte.
     pub duration: Duration,
+    /// Time to the first response body byte.
     pub ttft: Option<Duration>,
+    /// Input tokens, when the response said.
     pub tokens_in: Option<u64>,
+    /// Output tokens, when the response said.
     pub tokens_out: Option<u64>,
+    /// Cache status label (`hit`, `miss`, `none`).
     pub cache: &'a str,
+    /// The `cf-aig-log-id` sent back.
     pub log_id: &'a str,
 }
 

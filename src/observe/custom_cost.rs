@@ -6,15 +6,19 @@ use super::usage::Usage;
 /// Why a `cf-aig-custom-cost` header was refused (the caller answers 400, code 2003).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CustomCostError {
+    /// Not JSON.
     #[error("cf-aig-custom-cost is not valid JSON")]
     NotJson,
+    /// JSON, but not an object.
     #[error("cf-aig-custom-cost must be a JSON object")]
     NotObject,
     /// A key other than the two prices: a misspelt price would otherwise count as 0.
     #[error("cf-aig-custom-cost has unknown key {0:?} (expected per_token_in, per_token_out)")]
     UnknownKey(String),
+    /// Neither price given.
     #[error("cf-aig-custom-cost needs per_token_in or per_token_out")]
     NoPrice,
+    /// The named price is not a number >= 0.
     #[error("cf-aig-custom-cost {0} must be a number >= 0")]
     BadPrice(&'static str),
 }
@@ -22,7 +26,9 @@ pub enum CustomCostError {
 /// Per-token prices sent by the client, in USD.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CustomCost {
+    /// USD per input token.
     pub per_token_in: f64,
+    /// USD per output token.
     pub per_token_out: f64,
 }
 

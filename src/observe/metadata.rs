@@ -21,14 +21,22 @@ pub enum MetadataError {
     NotObject,
     /// An entry's value is an object, an array or null.
     #[error("cf-aig-metadata entry {key:?} must be a string, number or boolean, not {found}")]
-    BadValue { key: String, found: &'static str },
+    BadValue {
+        /// The entry's key.
+        key: String,
+        /// What its value is (`object`, `array`, `null`).
+        found: &'static str,
+    },
 }
 
 /// One metadata value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MetadataValue {
+    /// A JSON string.
     String(String),
+    /// A JSON number, as written.
     Number(serde_json::Number),
+    /// A JSON boolean.
     Bool(bool),
 }
 
@@ -59,6 +67,7 @@ impl Metadata {
         self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
+    /// Whether the header held no entry (or was absent).
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

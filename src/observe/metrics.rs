@@ -14,8 +14,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::upstream::PoolStats;
-
 /// Distinct label sets one family keeps per worker; later ones are counted under
 /// `"other"` label values, so a client sending random model names cannot blow
 /// up the scrape.
@@ -24,10 +22,25 @@ pub const MAX_SERIES: usize = 200;
 /// The label value that takes what [`MAX_SERIES`] leaves out.
 pub const OVERFLOW_LABEL: &str = "other";
 
+/// Counters of one worker's upstream pool (`upstream::Upstream::stats` fills them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Connections waiting in the pool.
+    pub idle: usize,
+    /// Connections checked out and not yet checked in or dropped.
+    pub in_use: usize,
+    /// New connections made.
+    pub connects: u64,
+    /// Checkouts served from the pool.
+    pub reuses: u64,
+}
+
 /// How a response relates to the gateway cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CacheStatus {
+    /// Answered from the cache.
     Hit,
+    /// Looked up, not found; the answer may be stored.
     Miss,
     /// Caching off for this request.
     #[default]
@@ -35,6 +48,7 @@ pub enum CacheStatus {
 }
 
 impl CacheStatus {
+    /// The `cache` label value.
     pub fn label(self) -> &'static str {
         match self {
             CacheStatus::Hit => "hit",
@@ -47,18 +61,25 @@ impl CacheStatus {
 /// One finished request as the proxy reports it to [`WorkerMetrics::record_request`].
 #[derive(Debug, Clone, Copy)]
 pub struct RequestRecord<'a> {
+    /// Gateway id.
     pub gateway: &'a str,
+    /// Provider slug.
     pub provider: &'a str,
     /// As sent upstream.
     pub model: &'a str,
     /// 0 when no response was written (client gone).
     pub status: u16,
+    /// How the cache took part.
     pub cache: CacheStatus,
+    /// Input tokens, when the response said.
     pub tokens_in: Option<u64>,
+    /// Output tokens, when the response said.
     pub tokens_out: Option<u64>,
     /// USD; `None` when unknown (it then adds nothing).
     pub cost: Option<f64>,
+    /// From the request's first byte to its last response byte.
     pub duration: Duration,
+    /// Time to the first response body byte.
     pub ttft: Option<Duration>,
     /// Time spent in the gateway itself (duration minus upstream time).
     pub overhead: Option<Duration>,
@@ -120,14 +141,17 @@ impl<const N: usize, V: Default> Series<N, V> {
         &mut self.rows[index].1
     }
 
+    /// Every label set with its value.
     pub fn rows(&self) -> impl Iterator<Item = (&[Box<str>; N], &V)> {
         self.rows.iter().map(|(labels, value)| (labels, value))
     }
 
+    /// Label sets held.
     pub fn len(&self) -> usize {
         self.rows.len()
     }
 
+    /// Whether no label set is held.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
@@ -136,8 +160,11 @@ impl<const N: usize, V: Default> Series<N, V> {
 /// Tokens and cost of one provider and model.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct UsageTotals {
+    /// Input tokens.
     pub tokens_in: u64,
+    /// Output tokens.
     pub tokens_out: u64,
+    /// Cost in USD, of the requests whose cost is known.
     pub cost_usd: f64,
 }
 
@@ -148,8 +175,11 @@ pub struct MetricsSnapshot {
     pub requests: Series<4, u64>,
     /// By provider, model.
     pub usage: Series<2, UsageTotals>,
+    /// Request durations.
     pub latency: Histogram,
+    /// Times to first token.
     pub ttft: Histogram,
+    /// Time spent in the gateway itself.
     pub overhead: Histogram,
     /// Upstream pools, as of the last publish.
     pub pool: PoolStats,
@@ -172,6 +202,7 @@ impl Default for MetricsSnapshot {
 }
 
 impl MetricsSnapshot {
+    /// Counts one finished request.
     pub fn record(&mut self, r: &RequestRecord<'_>) {
         let class = status_class(r.status);
         *self
@@ -232,6 +263,7 @@ pub struct MetricsHub {
 }
 
 impl MetricsHub {
+    /// A hub for `workers` workers, every snapshot empty.
     pub fn new(workers: usize) -> Arc<MetricsHub> {
         Arc::new(MetricsHub {
             slots: (0..workers).map(|_| Mutex::default()).collect(),

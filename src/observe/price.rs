@@ -16,8 +16,11 @@ pub enum PriceError {
     /// An entry is not `{ in = X, out = Y }` with finite, non-negative numbers.
     #[error("price.{provider}.\"{model}\": {reason}")]
     BadEntry {
+        /// The provider table's name.
         provider: String,
+        /// The model's key.
         model: String,
+        /// What is wrong with it.
         reason: String,
     },
 }
@@ -25,7 +28,9 @@ pub enum PriceError {
 /// What one model costs, in USD per token.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ModelPrice {
+    /// USD per input token.
     pub per_token_in: f64,
+    /// USD per output token.
     pub per_token_out: f64,
 }
 
@@ -104,6 +109,7 @@ impl PriceTable {
         self.providers.values().map(BTreeMap::len).sum()
     }
 
+    /// Whether no model has a price.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

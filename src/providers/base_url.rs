@@ -8,18 +8,25 @@ use std::net::Ipv6Addr;
 /// Why a base URL was refused. Messages never echo the URL (it could hold credentials).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BaseUrlError {
+    /// Not `http://` or `https://`.
     #[error("must start with http:// or https://")]
     Scheme,
+    /// No host.
     #[error("has no host")]
     MissingHost,
+    /// The host is not a name or an IP address.
     #[error("has an invalid host")]
     InvalidHost,
+    /// The port is not 1-65535.
     #[error("has an invalid port (1-65535)")]
     InvalidPort,
+    /// `user:password@` in the URL.
     #[error("must not contain user information (user:password@)")]
     UserInfo,
+    /// A query string or fragment.
     #[error("must not contain a query string or fragment")]
     QueryOrFragment,
+    /// Whitespace or control characters in the path.
     #[error("has whitespace or control characters in its path")]
     InvalidPath,
 }

@@ -1,15 +1,13 @@
 //! The provider table: built-in providers of SPEC section 4, their upstream base,
-//! wire format (`Api`) and auth style, merged with `[provider.*]` from config.
+//! wire format (`Api`) and auth style, merged with `[provider.*]` from config by `config`.
 
 mod base_url;
 mod builtin;
-mod resolve;
 
 pub use base_url::BaseUrlError;
 pub use builtin::{builtin_providers, default_key_vars, is_builtin_slug};
-pub(crate) use resolve::resolve_providers;
 
-use crate::config::Secret;
+use crate::redact::Secret;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -18,10 +16,15 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Api {
+    /// OpenAI's API (Chat Completions and the rest), bearer auth.
     Openai,
+    /// Anthropic Messages, `x-api-key` auth.
     Anthropic,
+    /// Google Gemini, `x-goog-api-key` auth.
     Google,
+    /// Azure OpenAI, `api-key` auth.
     AzureOpenai,
+    /// Cloudflare Workers AI (OpenAI-shaped), bearer auth.
     WorkersAi,
 }
 
@@ -76,8 +79,11 @@ impl AuthStyle {
 /// A parsed upstream base URL: `http(s)://host[:port][/path]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BaseUrl {
+    /// Whether the scheme is `https`.
     pub tls: bool,
+    /// Host name or IP address, lowercased.
     pub host: String,
+    /// Port (the scheme's default when none is written).
     pub port: u16,
     /// Path prefix without a trailing slash ("" or "/v1", "/openai/v1", ...).
     pub path: String,
@@ -92,8 +98,11 @@ pub struct Provider {
     pub slug: String,
     /// Prefix of `/compat` model names (`perplexity`); the slug for most providers.
     pub model_prefix: String,
+    /// Where requests go.
     pub base: BaseUrl,
+    /// Wire format.
     pub api: Api,
+    /// How the key is written upstream.
     pub auth: AuthStyle,
     /// Stored keys (BYOK) by alias.
     pub keys: BTreeMap<String, Secret>,

@@ -1,9 +1,10 @@
 //! Gateway authentication (SPEC section 5): whether the request may use the gateway,
 //! and whether the client's `Authorization` is a gateway token (never forwarded).
 
-use crate::config::{ClientKeys, Gateway, Secret};
+use crate::config::{ClientKeys, Gateway};
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::RequestHead;
+use crate::redact::Secret;
 use subtle::ConstantTimeEq;
 
 /// What gateway authentication decided about the request, and the gateway's rule for

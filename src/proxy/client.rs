@@ -1,7 +1,7 @@
 //! The client side of one connection: its two socket halves and the bytes read
 //! but not yet consumed (the start of the next pipelined request, a body, ...).
 
-use super::observe::RequestIds;
+use super::request_log::RequestIds;
 use super::send::ClientWriter;
 use super::Worker;
 use crate::error::{ErrorShape, GatewayError};

@@ -6,8 +6,8 @@ use super::body::{discard_body, discardable, read_body, too_large, BodyError};
 use super::client::ClientConn;
 use super::forward::{forward, ClientSide, Keep};
 use super::io::{race, Raced};
-use super::observe::{record_unobserved, RequestIds, RequestLog};
 use super::plan::{plan, Plan};
+use super::request_log::{record_unobserved, RequestIds, RequestLog};
 use super::Worker;
 use crate::controls::{Effective, RequestControls};
 use crate::error::{ErrorCode, ErrorShape, GatewayError};
@@ -27,6 +27,7 @@ const MAX_DISCARDED_BODY_BYTES: usize = 1 << 20;
 /// The interim answer to `Expect: 100-continue`, sent once the head passed every check.
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
+/// Serves one client connection until it closes: request after request, each through the pipeline.
 pub async fn serve_connection(worker: Rc<Worker>, stream: TcpStream) {
     let _guard = worker.drain.track_connection();
     let _ = stream.set_nodelay(true);

@@ -11,7 +11,9 @@ use std::time::{Instant, SystemTime};
 /// Where the controls read the time: monotonic for cache TTLs, wall-clock for rate-limit
 /// windows (fixed windows are aligned to Unix time).
 pub trait Clock: Send + Sync {
+    /// Monotonic time (cache TTLs).
     fn now(&self) -> Instant;
+    /// Wall-clock time (rate-limit windows).
     fn wall(&self) -> SystemTime;
 }
 
@@ -35,6 +37,7 @@ pub struct ControlState {
     pub cache: Option<ResponseCache>,
     /// Only gateways whose limit is on; empty means no lookup at all per request.
     limiters: HashMap<String, RateLimiter>,
+    /// Where the controls read the time.
     pub clock: Arc<dyn Clock>,
     /// `server.max_buffered_body_bytes`, across all workers.
     pub body_budget: Arc<BodyBudget>,

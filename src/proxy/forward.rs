@@ -4,10 +4,10 @@
 use super::attempt::{run_step, Answer, StepOutcome};
 use super::cached::{entry, replay, BodyCapture, CACHE_STATUS, STEP};
 use super::client::ClientConn;
-use super::observe::{upstream_model, RequestLog};
 use super::plan::PlannedStep;
 use super::pump::{BodyEnd, Decoder, Encoder, Output, Pump, UpstreamBody};
-use super::translated::deliver_translated;
+use super::request_log::{upstream_model, RequestLog};
+use super::translated::answer_translated;
 use super::Worker;
 use crate::controls::CachedResponse;
 use crate::error::{ErrorCode, GatewayError};
@@ -64,7 +64,7 @@ pub async fn forward(
         }
         match run_step(worker, step, i + 1 == count).await {
             StepOutcome::Answer(answer) => {
-                return deliver(worker, client, step, answer, side, log).await
+                return answer_upstream(worker, client, step, answer, side, log).await
             }
             StepOutcome::Failed(err) => failure = Some(err),
         }
@@ -132,7 +132,7 @@ async fn answer_hit(
 
 /// Writes the answer's head (with the controls' response headers) and streams its body;
 /// a complete 2xx body of a cacheable request is stored.
-async fn deliver(
+async fn answer_upstream(
     worker: &Worker,
     client: &mut ClientConn,
     step: &PlannedStep,
@@ -144,7 +144,7 @@ async fn deliver(
     log.outcome.status = answer.head.status;
     log.outcome.overhead = Some(log.elapsed().saturating_sub(answer.upstream_time));
     if let Some(translation) = step.translation {
-        return deliver_translated(worker, client, step, translation, answer, side, log).await;
+        return answer_translated(worker, client, step, translation, answer, side, log).await;
     }
     let Answer {
         conn, head, rest, ..

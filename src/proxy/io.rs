@@ -16,6 +16,7 @@ pub struct IoSlices {
 }
 
 impl IoSlices {
+    /// Slices over `parts` (empty ones left out of the iovecs).
     pub fn new(parts: Vec<Bytes>) -> Self {
         let iovecs = parts
             .iter()
@@ -28,10 +29,12 @@ impl IoSlices {
         IoSlices { parts, iovecs }
     }
 
+    /// Bytes in all.
     pub fn len(&self) -> usize {
         self.parts.iter().map(Bytes::len).sum()
     }
 
+    /// Whether there is nothing to write.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -95,7 +98,9 @@ fn consume(parts: &mut Vec<Bytes>, mut n: usize) {
 
 /// Which of two raced futures finished first.
 pub enum Raced<A, B> {
+    /// The first future finished first.
     Left(A),
+    /// The second future finished first.
     Right(B),
 }
 

@@ -1,5 +1,5 @@
 //! The per-request pipeline: read head -> route -> auth -> read body -> plan (rewrite,
-//! credentials) -> forward -> stream. The connection loop only sequences these steps.
+//! credentials) -> forward -> stream. The connection loop only sequences these stages.
 
 mod attempt;
 mod auth;
@@ -11,9 +11,9 @@ mod connection;
 pub mod control_state;
 mod forward;
 pub mod io;
-mod observe;
 mod plan;
 mod pump;
+mod request_log;
 mod send;
 mod translated;
 
@@ -21,9 +21,9 @@ pub use connection::serve_connection;
 pub use control_state::{Clock, ControlState, SystemClock};
 
 use crate::config::Settings;
+use crate::lifecycle::Drain;
 use crate::observe::metrics::WorkerMetrics;
 use crate::observe::{AccessLog, LogSender, PriceTable};
-use crate::server::Drain;
 use crate::upstream::Upstream;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -32,14 +32,20 @@ use std::sync::Arc;
 /// pool, the worker's drain state, the process-wide controls (cache, rate limits), and
 /// the observe plane's ends (this core's metrics, the log queue, the price table).
 pub struct Worker {
+    /// The config snapshot.
     pub settings: Arc<Settings>,
+    /// Cache, rate limiters, body budget and clock, shared by every worker.
     pub controls: Arc<ControlState>,
+    /// This worker's upstream pool.
     pub upstream: Upstream,
+    /// This worker's drain state.
     pub drain: Rc<Drain>,
+    /// This worker's metrics counters.
     pub metrics: Rc<WorkerMetrics>,
     /// `None` when the server runs without the request log.
     pub log: Option<LogSender>,
     /// `None` unless `server.access_log` is on.
     pub access_log: Option<AccessLog>,
+    /// Model prices, for the cost of each request.
     pub prices: Arc<PriceTable>,
 }

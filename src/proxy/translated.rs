@@ -1,12 +1,12 @@
-//! Delivers a translated response: a whole body read, translated and answered with its
+//! Answers with a translated response: a whole body read, translated and answered with its
 //! length, or an event stream translated and forwarded as each upstream read arrives.
 
 use super::attempt::Answer;
 use super::client::{read_append, ClientConn};
 use super::forward::{ClientSide, Keep};
-use super::observe::{RequestLog, ResponseTap};
 use super::plan::PlannedStep;
 use super::pump::{BodyEnd, Decoder, Encoder, Output, Pump, UpstreamBody};
+use super::request_log::{RequestLog, ResponseTap};
 use super::Worker;
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::{HeadWriter, ResponseFraming, ResponseHead};
@@ -18,7 +18,7 @@ use std::time::{Duration, UNIX_EPOCH};
 /// A translated non-streamed body is held whole; past this it is refused (502).
 const MAX_TRANSLATED_BODY: usize = 32 * 1024 * 1024;
 
-pub async fn deliver_translated(
+pub async fn answer_translated(
     worker: &Worker,
     client: &mut ClientConn,
     step: &PlannedStep,

@@ -2,7 +2,7 @@
 //! client socket) and the worker goes on serving, as a Tokio task's panic would.
 
 use super::worker::panic_message;
-use super::Readiness;
+use crate::lifecycle::Readiness;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;

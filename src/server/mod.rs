@@ -2,17 +2,14 @@
 //! shutdown. `Server::start` returns once every worker accepts.
 
 mod catch_panic;
-mod drain;
 mod listener;
 mod observe_plane;
-mod readiness;
 mod worker;
 
-pub use drain::{ConnectionGuard, Drain};
 pub use observe_plane::{ObserveError, ObservePlane, WorkerObserve};
-pub use readiness::Readiness;
 
 use crate::config::Settings;
+use crate::lifecycle::Readiness;
 use crate::observe::logdb::{LogDbError, LogSender};
 use crate::observe::metrics::MetricsHub;
 use crate::observe::AccessLog;
@@ -23,19 +20,27 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+/// Why the server could not start or serve.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    /// A listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
+        /// The address as configured.
         addr: String,
+        /// The bind error.
         source: std::io::Error,
     },
+    /// The upstream side (DNS thread, TLS roots) could not be set up.
     #[error("upstream setup: {0}")]
     Upstream(#[from] UpstreamError),
+    /// A worker failed to start or died.
     #[error("{0}")]
     Worker(String),
+    /// Something this platform or build cannot do.
     #[error("{0}")]
     Unsupported(&'static str),
+    /// The request log or the admin plane could not start.
     #[error(transparent)]
     Observe(#[from] ObserveError),
 }
@@ -199,6 +204,7 @@ impl Server {
         &self.addrs
     }
 
+    /// Workers started.
     pub fn worker_count(&self) -> usize {
         self.workers.len()
     }

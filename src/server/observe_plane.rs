@@ -13,12 +13,20 @@ use crate::observe::logdb::{LogDb, LogDbError, LogSender, LogWriter};
 use crate::observe::metrics::{MetricsHub, WorkerMetrics};
 use crate::observe::AccessLog;
 
-use super::Readiness;
+use crate::lifecycle::Readiness;
 
+/// Why the observe plane could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ObserveError {
+    /// The request log could not be opened.
     #[error("request log in data_dir {path}: {source}")]
-    Logs { path: PathBuf, source: LogDbError },
+    Logs {
+        /// `server.data_dir`.
+        path: PathBuf,
+        /// Why it could not be opened.
+        source: LogDbError,
+    },
+    /// The admin plane could not start.
     #[error(transparent)]
     Admin(#[from] AdminError),
 }
@@ -31,6 +39,7 @@ pub struct WorkerObserve {
     pub log: Option<LogSender>,
     /// `Some` when `server.access_log` is on.
     pub access_log: Option<AccessLog>,
+    /// Where the worker publishes its metrics.
     pub metrics: Arc<MetricsHub>,
 }
 
@@ -44,7 +53,6 @@ impl WorkerObserve {
 /// The running log writer and admin server.
 #[derive(Debug)]
 pub struct ObservePlane {
-    log_db: LogDb,
     /// The template of each worker's sender (a sender's spare entries are its own,
     /// so it is handed out as a clone, never shared).
     log_sender: Mutex<LogSender>,
@@ -76,7 +84,7 @@ impl ObservePlane {
                     admin_token: (!token.is_empty()).then(|| token.clone()),
                     readiness: readiness.clone(),
                     metrics: metrics.clone(),
-                    log_db: log_db.clone(),
+                    log_db,
                     log_writer: log_writer.clone(),
                     gateways: settings.gateways.keys().cloned().collect(),
                 };
@@ -84,7 +92,6 @@ impl ObservePlane {
             }
         };
         Ok(ObservePlane {
-            log_db,
             log_sender: Mutex::new(log_sender),
             log_writer,
             admin,
@@ -99,10 +106,7 @@ impl ObservePlane {
             .clone()
     }
 
-    pub fn log_db(&self) -> &LogDb {
-        &self.log_db
-    }
-
+    /// The admin plane's address, when it runs.
     pub fn admin_addr(&self) -> Option<std::net::SocketAddr> {
         self.admin.as_ref().map(AdminServer::local_addr)
     }

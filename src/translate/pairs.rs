@@ -12,18 +12,31 @@ use crate::translate::{chat_to_anthropic, chat_to_gemini, messages_to_chat};
 pub enum Translation {
     /// OpenAI Chat client, Anthropic Messages provider.
     ChatToAnthropic {
+        /// The client asked for an event stream.
         stream: bool,
+        /// The client asked for a usage chunk (`stream_options.include_usage`).
         include_usage: bool,
         /// The request's `response_format` became the synthetic JSON tool.
         json_tool: bool,
     },
     /// OpenAI Chat client, Gemini provider.
-    ChatToGemini { stream: bool, include_usage: bool },
+    ChatToGemini {
+        /// The client asked for an event stream.
+        stream: bool,
+        /// The client asked for a usage chunk (`stream_options.include_usage`).
+        include_usage: bool,
+    },
     /// Anthropic Messages client, OpenAI-style provider.
-    MessagesToChat { stream: bool },
+    MessagesToChat {
+        /// The client asked for an event stream.
+        stream: bool,
+    },
     /// Anthropic Messages client, Gemini provider: through OpenAI's shape both ways,
     /// so each direction has one translator per API pair.
-    MessagesToGemini { stream: bool },
+    MessagesToGemini {
+        /// The client asked for an event stream.
+        stream: bool,
+    },
 }
 
 impl Translation {

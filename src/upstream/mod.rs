@@ -9,7 +9,7 @@ mod probe;
 mod tls;
 
 pub use conn::Conn;
-pub use pool::{Checkout, PoolStats, Upstream};
+pub use pool::{Checkout, Upstream};
 
 use crate::config::UpstreamConfig;
 use std::path::PathBuf;
@@ -17,8 +17,11 @@ use std::path::PathBuf;
 /// The full identity of an upstream peer: the pool key. SNI and certificate name are `host`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PeerKey {
+    /// Whether the peer speaks TLS.
     pub tls: bool,
+    /// Host name or IP address.
     pub host: String,
+    /// TCP port.
     pub port: u16,
     /// Extra trusted roots for this peer (a provider's `ca_file`), on top of the global ones.
     pub ca_file: Option<PathBuf>,
@@ -27,14 +30,22 @@ pub struct PeerKey {
 /// Why an upstream connection could not be made. Messages name hosts and files, never secrets.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
+    /// The host name did not resolve.
     #[error("cannot resolve upstream host {host}")]
-    Dns { host: String },
+    Dns {
+        /// The host asked for.
+        host: String,
+    },
+    /// The TCP connect failed.
     #[error("upstream connect failed: {0}")]
     Connect(std::io::Error),
+    /// The connect did not finish within `connect_timeout_ms`.
     #[error("upstream connect timed out")]
     ConnectTimeout,
+    /// The TLS handshake failed (certificate included).
     #[error("upstream TLS handshake failed: {0}")]
     Tls(std::io::Error),
+    /// TLS roots or a `ca_file` could not be loaded.
     #[error("upstream config error: {0}")]
     Config(String),
 }

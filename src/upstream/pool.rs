@@ -4,6 +4,7 @@
 use super::connect::connect;
 use super::{Conn, PeerKey, UpstreamError, UpstreamShared};
 use crate::config::UpstreamConfig;
+use crate::observe::metrics::PoolStats;
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
@@ -13,22 +14,10 @@ use std::time::{Duration, Instant};
 /// A connection handed out by [`Upstream::checkout`].
 #[derive(Debug)]
 pub struct Checkout {
+    /// The connection.
     pub conn: Conn,
     /// True when it came from the pool rather than a new connect.
     pub reused: bool,
-}
-
-/// Counters of one worker's pool.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PoolStats {
-    /// Connections waiting in the pool.
-    pub idle: usize,
-    /// Connections checked out and not yet checked in or dropped.
-    pub in_use: usize,
-    /// New connections made.
-    pub connects: u64,
-    /// Checkouts served from the pool.
-    pub reuses: u64,
 }
 
 /// Marks a connection as in use; dropping it (checkin, or the connection dropped after
@@ -68,6 +57,7 @@ pub struct Upstream {
 }
 
 impl Upstream {
+    /// An empty pool over the shared DNS cache and TLS setup.
     pub fn new(shared: Arc<UpstreamShared>, cfg: &UpstreamConfig) -> Self {
         Upstream {
             shared,
@@ -149,6 +139,7 @@ impl Upstream {
         });
     }
 
+    /// This pool's counters now.
     pub fn stats(&self) -> PoolStats {
         PoolStats {
             idle: self.idle.borrow().values().map(VecDeque::len).sum(),

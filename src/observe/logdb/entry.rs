@@ -19,7 +19,9 @@ pub struct LogEntry {
     pub event_id: Option<String>,
     /// Milliseconds since the Unix epoch, when the request arrived.
     pub created_at: i64,
+    /// Gateway id.
     pub gateway: String,
+    /// Provider slug.
     pub provider: String,
     /// The model as the client asked for it (`openai/gpt-4o-mini` on `/compat`).
     pub model: String,
@@ -27,14 +29,21 @@ pub struct LogEntry {
     pub upstream_model: String,
     /// The request path as received (no query string).
     pub path: String,
+    /// Status written to the client.
     pub status: u16,
+    /// The status was 2xx.
     pub success: bool,
+    /// Answered from the cache.
     pub cached: bool,
+    /// The response was an event stream.
     pub stream: bool,
+    /// From the request's arrival to its last response byte.
     pub duration_ms: u64,
     /// Time to first token (first body byte of a stream).
     pub ttft_ms: Option<u64>,
+    /// Input tokens, when the response said.
     pub tokens_in: Option<u64>,
+    /// Output tokens, when the response said.
     pub tokens_out: Option<u64>,
     /// USD; `None` when the model has no price.
     pub cost: Option<f64>,
@@ -42,8 +51,11 @@ pub struct LogEntry {
     pub custom_cost: bool,
     /// `cf-aig-metadata` as a JSON object text (`{}` when none).
     pub metadata: String,
+    /// Request body bytes.
     pub request_size: u64,
+    /// Response body bytes, as forwarded.
     pub response_size: u64,
+    /// The client's `User-Agent` ("" when none).
     pub user_agent: String,
     /// Set later through `LogStore::patch`: -1, 0 or 1.
     pub feedback: Option<i8>,
@@ -51,6 +63,7 @@ pub struct LogEntry {
     pub score: Option<f64>,
     /// `None` when payload logging is off or the body is over the limit.
     pub request_body: Option<Vec<u8>>,
+    /// `None` when payload logging is off or the body is over the limit.
     pub response_body: Option<Vec<u8>>,
 }
 

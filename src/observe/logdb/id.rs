@@ -52,6 +52,7 @@ impl LogId {
         Some(LogId(out))
     }
 
+    /// The id as text (lowercase UUID).
     pub fn as_str(&self) -> &str {
         // Only ever filled by `encode_lower`: ASCII.
         std::str::from_utf8(&self.0).unwrap_or_default()

@@ -33,11 +33,15 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// A failure of the log store.
 #[derive(Debug, thiserror::Error)]
 pub enum LogDbError {
+    /// SQLite failed.
     #[error("log database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The log directory could not be made or used.
     #[error("log directory {path}: {source}")]
     Io {
+        /// The directory.
         path: PathBuf,
+        /// The filesystem error.
         source: std::io::Error,
     },
     /// A `patch` value out of range (feedback not -1, 0 or 1; score not 0 to 100).

@@ -11,15 +11,21 @@ pub const MAX_PER_PAGE: u32 = 1000;
 /// Which entries a query covers; every field set narrows it (all `None`: every entry).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LogFilter {
+    /// Gateway id equal.
     pub gateway: Option<String>,
+    /// Provider slug equal.
     pub provider: Option<String>,
     /// The model as the client asked for it.
     pub model: Option<String>,
     /// The model as sent upstream.
     pub upstream_model: Option<String>,
+    /// Status equal.
     pub status: Option<u16>,
+    /// 2xx or not.
     pub success: Option<bool>,
+    /// Answered from the cache or not.
     pub cached: Option<bool>,
+    /// An event stream or not.
     pub stream: Option<bool>,
     /// `created_at >= this` (ms).
     pub created_from: Option<i64>,
@@ -33,11 +39,16 @@ pub struct LogFilter {
 /// The sort key of a listing; ties are broken by insertion order, in the same direction.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum OrderBy {
+    /// Arrival time.
     #[default]
     CreatedAt,
+    /// Duration.
     DurationMs,
+    /// Cost in USD.
     Cost,
+    /// Input tokens.
     TokensIn,
+    /// Output tokens.
     TokensOut,
 }
 
@@ -69,7 +80,9 @@ impl OrderBy {
 /// Sort direction; newest first by default.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Direction {
+    /// Smallest first.
     Asc,
+    /// Largest (newest) first.
     #[default]
     Desc,
 }
@@ -86,8 +99,11 @@ impl Direction {
 /// One page of a filtered, ordered listing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListQuery {
+    /// Which entries.
     pub filter: LogFilter,
+    /// The sort key.
     pub order_by: OrderBy,
+    /// The sort direction.
     pub direction: Direction,
     /// 1-based; 0 is read as 1.
     pub page: u32,

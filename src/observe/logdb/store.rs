@@ -15,8 +15,11 @@ use crate::observe::metadata::Metadata;
 /// Sums over every entry a filter covers (not only the page shown).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Totals {
+    /// Entries covered.
     pub requests: u64,
+    /// Input tokens summed.
     pub tokens_in: u64,
+    /// Output tokens summed.
     pub tokens_out: u64,
     /// USD, over the entries whose cost is known.
     pub cost: f64,
@@ -25,7 +28,9 @@ pub struct Totals {
 /// One page of entries (bodies left out) and the totals of the whole filter.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogList {
+    /// The page, bodies left out.
     pub entries: Vec<LogEntry>,
+    /// Sums over the whole filter.
     pub totals: Totals,
 }
 

@@ -147,6 +147,7 @@ impl LogSender {
         }
     }
 
+    /// The counters this sender shares with the writer.
     pub fn stats(&self) -> &WriterStats {
         &self.stats
     }
@@ -234,6 +235,7 @@ impl LogWriter {
         self.stop()
     }
 
+    /// The writer's counters (queued, written, dropped).
     pub fn stats(&self) -> &WriterStats {
         &self.stats
     }

@@ -24,6 +24,7 @@ pub struct Histogram {
 }
 
 impl Histogram {
+    /// An empty histogram over these bucket bounds (seconds, ascending).
     pub fn new(bounds: &'static [f64]) -> Histogram {
         Histogram {
             bounds,
@@ -32,6 +33,7 @@ impl Histogram {
         }
     }
 
+    /// Counts one observation.
     pub fn observe(&mut self, value: Duration) {
         let seconds = value.as_secs_f64();
         let slot = self.bounds.partition_point(|&bound| bound < seconds);
@@ -53,10 +55,12 @@ impl Histogram {
         self.sum_seconds += other.sum_seconds;
     }
 
+    /// Observations counted.
     pub fn count(&self) -> u64 {
         self.counts.iter().sum()
     }
 
+    /// Sum of every observation, in seconds.
     pub fn sum_seconds(&self) -> f64 {
         self.sum_seconds
     }

@@ -17,6 +17,7 @@ pub enum TimeoutKind {
 }
 
 impl TimeoutKind {
+    /// Every kind, in label order.
     pub const ALL: [TimeoutKind; 5] = [
         TimeoutKind::ClientHeader,
         TimeoutKind::ClientBody,
@@ -25,6 +26,7 @@ impl TimeoutKind {
         TimeoutKind::UpstreamIdle,
     ];
 
+    /// The `kind` label value.
     pub fn label(self) -> &'static str {
         match self {
             TimeoutKind::ClientHeader => "client_header",
@@ -55,14 +57,17 @@ pub struct LimitCounters {
 }
 
 impl LimitCounters {
+    /// Counts one timeout of this kind.
     pub fn count_timeout(&mut self, kind: TimeoutKind) {
         self.timeouts[kind.index()] += 1;
     }
 
+    /// Timeouts of this kind counted.
     pub fn timeouts(&self, kind: TimeoutKind) -> u64 {
         self.timeouts[kind.index()]
     }
 
+    /// Adds `other`'s counts (merging workers).
     pub fn merge(&mut self, other: &LimitCounters) {
         for (mine, theirs) in self.timeouts.iter_mut().zip(other.timeouts) {
             *mine += theirs;

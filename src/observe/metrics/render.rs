@@ -8,8 +8,11 @@ use super::{Histogram, LimitCounters, MetricsSnapshot, TimeoutKind};
 /// The log writer's counters, shown beside the request metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct LogCounters {
+    /// Entries dropped because the queue was full.
     pub dropped: u64,
+    /// Entries stored.
     pub written: u64,
+    /// Entries lost to a failed write.
     pub failed: u64,
 }
 

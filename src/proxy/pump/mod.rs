@@ -14,7 +14,7 @@ pub use framing::{Decoder, Encoder, Fed};
 use super::cached::BodyCapture;
 use super::client::ClientConn;
 use super::io::{race, Raced};
-use super::observe::ResponseTap;
+use super::request_log::ResponseTap;
 use super::send::ClientWriter;
 use super::Worker;
 use crate::observe::metrics::TimeoutKind;

@@ -1,5 +1,8 @@
-//! The simd-json approach: validate and tape a scratch copy of the body (simd-json
-//! unescapes in place), then walk the tape's top level for `model` and `stream`.
+//! The simd-json approach, the benchmark's losing candidate (here so that only benches and
+//! tests depend on simd-json): tape a scratch copy, walk its top level for `model`, `stream`.
+//!
+//! Shared by `benches/rewrite.rs` and the library's differential tests (`src/json/mod.rs`
+//! includes it by path); in both, `super` holds the json types, `escape` and `scanner`.
 
 use std::ops::Range;
 

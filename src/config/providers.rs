@@ -1,8 +1,8 @@
 //! Merging `[provider.NAME]` config sections into the built-in table: overrides of
 //! built-ins, declarations of custom providers, and the checks on both.
 
-use super::{builtin_providers, BaseUrl, Provider};
-use crate::config::{check_readable, did_you_mean, ConfigError, ProviderConfig};
+use super::{check_readable, did_you_mean, ConfigError, ProviderConfig};
+use crate::providers::{builtin_providers, is_builtin_slug, Api, BaseUrl, Provider};
 use std::collections::BTreeMap;
 
 /// The built-ins with config applied, by slug.
@@ -42,7 +42,7 @@ fn resolve_one(
             builtin
         }
         (None, Some(base)) => {
-            let api = config.api.unwrap_or(super::Api::Openai);
+            let api = config.api.unwrap_or(Api::Openai);
             Provider {
                 slug: name.to_string(),
                 model_prefix: name.to_string(),
@@ -113,7 +113,7 @@ fn check_unique_prefixes(table: &BTreeMap<String, Provider>) -> Result<(), Confi
     let mut owners: BTreeMap<&str, &str> = BTreeMap::new();
     for provider in table.values() {
         if let Some(other) = owners.insert(&provider.model_prefix, &provider.slug) {
-            let custom = if super::is_builtin_slug(other) {
+            let custom = if is_builtin_slug(other) {
                 &provider.slug
             } else {
                 other
@@ -133,8 +133,8 @@ fn check_unique_prefixes(table: &BTreeMap<String, Provider>) -> Result<(), Confi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Secret;
-    use crate::providers::{Api, AuthStyle};
+    use crate::providers::AuthStyle;
+    use crate::redact::Secret;
 
     fn configs(entries: &[(&str, ProviderConfig)]) -> BTreeMap<String, ProviderConfig> {
         entries

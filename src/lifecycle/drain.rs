@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
+/// One worker's drain: whether it drains, and its open client connections.
 #[derive(Default)]
 pub struct Drain {
     draining: Cell<bool>,
@@ -18,10 +19,12 @@ pub struct Drain {
 }
 
 impl Drain {
+    /// A drain not started, with no connection counted.
     pub fn new() -> Rc<Self> {
         Rc::new(Drain::default())
     }
 
+    /// Whether draining has started.
     pub fn is_draining(&self) -> bool {
         self.draining.get()
     }
@@ -32,6 +35,7 @@ impl Drain {
         self.wake_all();
     }
 
+    /// Client connections open now.
     pub fn active_connections(&self) -> usize {
         self.active.get()
     }
@@ -68,6 +72,7 @@ impl Drain {
     }
 }
 
+/// One counted connection; dropping it counts the connection out.
 pub struct ConnectionGuard(Rc<Drain>);
 
 impl Drop for ConnectionGuard {

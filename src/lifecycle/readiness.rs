@@ -15,6 +15,7 @@ pub struct Readiness {
 }
 
 impl Readiness {
+    /// Readiness of a server that starts `workers` workers, none accepting yet.
     pub fn new(workers: usize) -> Readiness {
         Readiness {
             workers,
@@ -24,6 +25,7 @@ impl Readiness {
         }
     }
 
+    /// A request's connection was closed by a panic (the worker served on).
     pub fn connection_panicked(&self) {
         self.panics.fetch_add(1, Ordering::AcqRel);
     }
@@ -38,6 +40,7 @@ impl Readiness {
         self.failed.store(true, Ordering::Release);
     }
 
+    /// Whether a worker died.
     pub fn failed(&self) -> bool {
         self.failed.load(Ordering::Acquire)
     }
