@@ -201,7 +201,7 @@ data_dir = "$work/sluice-data"
 base_url = "http://$mock_addr/v1"
 keys = { default = "k" }
 TOML
-# The same gateway without its request log: (a) only, for what logging costs.
+# The same gateway without its request log: (a) and (c), for what logging costs.
 sed "s|sluice-data|sluice-nolog-data|" "$work/sluice.toml" >"$work/sluice-nolog.toml"
 printf '\n[[gateway]]\nid = "default"\ncollect_logs = false\n' >>"$work/sluice-nolog.toml"
 # info: the startup line ("listening on ADDR"), no per-request lines (SPEC section 1).
