@@ -178,7 +178,7 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
         // Planning runs after `RequestLog::begin`, so this arm is never taken.
         (Ok((Plan::Upstream(_), _)), None) => Keep::Close,
         (Ok((Plan::Local(body), _)), observed) => {
-            let close = side.close || worker.drain.is_draining();
+            let close = side.closes(worker);
             let keep = keep_after(client.write_json(200, &body, close).await, close);
             // Its `cf-aig-log-id` was sent: the entry it names is written.
             if let Some(mut log) = observed {
@@ -203,10 +203,7 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
             let limit = settings.server.max_body_bytes.min(MAX_DISCARDED_BODY_BYTES);
             // A client waiting for `100 Continue` may never send the body: close.
             let waits = head.expect_continue && client.input.is_empty();
-            let close = side.close
-                || worker.drain.is_draining()
-                || waits
-                || !discardable(head.framing, limit);
+            let close = side.closes(worker) || waits || !discardable(head.framing, limit);
             let mut keep = keep_after(client.write_error(&err, close).await, close);
             match observed {
                 Some(mut log) => {

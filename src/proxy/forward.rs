@@ -32,6 +32,13 @@ pub struct ClientSide {
     pub http10: bool,
 }
 
+impl ClientSide {
+    /// The connection ends after this answer: the client asked, or the worker drains.
+    pub fn closes(self, worker: &Worker) -> bool {
+        self.close || worker.drain.is_draining()
+    }
+}
+
 /// Order per step: cache lookup (a hit answers at once, touching no upstream and no
 /// limit), then the gateway's rate limit (once per request, before its first upstream
 /// attempt), then the attempts. A step that fails hands over to the next one.
@@ -83,7 +90,7 @@ async fn write_error(
     log: &mut RequestLog,
 ) -> Keep {
     log.outcome.status = err.status;
-    let close = side.close || worker.drain.is_draining();
+    let close = side.closes(worker);
     match client.write_error_with(err, close, extra).await {
         Ok(()) if !close => Keep::Open,
         _ => Keep::Close,
@@ -98,7 +105,7 @@ async fn answer_hit(
     side: ClientSide,
     log: &mut RequestLog,
 ) -> Keep {
-    let close = side.close || worker.drain.is_draining();
+    let close = side.closes(worker);
     note_step(log, step);
     let ours: Vec<_> = client.ids.headers().collect();
     let Ok(bytes) = replay(
@@ -169,7 +176,7 @@ async fn answer_upstream(
         (true, false) => ResponseFraming::Chunked,
         (true, true) => ResponseFraming::Close,
     };
-    let close = side.close || worker.drain.is_draining() || (side.http10 && !framed(framing));
+    let close = side.closes(worker) || (side.http10 && !framed(framing));
     let chunk_to_client =
         !side.http10 && matches!(framing, ResponseFraming::Chunked | ResponseFraming::Close);
     let cache = worker.controls.cache.as_ref();

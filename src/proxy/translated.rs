@@ -36,7 +36,7 @@ pub async fn answer_translated(
     let Answer {
         conn, head, rest, ..
     } = answer;
-    let close = side.close || worker.drain.is_draining();
+    let close = side.closes(worker);
     let ok = (200..300).contains(&head.status);
     if ok && translation.stream() && !step.request.is_head {
         let mut tap = log.tap_for(Some(b"text/event-stream"));
