@@ -4,11 +4,16 @@
 use crate::logging::{now_ms, push_line};
 use std::fmt::{self, Display, Write as _};
 use std::io::Write as _;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// Lines joined into one write to stderr, at most (one syscall per batch, not per line).
 const BATCH_BYTES: usize = 64 * 1024;
+
+/// How often the writer wakes to write what is queued. Workers never wake it: a wake
+/// per line (a futex call and a switch on a shared core) cost more than the line.
+const DRAIN_EVERY: Duration = Duration::from_millis(10);
 
 /// A formatted line and when its request finished.
 struct Queued {
@@ -24,13 +29,14 @@ pub struct AccessLog {
 
 impl AccessLog {
     /// Starts the writer thread with a queue of `queue_lines`; lines beyond it are
-    /// dropped (the caller counts them), as the request log does.
-    pub fn start(queue_lines: usize) -> std::io::Result<AccessLog> {
+    /// dropped (the caller counts them), as the request log does. The thread ends, with
+    /// every queued line written, once the last `AccessLog` is dropped: join it then.
+    pub fn start(queue_lines: usize) -> std::io::Result<(AccessLog, JoinHandle<()>)> {
         let (tx, rx) = sync_channel::<Queued>(queue_lines.max(1));
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("sluice-access".into())
             .spawn(move || write_batches(&rx))?;
-        Ok(AccessLog { tx })
+        Ok((AccessLog { tx }, writer))
     }
 
     /// Queues one request's line; `false` when the queue was full and it was dropped.
@@ -42,23 +48,37 @@ impl AccessLog {
     }
 }
 
-/// The access-log thread: whatever lines are queued go out in one write, as the logger
-/// would print each (`INFO`, so `SLUICE_LOG=warn` silences them too).
+/// The access-log thread: every `DRAIN_EVERY`, what is queued goes out in writes of up
+/// to `BATCH_BYTES`, as the logger would print each line (`INFO`, so `SLUICE_LOG=warn`
+/// silences them too).
 fn write_batches(rx: &Receiver<Queued>) {
     let mut batch = String::with_capacity(BATCH_BYTES);
-    while let Ok(first) = rx.recv() {
-        let mut next = Some(first);
-        while let Some(line) = next.take() {
-            push_line(&mut batch, line.at_ms, "INFO", &line.text);
-            if batch.len() < BATCH_BYTES {
-                next = rx.try_recv().ok();
+    loop {
+        std::thread::sleep(DRAIN_EVERY);
+        let open = loop {
+            match rx.try_recv() {
+                Ok(line) => {
+                    push_line(&mut batch, line.at_ms, "INFO", &line.text);
+                    if batch.len() >= BATCH_BYTES {
+                        flush(&mut batch);
+                    }
+                }
+                Err(TryRecvError::Empty) => break true,
+                Err(TryRecvError::Disconnected) => break false,
             }
+        };
+        flush(&mut batch);
+        if !open {
+            return;
         }
-        if log::log_enabled!(log::Level::Info) {
-            let _ = std::io::stderr().lock().write_all(batch.as_bytes());
-        }
-        batch.clear();
     }
+}
+
+fn flush(batch: &mut String) {
+    if !batch.is_empty() && log::log_enabled!(log::Level::Info) {
+        let _ = std::io::stderr().lock().write_all(batch.as_bytes());
+    }
+    batch.clear();
 }
 
 /// What one access line says. Nothing from a request's headers but the gateway's own

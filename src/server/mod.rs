@@ -54,6 +54,8 @@ pub struct Server {
     readiness: Arc<Readiness>,
     metrics: Arc<MetricsHub>,
     observe: Option<ObservePlane>,
+    /// The access-log thread, joined once the workers (and their ends) are gone.
+    access_writer: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
@@ -133,13 +135,13 @@ impl Server {
         } else {
             None
         };
-        let access_log = if settings.server.access_log {
+        let (access_log, access_writer) = if settings.server.access_log {
             let queue = settings.server.log_queue_entries;
-            let log = AccessLog::start(queue)
+            let (log, writer) = AccessLog::start(queue)
                 .map_err(|e| ServeError::Worker(format!("spawn the access-log thread: {e}")))?;
-            Some(log)
+            (Some(log), Some(writer))
         } else {
-            None
+            (None, None)
         };
         let worker_observe = WorkerObserve {
             log: observe.as_ref().map(ObservePlane::log_sender),
@@ -196,6 +198,7 @@ impl Server {
             readiness,
             metrics,
             observe,
+            access_writer,
         })
     }
 
@@ -224,6 +227,10 @@ impl Server {
     pub fn join(self) {
         for w in self.workers {
             let _ = w.join();
+        }
+        // The workers' ends are dropped: the writer writes what is queued and ends.
+        if let Some(writer) = self.access_writer {
+            let _ = writer.join();
         }
         if let Some(observe) = self.observe {
             observe.shutdown();
