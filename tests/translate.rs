@@ -331,6 +331,44 @@ fn translated_events_arrive_one_by_one() {
 }
 
 #[test]
+fn a_whole_body_read_in_pieces_translates_and_one_cut_short_is_a_502() {
+    let message = include_bytes!("fixtures/translate/error-overloaded.anthropic.json");
+    let up = Upstream::start(move |req, w| {
+        let cut = String::from_utf8_lossy(&req.body).contains("cut-short");
+        w.write_all(b"HTTP/1.1 529 x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n")
+            .unwrap();
+        let (a, b) = message.split_at(message.len() / 2);
+        chunk(w, a);
+        if cut {
+            return After::Close;
+        }
+        chunk(w, b);
+        w.write_all(b"0\r\n\r\n").unwrap();
+        After::KeepAlive
+    });
+    let gw = gateway(&up);
+    let resp = gw.send(&post(
+        "/v1/chat/completions",
+        "",
+        &chat("anthropic/claude-x", ""),
+    ));
+    assert_eq!(resp.status, 529);
+    let expected: Value = serde_json::from_slice(include_bytes!(
+        "fixtures/translate/error-overloaded.openai.json"
+    ))
+    .unwrap();
+    assert_eq!(resp.json(), expected);
+    let resp = gw.send(&post(
+        "/v1/chat/completions",
+        "",
+        r#"{"model":"anthropic/claude-x","messages":[{"role":"user","content":"cut-short"}]}"#,
+    ));
+    assert_eq!(resp.status, 502);
+    assert_eq!(resp.code(), 2010);
+    assert!(resp.text().contains("mid-body"), "{}", resp.text());
+}
+
+#[test]
 fn upstream_cut_mid_stream_cuts_the_client_stream() {
     let up = Upstream::start(|_, w| {
         w.write_all(SSE_HEAD).unwrap();

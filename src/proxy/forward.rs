@@ -249,7 +249,9 @@ async fn answer_upstream(
             worker.upstream.checkin(&step.request.peer, conn);
         }
         BodyEnd::Complete { .. } => {}
-        BodyEnd::Cut | BodyEnd::ClientGone => return Keep::Close,
+        BodyEnd::Cut | BodyEnd::Stalled | BodyEnd::TooLarge | BodyEnd::ClientGone => {
+            return Keep::Close
+        }
         BodyEnd::MalformedFirst => {
             let err = GatewayError::new(
                 ErrorCode::UpstreamFailed,

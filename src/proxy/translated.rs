@@ -2,18 +2,17 @@
 //! length, or an event stream translated and forwarded as each upstream read arrives.
 
 use super::attempt::Answer;
-use super::client::{read_append, ClientConn};
+use super::client::ClientConn;
 use super::forward::{ClientSide, Keep};
 use super::plan::PlannedStep;
 use super::pump::{BodyEnd, Decoder, Encoder, Output, Pump, UpstreamBody};
 use super::request_log::{RequestLog, ResponseTap};
 use super::Worker;
 use crate::error::{ErrorCode, GatewayError};
-use crate::http::{HeadWriter, ResponseFraming, ResponseHead};
-use crate::observe::metrics::TimeoutKind;
+use crate::http::{HeadWriter, ResponseHead};
 use crate::translate::{translate_body, StreamTranslator, Translation};
 use crate::upstream::Conn;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 /// A translated non-streamed body is held whole; past this it is refused (502).
 const MAX_TRANSLATED_BODY: usize = 32 * 1024 * 1024;
@@ -52,22 +51,43 @@ pub async fn answer_translated(
         log.outcome.tap = tap;
         return keep;
     }
-    let (body, conn) = match read_whole(worker, conn, head.framing, rest).await {
-        Ok(whole) => whole,
+    // The log keeps the upstream's body, as for a stream (its `usage` is read the
+    // same): what the translation leaves out of the client's body stays there.
+    let mut tap = log.tap_for(Some(b"application/json"));
+    let mut body = Vec::new();
+    let pump = Pump {
+        decoder: Decoder::new(head.framing),
+        output: Output::Collect {
+            body: &mut body,
+            limit: MAX_TRANSLATED_BODY,
+        },
+        tap: &mut tap,
+        capture: None,
+    };
+    let upstream = UpstreamBody { conn, first: rest };
+    let end = pump.run(worker, client, upstream, Vec::new()).await;
+    log.outcome.tap = tap;
+    let failed = |why: String| Err(GatewayError::new(ErrorCode::UpstreamFailed, why));
+    let read = match end {
+        BodyEnd::Complete { conn } => Ok(conn),
+        BodyEnd::ClientGone => return Keep::Close,
+        BodyEnd::Stalled => Err(GatewayError::new(
+            ErrorCode::UpstreamTimeout,
+            format!("upstream body stalled for {} s", idle_timeout_s(worker)),
+        )),
+        BodyEnd::TooLarge => failed("upstream body too large to translate".into()),
+        BodyEnd::MalformedFirst => failed("invalid upstream body (chunked framing)".into()),
+        BodyEnd::Cut => failed("upstream closed mid-body".into()),
+    };
+    let conn = match read {
+        Ok(conn) => conn,
         Err(err) => {
             let _ = client.write_error(&err, true).await;
             return Keep::Close;
         }
     };
     let written = match translate_body(translation, head.status, &body, created) {
-        Ok(translated) => {
-            // The log keeps the upstream's body, as for a stream (its `usage` is read
-            // the same): what the translation left out of the client's body stays there.
-            let mut tap = log.tap_for(Some(b"application/json"));
-            tap.push(&body);
-            log.outcome.tap = tap;
-            client.write_json(head.status, &translated, close).await
-        }
+        Ok(translated) => client.write_json(head.status, &translated, close).await,
         Err(why) => {
             let err = GatewayError::new(
                 ErrorCode::UpstreamFailed,
@@ -85,55 +105,8 @@ pub async fn answer_translated(
     }
 }
 
-/// Reads the whole upstream body; the connection comes back when it may be pooled. An
-/// upstream silent past `stream_idle_timeout_s` is 504 (the client has seen nothing yet).
-async fn read_whole(
-    worker: &Worker,
-    mut conn: Conn,
-    framing: ResponseFraming,
-    first: Vec<u8>,
-) -> Result<(Vec<u8>, Option<Conn>), GatewayError> {
-    let failed = |why: String| GatewayError::new(ErrorCode::UpstreamFailed, why);
-    let idle = idle_timeout(worker);
-    let mut decoder = Decoder::new(framing);
-    let mut body = Vec::new();
-    let mut buf = first;
-    let mut done = decoder.done_at_start();
-    let mut clean = buf.is_empty();
-    while !done {
-        let fed = decoder
-            .feed(&buf, |d| body.extend_from_slice(d))
-            .map_err(|e| failed(format!("invalid upstream body: {e}")))?;
-        if body.len() > MAX_TRANSLATED_BODY {
-            return Err(failed("upstream body too large to translate".into()));
-        }
-        if fed.done {
-            clean = fed.used == buf.len();
-            break;
-        }
-        buf.clear();
-        let Ok(read) = monoio::time::timeout(idle, read_append(&mut conn, &mut buf)).await else {
-            worker.metrics.count_timeout(TimeoutKind::UpstreamIdle);
-            return Err(GatewayError::new(
-                ErrorCode::UpstreamTimeout,
-                format!("upstream body stalled for {} s", idle.as_secs()),
-            ));
-        };
-        match read {
-            Ok(0) if decoder.ends_by_close() => {
-                done = true;
-                clean = false;
-            }
-            Ok(0) | Err(_) => return Err(failed("upstream closed mid-body".into())),
-            Ok(_) => {}
-        }
-    }
-    let poolable = clean && !decoder.ends_by_close();
-    Ok((body, poolable.then_some(conn)))
-}
-
-fn idle_timeout(worker: &Worker) -> Duration {
-    Duration::from_secs(worker.settings.upstream.stream_idle_timeout_s)
+fn idle_timeout_s(worker: &Worker) -> u64 {
+    worker.settings.upstream.stream_idle_timeout_s
 }
 
 /// One translated event stream on its way to the client.
@@ -200,7 +173,9 @@ impl TranslatedStream<'_> {
                 return Keep::Close;
             }
             // The client's stream is left without its end, as the upstream's was.
-            BodyEnd::Cut | BodyEnd::ClientGone => return Keep::Close,
+            BodyEnd::Cut | BodyEnd::Stalled | BodyEnd::TooLarge | BodyEnd::ClientGone => {
+                return Keep::Close
+            }
         }
         if self.close {
             Keep::Close

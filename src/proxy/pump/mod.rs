@@ -1,8 +1,9 @@
 //! The one response pump: upstream reads -> decoder -> filter -> encoder -> one client
 //! write per read. It alone watches the client for a hang-up and decides how a body ended.
 
-// Every forwarded body goes through `Pump::run`: plain pass-through, usage-stripped,
-// re-framed for HTTP/1.0 or close-delimited upstreams, and translated streams. When the
+// Every upstream body goes through `Pump::run`: plain pass-through, usage-stripped,
+// re-framed for HTTP/1.0 or close-delimited upstreams, translated streams, and the whole
+// bodies a translation answers from (`Output::Collect`: read, nothing sent). When the
 // client's framing is the upstream's and nothing changes bytes (`Output::Verbatim`), the
 // bytes read are the bytes written, from the same buffer. An event stream is scanned
 // once, here: the tap (usage) and the filter (strip, translator) see the same events.
@@ -37,6 +38,10 @@ pub enum BodyEnd {
     /// The upstream died or broke framing mid-body, or a filter's output was not whole:
     /// the client's response is left cut.
     Cut,
+    /// The upstream went silent for `stream_idle_timeout_s` (counted); dropped.
+    Stalled,
+    /// A collected body grew past its limit; the upstream connection was dropped.
+    TooLarge,
     /// The client hung up: the upstream connection was dropped (closed) at once.
     ClientGone,
     /// The upstream's framing broke in the bytes that came with its head, before the
@@ -52,6 +57,9 @@ pub struct UpstreamBody {
 
 /// What the client gets.
 pub enum Output<'a> {
+    /// Nothing yet: the decoded body is kept whole in `body` (up to `limit` bytes) for
+    /// the caller to answer with (a translated JSON body). The head given is not sent.
+    Collect { body: &'a mut Vec<u8>, limit: usize },
     /// The upstream's bytes as read: only when the client's framing is the upstream's.
     Verbatim,
     /// The decoded body, through `filter` when there is one, framed by `encoder`.
@@ -104,10 +112,12 @@ impl Pump<'_, '_> {
             input,
             ..
         } = client;
+        let collecting = matches!(self.output, Output::Collect { .. });
+        let head = if collecting { Vec::new() } else { head };
         if self.decoder.done_at_start() {
             let mut out = head;
             let whole = self.end(&mut out);
-            if writer.write_all(out).await.0.is_err() {
+            if !out.is_empty() && writer.write_all(out).await.0.is_err() {
                 return BodyEnd::ClientGone;
             }
             return match whole {
@@ -119,7 +129,7 @@ impl Pump<'_, '_> {
         }
         // The head goes out with the first body bytes (one write, one segment) when they
         // came with it; otherwise at once, so the client sees the status without waiting.
-        let mut head = Some(head);
+        let mut head = (!head.is_empty()).then_some(head);
         if first.is_empty() {
             if let Some(h) = head.take() {
                 if writer.write_all(h).await.0.is_err() {
@@ -140,16 +150,17 @@ impl Pump<'_, '_> {
         let mut watch_done = false;
         loop {
             if !buf.is_empty() {
-                let head_unsent = head.is_some();
+                let nothing_sent = head.is_some() || collecting;
                 let piece = match self.deliver(writer, &mut sse, head.take(), buf).await {
                     Ok((piece, back)) => {
                         buf = back;
                         piece
                     }
                     // The decoder fails with InvalidData before anything is written.
-                    Err(e) if e.kind() == io::ErrorKind::InvalidData && head_unsent => {
+                    Err(e) if e.kind() == io::ErrorKind::InvalidData && nothing_sent => {
                         return BodyEnd::MalformedFirst
                     }
+                    Err(e) if e.kind() == io::ErrorKind::FileTooLarge => return BodyEnd::TooLarge,
                     Err(e) if e.kind() == io::ErrorKind::InvalidData => return BodyEnd::Cut,
                     Err(_) => return BodyEnd::ClientGone,
                 };
@@ -196,7 +207,7 @@ impl Pump<'_, '_> {
             let Ok((res, back)) = timed else {
                 // Dropping the connection with its read closes the upstream.
                 worker.metrics.count_timeout(TimeoutKind::UpstreamIdle);
-                return BodyEnd::Cut;
+                return BodyEnd::Stalled;
             };
             buf = back;
             match res {
@@ -233,6 +244,21 @@ impl Pump<'_, '_> {
             capture,
         } = self;
         let mut out = head.unwrap_or_default();
+        if let Output::Collect { body, limit } = output {
+            let fed = decoder
+                .feed(&buf, |data| {
+                    tap.push(data);
+                    body.extend_from_slice(data);
+                })
+                .map_err(invalid)?;
+            if body.len() > *limit {
+                return Err(io::Error::new(
+                    io::ErrorKind::FileTooLarge,
+                    "body too large",
+                ));
+            }
+            return Ok((Piece { fed, whole: true }, buf));
+        }
         let Output::Reframed { filter, encoder } = output else {
             let fed = decoder
                 .feed(&buf, |data| {
@@ -302,6 +328,9 @@ impl Pump<'_, '_> {
     /// The body ended cleanly (its length reached, or the upstream's close): appends
     /// what is left to write and stores the cache's copy. `false`: not a whole body.
     fn end(&mut self, out: &mut Vec<u8>) -> bool {
+        if let Output::Collect { .. } = self.output {
+            return true;
+        }
         let Output::Reframed { filter, encoder } = &mut self.output else {
             complete(self.capture.as_deref_mut());
             return true;
