@@ -42,3 +42,16 @@ impl AliasStrategy {
         }
     }
 }
+
+/// An alias as the data plane uses it: its targets resolved to provider slugs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alias {
+    /// Used as `"model": "custom/NAME"`.
+    pub name: String,
+    /// `(provider slug, model)` in the order written.
+    pub targets: Vec<(String, String)>,
+    /// How a target is picked.
+    pub strategy: AliasStrategy,
+    /// One weight per target (weighted only; else empty).
+    pub weights: Vec<f64>,
+}

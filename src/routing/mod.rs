@@ -9,7 +9,7 @@ mod parse;
 mod properties;
 mod spend;
 
-pub use alias::{AliasConfig, AliasStrategy};
+pub use alias::{Alias, AliasConfig, AliasStrategy};
 pub use condition::{Condition, Field, FieldRoot, Test};
 pub use evaluate::{evaluate, FieldValues};
 pub use parse::{elements_from_json, route_from_json};
