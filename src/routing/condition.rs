@@ -118,9 +118,9 @@ pub(super) fn field(element: &str, at: &str, text: &str) -> Result<Field, RouteE
     })
 }
 
-/// Compiles `properties.conditions` of element `element`.
-pub(super) fn compile(element: &str, value: &Value) -> Result<Condition, RouteError> {
-    compile_at(element, "properties.conditions", value)
+/// Compiles the conditions of element `element`, written at `at` (`properties.conditions`).
+pub(super) fn compile(element: &str, at: &str, value: &Value) -> Result<Condition, RouteError> {
+    compile_at(element, at, value)
 }
 
 fn compile_at(element: &str, at: &str, value: &Value) -> Result<Condition, RouteError> {

@@ -82,7 +82,8 @@ mod tests {
     }
 
     fn holds(conditions: Value, request: &Request) -> bool {
-        let c = super::super::condition::compile("c", &conditions).unwrap();
+        let c =
+            super::super::condition::compile("c", "properties.conditions", &conditions).unwrap();
         evaluate(&c, request)
     }
 

@@ -38,12 +38,13 @@ pub(super) fn none(id: &str, props: &Map<String, Value>) -> Result<(), RouteErro
 
 pub(super) fn conditional(id: &str, props: &Map<String, Value>) -> Result<ElementKind, RouteError> {
     only(id, props, &["conditions", "condition"])?;
-    let value = match (props.get("conditions"), props.get("condition")) {
+    let (at, value) = match (props.get("conditions"), props.get("condition")) {
         (Some(_), Some(_)) => {
             let message = "give `conditions` or `condition`, not both";
             return Err(RouteError::new(Some(id), "properties.conditions", message));
         }
-        (Some(v), None) | (None, Some(v)) => v,
+        (Some(v), None) => ("properties.conditions", v),
+        (None, Some(v)) => ("properties.condition", v),
         (None, None) => {
             return Err(RouteError::new(
                 Some(id),
@@ -52,7 +53,7 @@ pub(super) fn conditional(id: &str, props: &Map<String, Value>) -> Result<Elemen
             ))
         }
     };
-    Ok(ElementKind::Conditional(compile(id, value)?))
+    Ok(ElementKind::Conditional(compile(id, at, value)?))
 }
 
 /// Output names `10%` (or `10`) with their share; `else` takes the rest.
