@@ -15,6 +15,7 @@ pub mod proxy;
 pub mod redact;
 pub mod rfc3339;
 pub mod route;
+pub mod routing;
 pub mod server;
 pub mod sse;
 pub mod translate;

@@ -178,3 +178,115 @@ fn type_errors_and_unknown_keys_are_in_plain_words() {
         assert!(!err.contains(rust), "{err}");
     }
 }
+
+/// `sluice check` on `toml` written as `sluice.toml` in `dir` (beside any route files).
+fn check_in(dir: &std::path::Path, toml: &str) -> (Option<i32>, String, String) {
+    let path = dir.join("sluice.toml");
+    let server = format!(
+        "[server]\nadmin_listen = \"\"\nlisten = [\"127.0.0.1:0\"]\ndata_dir = \"{}\"\n",
+        dir.display()
+    );
+    std::fs::write(&path, server + toml).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const ROUTE_TOML: &str = r#"
+[[gateway]]
+id = "team"
+spend_limits = { rules = [{ id = "daily", limit = 25.0, limitType = "cost", window = 86400, metadata = { user = { mode = "partition" } } }] }
+
+[[gateway.alias]]
+name = "support-fast"
+models = ["openai/gpt-4o-mini", "groq/llama-3.3-70b-versatile"]
+
+[[gateway.route]]
+name = "support"
+
+[[gateway.route.elements]]
+id = "start"
+type = "start"
+outputs = { next = { elementId = "split" } }
+
+[[gateway.route.elements]]
+id = "split"
+type = "percentage"
+outputs = { "90%" = { elementId = "big" }, "10%" = { elementId = "end" } }
+
+[[gateway.route.elements]]
+id = "big"
+type = "model"
+properties = { provider = "openai", model = "gpt-4o", timeout = 30000, retries = 1 }
+outputs = { success = { elementId = "end" } }
+
+[[gateway.route.elements]]
+id = "end"
+type = "end"
+"#;
+
+#[test]
+fn check_accepts_routes_aliases_and_spend_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = check_in(dir.path(), ROUTE_TOML);
+    assert_eq!(code, Some(0), "{err}");
+}
+
+#[test]
+fn check_refuses_a_broken_inline_route_naming_route_element_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = ROUTE_TOML.replace("\"10%\"", "\"20%\"");
+    let (code, _, err) = check_in(dir.path(), &broken);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("`gateway[0].route[0].elements`: gateway `team`, route `support`: element `split`, field `outputs`: the percentages add up to 110"),
+        "{err}"
+    );
+    let misspelt = ROUTE_TOML.replace("type = \"model\"", "type = \"modl\"");
+    let (code, _, err) = check_in(dir.path(), &misspelt);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(
+            "element `big`, field `type`: unknown element type `modl`; did you mean `model`?"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_reads_a_route_file_beside_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("routes")).unwrap();
+    let route = r#"{"name": "support", "id": "0a1b", "modified_at": "2025-01-01T00:00:00Z",
+      "elements": [
+        {"id": "s", "type": "start", "outputs": {"next": {"elementId": "c"}}},
+        {"id": "c", "type": "conditional", "properties": {"condition": {"body.max_tokens": {"$gt": 1000}}},
+         "outputs": {"true": {"elementId": "m"}, "false": {"elementId": "e"}}},
+        {"id": "m", "type": "model", "properties": {"provider": "anthropic", "model": "claude-3-5-haiku"},
+         "outputs": {"success": {"elementId": "e"}, "fallback": {"elementId": "e"}}},
+        {"id": "e", "type": "end"}]}"#;
+    std::fs::write(dir.path().join("routes/support.json"), route).unwrap();
+    let toml = "[[gateway]]\nid = \"g\"\n[[gateway.route]]\nname = \"support\"\nfile = \"routes/support.json\"\n";
+    let (code, _, err) = check_in(dir.path(), toml);
+    assert_eq!(code, Some(0), "{err}");
+
+    let broken = route.replace("\"$gt\"", "\"$greater\"");
+    std::fs::write(dir.path().join("routes/support.json"), broken).unwrap();
+    let (code, _, err) = check_in(dir.path(), toml);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("`gateway[0].route[0].file`: gateway `g`, route `support` ("),
+        "{err}"
+    );
+    assert!(
+        err.contains("element `c`, field `properties.condition.body.max_tokens`: unknown operator `$greater`"),
+        "{err}"
+    );
+}

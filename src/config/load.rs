@@ -20,10 +20,15 @@ impl Settings {
             path: path.to_path_buf(),
             source,
         })?;
-        Settings::from_toml_str(&text, &path.display().to_string())
+        let base = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        from_text_in(&text, &path.display().to_string(), base, &env::process_env)
     }
 
     /// Parses config text; `origin` names it in syntax errors (a path, "inline", ...).
+    /// Route files are found relative to the current directory.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Settings, ConfigError> {
         from_text(text, origin, &env::process_env)
     }
@@ -40,13 +45,23 @@ fn from_text(
     origin: &str,
     lookup: &dyn Fn(&str) -> EnvValue,
 ) -> Result<Settings, ConfigError> {
-    from_table(parse(text, origin)?, lookup)
+    from_text_in(text, origin, Path::new("."), lookup)
+}
+
+/// As `from_text`, with route files found relative to `base` (the config file's directory).
+fn from_text_in(
+    text: &str,
+    origin: &str,
+    base: &Path,
+    lookup: &dyn Fn(&str) -> EnvValue,
+) -> Result<Settings, ConfigError> {
+    from_table(parse(text, origin)?, base, lookup)
 }
 
 fn embedded_default_with(lookup: &dyn Fn(&str) -> EnvValue) -> Result<Settings, ConfigError> {
     let mut table = parse(EMBEDDED_DEFAULT, "the embedded default config")?;
     add_conventional_keys(&mut table, lookup);
-    from_table(table, lookup)
+    from_table(table, Path::new("."), lookup)
 }
 
 /// Adds `provider.SLUG.keys.default = "env:VAR"` for the first of the provider's
@@ -90,6 +105,7 @@ fn parse(text: &str, origin: &str) -> Result<Table, ConfigError> {
 
 fn from_table(
     mut table: Table,
+    base: &Path,
     lookup: &dyn Fn(&str) -> EnvValue,
 ) -> Result<Settings, ConfigError> {
     let inserted = env::substitute(&mut table, lookup)?;
@@ -100,7 +116,7 @@ fn from_table(
             message: plain_errors::plain_words(&scrub(err.inner().message(), &inserted)),
         }
     })?;
-    validate::resolve(file)
+    validate::resolve(file, base)
 }
 
 /// Deserialisation messages quote the offending value (`invalid type: string "...",

@@ -7,14 +7,18 @@ mod memory;
 mod plain_errors;
 mod providers;
 mod render;
+mod routes;
 mod suggest;
 mod validate;
 
 use suggest::did_you_mean;
 use validate::check_readable;
 
+pub use routes::RouteConfig;
+
 use crate::providers::{is_builtin_slug, Provider};
 use crate::redact::Secret;
+use crate::routing::{Alias, AliasConfig, Route, SpendLimits};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
@@ -172,6 +176,12 @@ pub struct GatewayConfig {
     pub request_timeout_ms: u64,
     /// Entries kept in the request log for this gateway; older ones are deleted.
     pub log_max_entries: u64,
+    /// `[[gateway.route]]`: dynamic routes (`dynamic/NAME`), parsed and checked at load.
+    pub route: Vec<RouteConfig>,
+    /// `[[gateway.alias]]`: model aliases (`custom/NAME`), checked at load.
+    pub alias: Vec<AliasConfig>,
+    /// `spend_limits`: cost budgets in the hosted service's shape, checked at load.
+    pub spend_limits: Option<SpendLimits>,
 }
 
 impl Default for GatewayConfig {
@@ -187,6 +197,9 @@ impl Default for GatewayConfig {
             retry: RetryConfig::default(),
             request_timeout_ms: 0,
             log_max_entries: 10_000_000,
+            route: Vec::new(),
+            alias: Vec::new(),
+            spend_limits: None,
         }
     }
 }
@@ -332,7 +345,11 @@ pub struct Gateway {
     pub auth_tokens: Vec<Secret>,
     /// The provider's slug (a model prefix or `custom-NAME` in config is resolved to it).
     pub default_provider: Option<String>,
-    /// The gateway's table as written.
+    /// `[[gateway.route]]` parsed and checked, model providers resolved to slugs.
+    pub routes: Vec<Route>,
+    /// `[[gateway.alias]]` checked, targets resolved to provider slugs.
+    pub aliases: Vec<Alias>,
+    /// The gateway's table as written (route files made absolute, rule ids filled in).
     pub config: GatewayConfig,
 }
 

@@ -18,12 +18,12 @@ use std::path::Path;
 pub const MAX_DURATION_S: u64 = 365 * 24 * 3600;
 
 /// Validates `file` and builds the snapshot workers use.
-pub(super) fn resolve(mut file: ConfigFile) -> Result<Settings, ConfigError> {
+pub(super) fn resolve(mut file: ConfigFile, base: &Path) -> Result<Settings, ConfigError> {
     let (listen, admin_listen) = check_server(&file.server)?;
     file.server.max_buffered_body_bytes = body_budget(&file.server)?;
     check_upstream(&file.upstream)?;
     let providers = resolve_providers(&file.provider)?;
-    let gateways = resolve_gateways(file.gateway, &providers)?;
+    let gateways = resolve_gateways(file.gateway, &providers, base)?;
     check_prices(&file.price, &providers)?;
     Ok(Settings {
         server: file.server,
@@ -203,11 +203,12 @@ fn at_most_a_year_ms(key: &str, millis: u64) -> Result<(), ConfigError> {
 fn resolve_gateways(
     declared: Vec<GatewayConfig>,
     providers: &BTreeMap<String, Provider>,
+    base: &Path,
 ) -> Result<HashMap<String, Gateway>, ConfigError> {
     let mut gateways = HashMap::new();
     for (i, config) in declared.into_iter().enumerate() {
         let at = format!("gateway[{i}]");
-        let gateway = resolve_gateway(&at, config, providers)?;
+        let gateway = resolve_gateway(&at, config, providers, base)?;
         if gateways.contains_key(&gateway.id) {
             return Err(ConfigError::invalid(
                 format!("{at}.id"),
@@ -217,7 +218,7 @@ fn resolve_gateways(
         gateways.insert(gateway.id.clone(), gateway);
     }
     if !gateways.contains_key("default") {
-        let default = resolve_gateway("gateway", GatewayConfig::default(), providers)?;
+        let default = resolve_gateway("gateway", GatewayConfig::default(), providers, base)?;
         gateways.insert(default.id.clone(), default);
     }
     Ok(gateways)
@@ -225,8 +226,9 @@ fn resolve_gateways(
 
 fn resolve_gateway(
     at: &str,
-    config: GatewayConfig,
+    mut config: GatewayConfig,
     providers: &BTreeMap<String, Provider>,
+    base: &Path,
 ) -> Result<Gateway, ConfigError> {
     let id_ok = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
     if config.id.is_empty() || config.id.len() > 64 || !config.id.bytes().all(id_ok) {
@@ -281,10 +283,13 @@ fn resolve_gateway(
             "must be greater than 0 when rate_limit.limit is set",
         ));
     }
+    let routing = super::routes::resolve(at, &mut config, providers, base)?;
     Ok(Gateway {
         id: config.id.clone(),
         auth_tokens: config.auth_tokens.clone(),
         default_provider,
+        routes: routing.routes,
+        aliases: routing.aliases,
         config,
     })
 }
