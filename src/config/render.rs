@@ -128,7 +128,23 @@ fn gateway_table(g: &Gateway) -> Table {
     t.insert("retry".into(), Value::Table(retry));
     t.insert("request_timeout_ms".into(), int(c.request_timeout_ms));
     t.insert("log_max_entries".into(), int(c.log_max_entries));
+    // Routes, aliases and spend limits as written (they hold no secret).
+    if !c.route.is_empty() {
+        t.extend(written("route", &c.route));
+    }
+    if !c.alias.is_empty() {
+        t.extend(written("alias", &c.alias));
+    }
+    if let Some(limits) = &c.spend_limits {
+        t.extend(written("spend_limits", limits));
+    }
     t
+}
+
+/// `key = value` for a part of the config kept as written; none if TOML cannot hold it
+/// (a JSON `null` inside a route's elements).
+fn written(key: &str, value: &impl serde::Serialize) -> Option<(String, Value)> {
+    Value::try_from(value).ok().map(|v| (key.to_owned(), v))
 }
 
 fn provider_table(p: &Provider) -> Table {
@@ -233,6 +249,17 @@ mod tests {
             auth_tokens = ["t"]
             rate_limit = { limit = 5, interval_s = 10, technique = "fixed" }
             retry = { max_attempts = 3, delay_ms = 100, backoff = "exponential" }
+            spend_limits = { rules = [{ id = "daily", limit = 25.0, limitType = "cost", window = 86400 }] }
+            [[gateway.alias]]
+            name = "fast"
+            models = ["openai/gpt-4o-mini", "groq/llama-3.3-70b-versatile"]
+            [[gateway.route]]
+            name = "support"
+            elements = [
+              { id = "s", type = "start", outputs = { next = { elementId = "m" } } },
+              { id = "m", type = "model", properties = { provider = "openai", model = "gpt-4o-mini" }, outputs = { success = { elementId = "e" } } },
+              { id = "e", type = "end", outputs = {} },
+            ]
             [provider.local]
             base_url = "http://localhost:8000/v1"
             api = "google"
@@ -253,5 +280,12 @@ mod tests {
         assert_eq!(g.config.retry.backoff, crate::config::Backoff::Exponential);
         assert_eq!(again.providers["local"].api, Api::Google);
         assert!(again.listen[0].is_ipv6());
+        assert_eq!(g.config.route.len(), 1);
+        assert_eq!(g.config.alias[0].models.len(), 2);
+        assert_eq!(
+            g.config.spend_limits,
+            s.gateway("g1").unwrap().config.spend_limits
+        );
+        assert!(first.contains("elementId"), "{first}");
     }
 }

@@ -7,12 +7,12 @@ use crate::routing::{
     route_from_json, Alias, AliasConfig, AliasStrategy, DimensionMode, ElementKind, Route,
     RouteError, SpendLimits, MAX_SPEND_RULES, MAX_WINDOW_S,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// `[[gateway.route]]` as written: `elements` inline, or a JSON `file`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteConfig {
     /// Used as `"model": "dynamic/NAME"`.

@@ -1,10 +1,10 @@
 //! A model alias (`custom/NAME`) as written: a pool of `provider/model` targets and how
 //! one is picked; the config checks the providers, the data plane will use it.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// `[[gateway.alias]]`: a name for a pool of models.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AliasConfig {
     /// Used as `"model": "custom/NAME"`.
@@ -20,7 +20,7 @@ pub struct AliasConfig {
 }
 
 /// How an alias picks among its models.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AliasStrategy {
     /// The first model, then the next on a failure.

@@ -1,14 +1,14 @@
 //! A gateway's `spend_limits` in the hosted service's shape: up to 20 cost budgets over a
 //! window, each scoped by model, provider and metadata (filtered or one budget per value).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Rules a gateway may hold.
 pub const MAX_SPEND_RULES: usize = 20;
 
 /// `spend_limits = { enabled, rules = [...] }`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SpendLimits {
     /// Whether the rules are enforced; true unless written.
@@ -20,7 +20,7 @@ pub struct SpendLimits {
 }
 
 /// One budget: at most `limit` dollars per `window` seconds.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SpendRule {
     /// Names the rule in errors and metrics; `rule-N` (1-based) when not written.
@@ -51,7 +51,7 @@ pub struct SpendRule {
 }
 
 /// What a spend rule counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SpendLimitType {
     /// US dollars.
@@ -59,7 +59,7 @@ pub enum SpendLimitType {
 }
 
 /// How a spend window moves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SpendTechnique {
     /// Windows aligned to Unix time, reset at each boundary.
@@ -69,7 +69,7 @@ pub enum SpendTechnique {
 }
 
 /// A scope of a rule along one dimension (model, provider or a metadata key).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Dimension {
     /// Filter by `values`, or partition by every value seen.
@@ -80,7 +80,7 @@ pub struct Dimension {
 }
 
 /// How a dimension scopes a rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DimensionMode {
     /// Only requests whose value is among `values` count.
