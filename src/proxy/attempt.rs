@@ -33,7 +33,7 @@ pub enum StepOutcome {
 
 /// Runs `step`: up to `max_attempts` attempts, waiting the backoff delay between them.
 /// `last`: no step follows, so an upstream error response goes to the client as sent;
-/// otherwise any response of 400 or more fails the step (fallback).
+/// otherwise a response the step's `Fallback` takes fails the step.
 pub async fn run_step(worker: &Worker, step: &PlannedStep, last: bool) -> StepOutcome {
     let policy = step.effective.retry;
     let mut attempt = 1;
@@ -44,7 +44,7 @@ pub async fn run_step(worker: &Worker, step: &PlannedStep, last: bool) -> StepOu
                 // Dropped unread: the connection closes, nothing reached the client.
                 log::debug!("upstream answered {}; retrying", answer.head.status);
             }
-            Ok(answer) if answer.head.status >= 400 && !last => {
+            Ok(answer) if step.fallback.takes(answer.head.status) && !last => {
                 return StepOutcome::Failed(GatewayError::new(
                     ErrorCode::UpstreamFailed,
                     format!("upstream answered {}", answer.head.status),

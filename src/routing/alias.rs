@@ -55,3 +55,68 @@ pub struct Alias {
     /// One weight per target (weighted only; else empty).
     pub weights: Vec<f64>,
 }
+
+impl Alias {
+    /// The targets' indexes in the order a request tries them: as written; for
+    /// `weighted`, one drawn by weight first, then the others as written.
+    pub fn order(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.targets.len()).collect();
+        if self.strategy == AliasStrategy::Weighted {
+            let first = pick_weighted(&self.weights, fastrand::f64());
+            order.retain(|&i| i != first);
+            order.insert(0, first);
+        }
+        order
+    }
+}
+
+/// The index whose share of the weights' sum holds `r` (in [0, 1)).
+fn pick_weighted(weights: &[f64], r: f64) -> usize {
+    let total: f64 = weights.iter().sum();
+    let mut point = r * total;
+    for (i, w) in weights.iter().enumerate() {
+        if point < *w {
+            return i;
+        }
+        point -= w;
+    }
+    // Rounding at the very top: the last target with any weight.
+    weights.iter().rposition(|w| *w > 0.0).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alias(strategy: AliasStrategy, weights: Vec<f64>) -> Alias {
+        Alias {
+            name: "a".into(),
+            targets: vec![("openai".into(), "x".into()), ("groq".into(), "y".into())],
+            strategy,
+            weights,
+        }
+    }
+
+    #[test]
+    fn ordered_keeps_the_written_order() {
+        assert_eq!(alias(AliasStrategy::Ordered, vec![]).order(), [0, 1]);
+    }
+
+    #[test]
+    fn weighted_draws_the_first_by_weight_and_keeps_the_rest() {
+        assert_eq!(pick_weighted(&[3.0, 1.0], 0.0), 0);
+        assert_eq!(pick_weighted(&[3.0, 1.0], 0.74), 0);
+        assert_eq!(pick_weighted(&[3.0, 1.0], 0.76), 1);
+        assert_eq!(pick_weighted(&[0.0, 1.0], 0.0), 1);
+        assert_eq!(pick_weighted(&[1.0, 0.0], 0.999_999_999), 0);
+        let a = alias(AliasStrategy::Weighted, vec![3.0, 1.0]);
+        let firsts = (0..10_000).filter(|_| a.order()[0] == 0).count();
+        // 7,500 expected; 4 standard deviations is about 170.
+        assert!((7_300..=7_700).contains(&firsts), "{firsts}");
+        for _ in 0..100 {
+            let mut order = a.order();
+            order.sort_unstable();
+            assert_eq!(order, [0, 1]);
+        }
+    }
+}

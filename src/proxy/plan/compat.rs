@@ -2,9 +2,8 @@
 //! the body with the bare model name, an Anthropic or Gemini one the request translated.
 
 use super::credential::{credential, KeySource};
-use super::toolbox::{bad_request, build, route_by_model, untranslatable, Caching, Translated};
+use super::toolbox::{bad_request, build, untranslatable, Caching, Routed, Translated};
 use super::{Planned, UpstreamRequest};
-use crate::config::{Gateway, Settings};
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::RequestHead;
 use crate::observe::inject_include_usage;
@@ -13,23 +12,22 @@ use crate::proxy::auth::GatewayAuth;
 use crate::translate::{chat_to_anthropic, chat_to_gemini, Translation};
 use bytes::Bytes;
 
-/// `suffix`: the OpenAI path of the endpoint (`/chat/completions`, `/embeddings`).
+/// `suffix`: the OpenAI path of the endpoint (`/chat/completions`, `/embeddings`);
+/// `routed`: the provider and model the body's `model` (or one alias target) names.
 pub(super) fn plan(
-    settings: &Settings,
-    gateway: &Gateway,
+    routed: Routed<'_>,
     suffix: &str,
     head: &RequestHead,
     auth: GatewayAuth,
-    body: Bytes,
+    body: &Bytes,
     cache: Caching<'_>,
 ) -> Result<Planned, GatewayError> {
-    let routed = route_by_model(settings, gateway, &body)?;
     let provider = routed.provider;
     let base = match provider.api {
         Api::Openai => "",
         Api::WorkersAi => "/v1",
         Api::Anthropic | Api::Google if suffix == "/chat/completions" => {
-            let (mut req, t) = translated_chat(provider, routed.name(), head, auth, &body)?;
+            let (mut req, t) = translated_chat(provider, routed.name(), head, auth, body)?;
             routed.label(&mut req);
             return Ok((req, None, Some(t)));
         }
@@ -45,7 +43,7 @@ pub(super) fn plan(
         }
     };
     let cred = credential(provider, head, auth, KeySource::Compat)?;
-    let parts = routed.body(&body);
+    let parts = routed.body(body);
     // An OpenAI stream reports usage only when asked: ask for it, and take the usage
     // chunk out again on the way back, so the client gets the stream it asked for.
     let injected = (provider.api == Api::Openai && routed.stream && suffix == "/chat/completions")
@@ -58,7 +56,7 @@ pub(super) fn plan(
     req.strip_usage_chunk = strip_usage_chunk;
     // The client's body (before the rewrite) decides the upstream body exactly and is one
     // contiguous slice, so it is hashed instead of the three rewritten parts.
-    let key = cache.key(provider, &req, routed.name(), &cred, head, &body);
+    let key = cache.key(provider, &req, routed.name(), &cred, head, body);
     routed.label(&mut req);
     Ok((req, key, None))
 }

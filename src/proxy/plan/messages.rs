@@ -2,9 +2,8 @@
 //! request untouched but the model name (and may be cached), any other it translated.
 
 use super::credential::{credential, KeySource};
-use super::toolbox::{bad_request, build, route_by_model, untranslatable, Caching, Translated};
+use super::toolbox::{bad_request, build, untranslatable, Caching, Routed, Translated};
 use super::Planned;
-use crate::config::{Gateway, Settings};
 use crate::error::GatewayError;
 use crate::http::RequestHead;
 use crate::providers::Api;
@@ -12,15 +11,14 @@ use crate::proxy::auth::GatewayAuth;
 use crate::translate::{chat_to_gemini, messages_to_chat, Translation};
 use bytes::Bytes;
 
+/// `routed`: the provider and model the body's `model` (or one alias target) names.
 pub(super) fn plan(
-    settings: &Settings,
-    gateway: &Gateway,
+    routed: Routed<'_>,
     head: &RequestHead,
     auth: GatewayAuth,
-    body: Bytes,
+    body: &Bytes,
     cache: Caching<'_>,
 ) -> Result<Planned, GatewayError> {
-    let routed = route_by_model(settings, gateway, &body)?;
     let provider = routed.provider;
     let name = routed.name();
     let cred = credential(provider, head, auth, KeySource::Messages)?;
@@ -28,15 +26,15 @@ pub(super) fn plan(
     let (path, upstream_body, translation) = match provider.api {
         Api::Anthropic => {
             let path = format!("{base}/v1/messages");
-            let parts = routed.body(&body);
+            let parts = routed.body(body);
             let mut req = build(provider, head, &path, auth, &cred, parts, Translated::No)?;
-            let key = cache.key(provider, &req, name, &cred, head, &body);
+            let key = cache.key(provider, &req, name, &cred, head, body);
             routed.label(&mut req);
             return Ok((req, key, None));
         }
         Api::Openai | Api::WorkersAi => {
             let t = messages_to_chat::translate_request(
-                &body,
+                body,
                 name,
                 messages_to_chat::MaxTokensField::MaxTokens,
             )
@@ -55,7 +53,7 @@ pub(super) fn plan(
         }
         Api::Google => {
             let openai = messages_to_chat::translate_request(
-                &body,
+                body,
                 name,
                 messages_to_chat::MaxTokensField::MaxTokens,
             )

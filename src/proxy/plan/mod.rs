@@ -39,6 +39,28 @@ pub struct PlannedStep {
     /// Set when the client and the provider speak different APIs: the response is
     /// translated back (`proxy::translated`); `None` streams it through untouched.
     pub translation: Option<Translation>,
+    /// Which upstream answers hand over to the next step (the last step's go back).
+    pub fallback: Fallback,
+}
+
+/// When a step's upstream answer is a failure that the next step gets to answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fallback {
+    /// Any status of 400 or more (the Universal endpoint, as the hosted service does).
+    OnAnyError,
+    /// 429 and 5xx only; another 4xx is the client's own error and goes back to it
+    /// (model aliases, as the hosted service's dynamic routing does).
+    OnFailure,
+}
+
+impl Fallback {
+    /// Whether an upstream answer with `status` hands over to the next step.
+    pub fn takes(self, status: u16) -> bool {
+        match self {
+            Fallback::OnAnyError => status >= 400,
+            Fallback::OnFailure => status == 429 || status >= 500,
+        }
+    }
 }
 
 /// A planned upstream request, its cache key, and the translation of its response.
@@ -87,14 +109,32 @@ pub fn plan(
     };
     let (request, cache_key, translation) = match endpoint {
         Endpoint::CompatModels => return Ok(Plan::Local(model_route::model_list(settings))),
-        Endpoint::CompatChat => {
-            let suffix = "/chat/completions";
-            compat::plan(settings, gateway, suffix, head, auth, body, cache)?
+        Endpoint::CompatChat | Endpoint::CompatEmbeddings | Endpoint::CompatMessages => {
+            // One step per target: one, or an alias's targets in the order they are tried.
+            let routes = toolbox::route_by_model(settings, gateway, &body)?;
+            let steps = routes.into_iter().map(|routed| {
+                let (request, cache_key, translation) = match endpoint {
+                    Endpoint::CompatChat => {
+                        compat::plan(routed, "/chat/completions", head, auth, &body, cache)?
+                    }
+                    Endpoint::CompatEmbeddings => {
+                        compat::plan(routed, "/embeddings", head, auth, &body, cache)?
+                    }
+                    _ => messages::plan(routed, head, auth, &body, cache)?,
+                };
+                Ok(PlannedStep {
+                    request,
+                    effective: effective.clone(),
+                    cache_key,
+                    index: None,
+                    translation,
+                    fallback: Fallback::OnFailure,
+                })
+            });
+            return steps
+                .collect::<Result<_, GatewayError>>()
+                .map(Plan::Upstream);
         }
-        Endpoint::CompatEmbeddings => {
-            compat::plan(settings, gateway, "/embeddings", head, auth, body, cache)?
-        }
-        Endpoint::CompatMessages => messages::plan(settings, gateway, head, auth, body, cache)?,
         Endpoint::Universal => {
             return universal::plan(settings, gateway, head, auth, &body).map(Plan::Upstream)
         }
@@ -108,5 +148,6 @@ pub fn plan(
         cache_key,
         index: None,
         translation,
+        fallback: Fallback::OnFailure,
     }]))
 }

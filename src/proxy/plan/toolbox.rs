@@ -64,44 +64,90 @@ pub(super) struct Routed<'s> {
     model: ModelField,
     /// Where the name sent upstream starts in the client's model: after `provider/`, or 0.
     name_at: usize,
+    /// The name sent upstream when it is not part of the client's (an alias's target).
+    target: Option<String>,
     /// The client asked for an event stream.
     pub stream: bool,
 }
 
 /// Scans the body for its model and picks the provider by it (400 2003 without one).
+/// `custom/NAME` names one of the gateway's aliases: one `Routed` per target, in the
+/// order they are tried (400 2008 for an unknown alias).
 pub(super) fn route_by_model<'s>(
     settings: &'s Settings,
     gateway: &Gateway,
     body: &[u8],
-) -> Result<Routed<'s>, GatewayError> {
+) -> Result<Vec<Routed<'s>>, GatewayError> {
     let bad = |m: String| GatewayError::new(ErrorCode::BadRequest, m);
     let scan = json::scan_request(body).map_err(|e| bad(format!("invalid request body: {e}")))?;
     let model = scan
         .model
         .ok_or_else(|| bad("request body has no \"model\" field".into()))?;
+    if let Some(name) = model.value.strip_prefix("custom/") {
+        let alias = gateway
+            .aliases
+            .iter()
+            .find(|a| a.name == name)
+            .ok_or_else(|| unknown_alias(gateway, name))?;
+        let mut routes = Vec::with_capacity(alias.targets.len());
+        for i in alias.order() {
+            let (slug, target) = &alias.targets[i];
+            let provider = settings.provider_by_slug(slug).ok_or_else(|| {
+                GatewayError::new(
+                    ErrorCode::UnknownProvider,
+                    format!("alias {name:?} names provider {slug}, which is not configured"),
+                )
+            })?;
+            usable(provider)?;
+            routes.push(Routed {
+                provider,
+                model: model.clone(),
+                name_at: 0,
+                target: Some(target.clone()),
+                stream: scan.stream,
+            });
+        }
+        return Ok(routes);
+    }
     let (provider, upstream_model) = pick_provider(settings, gateway, &model.value)?;
     usable(provider)?;
     // The upstream name is the tail of the client's model: kept as an offset, so the
     // client's string is moved into the log rather than copied.
     let name_at = upstream_model.map_or(0, |name| model.value.len() - name.len());
-    Ok(Routed {
+    Ok(vec![Routed {
         provider,
         model,
         name_at,
+        target: None,
         stream: scan.stream,
-    })
+    }])
+}
+
+fn unknown_alias(gateway: &Gateway, name: &str) -> GatewayError {
+    let known: Vec<&str> = gateway.aliases.iter().map(|a| a.name.as_str()).collect();
+    let known = match known.is_empty() {
+        true => "this gateway has none".to_string(),
+        false => format!("this gateway has: {}", known.join(", ")),
+    };
+    GatewayError::new(
+        ErrorCode::UnknownProvider,
+        format!("unknown model alias \"custom/{name}\"; {known} ([[gateway.alias]])"),
+    )
 }
 
 impl Routed<'_> {
     /// The model name the provider is sent.
     pub(super) fn name(&self) -> &str {
-        &self.model.value[self.name_at..]
+        match &self.target {
+            Some(target) => target,
+            None => &self.model.value[self.name_at..],
+        }
     }
 
     /// The client's body for an untranslated request: the model renamed where the
     /// client's had a `provider/` prefix (spliced without copying).
     pub(super) fn body(&self, body: &Bytes) -> Vec<Bytes> {
-        if self.name_at == 0 {
+        if self.name_at == 0 && self.target.is_none() {
             return vec![body.clone()];
         }
         json::rewrite_model(body, self.model.span.clone(), self.name())

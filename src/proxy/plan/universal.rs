@@ -3,7 +3,7 @@
 
 use super::native::{find_provider, native_path};
 use super::toolbox::Caching;
-use super::{native, PlannedStep};
+use super::{native, Fallback, PlannedStep};
 use crate::config::REQUEST_TIMEOUT_MAX_MS;
 use crate::config::{Backoff, Gateway, Settings};
 use crate::controls::{Effective, RequestControls};
@@ -122,6 +122,7 @@ fn plan_step(
         cache_key,
         index: Some(index),
         translation: None,
+        fallback: Fallback::OnAnyError,
     })
 }
 

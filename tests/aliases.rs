@@ -1,0 +1,146 @@
+//! Model aliases (`"model": "custom/NAME"`) through a real gateway: targets tried in
+//! order, failures (429, 5xx) handing over before the client sees a byte, a client
+//! error going back as it is, and the stored key of each target's own provider.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+
+const COMPLETION: &str = r#"{"id":"from-second","object":"chat.completion","created":1,"model":"llama","choices":[{"index":0,"message":{"role":"assistant","content":"hello"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#;
+const SSE: &[u8] = b"data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: [DONE]\n\n";
+
+/// The model in a request body the gateway sent upstream.
+fn model_of(seen: &Seen) -> String {
+    let body: serde_json::Value = serde_json::from_slice(&seen.body).unwrap();
+    body["model"].as_str().unwrap().to_string()
+}
+
+/// `first` fails as its model says (`fail-503`, `bad-400`, `fail-500`); `second`
+/// answers every request, streaming when asked.
+fn upstreams() -> (Upstream, Upstream) {
+    let first = Upstream::start(|seen, w| {
+        let status = match model_of(seen).as_str() {
+            "bad-400" => 400,
+            "fail-500" => 500,
+            _ => 503,
+        };
+        write_json(w, status, r#"{"error":{"message":"first says no"}}"#);
+        After::KeepAlive
+    });
+    let second = Upstream::start(|seen, w| {
+        if String::from_utf8_lossy(&seen.body).contains("\"stream\":true") {
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n";
+            write!(w, "{head}content-length: {}\r\n\r\n", SSE.len()).unwrap();
+            w.write_all(SSE).unwrap();
+        } else {
+            write_json(w, 200, COMPLETION);
+        }
+        After::KeepAlive
+    });
+    (first, second)
+}
+
+fn gateway(first: &Upstream, second: &Upstream) -> Gateway {
+    Gateway::start(&format!(
+        "[provider.openai]\nbase_url = \"http://{}/v1\"\nkeys = {{ default = \"sk-first\" }}\n\
+         [provider.groq]\nbase_url = \"http://{}/openai/v1\"\nkeys = {{ default = \"gsk-second\" }}\n\
+         [[gateway]]\nid = \"default\"\n\
+         [[gateway.alias]]\nname = \"fast\"\nmodels = [\"openai/fail-503\", \"groq/llama\"]\n\
+         [[gateway.alias]]\nname = \"strict\"\nmodels = [\"openai/bad-400\", \"groq/llama\"]\n\
+         [[gateway.alias]]\nname = \"streamed\"\nmodels = [\"openai/fail-500\", \"groq/llama\"]\n",
+        first.addr, second.addr
+    ))
+}
+
+fn chat(model: &str, extra: &str) -> String {
+    format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":"hi"}}]{extra}}}"#)
+}
+
+#[test]
+fn a_failing_target_hands_over_to_the_next_with_its_own_key() {
+    let (first, second) = upstreams();
+    let gw = gateway(&first, &second);
+    let resp = gw.send(&post(
+        "/v1/chat/completions",
+        "authorization: Bearer sk-client-SECRET\r\n",
+        &chat("custom/fast", ""),
+    ));
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(resp.body, COMPLETION.as_bytes());
+    let tried = first.next_request();
+    assert_eq!(model_of(&tried), "fail-503");
+    assert_eq!(tried.header("authorization"), Some("Bearer sk-first"));
+    let answered = second.next_request();
+    assert_eq!(model_of(&answered), "llama");
+    assert_eq!(answered.target, "/openai/v1/chat/completions");
+    assert_eq!(answered.header("authorization"), Some("Bearer gsk-second"));
+}
+
+#[test]
+fn a_client_error_goes_back_as_it_is() {
+    let (first, second) = upstreams();
+    let gw = gateway(&first, &second);
+    let resp = gw.send(&post(
+        "/v1/chat/completions",
+        "",
+        &chat("custom/strict", ""),
+    ));
+    assert_eq!(resp.status, 400);
+    assert_eq!(resp.body, br#"{"error":{"message":"first says no"}}"#);
+    assert_eq!(model_of(&first.next_request()), "bad-400");
+    assert!(
+        second.saw_nothing(),
+        "a 400 is not a failure to fall back on"
+    );
+}
+
+#[test]
+fn a_stream_falls_back_before_its_first_byte_and_arrives_byte_exact() {
+    let (first, second) = upstreams();
+    let gw = gateway(&first, &second);
+    let resp = gw.send(&post(
+        "/v1/chat/completions",
+        "",
+        &chat("custom/streamed", r#","stream":true"#),
+    ));
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.header("content-type"), Some("text/event-stream"));
+    assert_eq!(resp.body, SSE);
+    assert_eq!(model_of(&first.next_request()), "fail-500");
+    assert_eq!(model_of(&second.next_request()), "llama");
+}
+
+#[test]
+fn an_unknown_alias_is_400_2008_naming_the_known_ones() {
+    let (first, second) = upstreams();
+    let gw = gateway(&first, &second);
+    let resp = gw.send(&post(
+        "/v1/chat/completions",
+        "",
+        &chat("custom/nosuch", ""),
+    ));
+    assert_eq!(resp.status, 400);
+    assert_eq!(resp.code(), 2008);
+    let text = resp.text();
+    assert!(
+        text.contains("custom/nosuch") && text.contains("fast"),
+        "{text}"
+    );
+    assert!(first.saw_nothing() && second.saw_nothing());
+}
+
+#[test]
+fn the_messages_endpoint_takes_aliases_too() {
+    let (first, second) = upstreams();
+    let gw = gateway(&first, &second);
+    let body =
+        r#"{"model":"custom/fast","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}"#;
+    let resp = gw.send(&post("/v1/messages", "", body));
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let message = resp.json();
+    assert_eq!(message["type"], "message");
+    assert_eq!(message["content"][0]["text"], "hello");
+    assert_eq!(model_of(&first.next_request()), "fail-503");
+    assert_eq!(model_of(&second.next_request()), "llama");
+}
