@@ -68,6 +68,8 @@ fn a_failing_target_hands_over_to_the_next_with_its_own_key() {
     ));
     assert_eq!(resp.status, 200, "{}", resp.text());
     assert_eq!(resp.body, COMPLETION.as_bytes());
+    assert_eq!(resp.header("cf-aig-model"), Some("llama"));
+    assert_eq!(resp.header("cf-aig-provider"), Some("groq"));
     let tried = first.next_request();
     assert_eq!(model_of(&tried), "fail-503");
     assert_eq!(tried.header("authorization"), Some("Bearer sk-first"));
@@ -107,6 +109,7 @@ fn a_stream_falls_back_before_its_first_byte_and_arrives_byte_exact() {
     assert_eq!(resp.status, 200);
     assert_eq!(resp.header("content-type"), Some("text/event-stream"));
     assert_eq!(resp.body, SSE);
+    assert_eq!(resp.header("cf-aig-provider"), Some("groq"));
     assert_eq!(model_of(&first.next_request()), "fail-500");
     assert_eq!(model_of(&second.next_request()), "llama");
 }
@@ -141,6 +144,8 @@ fn the_messages_endpoint_takes_aliases_too() {
     let message = resp.json();
     assert_eq!(message["type"], "message");
     assert_eq!(message["content"][0]["text"], "hello");
+    assert_eq!(resp.header("cf-aig-model"), Some("llama"));
+    assert_eq!(resp.header("cf-aig-provider"), Some("groq"));
     assert_eq!(model_of(&first.next_request()), "fail-503");
     assert_eq!(model_of(&second.next_request()), "llama");
 }

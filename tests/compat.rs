@@ -26,6 +26,9 @@ fn compat_rewrites_only_the_model_bytes() {
     ));
     assert_eq!(resp.status, 200);
     assert_eq!(resp.body, br#"{"id":"c1","object":"chat.completion"}"#);
+    // Who answered, on every unified response.
+    assert_eq!(resp.header("cf-aig-model"), Some("gpt-4o-mini"));
+    assert_eq!(resp.header("cf-aig-provider"), Some("mock"));
     let seen = up.next_request();
     assert_eq!(seen.method, "POST");
     assert_eq!(seen.target, "/v1/chat/completions");

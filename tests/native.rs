@@ -23,6 +23,8 @@ fn both_path_forms_reach_the_versioned_base() {
     ] {
         let resp = gw.send(&post(path, "", r#"{"model":"m"}"#));
         assert_eq!(resp.status, 200, "{path}");
+        // Provider-native paths name no model of the gateway's choosing.
+        assert_eq!(resp.header("cf-aig-model"), None);
         let seen = up.next_request();
         assert_eq!(seen.target, "/v1/chat/completions?x=1&y=%20");
         // Native bodies go up byte for byte (no rewrite).

@@ -107,6 +107,8 @@ fn openai_client_reaches_anthropic_non_streaming() {
         ))
         .unwrap();
         assert_eq!(resp.json(), expected);
+        assert_eq!(resp.header("cf-aig-model"), Some("claude-3-opus"));
+        assert_eq!(resp.header("cf-aig-provider"), Some("anthropic"));
         let seen = up.next_request();
         assert_eq!(seen.target, "/v1/messages");
         // The stored key wins over the client's (stored-first).

@@ -91,7 +91,8 @@ impl ClientConn {
         self.write_json_with(status, body, close, &[]).await
     }
 
-    async fn write_json_with(
+    /// [`Self::write_json`] with `extra` headers after the content ones.
+    pub async fn write_json_with(
         &mut self,
         status: u16,
         body: &[u8],

@@ -107,7 +107,8 @@ async fn answer_hit(
 ) -> Keep {
     let close = side.closes(worker);
     note_step(log, step);
-    let ours: Vec<_> = client.ids.headers().collect();
+    let mut ours: Vec<_> = client.ids.headers().collect();
+    ours.extend(step.answered_by());
     let Ok(bytes) = replay(
         hit,
         step.index,
@@ -188,6 +189,7 @@ async fn answer_upstream(
         log.outcome.cache = CacheStatus::Miss;
     }
     extra.extend(client.ids.headers());
+    extra.extend(step.answered_by());
     if let Some(value) = &step_value {
         extra.push((STEP, value.as_bytes()));
     }

@@ -87,7 +87,12 @@ pub async fn answer_translated(
         }
     };
     let written = match translate_body(translation, head.status, &body, created) {
-        Ok(translated) => client.write_json(head.status, &translated, close).await,
+        Ok(translated) => {
+            let answered_by = step.answered_by();
+            client
+                .write_json_with(head.status, &translated, close, &answered_by)
+                .await
+        }
         Err(why) => {
             let err = GatewayError::new(
                 ErrorCode::UpstreamFailed,
@@ -135,7 +140,7 @@ impl TranslatedStream<'_> {
         if self.chunked {
             w.header("transfer-encoding", b"chunked");
         }
-        for (name, value) in client.ids.headers() {
+        for (name, value) in client.ids.headers().chain(step.answered_by()) {
             w.header(name, value);
         }
         if self.close {

@@ -43,6 +43,25 @@ pub struct PlannedStep {
     pub fallback: Fallback,
 }
 
+/// Who answered, on every response of a model-routed endpoint (`/compat`, Messages).
+pub const MODEL_HEADER: &str = "cf-aig-model";
+/// The provider's slug beside [`MODEL_HEADER`].
+pub const PROVIDER_HEADER: &str = "cf-aig-provider";
+
+impl PlannedStep {
+    /// `cf-aig-model` (as sent upstream) and `cf-aig-provider` for a step the body's
+    /// model chose (an alias target included); none on provider-native paths.
+    pub fn answered_by(&self) -> Vec<(&'static str, &[u8])> {
+        match (&self.request.asked_model, &self.request.model) {
+            (Some(_), Some(model)) => vec![
+                (MODEL_HEADER, model.as_bytes()),
+                (PROVIDER_HEADER, self.request.provider.as_bytes()),
+            ],
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// When a step's upstream answer is a failure that the next step gets to answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fallback {
