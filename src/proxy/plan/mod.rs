@@ -3,6 +3,7 @@
 
 mod compat;
 mod credential;
+mod dynamic;
 mod messages;
 mod model_route;
 mod native;
@@ -130,8 +131,9 @@ pub fn plan(
         Endpoint::CompatModels => return Ok(Plan::Local(model_route::model_list(settings))),
         Endpoint::CompatChat | Endpoint::CompatEmbeddings | Endpoint::CompatMessages => {
             // One step per target: one, or an alias's targets in the order they are tried.
-            let routes = toolbox::route_by_model(settings, gateway, &body)?;
+            let routes = toolbox::route_by_model(settings, gateway, head, &body)?;
             let steps = routes.into_iter().map(|routed| {
+                let effective = limited(&effective, routed.limits);
                 let (request, cache_key, translation) = match endpoint {
                     Endpoint::CompatChat => {
                         compat::plan(routed, "/chat/completions", head, auth, &body, cache)?
@@ -143,7 +145,7 @@ pub fn plan(
                 };
                 Ok(PlannedStep {
                     request,
-                    effective: effective.clone(),
+                    effective,
                     cache_key,
                     index: None,
                     translation,
@@ -169,4 +171,17 @@ pub fn plan(
         translation,
         fallback: Fallback::OnFailure,
     }]))
+}
+
+/// A route's model element over the request's controls: its timeout (when set) and
+/// its retries (attempts = retries + 1).
+fn limited(effective: &Effective, limits: Option<(u64, u32)>) -> Effective {
+    let mut effective = effective.clone();
+    if let Some((timeout_ms, retries)) = limits {
+        if timeout_ms > 0 {
+            effective.request_timeout = Some(std::time::Duration::from_millis(timeout_ms));
+        }
+        effective.retry.max_attempts = retries.saturating_add(1);
+    }
+    effective
 }

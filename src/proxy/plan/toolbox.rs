@@ -66,16 +66,19 @@ pub(super) struct Routed<'s> {
     name_at: usize,
     /// The name sent upstream when it is not part of the client's (an alias's target).
     target: Option<String>,
+    /// A route's model element: its own timeout (ms, 0: the gateway's) and retries.
+    pub limits: Option<(u64, u32)>,
     /// The client asked for an event stream.
     pub stream: bool,
 }
 
 /// Scans the body for its model and picks the provider by it (400 2003 without one).
-/// `custom/NAME` names one of the gateway's aliases: one `Routed` per target, in the
-/// order they are tried (400 2008 for an unknown alias).
+/// `custom/NAME` names one of the gateway's aliases, `dynamic/NAME` one of its routes:
+/// one `Routed` per target, in the order they are tried (400 2008 for an unknown name).
 pub(super) fn route_by_model<'s>(
     settings: &'s Settings,
     gateway: &Gateway,
+    head: &RequestHead,
     body: &[u8],
 ) -> Result<Vec<Routed<'s>>, GatewayError> {
     let bad = |m: String| GatewayError::new(ErrorCode::BadRequest, m);
@@ -83,6 +86,31 @@ pub(super) fn route_by_model<'s>(
     let model = scan
         .model
         .ok_or_else(|| bad("request body has no \"model\" field".into()))?;
+    if let Some(name) = model.value.strip_prefix("dynamic/") {
+        let calls = super::dynamic::model_calls(gateway, name, head, body)?;
+        let mut routes = Vec::with_capacity(calls.len());
+        for call in calls {
+            let provider = settings.provider_by_slug(&call.provider).ok_or_else(|| {
+                GatewayError::new(
+                    ErrorCode::UnknownProvider,
+                    format!(
+                        "route {name:?} names provider {}, which is not configured",
+                        call.provider
+                    ),
+                )
+            })?;
+            usable(provider)?;
+            routes.push(Routed {
+                provider,
+                model: model.clone(),
+                name_at: 0,
+                target: Some(call.model.clone()),
+                limits: Some((call.timeout_ms, call.retries)),
+                stream: scan.stream,
+            });
+        }
+        return Ok(routes);
+    }
     if let Some(name) = model.value.strip_prefix("custom/") {
         let alias = gateway
             .aliases
@@ -104,6 +132,7 @@ pub(super) fn route_by_model<'s>(
                 model: model.clone(),
                 name_at: 0,
                 target: Some(target.clone()),
+                limits: None,
                 stream: scan.stream,
             });
         }
@@ -119,6 +148,7 @@ pub(super) fn route_by_model<'s>(
         model,
         name_at,
         target: None,
+        limits: None,
         stream: scan.stream,
     }])
 }

@@ -1,0 +1,130 @@
+//! Dynamic routes (`"model": "dynamic/NAME"`) through a real gateway: a conditional on
+//! metadata and on the body, a sticky split, a model's fallback, each provider's own key.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+
+/// The model in a request body the gateway sent upstream.
+fn model_of(seen: &Seen) -> String {
+    let body: serde_json::Value = serde_json::from_slice(&seen.body).unwrap();
+    body["model"].as_str().unwrap().to_string()
+}
+
+/// Answers 503 for model `down`, else 200 naming the model it got.
+fn upstream() -> Upstream {
+    Upstream::start(|seen, w| {
+        let model = model_of(seen);
+        match model.as_str() {
+            "down" => write_json(w, 503, r#"{"error":{"message":"down"}}"#),
+            _ => write_json(w, 200, &format!(r#"{{"answered_by":"{model}"}}"#)),
+        }
+        After::KeepAlive
+    })
+}
+
+const ROUTE: &str = r#"{"name": "support", "id": "exported-id", "version": "3", "elements": [
+  {"id": "start", "type": "start", "outputs": {"next": {"elementId": "plan"}}},
+  {"id": "plan", "type": "conditional",
+   "properties": {"conditions": {"$or": [{"metadata.plan": "free"}, {"body.max_tokens": {"$lte": 16}}]}},
+   "outputs": {"true": {"elementId": "small"}, "false": {"elementId": "split"}}},
+  {"id": "split", "type": "percentage", "properties": {"key": "metadata.user"},
+   "outputs": {"50%": {"elementId": "big"}, "else": {"elementId": "other"}}},
+  {"id": "small", "type": "model", "properties": {"provider": "openai", "model": "mini"},
+   "outputs": {"success": {"elementId": "end"}}},
+  {"id": "big", "type": "model", "properties": {"provider": "openai", "model": "down", "retries": 0},
+   "outputs": {"success": {"elementId": "end"}, "fallback": {"elementId": "small"}}},
+  {"id": "other", "type": "model", "properties": {"provider": "groq", "model": "other"},
+   "outputs": {"success": {"elementId": "end"}}},
+  {"id": "end", "type": "end", "outputs": {}}
+]}"#;
+
+fn gateway(first: &Upstream, second: &Upstream, dir: &std::path::Path) -> Gateway {
+    std::fs::write(dir.join("support.json"), ROUTE).unwrap();
+    Gateway::start(&format!(
+        "[provider.openai]\nbase_url = \"http://{}/v1\"\nkeys = {{ default = \"sk-first\" }}\n\
+         [provider.groq]\nbase_url = \"http://{}/openai/v1\"\nkeys = {{ default = \"gsk-second\" }}\n\
+         [[gateway]]\nid = \"default\"\n\
+         [[gateway.route]]\nname = \"support\"\nfile = \"{}\"\n",
+        first.addr,
+        second.addr,
+        dir.join("support.json").display()
+    ))
+}
+
+fn send(gw: &Gateway, metadata: &str, max_tokens: u32) -> Response {
+    let header = match metadata {
+        "" => String::new(),
+        m => format!("cf-aig-metadata: {m}\r\n"),
+    };
+    let body = format!(
+        r#"{{"model":"dynamic/support","max_tokens":{max_tokens},"messages":[{{"role":"user","content":"hi"}}]}}"#
+    );
+    gw.send(&post(
+        "/v1/chat/completions",
+        &format!("{header}authorization: Bearer sk-client-SECRET\r\n"),
+        &body,
+    ))
+}
+
+#[test]
+fn conditions_read_metadata_and_the_body() {
+    let (first, second) = (upstream(), upstream());
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(&first, &second, dir.path());
+    let free = send(&gw, r#"{"plan":"free"}"#, 100);
+    assert_eq!(free.body, br#"{"answered_by":"mini"}"#);
+    assert_eq!(free.header("cf-aig-model"), Some("mini"));
+    assert_eq!(free.header("cf-aig-provider"), Some("openai"));
+    assert_eq!(
+        first.next_request().header("authorization"),
+        Some("Bearer sk-first")
+    );
+    let short = send(&gw, r#"{"plan":"paid","user":"u"}"#, 10);
+    assert_eq!(short.body, br#"{"answered_by":"mini"}"#);
+    assert!(second.saw_nothing());
+}
+
+#[test]
+fn a_sticky_split_sends_each_user_one_way_and_a_failing_model_falls_back() {
+    let (first, second) = (upstream(), upstream());
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(&first, &second, dir.path());
+    let mut seen_other = false;
+    let mut seen_fallback = false;
+    for user in 0..20 {
+        let metadata = format!(r#"{{"plan":"paid","user":"user-{user}"}}"#);
+        let once = send(&gw, &metadata, 100);
+        let again = send(&gw, &metadata, 100);
+        assert_eq!(once.status, 200, "{}", once.text());
+        assert_eq!(once.body, again.body, "user-{user} moved");
+        match once.body.as_slice() {
+            // `big` (model `down`) answered 503 and its fallback `small` took over.
+            br#"{"answered_by":"mini"}"# => seen_fallback = true,
+            br#"{"answered_by":"other"}"# => {
+                seen_other = true;
+                assert_eq!(once.header("cf-aig-provider"), Some("groq"));
+            }
+            other => panic!("{}", String::from_utf8_lossy(other)),
+        }
+    }
+    assert!(seen_other && seen_fallback, "20 users all went one way");
+    let tried: Vec<String> = first.drain_seen().iter().map(model_of).collect();
+    assert!(tried.contains(&"down".to_string()), "{tried:?}");
+    for seen in second.drain_seen() {
+        assert_eq!(seen.header("authorization"), Some("Bearer gsk-second"));
+    }
+}
+
+#[test]
+fn an_unknown_route_is_400_2008() {
+    let (first, second) = (upstream(), upstream());
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(&first, &second, dir.path());
+    let body = r#"{"model":"dynamic/nosuch","messages":[]}"#;
+    let resp = gw.send(&post("/v1/chat/completions", "", body));
+    assert_eq!(resp.status, 400);
+    assert_eq!(resp.code(), 2008);
+    assert!(resp.text().contains("support"), "{}", resp.text());
+}
