@@ -128,3 +128,84 @@ fn an_unknown_route_is_400_2008() {
     assert_eq!(resp.code(), 2008);
     assert!(resp.text().contains("support"), "{}", resp.text());
 }
+
+const LIMITED: &str = r#"[
+  {"id": "start", "type": "start", "outputs": {"next": {"elementId": "per-user"}}},
+  {"id": "per-user", "type": "rate",
+   "properties": {"key": "metadata.user", "limit": 3, "window": 3600, "limitType": "count", "technique": "fixed"},
+   "outputs": {"success": {"elementId": "main"}, "fallback": {"elementId": "spare"}}},
+  {"id": "main", "type": "model", "properties": {"provider": "openai", "model": "main"},
+   "outputs": {"success": {"elementId": "end"}}},
+  {"id": "spare", "type": "model", "properties": {"provider": "openai", "model": "spare"},
+   "outputs": {"success": {"elementId": "end"}}},
+  {"id": "end", "type": "end", "outputs": {}}
+]"#;
+
+fn limited_gateway(up: &Upstream, dir: &std::path::Path, fallback: bool) -> Gateway {
+    let mut elements: serde_json::Value = serde_json::from_str(LIMITED).unwrap();
+    if !fallback {
+        elements[1]["outputs"]
+            .as_object_mut()
+            .unwrap()
+            .remove("fallback");
+    }
+    std::fs::write(dir.join("limited.json"), elements.to_string()).unwrap();
+    Gateway::start(&format!(
+        "[provider.openai]\nbase_url = \"http://{}/v1\"\nkeys = {{ default = \"sk-first\" }}\n\
+         [[gateway]]\nid = \"default\"\n\
+         [[gateway.route]]\nname = \"limited\"\nfile = \"{}\"\n",
+        up.addr,
+        dir.join("limited.json").display()
+    ))
+}
+
+fn limited(gw: &Gateway, user: &str) -> Response {
+    let body = r#"{"model":"dynamic/limited","messages":[{"role":"user","content":"hi"}]}"#;
+    let header = format!("cf-aig-metadata: {{\"user\":\"{user}\"}}\r\n");
+    gw.send(&post("/v1/chat/completions", &header, body))
+}
+
+#[test]
+fn a_count_bucket_is_exact_across_workers_per_key_then_takes_the_fallback() {
+    let up = upstream();
+    let dir = tempfile::tempdir().unwrap();
+    let gw = limited_gateway(&up, dir.path(), true);
+    // Twelve requests of one user at once, over both workers' connections.
+    let answers: Vec<Vec<u8>> = std::thread::scope(|s| {
+        let sent: Vec<_> = (0..12)
+            .map(|_| s.spawn(|| limited(&gw, "a").body))
+            .collect();
+        sent.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let main = answers
+        .iter()
+        .filter(|b| b.as_slice() == br#"{"answered_by":"main"}"#)
+        .count();
+    let spare = answers
+        .iter()
+        .filter(|b| b.as_slice() == br#"{"answered_by":"spare"}"#)
+        .count();
+    assert_eq!((main, spare), (3, 9), "exactly the limit went to main");
+    // Another user has a bucket of their own.
+    assert_eq!(limited(&gw, "b").body, br#"{"answered_by":"main"}"#);
+}
+
+#[test]
+fn over_a_bucket_without_fallback_is_429_2012_with_retry_after() {
+    let up = upstream();
+    let dir = tempfile::tempdir().unwrap();
+    let gw = limited_gateway(&up, dir.path(), false);
+    for _ in 0..3 {
+        assert_eq!(limited(&gw, "a").status, 200);
+    }
+    let refused = limited(&gw, "a");
+    assert_eq!(refused.status, 429);
+    assert_eq!(refused.code(), 2012);
+    let wait: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&wait), "{wait}");
+    assert_eq!(
+        up.drain_seen().len(),
+        3,
+        "the refused request reached no upstream"
+    );
+}

@@ -158,6 +158,7 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
         log.set_request_body(&body, route.endpoint == Endpoint::Universal);
         plan(
             &settings,
+            &worker.controls,
             gateway,
             route.endpoint,
             &head,

@@ -1,10 +1,14 @@
 //! `"model": "dynamic/NAME"`: the gateway's route walked from `start` once per request,
-//! conditionals and splits decided, to the model elements the request will try in turn.
+//! conditionals, splits and count buckets decided, to the model elements it will try.
 
 use crate::config::Gateway;
+use crate::controls::RetryAfter;
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::RequestHead;
-use crate::routing::{evaluate, ElementKind, Field, FieldRoot, FieldValues, ModelCall, Route};
+use crate::proxy::control_state::{ControlState, RouteBucket};
+use crate::routing::{
+    evaluate, ElementKind, Field, FieldRoot, FieldValues, LimitType, ModelCall, RateLimit, Route,
+};
 use serde_json::Value;
 use std::cell::OnceCell;
 
@@ -15,6 +19,7 @@ pub(super) fn model_calls<'g>(
     route_name: &str,
     head: &RequestHead,
     body: &[u8],
+    controls: &ControlState,
 ) -> Result<Vec<&'g ModelCall>, GatewayError> {
     let route = gateway
         .routes
@@ -27,14 +32,27 @@ pub(super) fn model_calls<'g>(
         parsed_body: OnceCell::new(),
         metadata: OnceCell::new(),
     };
-    walk(route, &fields, fastrand::f64())
+    let mut admit = |element: &str, rate: &RateLimit, key: String| {
+        let bucket = RouteBucket {
+            gateway: gateway.id.clone(),
+            route: route.name.clone(),
+            element: element.to_string(),
+            key,
+        };
+        controls.admit_route(bucket, rate)
+    };
+    walk(route, &fields, fastrand::f64(), &mut admit)
 }
+
+/// Admits a request to a `rate` element's bucket: element id, the element, key value.
+type Admit<'a> = dyn FnMut(&str, &RateLimit, String) -> Result<(), RetryAfter> + 'a;
 
 /// `draw` (in [0, 1)) decides a split without a sticky key.
 fn walk<'r>(
     route: &'r Route,
     fields: &dyn FieldValues,
     draw: f64,
+    admit: &mut Admit<'_>,
 ) -> Result<Vec<&'r ModelCall>, GatewayError> {
     let broken = |why: String| {
         GatewayError::new(
@@ -64,14 +82,32 @@ fn walk<'r>(
                 });
                 chosen.map_or("else", |(name, _)| name.as_str())
             }
-            ElementKind::Rate(_) => {
+            ElementKind::Rate(rate) if rate.limit_type == LimitType::Cost => {
                 return Err(GatewayError::new(
                     ErrorCode::BadRequest,
                     format!(
-                        "route {:?} has a rate element ({}), which this gateway does not run yet",
+                        "route {:?} has a cost rate element ({}), which this gateway does not run yet",
                         route.name, at.id
                     ),
                 ))
+            }
+            ElementKind::Rate(rate) => {
+                let key = rate.key.as_ref().and_then(|k| fields.value(k));
+                let key = key.map(|v| v.to_string()).unwrap_or_default();
+                match admit(&at.id, rate, key) {
+                    Ok(()) => "success",
+                    Err(_) if at.output("fallback").is_some() => "fallback",
+                    Err(wait) => {
+                        let message = format!(
+                            "route {:?}: rate limit of element {:?} exceeded; retry after {} s",
+                            route.name,
+                            at.id,
+                            wait.header_secs()
+                        );
+                        return Err(GatewayError::new(ErrorCode::RateLimited, message)
+                            .with_retry_after(wait.header_secs()));
+                    }
+                }
             }
             ElementKind::Model(call) => {
                 calls.push(call);
@@ -198,7 +234,7 @@ mod tests {
     }
 
     fn models(route: &Route, fields: Value, draw: f64) -> Vec<String> {
-        let calls = walk(route, &Fields(fields), draw).unwrap();
+        let calls = walk(route, &Fields(fields), draw, &mut |_, _, _| Ok(())).unwrap();
         calls.iter().map(|c| c.model.clone()).collect()
     }
 

@@ -15,6 +15,7 @@ use crate::controls::{CacheKey, Effective};
 use crate::error::GatewayError;
 use crate::http::RequestHead;
 use crate::proxy::auth::GatewayAuth;
+use crate::proxy::ControlState;
 use crate::route::Endpoint;
 use crate::translate::Translation;
 use crate::upstream::PeerKey;
@@ -113,8 +114,12 @@ pub struct UpstreamRequest {
 }
 
 /// Plans the request for its endpoint; every refusal is a typed `GatewayError`.
+// The request's parts and the shared state it is planned against: a struct around
+// them would only rename them at the one call site.
+#[allow(clippy::too_many_arguments)]
 pub fn plan(
     settings: &Settings,
+    controls: &ControlState,
     gateway: &Gateway,
     endpoint: Endpoint<'_>,
     head: &RequestHead,
@@ -131,7 +136,7 @@ pub fn plan(
         Endpoint::CompatModels => return Ok(Plan::Local(model_route::model_list(settings))),
         Endpoint::CompatChat | Endpoint::CompatEmbeddings | Endpoint::CompatMessages => {
             // One step per target: one, or an alias's targets in the order they are tried.
-            let routes = toolbox::route_by_model(settings, gateway, head, &body)?;
+            let routes = toolbox::route_by_model(settings, gateway, head, &body, controls)?;
             let steps = routes.into_iter().map(|routed| {
                 let effective = limited(&effective, routed.limits);
                 let (request, cache_key, translation) = match endpoint {

@@ -11,6 +11,7 @@ use crate::http::{is_hop_by_hop, BodyFraming, HeadWriter, Method, RequestHead};
 use crate::json::{self, ModelField};
 use crate::providers::{Api, AuthStyle, Provider};
 use crate::proxy::auth::GatewayAuth;
+use crate::proxy::ControlState;
 use crate::upstream::PeerKey;
 use bytes::Bytes;
 
@@ -80,6 +81,7 @@ pub(super) fn route_by_model<'s>(
     gateway: &Gateway,
     head: &RequestHead,
     body: &[u8],
+    controls: &ControlState,
 ) -> Result<Vec<Routed<'s>>, GatewayError> {
     let bad = |m: String| GatewayError::new(ErrorCode::BadRequest, m);
     let scan = json::scan_request(body).map_err(|e| bad(format!("invalid request body: {e}")))?;
@@ -87,7 +89,7 @@ pub(super) fn route_by_model<'s>(
         .model
         .ok_or_else(|| bad("request body has no \"model\" field".into()))?;
     if let Some(name) = model.value.strip_prefix("dynamic/") {
-        let calls = super::dynamic::model_calls(gateway, name, head, body)?;
+        let calls = super::dynamic::model_calls(gateway, name, head, body, controls)?;
         let mut routes = Vec::with_capacity(calls.len());
         for call in calls {
             let provider = settings.provider_by_slug(&call.provider).ok_or_else(|| {
