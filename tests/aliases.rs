@@ -10,17 +10,11 @@ use common::*;
 const COMPLETION: &str = r#"{"id":"from-second","object":"chat.completion","created":1,"model":"llama","choices":[{"index":0,"message":{"role":"assistant","content":"hello"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#;
 const SSE: &[u8] = b"data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: [DONE]\n\n";
 
-/// The model in a request body the gateway sent upstream.
-fn model_of(seen: &Seen) -> String {
-    let body: serde_json::Value = serde_json::from_slice(&seen.body).unwrap();
-    body["model"].as_str().unwrap().to_string()
-}
-
 /// `first` fails as its model says (`fail-503`, `bad-400`, `fail-500`); `second`
 /// answers every request, streaming when asked.
 fn upstreams() -> (Upstream, Upstream) {
     let first = Upstream::start(|seen, w| {
-        let status = match model_of(seen).as_str() {
+        let status = match seen.model().as_str() {
             "bad-400" => 400,
             "fail-500" => 500,
             _ => 503,
@@ -71,10 +65,10 @@ fn a_failing_target_hands_over_to_the_next_with_its_own_key() {
     assert_eq!(resp.header("cf-aig-model"), Some("llama"));
     assert_eq!(resp.header("cf-aig-provider"), Some("groq"));
     let tried = first.next_request();
-    assert_eq!(model_of(&tried), "fail-503");
+    assert_eq!(tried.model(), "fail-503");
     assert_eq!(tried.header("authorization"), Some("Bearer sk-first"));
     let answered = second.next_request();
-    assert_eq!(model_of(&answered), "llama");
+    assert_eq!(answered.model(), "llama");
     assert_eq!(answered.target, "/openai/v1/chat/completions");
     assert_eq!(answered.header("authorization"), Some("Bearer gsk-second"));
 }
@@ -90,7 +84,7 @@ fn a_client_error_goes_back_as_it_is() {
     ));
     assert_eq!(resp.status, 400);
     assert_eq!(resp.body, br#"{"error":{"message":"first says no"}}"#);
-    assert_eq!(model_of(&first.next_request()), "bad-400");
+    assert_eq!(first.next_request().model(), "bad-400");
     assert!(
         second.saw_nothing(),
         "a 400 is not a failure to fall back on"
@@ -110,8 +104,8 @@ fn a_stream_falls_back_before_its_first_byte_and_arrives_byte_exact() {
     assert_eq!(resp.header("content-type"), Some("text/event-stream"));
     assert_eq!(resp.body, SSE);
     assert_eq!(resp.header("cf-aig-provider"), Some("groq"));
-    assert_eq!(model_of(&first.next_request()), "fail-500");
-    assert_eq!(model_of(&second.next_request()), "llama");
+    assert_eq!(first.next_request().model(), "fail-500");
+    assert_eq!(second.next_request().model(), "llama");
 }
 
 #[test]
@@ -146,6 +140,6 @@ fn the_messages_endpoint_takes_aliases_too() {
     assert_eq!(message["content"][0]["text"], "hello");
     assert_eq!(resp.header("cf-aig-model"), Some("llama"));
     assert_eq!(resp.header("cf-aig-provider"), Some("groq"));
-    assert_eq!(model_of(&first.next_request()), "fail-503");
-    assert_eq!(model_of(&second.next_request()), "llama");
+    assert_eq!(first.next_request().model(), "fail-503");
+    assert_eq!(second.next_request().model(), "llama");
 }

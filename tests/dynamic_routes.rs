@@ -6,16 +6,10 @@ mod common;
 
 use common::*;
 
-/// The model in a request body the gateway sent upstream.
-fn model_of(seen: &Seen) -> String {
-    let body: serde_json::Value = serde_json::from_slice(&seen.body).unwrap();
-    body["model"].as_str().unwrap().to_string()
-}
-
 /// Answers 503 for model `down`, else 200 naming the model it got.
 fn upstream() -> Upstream {
     Upstream::start(|seen, w| {
-        let model = model_of(seen);
+        let model = seen.model();
         match model.as_str() {
             "down" => write_json(w, 503, r#"{"error":{"message":"down"}}"#),
             _ => write_json(w, 200, &format!(r#"{{"answered_by":"{model}"}}"#)),
@@ -110,7 +104,7 @@ fn a_sticky_split_sends_each_user_one_way_and_a_failing_model_falls_back() {
         }
     }
     assert!(seen_other && seen_fallback, "20 users all went one way");
-    let tried: Vec<String> = first.drain_seen().iter().map(model_of).collect();
+    let tried: Vec<String> = first.drain_seen().iter().map(Seen::model).collect();
     assert!(tried.contains(&"down".to_string()), "{tried:?}");
     for seen in second.drain_seen() {
         assert_eq!(seen.header("authorization"), Some("Bearer gsk-second"));

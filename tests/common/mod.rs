@@ -93,6 +93,12 @@ impl Seen {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+
+    /// The `model` of the JSON body the gateway sent upstream.
+    pub fn model(&self) -> String {
+        let body: serde_json::Value = serde_json::from_slice(&self.body).unwrap();
+        body["model"].as_str().unwrap().to_string()
+    }
 }
 
 /// What the handler does with the connection after answering.

@@ -1,6 +1,7 @@
 //! `"model": "dynamic/NAME"`: the gateway's route walked from `start` once per request,
 //! conditionals, splits and count buckets decided, to the model elements it will try.
 
+use super::toolbox::unknown_name;
 use crate::config::Gateway;
 use crate::controls::RetryAfter;
 use crate::error::{ErrorCode, GatewayError};
@@ -25,7 +26,10 @@ pub(super) fn model_calls<'g>(
         .routes
         .iter()
         .find(|r| r.name == route_name)
-        .ok_or_else(|| unknown_route(gateway, route_name))?;
+        .ok_or_else(|| {
+            let names = gateway.routes.iter().map(|r| r.name.as_str());
+            unknown_name("route", "dynamic", route_name, names, "[[gateway.route]]")
+        })?;
     let fields = RequestFields {
         head,
         body,
@@ -142,18 +146,6 @@ fn sticky_point(value: Option<Value>) -> f64 {
     h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
     h ^= h >> 33;
     (h >> 11) as f64 / (1u64 << 53) as f64
-}
-
-fn unknown_route(gateway: &Gateway, name: &str) -> GatewayError {
-    let known: Vec<&str> = gateway.routes.iter().map(|r| r.name.as_str()).collect();
-    let known = match known.is_empty() {
-        true => "this gateway has none".to_string(),
-        false => format!("this gateway has: {}", known.join(", ")),
-    };
-    GatewayError::new(
-        ErrorCode::UnknownProvider,
-        format!("unknown route \"dynamic/{name}\"; {known} ([[gateway.route]])"),
-    )
 }
 
 /// The request's fields, each source read only when a condition or key names it.

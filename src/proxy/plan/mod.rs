@@ -180,13 +180,13 @@ pub fn plan(
 
 /// A route's model element over the request's controls: its timeout (when set) and
 /// its retries (attempts = retries + 1).
-fn limited(effective: &Effective, limits: Option<(u64, u32)>) -> Effective {
+fn limited(effective: &Effective, limits: Option<toolbox::StepLimits>) -> Effective {
     let mut effective = effective.clone();
-    if let Some((timeout_ms, retries)) = limits {
-        if timeout_ms > 0 {
-            effective.request_timeout = Some(std::time::Duration::from_millis(timeout_ms));
+    if let Some(limits) = limits {
+        if limits.timeout_ms > 0 {
+            effective.request_timeout = Some(std::time::Duration::from_millis(limits.timeout_ms));
         }
-        effective.retry.max_attempts = retries.saturating_add(1);
+        effective.retry.max_attempts = limits.retries.saturating_add(1);
     }
     effective
 }

@@ -67,10 +67,19 @@ pub(super) struct Routed<'s> {
     name_at: usize,
     /// The name sent upstream when it is not part of the client's (an alias's target).
     target: Option<String>,
-    /// A route's model element: its own timeout (ms, 0: the gateway's) and retries.
-    pub limits: Option<(u64, u32)>,
+    /// A route's model element: its own timeout and retries.
+    pub limits: Option<StepLimits>,
     /// The client asked for an event stream.
     pub stream: bool,
+}
+
+/// A route's `model` element's own bounds on its step.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct StepLimits {
+    /// The wait for the response head, in ms; 0: the request's own.
+    pub timeout_ms: u64,
+    /// Attempts after the first.
+    pub retries: u32,
 }
 
 /// Scans the body for its model and picks the provider by it (400 2003 without one).
@@ -88,57 +97,67 @@ pub(super) fn route_by_model<'s>(
     let model = scan
         .model
         .ok_or_else(|| bad("request body has no \"model\" field".into()))?;
-    if let Some(name) = model.value.strip_prefix("dynamic/") {
-        let calls = super::dynamic::model_calls(gateway, name, head, body, controls)?;
-        let mut routes = Vec::with_capacity(calls.len());
-        for call in calls {
-            let provider = settings.provider_by_slug(&call.provider).ok_or_else(|| {
-                GatewayError::new(
-                    ErrorCode::UnknownProvider,
-                    format!(
-                        "route {name:?} names provider {}, which is not configured",
-                        call.provider
-                    ),
-                )
-            })?;
-            usable(provider)?;
-            routes.push(Routed {
-                provider,
-                model: model.clone(),
-                name_at: 0,
-                target: Some(call.model.clone()),
-                limits: Some((call.timeout_ms, call.retries)),
-                stream: scan.stream,
-            });
-        }
-        return Ok(routes);
-    }
-    if let Some(name) = model.value.strip_prefix("custom/") {
-        let alias = gateway
-            .aliases
-            .iter()
-            .find(|a| a.name == name)
-            .ok_or_else(|| unknown_alias(gateway, name))?;
-        let mut routes = Vec::with_capacity(alias.targets.len());
-        for i in alias.order() {
-            let (slug, target) = &alias.targets[i];
-            let provider = settings.provider_by_slug(slug).ok_or_else(|| {
-                GatewayError::new(
-                    ErrorCode::UnknownProvider,
-                    format!("alias {name:?} names provider {slug}, which is not configured"),
-                )
-            })?;
-            usable(provider)?;
-            routes.push(Routed {
-                provider,
-                model: model.clone(),
-                name_at: 0,
-                target: Some(target.clone()),
-                limits: None,
-                stream: scan.stream,
-            });
-        }
-        return Ok(routes);
+    // A route's model elements or an alias's targets: (provider slug, model, limits).
+    let targets: Vec<(&str, &str, Option<StepLimits>)> =
+        if let Some(name) = model.value.strip_prefix("dynamic/") {
+            let calls = super::dynamic::model_calls(gateway, name, head, body, controls)?;
+            calls
+                .into_iter()
+                .map(|c| {
+                    let limits = StepLimits {
+                        timeout_ms: c.timeout_ms,
+                        retries: c.retries,
+                    };
+                    (c.provider.as_str(), c.model.as_str(), Some(limits))
+                })
+                .collect()
+        } else if let Some(name) = model.value.strip_prefix("custom/") {
+            let alias = gateway
+                .aliases
+                .iter()
+                .find(|a| a.name == name)
+                .ok_or_else(|| {
+                    let names = gateway.aliases.iter().map(|a| a.name.as_str());
+                    unknown_name("model alias", "custom", name, names, "[[gateway.alias]]")
+                })?;
+            alias
+                .order()
+                .into_iter()
+                .map(|i| {
+                    (
+                        alias.targets[i].0.as_str(),
+                        alias.targets[i].1.as_str(),
+                        None,
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+    if !targets.is_empty() {
+        return targets
+            .into_iter()
+            .map(|(slug, target, limits)| {
+                let provider = settings.provider_by_slug(slug).ok_or_else(|| {
+                    GatewayError::new(
+                        ErrorCode::UnknownProvider,
+                        format!(
+                            "{:?} names provider {slug}, which is not configured",
+                            model.value
+                        ),
+                    )
+                })?;
+                usable(provider)?;
+                Ok(Routed {
+                    provider,
+                    model: model.clone(),
+                    name_at: 0,
+                    target: Some(target.to_string()),
+                    limits,
+                    stream: scan.stream,
+                })
+            })
+            .collect();
     }
     let (provider, upstream_model) = pick_provider(settings, gateway, &model.value)?;
     usable(provider)?;
@@ -155,15 +174,22 @@ pub(super) fn route_by_model<'s>(
     }])
 }
 
-fn unknown_alias(gateway: &Gateway, name: &str) -> GatewayError {
-    let known: Vec<&str> = gateway.aliases.iter().map(|a| a.name.as_str()).collect();
+/// 400 2008 for a `dynamic/` or `custom/` name the gateway does not have, listing those it does.
+pub(super) fn unknown_name<'n>(
+    what: &str,
+    prefix: &str,
+    name: &str,
+    known: impl Iterator<Item = &'n str>,
+    table: &str,
+) -> GatewayError {
+    let known: Vec<&str> = known.collect();
     let known = match known.is_empty() {
         true => "this gateway has none".to_string(),
         false => format!("this gateway has: {}", known.join(", ")),
     };
     GatewayError::new(
         ErrorCode::UnknownProvider,
-        format!("unknown model alias \"custom/{name}\"; {known} ([[gateway.alias]])"),
+        format!("unknown {what} \"{prefix}/{name}\"; {known} ({table})"),
     )
 }
 
