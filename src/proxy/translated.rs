@@ -73,7 +73,10 @@ pub async fn answer_translated(
         BodyEnd::ClientGone => return Keep::Close,
         BodyEnd::Stalled => Err(GatewayError::new(
             ErrorCode::UpstreamTimeout,
-            format!("upstream body stalled for {} s", idle_timeout_s(worker)),
+            format!(
+                "upstream body stalled for {} s",
+                worker.settings.upstream.stream_idle_timeout_s
+            ),
         )),
         BodyEnd::TooLarge => failed("upstream body too large to translate".into()),
         BodyEnd::MalformedFirst => failed("invalid upstream body (chunked framing)".into()),
@@ -108,10 +111,6 @@ pub async fn answer_translated(
         Ok(()) if !close => Keep::Open,
         _ => Keep::Close,
     }
-}
-
-fn idle_timeout_s(worker: &Worker) -> u64 {
-    worker.settings.upstream.stream_idle_timeout_s
 }
 
 /// One translated event stream on its way to the client.
