@@ -26,7 +26,7 @@ pub enum ErrorCode {
     UpstreamTimeout = 2011,
     /// 429: the gateway's rate limit is reached.
     RateLimited = 2012,
-    /// 429: a spend budget is used up. Nothing answers it yet: budget routing will (issue 14).
+    /// 429: a spend budget is used up (a spend rule, or a route's cost `rate` element).
     BudgetExhausted = 2013,
     /// 400: the request needs a translation between APIs that sluice cannot make.
     NeedsTranslation = 2014,
@@ -66,7 +66,7 @@ pub enum ErrorShape {
 }
 
 /// A request the gateway answers itself. The message never holds a secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GatewayError {
     /// HTTP status (`code.status()` unless set otherwise).
     pub status: u16,
@@ -76,6 +76,19 @@ pub struct GatewayError {
     pub message: String,
     /// Sent as `Retry-After` (seconds) with the answer.
     pub retry_after_s: Option<u64>,
+    /// A spend rule's refusal: its id, spend and limit go into the error object.
+    pub budget: Option<Box<Budget>>,
+}
+
+/// The spend rule that refused a request (2013), as the error object carries it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Budget {
+    /// The rule's id.
+    pub rule: String,
+    /// US dollars spent in its window.
+    pub spent: f64,
+    /// Its limit in US dollars.
+    pub limit: f64,
 }
 
 impl GatewayError {
@@ -86,6 +99,7 @@ impl GatewayError {
             code,
             message: message.into(),
             retry_after_s: None,
+            budget: None,
         }
     }
 
@@ -107,6 +121,15 @@ impl GatewayError {
         }
     }
 
+    /// The same error, naming the spend rule that refused it.
+    #[must_use]
+    pub fn with_budget(self, budget: Budget) -> Self {
+        GatewayError {
+            budget: Some(Box::new(budget)),
+            ..self
+        }
+    }
+
     /// 431: request head over `max_header_bytes` (code 2004, like 413).
     pub fn headers_too_large(limit: usize) -> Self {
         GatewayError {
@@ -114,12 +137,14 @@ impl GatewayError {
             code: ErrorCode::TooLarge,
             message: format!("request header fields larger than {limit} bytes"),
             retry_after_s: None,
+            budget: None,
         }
     }
 
-    /// `{"error": {"message", "type": "gateway_error", "code", "param": null}}`
+    /// `{"error": {"message", "type": "gateway_error", "code", "param": null}}`, with
+    /// `rule`, `spent` and `limit` for a spend rule's refusal.
     pub fn json_body(&self) -> Vec<u8> {
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "error": {
                 "message": self.message,
                 "type": "gateway_error",
@@ -127,7 +152,16 @@ impl GatewayError {
                 "param": null,
             }
         });
+        self.add_budget(&mut body["error"]);
         body.to_string().into_bytes()
+    }
+
+    fn add_budget(&self, error: &mut serde_json::Value) {
+        if let (Some(budget), Some(error)) = (&self.budget, error.as_object_mut()) {
+            error.insert("rule".into(), budget.rule.clone().into());
+            error.insert("spent".into(), budget.spent.into());
+            error.insert("limit".into(), budget.limit.into());
+        }
     }
 }
 
@@ -143,7 +177,7 @@ impl GatewayError {
     /// `{"type": "error", "error": {"type", "message", "code"}}`, the type picked from
     /// the status the way Anthropic's API pairs them.
     pub fn anthropic_body(&self) -> Vec<u8> {
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "type": "error",
             "error": {
                 "type": crate::translate::messages_to_chat::error_type(self.status),
@@ -151,6 +185,7 @@ impl GatewayError {
                 "code": self.code as u16,
             }
         });
+        self.add_budget(&mut body["error"]);
         body.to_string().into_bytes()
     }
 }

@@ -2,6 +2,7 @@
 //! metadata and on the body, a sticky split, a model's fallback, each provider's own key.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod admin_support;
 mod common;
 
 use common::*;
@@ -202,4 +203,89 @@ fn over_a_bucket_without_fallback_is_429_2012_with_retry_after() {
         3,
         "the refused request reached no upstream"
     );
+}
+
+/// The request log records the route, its version and the elements each request passed.
+#[test]
+fn the_log_records_route_version_and_path_and_filters_by_route() {
+    use sluice::config::Settings;
+    use sluice::server::Server;
+    use std::sync::Arc;
+    let (first, second) = (upstream(), upstream());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("support.json"), ROUTE).unwrap();
+    let toml = format!(
+        "[provider.openai]\nbase_url = \"http://{}/v1\"\nkeys = {{ default = \"sk-first\" }}\n\
+         [provider.groq]\nbase_url = \"http://{}/openai/v1\"\nkeys = {{ default = \"gsk-second\" }}\n\
+         [[gateway]]\nid = \"default\"\n\
+         [[gateway.route]]\nname = \"support\"\nfile = \"{}\"\n",
+        first.addr,
+        second.addr,
+        dir.path().join("support.json").display()
+    );
+    let mut settings = Settings::from_toml_str(&toml, "route log test").unwrap();
+    settings.listen = vec!["127.0.0.1:0".parse().unwrap()];
+    settings.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    settings.server.data_dir = dir.path().join("data").to_string_lossy().into_owned();
+    let server = Server::start_observed(Arc::new(settings)).unwrap();
+    let mut client = Client::connect(server.local_addrs()[0]);
+    let mut routed = 0;
+    let mut ask = |metadata: &str| {
+        routed += 1;
+        let body = r#"{"model":"dynamic/support","max_tokens":100,"messages":[]}"#;
+        let header = format!("cf-aig-metadata: {metadata}\r\n");
+        client.write(&post("/v1/chat/completions", &header, body));
+        client.response()
+    };
+    let free = ask(r#"{"plan":"free"}"#);
+    assert_eq!(free.status, 200);
+    // A paid user whose split lands on `big` (which fails and falls back to `small`).
+    let fell_back = (0..50)
+        .map(|u| ask(&format!(r#"{{"plan":"paid","user":"u{u}"}}"#)))
+        .find(|r| r.body == br#"{"answered_by":"mini"}"#)
+        .expect("some user lands on big");
+    let mut direct = Client::connect(server.local_addrs()[0]);
+    let body = r#"{"model":"openai/mini","messages":[]}"#;
+    direct.write(&post("/v1/chat/completions", "", body));
+    let plain = direct.response();
+    assert_eq!(plain.status, 200);
+    server.flush_logs().unwrap();
+    let admin = server.admin_addr().unwrap();
+    let entry = |resp: &Response| {
+        let id = resp.header("cf-aig-log-id").unwrap();
+        admin_support::get(admin, &format!("/api/v1/gateways/default/logs/{id}")).json()["result"]
+            .clone()
+    };
+    let free = entry(&free);
+    assert_eq!(free["route"], "support");
+    assert_eq!(free["route_version"].as_str().map(str::len), Some(12));
+    assert_eq!(
+        free["route_path"],
+        serde_json::json!(["start", "plan", "small", "end"])
+    );
+    assert_eq!(
+        entry(&fell_back)["route_path"],
+        serde_json::json!(["start", "plan", "split", "big", "small", "end"])
+    );
+    let plain = entry(&plain);
+    assert!(
+        plain["route"].is_null() && plain["route_path"].is_null(),
+        "{plain}"
+    );
+    let listed = admin_support::get(
+        admin,
+        "/api/v1/gateways/default/logs?route=support&per_page=100",
+    );
+    let listed = listed.json();
+    let routes: Vec<&serde_json::Value> = listed["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["route"])
+        .collect();
+    assert!(routes.iter().all(|r| *r == "support"), "{listed}");
+    assert_eq!(routes.len(), routed, "every routed request and only those");
+    drop((client, direct));
+    server.shutdown();
+    server.join();
 }

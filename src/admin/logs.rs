@@ -57,6 +57,9 @@ pub fn entry_json(e: &LogEntry) -> Value {
         "request_size": e.request_size,
         "response_size": e.response_size,
         "user_agent": e.user_agent,
+        "route": (!e.route.is_empty()).then_some(&e.route),
+        "route_version": (!e.route_version.is_empty()).then_some(&e.route_version),
+        "route_path": serde_json::from_str::<Value>(&e.route_path).ok(),
         "feedback": e.feedback,
         "score": e.score,
     })

@@ -29,6 +29,7 @@ use std::time::Duration;
 use monoio::io::{CancelHandle, Canceller};
 use monoio::net::TcpListener;
 
+use crate::controls::SpendGauges;
 use crate::lifecycle::{accept_until_stopped, stop_listening, Readiness};
 use crate::observe::logdb::{LogDb, LogDbError, LogWriter};
 use crate::observe::metrics::MetricsHub;
@@ -54,6 +55,8 @@ pub struct AdminContext {
     /// The configured gateway ids; the logs API answers 404 (2001) for any other
     /// that has no entries left in the log.
     pub gateways: BTreeSet<String>,
+    /// Each spend rule's current spend, for `/metrics`.
+    pub spend: SpendGauges,
 }
 
 /// Why the admin plane could not start.

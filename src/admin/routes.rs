@@ -11,7 +11,7 @@ use super::reply::{ErrorKind, Reply};
 use super::AdminContext;
 use crate::http::{Method, RequestHead};
 use crate::observe::logdb::LogStore;
-use crate::observe::metrics::{render_prometheus, LogCounters};
+use crate::observe::metrics::{render_prometheus, render_spend, LogCounters};
 
 /// How long `/metrics` waits for the workers to publish fresh numbers before it
 /// shows what they last published (a worker ticks every 20 ms).
@@ -69,7 +69,10 @@ impl Admin {
             written: stats.written(),
             failed: stats.failed(),
         };
-        let text = render_prometheus(&hub.merged(), Some(logs));
+        let mut text = render_prometheus(&hub.merged(), Some(logs));
+        text.push_str(&render_spend(
+            &self.context.spend.current(std::time::SystemTime::now()),
+        ));
         Reply::bytes(
             "text/plain; version=0.0.4; charset=utf-8",
             text.into_bytes(),

@@ -41,6 +41,16 @@ pub enum MetadataValue {
 }
 
 impl MetadataValue {
+    /// The value as text (a string unquoted, a number as written): what spend rules and
+    /// filters compare.
+    pub fn text(&self) -> String {
+        match self {
+            MetadataValue::String(s) => s.clone(),
+            MetadataValue::Number(n) => n.to_string(),
+            MetadataValue::Bool(b) => b.to_string(),
+        }
+    }
+
     fn to_json(&self) -> Value {
         match self {
             MetadataValue::String(s) => Value::String(s.clone()),

@@ -7,7 +7,7 @@ mod render;
 
 pub use histogram::{Histogram, LATENCY_BUCKETS, OVERHEAD_BUCKETS};
 pub use limits::{LimitCounters, TimeoutKind};
-pub use render::{render_prometheus, LogCounters};
+pub use render::{render_prometheus, render_spend, LogCounters};
 
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU64, Ordering};

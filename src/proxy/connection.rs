@@ -171,13 +171,14 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
     };
     let prepared = prepared.await;
     match (prepared, observed) {
-        (Ok((Plan::Upstream(steps), gateway)), Some(mut log)) => {
-            let keep = forward(worker, client, steps, &gateway.id, side, &mut log).await;
+        (Ok((Plan::Upstream(steps, route), gateway)), Some(mut log)) => {
+            log.note_route(route);
+            let keep = forward(worker, client, steps, gateway, side, &mut log).await;
             log.finish(worker, &head);
             keep
         }
         // Planning runs after `RequestLog::begin`, so this arm is never taken.
-        (Ok((Plan::Upstream(_), _)), None) => Keep::Close,
+        (Ok((Plan::Upstream(..), _)), None) => Keep::Close,
         (Ok((Plan::Local(body), _)), observed) => {
             let close = side.closes(worker);
             let keep = keep_after(client.write_json(200, &body, close).await, close);

@@ -1,12 +1,11 @@
 //! The state every worker shares: the one response cache, each gateway's rate limiter,
-//! the buckets of routes' `rate` elements, the request-body budget, and the clock.
+//! the counters of routes and spend limits, the request-body budget, and the clock.
 
 use super::body_budget::BodyBudget;
-use crate::config::{RateLimitConfig, RateTechnique, Settings};
-use crate::controls::{RateLimiter, ResponseCache, RetryAfter};
-use crate::routing::{RateLimit, Technique};
+use crate::config::Settings;
+use crate::controls::{Counters, LocalCounters, RateLimiter, ResponseCache, RetryAfter};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 /// Where the controls read the time: monotonic for cache TTLs, wall-clock for rate-limit
@@ -42,26 +41,9 @@ pub struct ControlState {
     pub clock: Arc<dyn Clock>,
     /// `server.max_buffered_body_bytes`, across all workers.
     pub body_budget: Arc<BodyBudget>,
-    /// Count buckets of routes' `rate` elements, made on first use.
-    route_buckets: Mutex<HashMap<RouteBucket, Arc<RateLimiter>>>,
+    /// Routes' `rate` buckets and spend rules' windows (see `counters`).
+    local_counters: Arc<LocalCounters>,
 }
-
-/// One `rate` element's bucket for one value of its key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RouteBucket {
-    /// The gateway's id.
-    pub gateway: String,
-    /// The route's name.
-    pub route: String,
-    /// The `rate` element's id.
-    pub element: String,
-    /// The key field's value as JSON text ("" without a key: one shared bucket).
-    pub key: String,
-}
-
-/// Buckets kept at most; past it the table starts afresh (a flood of new keys must not
-/// grow memory without bound; the cost is a window's counts forgotten).
-const MAX_ROUTE_BUCKETS: usize = 65_536;
 
 impl ControlState {
     /// The cache sized by `server.cache_max_bytes` and one limiter per limited gateway.
@@ -89,7 +71,7 @@ impl ControlState {
             limiters,
             clock,
             body_budget: BodyBudget::new(settings.server.max_buffered_body_bytes),
-            route_buckets: Mutex::new(HashMap::new()),
+            local_counters: Arc::new(LocalCounters::new()),
         }
     }
 
@@ -106,31 +88,14 @@ impl ControlState {
 }
 
 impl ControlState {
-    /// Admits one request to `bucket` of a count `rate` element, exact across workers
-    /// (the gateway rate limit's windows), or says how long until one could pass.
-    pub fn admit_route(&self, bucket: RouteBucket, rate: &RateLimit) -> Result<(), RetryAfter> {
-        let limiter = {
-            let mut buckets = self
-                .route_buckets
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if buckets.len() >= MAX_ROUTE_BUCKETS && !buckets.contains_key(&bucket) {
-                buckets.clear();
-            }
-            let limiter = buckets.entry(bucket).or_insert_with(|| {
-                Arc::new(RateLimiter::new(&RateLimitConfig {
-                    // Validation keeps the limit above 0; a fraction admits one.
-                    limit: rate.limit.floor().max(1.0) as u64,
-                    interval_s: rate.window_s,
-                    technique: match rate.technique {
-                        Technique::Fixed => RateTechnique::Fixed,
-                        Technique::Sliding => RateTechnique::Sliding,
-                    },
-                }))
-            });
-            limiter.clone()
-        };
-        limiter.try_acquire(self.clock.wall())
+    /// Where routes and spend limits count: the one interface they use.
+    pub fn counters(&self) -> &dyn Counters {
+        &*self.local_counters
+    }
+
+    /// The in-process store itself, for saving and restoring spend across restarts.
+    pub fn local_counters(&self) -> &Arc<LocalCounters> {
+        &self.local_counters
     }
 }
 

@@ -7,8 +7,10 @@ use super::client::ClientConn;
 use super::plan::PlannedStep;
 use super::pump::{BodyEnd, Decoder, Encoder, Output, Pump, UpstreamBody};
 use super::request_log::{upstream_model, RequestLog};
+use super::spend;
 use super::translated::answer_translated;
 use super::Worker;
+use crate::config::Gateway;
 use crate::controls::CachedResponse;
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::{is_hop_by_hop, HeadWriter, ResponseFraming, ResponseHead};
@@ -41,12 +43,13 @@ impl ClientSide {
 
 /// Order per step: cache lookup (a hit answers at once, touching no upstream and no
 /// limit), then the gateway's rate limit (once per request, before its first upstream
-/// attempt), then the attempts. A step that fails hands over to the next one.
+/// attempt), then its spend rules (429 2013 when one is over budget), then the
+/// attempts. A step that fails or is over budget hands over to the next one.
 pub async fn forward(
     worker: &Worker,
     client: &mut ClientConn,
     steps: Vec<PlannedStep>,
-    gateway_id: &str,
+    gateway: &Gateway,
     side: ClientSide,
     log: &mut RequestLog,
 ) -> Keep {
@@ -61,13 +64,28 @@ pub async fn forward(
             }
         }
         if !admitted {
-            if let Err(retry_after) = controls.admit(gateway_id) {
+            if let Err(retry_after) = controls.admit(&gateway.id) {
                 let err = GatewayError::new(ErrorCode::RateLimited, retry_after.to_string());
                 let secs = retry_after.header_secs().to_string();
                 let retry = [("retry-after", secs.as_bytes())];
                 return write_error(worker, client, &err, side, &retry, log).await;
             }
             admitted = true;
+        }
+        if gateway.config.spend_limits.is_some() {
+            let model = match &step.request.model {
+                Some(model) => model.clone(),
+                None => upstream_model(&step.request.body),
+            };
+            let provider = &step.request.provider;
+            if let Err(err) = spend::check(controls, gateway, provider, &model, log.metadata()) {
+                if i + 1 == count {
+                    note_step(log, step);
+                    return write_error(worker, client, &err, side, &[], log).await;
+                }
+                failure = Some(err);
+                continue;
+            }
         }
         match run_step(worker, step, i + 1 == count).await {
             StepOutcome::Answer(answer) => {
@@ -275,10 +293,12 @@ fn note_step(log: &mut RequestLog, step: &PlannedStep) {
     log.note_asked_model(step.request.asked_model.as_deref());
     log.outcome.model = match &step.request.model {
         Some(model) => model.clone(),
-        // Native requests: a scan of the body, paid only when the entry is written.
-        None if log.logging() => upstream_model(&step.request.body),
+        // Native requests: a scan of the body, paid only when the entry is written or
+        // spend limits need it.
+        None if log.needs_model() => upstream_model(&step.request.body),
         None => String::new(),
     };
+    log.note_route_path(step.route_path.as_deref());
 }
 
 /// A response whose end the client can see without the connection closing.

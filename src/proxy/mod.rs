@@ -15,10 +15,12 @@ mod plan;
 mod pump;
 mod request_log;
 mod send;
+mod spend;
 mod translated;
 
 pub use connection::serve_connection;
 pub use control_state::{Clock, ControlState, SystemClock};
+pub use spend::window as spend_window;
 
 use crate::config::Settings;
 use crate::lifecycle::Drain;

@@ -1,15 +1,19 @@
 //! One request's observation: its log id and event id, the response tap that watches the
 //! forwarded body (size, first byte, usage, a bounded copy), and the finished record.
 
+use super::plan::RouteTaken;
+use super::spend;
 use super::Worker;
 use crate::config::Gateway;
 use crate::controls::parse_bool;
+use crate::controls::{BucketKey, Window};
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::RequestHead;
 use crate::observe::logdb::{now_ms, LogEntry, LogId, MAX_LOGGED_BODY_BYTES};
 use crate::observe::metrics::{CacheStatus, RequestRecord};
 use crate::observe::{
-    from_json_body, parse_custom_cost, parse_metadata, AccessLine, CustomCost, StreamUsage, Usage,
+    from_json_body, parse_custom_cost, parse_metadata, AccessLine, CustomCost, Metadata,
+    StreamUsage, Usage,
 };
 use crate::redact;
 use crate::sse::SseEvent;
@@ -152,6 +156,13 @@ pub struct RequestLog {
     /// Bodies go into the entry.
     payloads: bool,
     custom_cost: Option<CustomCost>,
+    /// `cf-aig-metadata`, for spend rules.
+    metadata: Option<Metadata>,
+    /// The gateway enforces spend rules, or the route has cost buckets: the usage of
+    /// every answer is read, logged or not.
+    needs_cost: bool,
+    /// A route's cost buckets the request passed, charged with its cost.
+    route_charges: Vec<(BucketKey, Window)>,
     request_size: u64,
     /// The client's body was read (a request refused before that has none to log).
     body_read: bool,
@@ -227,6 +238,13 @@ impl RequestLog {
             payloads: logging && collect_payload,
             entry,
             custom_cost,
+            needs_cost: gateway
+                .config
+                .spend_limits
+                .as_ref()
+                .is_some_and(|l| l.enabled && l.rules.iter().any(|r| r.enabled)),
+            metadata,
+            route_charges: Vec::new(),
             request_size: 0,
             body_read: false,
             outcome: Outcome::default(),
@@ -236,6 +254,11 @@ impl RequestLog {
     /// A log entry is written for this request.
     pub fn logging(&self) -> bool {
         self.entry.is_some()
+    }
+
+    /// The model sent upstream is needed: for the log entry, or for spend limits.
+    pub fn needs_model(&self) -> bool {
+        self.entry.is_some() || self.needs_cost
     }
 
     /// The client's body as received: its size, and a copy for the log entry. A
@@ -269,6 +292,32 @@ impl RequestLog {
         }
     }
 
+    /// The `dynamic/` route the request took: logged, and its cost buckets charged.
+    pub fn note_route(&mut self, taken: Option<RouteTaken>) {
+        let Some(taken) = taken else {
+            return;
+        };
+        if let Some(entry) = &mut self.entry {
+            entry.route.push_str(&taken.name);
+            entry.route_version.push_str(&taken.version);
+        }
+        self.needs_cost |= !taken.charges.is_empty();
+        self.route_charges = taken.charges;
+    }
+
+    /// The route elements a request answered by this step passed through (`None`: no route).
+    pub fn note_route_path(&mut self, path: Option<&str>) {
+        if let (Some(entry), Some(path)) = (&mut self.entry, path) {
+            entry.route_path.clear();
+            entry.route_path.push_str(path);
+        }
+    }
+
+    /// `cf-aig-metadata` as parsed.
+    pub fn metadata(&self) -> Option<&Metadata> {
+        self.metadata.as_ref()
+    }
+
     /// Time since the request's head arrived.
     pub fn elapsed(&self) -> Duration {
         self.start.elapsed()
@@ -284,7 +333,8 @@ impl RequestLog {
     }
 
     /// A tap for an answer with this `content-type`: copies the body (into the entry's
-    /// own buffer) only when the log keeps it or needs a JSON body's usage.
+    /// own buffer) only when the log keeps it or needs a JSON body's usage, or spend
+    /// limits need its cost.
     pub fn tap_for(&mut self, content_type: Option<&[u8]>) -> ResponseTap {
         let stream = content_type.is_some_and(|ct| {
             ct.len() >= 17 && ct[..17].eq_ignore_ascii_case(b"text/event-stream")
@@ -292,7 +342,8 @@ impl RequestLog {
         let copy = (self.payloads || !stream)
             .then_some(self.entry.as_mut())
             .flatten()
-            .map(|entry| entry.response_body.take().unwrap_or_default());
+            .map(|entry| entry.response_body.take().unwrap_or_default())
+            .or_else(|| (self.needs_cost && !stream).then(Vec::new));
         ResponseTap::new(copy, stream)
     }
 
@@ -315,6 +366,19 @@ impl RequestLog {
             ),
             (None, None) => (None, false),
         };
+        if let Some(usd) = cost.filter(|_| self.needs_cost && outcome.cache != CacheStatus::Hit) {
+            if let Some(gateway) = worker.settings.gateway(&self.gateway) {
+                let answered_by = (outcome.provider.as_str(), outcome.model.as_str());
+                spend::charge(
+                    &worker.controls,
+                    gateway,
+                    answered_by,
+                    self.metadata.as_ref(),
+                    &self.route_charges,
+                    usd,
+                );
+            }
+        }
         worker.metrics.record_request(&RequestRecord {
             gateway: &self.gateway,
             provider: &outcome.provider,

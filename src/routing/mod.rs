@@ -37,6 +37,9 @@ pub const MAX_PERCENTAGE_OUTPUTS: usize = 5;
 pub struct Route {
     /// The route's name (the part after `dynamic/`).
     pub name: String,
+    /// Which version of it runs, as the log records it: for a route from the config
+    /// file, a hash of its elements (it changes when they do).
+    pub version: String,
     /// The elements in the order written; exactly one is a `start`.
     pub elements: Vec<Element>,
 }
@@ -209,6 +212,19 @@ impl fmt::Display for RouteError {
         }
         write!(f, "field `{}`: {}", self.field, self.message)
     }
+}
+
+/// A hash that is the same on every machine, process and version of sluice (FNV-1a,
+/// then murmur3's finaliser, since FNV's high bits barely move with the last bytes).
+pub fn stable_hash(bytes: &[u8]) -> u64 {
+    let mut h = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
 #[cfg(test)]

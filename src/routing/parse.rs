@@ -60,6 +60,10 @@ pub fn route_from_json(value: &Value, name: Option<&str>) -> Result<Route, Route
     };
     let route = Route {
         name,
+        version: format!(
+            "{:012x}",
+            super::stable_hash(elements.to_string().as_bytes()) >> 16
+        ),
         elements: elements_from_json(list)?,
     };
     graph::check(&route)?;

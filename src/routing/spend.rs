@@ -89,6 +89,59 @@ pub enum DimensionMode {
     Partition,
 }
 
+impl SpendRule {
+    /// The budget this rule keeps for a request to `provider`'s `model` (its own name)
+    /// with `metadata` (a key's value as text): "" when every such request shares one,
+    /// else the partitioned values; `None` when a filter leaves the request out. A
+    /// partitioned key the request lacks is a value of its own (all such share one).
+    pub fn partition(
+        &self,
+        provider: &str,
+        model: &str,
+        metadata: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<String> {
+        let mut parts: Vec<String> = Vec::new();
+        let qualified = format!("{provider}/{model}");
+        let models = [model, qualified.as_str()];
+        let mut scope =
+            |dimension: &Dimension, name: &str, value: Option<&str>, also: &[&str]| match dimension
+                .mode
+            {
+                DimensionMode::Filter => value.is_some_and(|v| {
+                    dimension
+                        .values
+                        .iter()
+                        .any(|allowed| allowed == v || also.contains(&allowed.as_str()))
+                }),
+                DimensionMode::Partition => {
+                    parts.push(name.to_string());
+                    parts.push(value.unwrap_or_default().to_string());
+                    true
+                }
+            };
+        if let Some(dimension) = &self.model {
+            if !scope(dimension, "model", Some(model), &models) {
+                return None;
+            }
+        }
+        if let Some(dimension) = &self.provider {
+            if !scope(dimension, "provider", Some(provider), &[]) {
+                return None;
+            }
+        }
+        for (key, dimension) in &self.metadata {
+            let value = metadata(key);
+            if !scope(dimension, &format!("metadata.{key}"), value.as_deref(), &[]) {
+                return None;
+            }
+        }
+        match parts.is_empty() {
+            true => Some(String::new()),
+            false => Some(serde_json::to_string(&parts).unwrap_or_default()),
+        }
+    }
+}
+
 fn yes() -> bool {
     true
 }

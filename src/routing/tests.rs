@@ -261,3 +261,43 @@ fn unknown_names_carry_the_valid_ones_for_a_hint() {
     assert!(valid.contains(&"$gt"));
     assert_eq!(e.element.as_deref(), Some("x"));
 }
+
+#[test]
+fn a_spend_rule_filters_and_partitions_by_model_provider_and_metadata() {
+    let rule: SpendRule = serde_json::from_value(serde_json::json!({
+        "id": "r", "limit": 1.0, "limitType": "cost", "window": 60,
+        "model": {"mode": "filter", "values": ["gpt-4o-mini", "groq/llama"]},
+        "metadata": {"user": {"mode": "partition"}}
+    }))
+    .unwrap();
+    let user = |v: Option<&str>| {
+        let v = v.map(str::to_string);
+        move |key: &str| (key == "user").then(|| v.clone()).flatten()
+    };
+    let some = user(Some("u1"));
+    assert_eq!(
+        rule.partition("openai", "gpt-4o-mini", &some).as_deref(),
+        Some(r#"["metadata.user","u1"]"#)
+    );
+    // A filter value may name the provider too; other models are not counted.
+    assert!(rule.partition("groq", "llama", &some).is_some());
+    assert_eq!(rule.partition("openai", "llama", &some), None);
+    assert_eq!(rule.partition("openai", "gpt-4o", &some), None);
+    // Without the partitioned key: one shared budget of its own.
+    assert_eq!(
+        rule.partition("openai", "gpt-4o-mini", &user(None))
+            .as_deref(),
+        Some(r#"["metadata.user",""]"#)
+    );
+    let everything: SpendRule = serde_json::from_value(serde_json::json!({
+        "limit": 1.0, "limitType": "cost", "window": 60,
+        "metadata": {"team": {"mode": "filter", "values": ["eng"]}}
+    }))
+    .unwrap();
+    assert_eq!(everything.partition("openai", "m", &user(Some("u1"))), None);
+    let team = |key: &str| (key == "team").then(|| "eng".to_string());
+    assert_eq!(
+        everything.partition("openai", "m", &team).as_deref(),
+        Some("")
+    );
+}

@@ -9,13 +9,17 @@ mod worker;
 pub use observe_plane::{ObserveError, ObservePlane, WorkerObserve};
 
 use crate::config::Settings;
+use crate::controls::spend_file::{restore_and_save, SpendFileError, SpendSaver};
+use crate::controls::SpendGauges;
 use crate::lifecycle::Readiness;
 use crate::observe::logdb::{LogDbError, LogSender};
 use crate::observe::metrics::MetricsHub;
 use crate::observe::AccessLog;
-use crate::proxy::{ControlState, SystemClock};
+use crate::proxy::{spend_window, ControlState, SystemClock};
+use crate::routing::{ElementKind, LimitType};
 use crate::upstream::{UpstreamError, UpstreamShared};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -43,6 +47,9 @@ pub enum ServeError {
     /// The request log or the admin plane could not start.
     #[error(transparent)]
     Observe(#[from] ObserveError),
+    /// The saved spend of spend limits and cost buckets could not be read back.
+    #[error("spend limits: {0}")]
+    Spend(#[from] SpendFileError),
 }
 
 /// A running gateway.
@@ -56,6 +63,8 @@ pub struct Server {
     observe: Option<ObservePlane>,
     /// The access-log thread, joined once the workers (and their ends) are gone.
     access_writer: Option<std::thread::JoinHandle<()>>,
+    /// Keeps spend in `data_dir` when a gateway has spend limits or cost buckets.
+    spend_saver: Option<SpendSaver>,
 }
 
 impl Server {
@@ -129,9 +138,20 @@ impl Server {
         let upstream = Arc::new(UpstreamShared::new(&settings.upstream, &hosts, &ca_files)?);
         let readiness = Arc::new(Readiness::new(count));
         let metrics = MetricsHub::new(count);
+        // Budgets survive a restart: what was spent is read back before any request.
+        let spend_saver = match keeps_spend(&settings) {
+            true => Some(restore_and_save(
+                Path::new(&settings.server.data_dir),
+                controls.local_counters().clone(),
+            )?),
+            false => None,
+        };
         // Before the workers: a log or admin failure then leaves nothing running.
         let observe = if observed {
-            Some(ObservePlane::start(&settings, &metrics, &readiness)?)
+            let gauges = spend_gauges(&settings, &controls);
+            Some(ObservePlane::start(
+                &settings, &metrics, &readiness, gauges,
+            )?)
         } else {
             None
         };
@@ -199,6 +219,7 @@ impl Server {
             metrics,
             observe,
             access_writer,
+            spend_saver,
         })
     }
 
@@ -235,6 +256,9 @@ impl Server {
         if let Some(observe) = self.observe {
             observe.shutdown();
         }
+        if let Some(saver) = self.spend_saver {
+            saver.stop();
+        }
     }
 
     /// The admin server's address (a port 0 resolved); `None` when it is off.
@@ -264,6 +288,36 @@ impl Server {
     pub fn metrics(&self) -> &Arc<MetricsHub> {
         &self.metrics
     }
+}
+
+/// Whether any gateway counts spend: enforced spend rules, or a route's cost `rate` element.
+fn keeps_spend(settings: &Settings) -> bool {
+    settings.gateways.values().any(|g| {
+        let rules = g
+            .config
+            .spend_limits
+            .as_ref()
+            .is_some_and(|l| l.enabled && !l.rules.is_empty());
+        let buckets = g.routes.iter().flat_map(|r| &r.elements).any(
+            |e| matches!(&e.kind, ElementKind::Rate(rate) if rate.limit_type == LimitType::Cost),
+        );
+        rules || buckets
+    })
+}
+
+/// `sluice_spend_usd` of every enforced spend rule.
+fn spend_gauges(settings: &Settings, controls: &Arc<ControlState>) -> SpendGauges {
+    let mut rules = Vec::new();
+    for gateway in settings.gateways.values() {
+        let Some(limits) = gateway.config.spend_limits.as_ref().filter(|l| l.enabled) else {
+            continue;
+        };
+        for rule in limits.rules.iter().filter(|r| r.enabled) {
+            rules.push((gateway.id.clone(), rule.id.clone(), spend_window(rule)));
+        }
+    }
+    rules.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    SpendGauges::new(rules, controls.local_counters().clone())
 }
 
 /// The CPUs this process may run on (its affinity mask, so `taskset` is honoured).

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::admin::{AdminContext, AdminError, AdminServer};
 use crate::config::Settings;
+use crate::controls::SpendGauges;
 use crate::observe::logdb::{LogDb, LogDbError, LogSender, LogWriter};
 use crate::observe::metrics::{MetricsHub, WorkerMetrics};
 use crate::observe::AccessLog;
@@ -67,6 +68,7 @@ impl ObservePlane {
         settings: &Settings,
         metrics: &Arc<MetricsHub>,
         readiness: &Arc<Readiness>,
+        spend: SpendGauges,
     ) -> Result<ObservePlane, ObserveError> {
         let path = PathBuf::from(&settings.server.data_dir);
         let logs_error = |source| ObserveError::Logs {
@@ -87,6 +89,7 @@ impl ObservePlane {
                     log_db,
                     log_writer: log_writer.clone(),
                     gateways: settings.gateways.keys().cloned().collect(),
+                    spend,
                 };
                 Some(AdminServer::start(addr, context)?)
             }

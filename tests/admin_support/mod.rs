@@ -121,6 +121,15 @@ pub fn entry(n: i64, gateway: &str) -> LogEntry {
         request_size: 100,
         response_size: 200,
         user_agent: "test".into(),
+        // Entry 5 took a route.
+        route: if n == 5 { "support" } else { "" }.into(),
+        route_version: if n == 5 { "v1" } else { "" }.into(),
+        route_path: if n == 5 {
+            r#"["start","small","end"]"#
+        } else {
+            ""
+        }
+        .into(),
         feedback: None,
         score: None,
         request_body: Some(format!(r#"{{"model":"m","n":{n}}}"#).into_bytes()),

@@ -57,6 +57,13 @@ pub struct LogEntry {
     pub response_size: u64,
     /// The client's `User-Agent` ("" when none).
     pub user_agent: String,
+    /// The `dynamic/` route the request took ("" when none).
+    pub route: String,
+    /// The version of that route that ran ("" when none).
+    pub route_version: String,
+    /// The ids of the route's elements the request passed through, as a JSON array
+    /// ("" when no route).
+    pub route_path: String,
     /// Set later through `LogStore::patch`: -1, 0 or 1.
     pub feedback: Option<i8>,
     /// Set later through `LogStore::patch`: 0 to 100.
@@ -77,6 +84,11 @@ fn int(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// NULL for "" (most requests take no route).
+fn non_empty(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
+}
+
 fn stored_body(body: Option<&[u8]>) -> Option<&[u8]> {
     body.filter(|b| b.len() <= MAX_LOGGED_BODY_BYTES)
 }
@@ -90,20 +102,22 @@ pub(super) const FLAG_CUSTOM_COST: i64 = 8;
 /// Every column, the table key first (it holds `created_at`, see `id.rs`).
 pub(super) const ALL_COLUMNS: &str = "rowid, id, event_id, gateway, provider, model, \
      upstream_model, path, status, flags, duration_ms, ttft_ms, tokens_in, tokens_out, cost, metadata, \
-     request_size, response_size, user_agent, feedback, score, request_body, response_body";
+     request_size, response_size, user_agent, route, route_version, route_path, feedback, score, \
+     request_body, response_body";
 
 /// Every column but the bodies, for listing.
 pub(super) const LIST_COLUMNS: &str = "rowid, id, event_id, gateway, provider, model, \
      upstream_model, path, status, flags, duration_ms, ttft_ms, tokens_in, tokens_out, cost, metadata, \
-     request_size, response_size, user_agent, feedback, score, NULL, NULL";
+     request_size, response_size, user_agent, route, route_version, route_path, feedback, score, \
+     NULL, NULL";
 
 /// The columns an insert binds, in `bind`'s order (feedback and score start NULL).
 const INSERT_COLUMNS: &str = "rowid, id, event_id, gateway, provider, model, upstream_model, \
      path, status, flags, duration_ms, ttft_ms, tokens_in, tokens_out, cost, metadata, request_size, \
-     response_size, user_agent, request_body, response_body";
+     response_size, user_agent, route, route_version, route_path, request_body, response_body";
 
 /// Parameters one row binds.
-pub(super) const PARAMS_PER_ROW: usize = 21;
+pub(super) const PARAMS_PER_ROW: usize = 24;
 
 /// An insert of `rows` rows in one statement; a row whose key is taken is skipped.
 pub(super) fn insert_sql(rows: usize) -> String {
@@ -142,6 +156,9 @@ impl LogEntry {
             path: emptied(&mut self.path),
             metadata: emptied(&mut self.metadata),
             user_agent: emptied(&mut self.user_agent),
+            route: emptied(&mut self.route),
+            route_version: emptied(&mut self.route_version),
+            route_path: emptied(&mut self.route_path),
             request_body: emptied_body(&mut self.request_body),
             response_body: emptied_body(&mut self.response_body),
             ..LogEntry::default()
@@ -194,8 +211,11 @@ impl LogEntry {
         insert.raw_bind_parameter(first + 17, int(self.request_size))?;
         insert.raw_bind_parameter(first + 18, int(self.response_size))?;
         insert.raw_bind_parameter(first + 19, self.user_agent.as_str())?;
-        insert.raw_bind_parameter(first + 20, stored_body(self.request_body.as_deref()))?;
-        insert.raw_bind_parameter(first + 21, stored_body(self.response_body.as_deref()))?;
+        insert.raw_bind_parameter(first + 20, non_empty(&self.route))?;
+        insert.raw_bind_parameter(first + 21, non_empty(&self.route_version))?;
+        insert.raw_bind_parameter(first + 22, non_empty(&self.route_path))?;
+        insert.raw_bind_parameter(first + 23, stored_body(self.request_body.as_deref()))?;
+        insert.raw_bind_parameter(first + 24, stored_body(self.response_body.as_deref()))?;
         Ok(())
     }
 
@@ -207,6 +227,9 @@ impl LogEntry {
             Ok(row
                 .get::<_, Option<i64>>(i)?
                 .map(|n| n.max(0).unsigned_abs()))
+        };
+        let text = |i: usize| -> rusqlite::Result<String> {
+            Ok(row.get::<_, Option<String>>(i)?.unwrap_or_default())
         };
         let id_text: String = row.get(1)?;
         let id = LogId::parse(&id_text).ok_or_else(|| {
@@ -243,12 +266,15 @@ impl LogEntry {
             request_size: count(16)?,
             response_size: count(17)?,
             user_agent: row.get(18)?,
+            route: text(19)?,
+            route_version: text(20)?,
+            route_path: text(21)?,
             feedback: row
-                .get::<_, Option<i64>>(19)?
+                .get::<_, Option<i64>>(22)?
                 .and_then(|f| i8::try_from(f).ok()),
-            score: row.get(20)?,
-            request_body: row.get(21)?,
-            response_body: row.get(22)?,
+            score: row.get(23)?,
+            request_body: row.get(24)?,
+            response_body: row.get(25)?,
         })
     }
 }

@@ -133,7 +133,7 @@ impl LogDb {
 }
 
 /// The layout below, in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 /// Columns in the order `entry.rs` reads and writes them; bodies last, so that
 /// listing (which leaves them out) does not walk their overflow pages. No index: the
@@ -166,6 +166,10 @@ CREATE TABLE IF NOT EXISTS logs (
     request_size INTEGER NOT NULL,
     response_size INTEGER NOT NULL,
     user_agent TEXT NOT NULL,
+    -- NULL unless the request took a dynamic/ route; the path is a JSON array of ids.
+    route TEXT,
+    route_version TEXT,
+    route_path TEXT,
     feedback INTEGER,
     score REAL,
     request_body BLOB,

@@ -19,6 +19,8 @@ pub struct LogFilter {
     pub model: Option<String>,
     /// The model as sent upstream.
     pub upstream_model: Option<String>,
+    /// The `dynamic/` route taken (its name).
+    pub route: Option<String>,
     /// Status equal.
     pub status: Option<u16>,
     /// 2xx or not.
@@ -166,6 +168,7 @@ impl LogFilter {
             "IFNULL(upstream_model, model) = ?",
             &self.upstream_model,
         );
+        text(&mut terms, "route = ?", &self.route);
         // A time range is a range of table keys (see `id.rs`).
         let key = |ms: i64| row_key_range(ms, ms).0;
         let ints = [

@@ -37,6 +37,9 @@ pub(super) fn sample(n: i64, gateway: &str) -> LogEntry {
         request_size: 300,
         response_size: 4000,
         user_agent: "OpenAI/Python 1.0".into(),
+        route: "support".into(),
+        route_version: "0123456789ab".into(),
+        route_path: r#"["start","plan","small","end"]"#.into(),
         feedback: None,
         score: None,
         request_body: Some(br#"{"model":"openai/gpt-4o-mini"}"#.to_vec()),
@@ -353,7 +356,7 @@ fn a_layout_2_log_is_set_aside_with_its_entries_and_the_new_one_has_both_models(
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     let stored = db
         .store()
         .unwrap()

@@ -193,6 +193,32 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
+/// `sluice_spend_usd{gateway,rule}`: each spend rule's spend in its current window,
+/// summed over its partitions (rules, not partitions, as labels: bounded cardinality).
+pub fn render_spend(rows: &[(String, String, f64)]) -> String {
+    let mut out = String::new();
+    if rows.is_empty() {
+        return out;
+    }
+    family(
+        &mut out,
+        "sluice_spend_usd",
+        "gauge",
+        "US dollars spent in each spend rule's current window.",
+    );
+    for (gateway, rule, usd) in rows {
+        let labels = [gateway.as_str(), rule.as_str()];
+        sample(
+            &mut out,
+            "sluice_spend_usd",
+            &["gateway", "rule"],
+            &labels,
+            *usd,
+        );
+    }
+    out
+}
+
 fn sample<L: AsRef<str>>(out: &mut String, name: &str, names: &[&str], values: &[L], value: f64) {
     out.push_str(name);
     if !names.is_empty() {

@@ -1,27 +1,31 @@
 //! `"model": "dynamic/NAME"`: the gateway's route walked from `start` once per request,
-//! conditionals, splits and count buckets decided, to the model elements it will try.
+//! conditionals, splits and rate buckets decided, to the model elements it will try.
 
 use super::toolbox::unknown_name;
+use super::RouteTaken;
 use crate::config::Gateway;
-use crate::controls::RetryAfter;
+use crate::controls::{BucketKey, Owner, RetryAfter, Window};
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::RequestHead;
-use crate::proxy::control_state::{ControlState, RouteBucket};
+use crate::proxy::control_state::ControlState;
 use crate::routing::{
-    evaluate, ElementKind, Field, FieldRoot, FieldValues, LimitType, ModelCall, RateLimit, Route,
+    evaluate, stable_hash, ElementKind, Field, FieldRoot, FieldValues, LimitType, ModelCall,
+    RateLimit, Route, Technique,
 };
 use serde_json::Value;
 use std::cell::OnceCell;
 
-/// The model elements a request of `route_name` tries, in order: the first reached from
-/// `start`, then each one's `fallback` output (decided the same way) until an `end`.
+/// The model elements a request of `route_name` tries, in order, each with the route path
+/// of a request it answers: the first reached from `start`, then each one's `fallback`
+/// output (decided the same way) until an `end`. The cost buckets passed are charged
+/// once the request's cost is known.
 pub(super) fn model_calls<'g>(
     gateway: &'g Gateway,
     route_name: &str,
     head: &RequestHead,
     body: &[u8],
     controls: &ControlState,
-) -> Result<Vec<&'g ModelCall>, GatewayError> {
+) -> Result<(Vec<PathedCall<'g>>, RouteTaken), GatewayError> {
     let route = gateway
         .routes
         .iter()
@@ -36,20 +40,59 @@ pub(super) fn model_calls<'g>(
         parsed_body: OnceCell::new(),
         metadata: OnceCell::new(),
     };
-    let mut admit = |element: &str, rate: &RateLimit, key: String| {
-        let bucket = RouteBucket {
+    let counters = controls.counters();
+    let now = controls.clock.wall();
+    let mut charges = Vec::new();
+    let mut admit = |element: &str, rate: &RateLimit, partition: String| {
+        let key = BucketKey {
             gateway: gateway.id.clone(),
-            route: route.name.clone(),
-            element: element.to_string(),
-            key,
+            owner: Owner::RouteElement {
+                route: route.name.clone(),
+                element: element.to_string(),
+            },
+            partition,
         };
-        controls.admit_route(bucket, rate)
+        let window = Window {
+            limit: rate.limit,
+            window_s: rate.window_s,
+            sliding: rate.technique == Technique::Sliding,
+        };
+        match rate.limit_type {
+            LimitType::Count => counters
+                .admit(&key, &window, now)
+                .map_err(|wait| Refused { wait, spent: None }),
+            LimitType::Cost => {
+                counters
+                    .check_spend(&key, &window, now)
+                    .map_err(|over| Refused {
+                        wait: over.retry_after,
+                        spent: Some(over.spent),
+                    })?;
+                charges.push((key, window));
+                Ok(())
+            }
+        }
     };
-    walk(route, &fields, fastrand::f64(), &mut admit)
+    let calls = walk(route, &fields, fastrand::f64(), &mut admit)?;
+    let taken = RouteTaken {
+        name: route.name.clone(),
+        version: route.version.clone(),
+        charges,
+    };
+    Ok((calls, taken))
+}
+
+/// A model element to try, with the route path (JSON ids) of a request it answers.
+pub(super) type PathedCall<'r> = (&'r ModelCall, String);
+
+/// A `rate` element's bucket is full: how long until it admits, and (cost) what it spent.
+struct Refused {
+    wait: RetryAfter,
+    spent: Option<f64>,
 }
 
 /// Admits a request to a `rate` element's bucket: element id, the element, key value.
-type Admit<'a> = dyn FnMut(&str, &RateLimit, String) -> Result<(), RetryAfter> + 'a;
+type Admit<'a> = dyn FnMut(&str, &RateLimit, String) -> Result<(), Refused> + 'a;
 
 /// `draw` (in [0, 1)) decides a split without a sticky key.
 fn walk<'r>(
@@ -57,7 +100,7 @@ fn walk<'r>(
     fields: &dyn FieldValues,
     draw: f64,
     admit: &mut Admit<'_>,
-) -> Result<Vec<&'r ModelCall>, GatewayError> {
+) -> Result<Vec<PathedCall<'r>>, GatewayError> {
     let broken = |why: String| {
         GatewayError::new(
             ErrorCode::BadRequest,
@@ -65,9 +108,11 @@ fn walk<'r>(
         )
     };
     let mut calls = Vec::new();
+    let mut path: Vec<&str> = Vec::new();
     let mut at = route.start().ok_or_else(|| broken("no start".into()))?;
     // Validation refused cycles, so a walk visits each element at most once.
     for _ in 0..=route.elements.len() {
+        path.push(&at.id);
         let output = match &at.kind {
             ElementKind::Start => "next",
             ElementKind::Conditional(condition) => match evaluate(condition, fields) {
@@ -86,35 +131,21 @@ fn walk<'r>(
                 });
                 chosen.map_or("else", |(name, _)| name.as_str())
             }
-            ElementKind::Rate(rate) if rate.limit_type == LimitType::Cost => {
-                return Err(GatewayError::new(
-                    ErrorCode::BadRequest,
-                    format!(
-                        "route {:?} has a cost rate element ({}), which this gateway does not run yet",
-                        route.name, at.id
-                    ),
-                ))
-            }
             ElementKind::Rate(rate) => {
                 let key = rate.key.as_ref().and_then(|k| fields.value(k));
                 let key = key.map(|v| v.to_string()).unwrap_or_default();
                 match admit(&at.id, rate, key) {
                     Ok(()) => "success",
                     Err(_) if at.output("fallback").is_some() => "fallback",
-                    Err(wait) => {
-                        let message = format!(
-                            "route {:?}: rate limit of element {:?} exceeded; retry after {} s",
-                            route.name,
-                            at.id,
-                            wait.header_secs()
-                        );
-                        return Err(GatewayError::new(ErrorCode::RateLimited, message)
-                            .with_retry_after(wait.header_secs()));
-                    }
+                    Err(refused) => return Err(over_limit(route, &at.id, rate, refused)),
                 }
             }
             ElementKind::Model(call) => {
-                calls.push(call);
+                // A request this model answers goes on to its `success` output.
+                let mut answered = path.clone();
+                answered.extend(at.output("success"));
+                let answered = serde_json::to_string(&answered).unwrap_or_default();
+                calls.push((call, answered));
                 "fallback"
             }
             ElementKind::End => return Ok(calls),
@@ -131,21 +162,29 @@ fn walk<'r>(
     Err(broken("the flow does not end".into()))
 }
 
+/// 429 for a full `rate` bucket without a `fallback` output: 2012 (count) or 2013 (cost).
+fn over_limit(route: &Route, element: &str, rate: &RateLimit, refused: Refused) -> GatewayError {
+    let secs = refused.wait.header_secs();
+    let (code, what) = match refused.spent {
+        None => (ErrorCode::RateLimited, "rate limit".to_string()),
+        Some(spent) => (
+            ErrorCode::BudgetExhausted,
+            format!("cost limit (${spent:.6} spent of ${})", rate.limit),
+        ),
+    };
+    let message = format!(
+        "route {:?}: {what} of element {element:?} exceeded; retry after {secs} s",
+        route.name
+    );
+    GatewayError::new(code, message).with_retry_after(secs)
+}
+
 /// Where a sticky split's key lands in [0, 1): the same value, the same branch, across
-/// workers, restarts and versions (FNV-1a over the value's JSON text, then mixed). A request
+/// workers, restarts and versions (a stable hash of the value's JSON text). A request
 /// without the key lands where the missing value does.
 fn sticky_point(value: Option<Value>) -> f64 {
     let text = value.map_or_else(|| "null".to_string(), |v| v.to_string());
-    let mut h = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    // FNV's high bits barely move with the last bytes: mix them (murmur3's finaliser).
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^= h >> 33;
-    (h >> 11) as f64 / (1u64 << 53) as f64
+    (stable_hash(text.as_bytes()) >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// The request's fields, each source read only when a condition or key names it.
@@ -227,7 +266,7 @@ mod tests {
 
     fn models(route: &Route, fields: Value, draw: f64) -> Vec<String> {
         let calls = walk(route, &Fields(fields), draw, &mut |_, _, _| Ok(())).unwrap();
-        calls.iter().map(|c| c.model.clone()).collect()
+        calls.iter().map(|(c, _)| c.model.clone()).collect()
     }
 
     #[test]

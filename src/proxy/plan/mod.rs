@@ -11,7 +11,7 @@ mod toolbox;
 mod universal;
 
 use crate::config::{Gateway, Settings};
-use crate::controls::{CacheKey, Effective};
+use crate::controls::{BucketKey, CacheKey, Effective, Window};
 use crate::error::GatewayError;
 use crate::http::RequestHead;
 use crate::proxy::auth::GatewayAuth;
@@ -26,8 +26,20 @@ use toolbox::Caching;
 pub enum Plan {
     /// Answered by the gateway itself (a JSON body with status 200).
     Local(Vec<u8>),
-    /// Tried in order until one answers (one step, except on the Universal endpoint).
-    Upstream(Vec<PlannedStep>),
+    /// Tried in order until one answers (one step, except on the Universal endpoint, an
+    /// alias or a route); a route's walk beside them.
+    Upstream(Vec<PlannedStep>, Option<RouteTaken>),
+}
+
+/// What a request's walk of a `dynamic/` route decided, beyond its steps.
+#[derive(Debug, Clone)]
+pub struct RouteTaken {
+    /// The route's name.
+    pub name: String,
+    /// The version that ran.
+    pub version: String,
+    /// Cost `rate` buckets the request passed: charged its cost once that is known.
+    pub charges: Vec<(BucketKey, Window)>,
 }
 
 /// One upstream request and the controls it runs under.
@@ -43,6 +55,8 @@ pub struct PlannedStep {
     pub translation: Option<Translation>,
     /// Which upstream answers hand over to the next step (the last step's go back).
     pub fallback: Fallback,
+    /// A route's step: the ids of the elements a request it answers passed through.
+    pub route_path: Option<String>,
 }
 
 /// Who answered, on every response of a model-routed endpoint (`/compat`, Messages).
@@ -136,9 +150,11 @@ pub fn plan(
         Endpoint::CompatModels => return Ok(Plan::Local(model_route::model_list(settings))),
         Endpoint::CompatChat | Endpoint::CompatEmbeddings | Endpoint::CompatMessages => {
             // One step per target: one, or an alias's targets in the order they are tried.
-            let routes = toolbox::route_by_model(settings, gateway, head, &body, controls)?;
-            let steps = routes.into_iter().map(|routed| {
+            let (routes, taken) =
+                toolbox::route_by_model(settings, gateway, head, &body, controls)?;
+            let steps = routes.into_iter().map(|mut routed| {
                 let effective = limited(&effective, routed.limits);
+                let route_path = routed.route_path.take();
                 let (request, cache_key, translation) = match endpoint {
                     Endpoint::CompatChat => {
                         compat::plan(routed, "/chat/completions", head, auth, &body, cache)?
@@ -155,27 +171,30 @@ pub fn plan(
                     index: None,
                     translation,
                     fallback: Fallback::OnFailure,
+                    route_path,
                 })
             });
-            return steps
-                .collect::<Result<_, GatewayError>>()
-                .map(Plan::Upstream);
+            let steps = steps.collect::<Result<_, GatewayError>>()?;
+            return Ok(Plan::Upstream(steps, taken));
         }
         Endpoint::Universal => {
-            return universal::plan(settings, gateway, head, auth, &body).map(Plan::Upstream)
+            let steps = universal::plan(settings, gateway, head, auth, &body)?;
+            return Ok(Plan::Upstream(steps, None));
         }
         Endpoint::Native { provider, rest } => {
             native::plan(settings, provider, rest, head, auth, body, cache)?
         }
     };
-    Ok(Plan::Upstream(vec![PlannedStep {
+    let step = PlannedStep {
         request,
         effective,
         cache_key,
         index: None,
         translation,
         fallback: Fallback::OnFailure,
-    }]))
+        route_path: None,
+    };
+    Ok(Plan::Upstream(vec![step], None))
 }
 
 /// A route's model element over the request's controls: its timeout (when set) and

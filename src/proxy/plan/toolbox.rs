@@ -3,7 +3,7 @@
 
 use super::credential::{credential_bytes, Credential};
 use super::model_route::pick_provider;
-use super::UpstreamRequest;
+use super::{RouteTaken, UpstreamRequest};
 use crate::config::{Gateway, Settings};
 use crate::controls::{custom_key, default_key, CacheKey, DefaultKeyParts, Effective};
 use crate::error::{ErrorCode, GatewayError};
@@ -69,6 +69,9 @@ pub(super) struct Routed<'s> {
     target: Option<String>,
     /// A route's model element: its own timeout and retries.
     pub limits: Option<StepLimits>,
+    /// A route's model element: the ids of the elements a request it answers passed
+    /// through (a JSON array, for the log).
+    pub route_path: Option<String>,
     /// The client asked for an event stream.
     pub stream: bool,
 }
@@ -84,31 +87,39 @@ pub(super) struct StepLimits {
 
 /// Scans the body for its model and picks the provider by it (400 2003 without one).
 /// `custom/NAME` names one of the gateway's aliases, `dynamic/NAME` one of its routes:
-/// one `Routed` per target, in the order they are tried (400 2008 for an unknown name).
+/// one `Routed` per target, in the order they are tried (400 2008 for an unknown name),
+/// and for a route what the walk decided.
 pub(super) fn route_by_model<'s>(
     settings: &'s Settings,
     gateway: &Gateway,
     head: &RequestHead,
     body: &[u8],
     controls: &ControlState,
-) -> Result<Vec<Routed<'s>>, GatewayError> {
+) -> Result<(Vec<Routed<'s>>, Option<RouteTaken>), GatewayError> {
     let bad = |m: String| GatewayError::new(ErrorCode::BadRequest, m);
     let scan = json::scan_request(body).map_err(|e| bad(format!("invalid request body: {e}")))?;
     let model = scan
         .model
         .ok_or_else(|| bad("request body has no \"model\" field".into()))?;
-    // A route's model elements or an alias's targets: (provider slug, model, limits).
-    let targets: Vec<(&str, &str, Option<StepLimits>)> =
+    // A route's model elements or an alias's targets: (provider slug, model, limits, path).
+    let mut taken = None;
+    let targets: Vec<(&str, &str, Option<StepLimits>, Option<String>)> =
         if let Some(name) = model.value.strip_prefix("dynamic/") {
-            let calls = super::dynamic::model_calls(gateway, name, head, body, controls)?;
+            let (calls, route) = super::dynamic::model_calls(gateway, name, head, body, controls)?;
+            taken = Some(route);
             calls
                 .into_iter()
-                .map(|c| {
+                .map(|(c, path)| {
                     let limits = StepLimits {
                         timeout_ms: c.timeout_ms,
                         retries: c.retries,
                     };
-                    (c.provider.as_str(), c.model.as_str(), Some(limits))
+                    (
+                        c.provider.as_str(),
+                        c.model.as_str(),
+                        Some(limits),
+                        Some(path),
+                    )
                 })
                 .collect()
         } else if let Some(name) = model.value.strip_prefix("custom/") {
@@ -124,20 +135,17 @@ pub(super) fn route_by_model<'s>(
                 .order()
                 .into_iter()
                 .map(|i| {
-                    (
-                        alias.targets[i].0.as_str(),
-                        alias.targets[i].1.as_str(),
-                        None,
-                    )
+                    let (slug, target) = &alias.targets[i];
+                    (slug.as_str(), target.as_str(), None, None)
                 })
                 .collect()
         } else {
             Vec::new()
         };
     if !targets.is_empty() {
-        return targets
+        let routed = targets
             .into_iter()
-            .map(|(slug, target, limits)| {
+            .map(|(slug, target, limits, route_path)| {
                 let provider = settings.provider_by_slug(slug).ok_or_else(|| {
                     GatewayError::new(
                         ErrorCode::UnknownProvider,
@@ -154,24 +162,28 @@ pub(super) fn route_by_model<'s>(
                     name_at: 0,
                     target: Some(target.to_string()),
                     limits,
+                    route_path,
                     stream: scan.stream,
                 })
             })
-            .collect();
+            .collect::<Result<_, GatewayError>>()?;
+        return Ok((routed, taken));
     }
     let (provider, upstream_model) = pick_provider(settings, gateway, &model.value)?;
     usable(provider)?;
     // The upstream name is the tail of the client's model: kept as an offset, so the
     // client's string is moved into the log rather than copied.
     let name_at = upstream_model.map_or(0, |name| model.value.len() - name.len());
-    Ok(vec![Routed {
+    let routed = Routed {
         provider,
         model,
         name_at,
         target: None,
         limits: None,
+        route_path: None,
         stream: scan.stream,
-    }])
+    };
+    Ok((vec![routed], None))
 }
 
 /// 400 2008 for a `dynamic/` or `custom/` name the gateway does not have, listing those it does.

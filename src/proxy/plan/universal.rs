@@ -123,6 +123,7 @@ fn plan_step(
         index: Some(index),
         translation: None,
         fallback: Fallback::OnAnyError,
+        route_path: None,
     })
 }
 
