@@ -289,3 +289,58 @@ fn the_log_records_route_version_and_path_and_filters_by_route() {
     server.shutdown();
     server.join();
 }
+
+/// The hosted rule: a stream succeeds once it starts. A model whose 200 head comes but
+/// whose body does not within its `timeout` takes the fallback; the client gets only the
+/// fallback's stream, byte for byte.
+#[test]
+fn a_stream_that_does_not_start_within_its_timeout_falls_back_byte_exact() {
+    const SSE: &str = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: [DONE]\n\n";
+    let (release, stalled) = std::sync::mpsc::channel::<()>();
+    let stalled = std::sync::Mutex::new(stalled);
+    let first = Upstream::start(move |_, w| {
+        w.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+            .unwrap();
+        w.flush().unwrap();
+        // Holds the stream open, sending nothing, until the test ends.
+        let _ = stalled.lock().unwrap().recv_timeout(WAIT);
+        After::Close
+    });
+    let second = Upstream::start(|_, w| {
+        write!(
+            w,
+            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\n\r\n{SSE}",
+            SSE.len()
+        )
+        .unwrap();
+        After::KeepAlive
+    });
+    let route = r#"[
+      {"id": "start", "type": "start", "outputs": {"next": {"elementId": "slow"}}},
+      {"id": "slow", "type": "model", "properties": {"provider": "openai", "model": "slow", "timeout": 300},
+       "outputs": {"success": {"elementId": "end"}, "fallback": {"elementId": "fast"}}},
+      {"id": "fast", "type": "model", "properties": {"provider": "groq", "model": "fast"},
+       "outputs": {"success": {"elementId": "end"}}},
+      {"id": "end", "type": "end", "outputs": {}}
+    ]"#;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("r.json"), route).unwrap();
+    let gw = Gateway::start(&format!(
+        "[provider.openai]\nbase_url = \"http://{}/v1\"\nkeys = {{ default = \"sk-first\" }}\n\
+         [provider.groq]\nbase_url = \"http://{}/openai/v1\"\nkeys = {{ default = \"gsk-second\" }}\n\
+         [[gateway]]\nid = \"default\"\n[[gateway.route]]\nname = \"r\"\nfile = \"{}\"\n",
+        first.addr,
+        second.addr,
+        dir.path().join("r.json").display()
+    ));
+    let body = r#"{"model":"dynamic/r","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+    let resp = gw.send(&post("/v1/chat/completions", "", body));
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(resp.header("cf-aig-model"), Some("fast"));
+    // The gateway asked for usage and strips the usage chunk: the stream is what the
+    // fallback sent.
+    assert_eq!(resp.text(), SSE);
+    assert_eq!(first.next_request().model(), "slow");
+    assert_eq!(second.next_request().model(), "fast");
+    drop(release);
+}

@@ -10,7 +10,9 @@ mod writer;
 pub use chunked::{write_chunk_header, ChunkProgress, ChunkedDecoder, CHUNK_END, LAST_CHUNK};
 pub use fields::{is_hop_by_hop, Header};
 pub use request::{parse_request_head, BodyFraming, Method, RequestHead};
-pub use response::{parse_response_head, ResponseFraming, ResponseHead, MAX_RESPONSE_HEAD_BYTES};
+pub use response::{
+    is_event_stream, parse_response_head, ResponseFraming, ResponseHead, MAX_RESPONSE_HEAD_BYTES,
+};
 pub use writer::{reason_phrase, HeadWriter};
 
 /// Most header lines a head may carry; more is answered like an oversized head.

@@ -48,6 +48,11 @@ impl ResponseHead {
         first_value(&self.headers, name)
     }
 
+    /// The body is an event stream (`content-type: text/event-stream`, any parameters).
+    pub fn is_event_stream(&self) -> bool {
+        is_event_stream(self.header("content-type"))
+    }
+
     /// 1xx: an interim response; the final one follows on the same connection.
     pub fn is_informational(&self) -> bool {
         (100..200).contains(&self.status)
@@ -138,3 +143,10 @@ pub fn parse_response_head(
 
 #[cfg(test)]
 mod tests;
+
+/// Whether a `content-type` value names an event stream (`text/event-stream`, any case,
+/// any parameters).
+pub fn is_event_stream(content_type: Option<&[u8]>) -> bool {
+    content_type
+        .is_some_and(|ct| ct.len() >= 17 && ct[..17].eq_ignore_ascii_case(b"text/event-stream"))
+}

@@ -39,7 +39,10 @@ pub async fn run_step(worker: &Worker, step: &PlannedStep, last: bool) -> StepOu
     let mut attempt = 1;
     loop {
         let more = policy.allows_attempt_after(attempt);
-        match timed_exchange(worker, &step.request, step.effective.request_timeout).await {
+        // With a step to fall back to, a stream has answered only once its body starts
+        // (the hosted rule: success is a stream that "successfully starts streaming").
+        let timeout = step.effective.request_timeout;
+        match timed_exchange(worker, &step.request, timeout, !last).await {
             Ok(answer) if retryable(answer.head.status) && more => {
                 // Dropped unread: the connection closes, nothing reached the client.
                 log::debug!("upstream answered {}; retrying", answer.head.status);
@@ -65,6 +68,16 @@ pub async fn run_step(worker: &Worker, step: &PlannedStep, last: bool) -> StepOu
     }
 }
 
+/// A 2xx event stream with a body to come.
+fn starts_a_stream(head: &ResponseHead) -> bool {
+    head.is_event_stream()
+        && (200..300).contains(&head.status)
+        && !matches!(
+            head.framing,
+            crate::http::ResponseFraming::Empty | crate::http::ResponseFraming::Length(0)
+        )
+}
+
 /// Upstream statuses worth another attempt: rate limited or failing.
 fn retryable(status: u16) -> bool {
     status == 429 || status >= 500
@@ -78,10 +91,12 @@ enum Failure {
 
 /// One attempt under the shorter of the request's own timeout (`request_timeout_ms`, or
 /// a header or step config) and `upstream.first_byte_timeout_s`, which always applies.
+/// `stream_start`: a 2xx event stream must also send its first body bytes in that time.
 async fn timed_exchange(
     worker: &Worker,
     req: &UpstreamRequest,
     timeout: Option<Duration>,
+    stream_start: bool,
 ) -> Result<Answer, Failure> {
     let started = Instant::now();
     let first_byte = Duration::from_secs(worker.settings.upstream.first_byte_timeout_s);
@@ -90,7 +105,22 @@ async fn timed_exchange(
         _ => (first_byte, false),
     };
     // Dropping the exchange on expiry closes its connection: it is never pooled.
-    let exchanged = match monoio::time::timeout(limit, exchange(worker, req)).await {
+    let answered = async {
+        let (mut conn, head, mut rest) = exchange(worker, req).await?;
+        if stream_start && rest.is_empty() && starts_a_stream(&head) {
+            match read_append(&mut conn, &mut rest).await {
+                Ok(n) if n > 0 => {}
+                _ => {
+                    return Err(GatewayError::new(
+                        ErrorCode::UpstreamFailed,
+                        "upstream ended the stream before its first byte",
+                    ))
+                }
+            }
+        }
+        Ok((conn, head, rest))
+    };
+    let exchanged = match monoio::time::timeout(limit, answered).await {
         Ok(result) => result,
         Err(_) => {
             let message = if by_request {

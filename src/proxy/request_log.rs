@@ -336,9 +336,7 @@ impl RequestLog {
     /// own buffer) only when the log keeps it or needs a JSON body's usage, or spend
     /// limits need its cost.
     pub fn tap_for(&mut self, content_type: Option<&[u8]>) -> ResponseTap {
-        let stream = content_type.is_some_and(|ct| {
-            ct.len() >= 17 && ct[..17].eq_ignore_ascii_case(b"text/event-stream")
-        });
+        let stream = crate::http::is_event_stream(content_type);
         let copy = (self.payloads || !stream)
             .then_some(self.entry.as_mut())
             .flatten()
