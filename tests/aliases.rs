@@ -143,3 +143,40 @@ fn the_messages_endpoint_takes_aliases_too() {
     assert_eq!(first.next_request().model(), "fail-503");
     assert_eq!(second.next_request().model(), "llama");
 }
+
+/// `strategy = "latency"`: once each target has been measured, the fastest leads, and one
+/// request in twenty still tries the other first (so a recovered target is seen again).
+#[test]
+fn a_latency_alias_sends_most_requests_to_the_fastest_target() {
+    let slow = Upstream::start(|_, w| {
+        // The behaviour under test: this provider takes 150 ms to answer.
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        write_json(w, 200, r#"{"answered_by":"slow"}"#);
+        After::KeepAlive
+    });
+    let fast = Upstream::start(|_, w| {
+        write_json(w, 200, r#"{"answered_by":"fast"}"#);
+        After::KeepAlive
+    });
+    let gw = Gateway::start(&format!(
+        "[provider.openai]\nbase_url = \"http://{}/v1\"\nkeys = {{ default = \"sk-first\" }}\n\
+         [provider.groq]\nbase_url = \"http://{}/openai/v1\"\nkeys = {{ default = \"gsk-second\" }}\n\
+         [[gateway]]\nid = \"default\"\n\
+         [[gateway.alias]]\nname = \"quick\"\nmodels = [\"openai/s\", \"groq/f\"]\nstrategy = \"latency\"\n",
+        slow.addr, fast.addr
+    ));
+    // One connection: one worker, whose table learns from each answer in turn.
+    let mut client = gw.connect();
+    let mut answered = Vec::new();
+    for _ in 0..40 {
+        client.write(&post("/v1/chat/completions", "", &chat("custom/quick", "")));
+        let resp = client.response();
+        assert_eq!(resp.status, 200);
+        answered.push(resp.header("cf-aig-provider").unwrap().to_string());
+    }
+    // Neither measured at first: the written order, then the other one once.
+    assert_eq!(answered[..2], ["openai", "groq"]);
+    // Then the fast one, but for one request in twenty (this worker's 20th and 40th).
+    let to_slow: Vec<usize> = (2..40).filter(|i| answered[*i] == "openai").collect();
+    assert_eq!(to_slow, [19, 39], "{answered:?}");
+}

@@ -213,11 +213,6 @@ fn alias(at: &str, written: &AliasConfig, providers: &Providers) -> Result<Alias
                 ));
             }
         }
-        AliasStrategy::Latency => {
-            let message =
-                "strategy \"latency\" is not supported yet; use \"ordered\" or \"weighted\"";
-            return Err(ConfigError::invalid(format!("{at}.strategy"), message));
-        }
         _ if !weights.is_empty() => {
             let message = "weights are only used with strategy = \"weighted\"";
             return Err(ConfigError::invalid(format!("{at}.weights"), message));

@@ -215,8 +215,8 @@ fn aliases_resolve_and_are_checked() {
             "`gateway[0].alias[0].strategy`: unknown value [redacted]; valid: ordered, weighted, latency",
         ),
         (
-            alias("models = [\"groq/a\"]\nstrategy = \"latency\""),
-            "strategy \"latency\" is not supported yet",
+            alias("models = [\"groq/a\"]\nstrategy = \"latency\"\nweights = [1]"),
+            "weights are only used with strategy = \"weighted\"",
         ),
         (
             alias("models = [\"groq/a\"]\n[[gateway.alias]]\nname = \"a\"\nmodels = [\"groq/b\"]"),

@@ -16,6 +16,7 @@ use crate::error::{ErrorCode, GatewayError};
 use crate::http::{is_hop_by_hop, HeadWriter, ResponseFraming, ResponseHead};
 use crate::observe::metrics::CacheStatus;
 use crate::observe::UsageChunkStrip;
+use crate::routing::latency;
 use crate::sse::EventFilter;
 
 /// Whether the client connection may serve another request.
@@ -87,7 +88,12 @@ pub async fn forward(
                 continue;
             }
         }
-        match run_step(worker, step, i + 1 == count).await {
+        let started = std::time::Instant::now();
+        let outcome = run_step(worker, step, i + 1 == count).await;
+        if step.track_latency {
+            record_latency(step, &outcome, started.elapsed());
+        }
+        match outcome {
             StepOutcome::Answer(answer) => {
                 return answer_upstream(worker, client, step, answer, side, log).await
             }
@@ -285,6 +291,21 @@ async fn answer_upstream(
     } else {
         Keep::Open
     }
+}
+
+/// A `latency` alias's target: its time to the answer (a stream's first bytes, when a
+/// fallback waited for them), or a failure's penalty.
+fn record_latency(step: &PlannedStep, outcome: &StepOutcome, elapsed: std::time::Duration) {
+    let target = (
+        step.request.provider.clone(),
+        step.request.model.clone().unwrap_or_default(),
+    );
+    latency::with_table(|table| match outcome {
+        StepOutcome::Answer(answer) if answer.head.status != 429 && answer.head.status < 500 => {
+            table.observe(&target, answer.upstream_time)
+        }
+        _ => table.penalize(&target, elapsed),
+    });
 }
 
 /// The provider and model (as sent upstream, and as asked) of the step that answers.

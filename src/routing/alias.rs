@@ -1,5 +1,5 @@
 //! A model alias (`custom/NAME`) as written: a pool of `provider/model` targets and how
-//! one is picked; the config checks the providers, the data plane will use it.
+//! one is picked; the config checks the providers, the data plane uses it.
 
 use serde::{Deserialize, Serialize};
 
@@ -58,13 +58,20 @@ pub struct Alias {
 
 impl Alias {
     /// The targets' indexes in the order a request tries them: as written; for
-    /// `weighted`, one drawn by weight first, then the others as written.
+    /// `weighted`, one drawn by weight first, then the others as written; for
+    /// `latency`, fastest first by this worker's recent times (`latency.rs`).
     pub fn order(&self) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.targets.len()).collect();
-        if self.strategy == AliasStrategy::Weighted {
-            let first = pick_weighted(&self.weights, fastrand::f64());
-            order.retain(|&i| i != first);
-            order.insert(0, first);
+        match self.strategy {
+            AliasStrategy::Ordered => {}
+            AliasStrategy::Weighted => {
+                let first = pick_weighted(&self.weights, fastrand::f64());
+                order.retain(|&i| i != first);
+                order.insert(0, first);
+            }
+            AliasStrategy::Latency => {
+                order = super::latency::with_table(|t| t.order(&self.targets));
+            }
         }
         order
     }

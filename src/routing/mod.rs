@@ -5,6 +5,7 @@ mod alias;
 mod condition;
 mod evaluate;
 mod graph;
+pub mod latency;
 mod parse;
 mod properties;
 mod spend;

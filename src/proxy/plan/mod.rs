@@ -57,6 +57,8 @@ pub struct PlannedStep {
     pub fallback: Fallback,
     /// A route's step: the ids of the elements a request it answers passed through.
     pub route_path: Option<String>,
+    /// A `latency` alias's target: how long it took is recorded (`routing::latency`).
+    pub track_latency: bool,
 }
 
 /// Who answered, on every response of a model-routed endpoint (`/compat`, Messages).
@@ -155,6 +157,7 @@ pub fn plan(
             let steps = routes.into_iter().map(|mut routed| {
                 let effective = limited(&effective, routed.limits);
                 let route_path = routed.route_path.take();
+                let track_latency = routed.track_latency;
                 let (request, cache_key, translation) = match endpoint {
                     Endpoint::CompatChat => {
                         compat::plan(routed, "/chat/completions", head, auth, &body, cache)?
@@ -172,6 +175,7 @@ pub fn plan(
                     translation,
                     fallback: Fallback::OnFailure,
                     route_path,
+                    track_latency,
                 })
             });
             let steps = steps.collect::<Result<_, GatewayError>>()?;
@@ -193,6 +197,7 @@ pub fn plan(
         translation,
         fallback: Fallback::OnFailure,
         route_path: None,
+        track_latency: false,
     };
     Ok(Plan::Upstream(vec![step], None))
 }

@@ -12,6 +12,7 @@ use crate::json::{self, ModelField};
 use crate::providers::{Api, AuthStyle, Provider};
 use crate::proxy::auth::GatewayAuth;
 use crate::proxy::ControlState;
+use crate::routing::AliasStrategy;
 use crate::upstream::PeerKey;
 use bytes::Bytes;
 
@@ -72,6 +73,8 @@ pub(super) struct Routed<'s> {
     /// A route's model element: the ids of the elements a request it answers passed
     /// through (a JSON array, for the log).
     pub route_path: Option<String>,
+    /// A target of a `latency` alias: its times are recorded for the next requests.
+    pub track_latency: bool,
     /// The client asked for an event stream.
     pub stream: bool,
 }
@@ -103,6 +106,7 @@ pub(super) fn route_by_model<'s>(
         .ok_or_else(|| bad("request body has no \"model\" field".into()))?;
     // A route's model elements or an alias's targets: (provider slug, model, limits, path).
     let mut taken = None;
+    let mut track_latency = false;
     let targets: Vec<(&str, &str, Option<StepLimits>, Option<String>)> =
         if let Some(name) = model.value.strip_prefix("dynamic/") {
             let (calls, route) = super::dynamic::model_calls(gateway, name, head, body, controls)?;
@@ -131,6 +135,7 @@ pub(super) fn route_by_model<'s>(
                     let names = gateway.aliases.iter().map(|a| a.name.as_str());
                     unknown_name("model alias", "custom", name, names, "[[gateway.alias]]")
                 })?;
+            track_latency = alias.strategy == AliasStrategy::Latency;
             alias
                 .order()
                 .into_iter()
@@ -163,6 +168,7 @@ pub(super) fn route_by_model<'s>(
                     target: Some(target.to_string()),
                     limits,
                     route_path,
+                    track_latency,
                     stream: scan.stream,
                 })
             })
@@ -181,6 +187,7 @@ pub(super) fn route_by_model<'s>(
         target: None,
         limits: None,
         route_path: None,
+        track_latency: false,
         stream: scan.stream,
     };
     Ok((vec![routed], None))

@@ -124,6 +124,7 @@ fn plan_step(
         translation: None,
         fallback: Fallback::OnAnyError,
         route_path: None,
+        track_latency: false,
     })
 }
 
