@@ -22,7 +22,7 @@ fn upstream() -> Upstream {
 const ROUTE: &str = r#"{"name": "support", "id": "exported-id", "version": "3", "elements": [
   {"id": "start", "type": "start", "outputs": {"next": {"elementId": "plan"}}},
   {"id": "plan", "type": "conditional",
-   "properties": {"conditions": {"$or": [{"metadata.plan": "free"}, {"body.max_tokens": {"$lte": 16}}]}},
+   "properties": {"conditions": {"$or": [{"metadata.plan": "free"}, {"body.max_tokens": {"$lte": 16}}, {"body.metadata.tier": "trial"}]}},
    "outputs": {"true": {"elementId": "small"}, "false": {"elementId": "split"}}},
   {"id": "split", "type": "percentage", "properties": {"key": "metadata.user"},
    "outputs": {"50%": {"elementId": "big"}, "else": {"elementId": "other"}}},
@@ -78,6 +78,21 @@ fn conditions_read_metadata_and_the_body() {
     );
     let short = send(&gw, r#"{"plan":"paid","user":"u"}"#, 10);
     assert_eq!(short.body, br#"{"answered_by":"mini"}"#);
+    // A nested body field, read from the one scan (the conversation before it skipped).
+    let body = r#"{"messages":[{"role":"user","content":"tier: trial"}],"model":"dynamic/support",
+        "max_tokens":100,"metadata":{"note":{"tier":"x"},"tier":"trial"}}"#;
+    let header = "cf-aig-metadata: {\"plan\":\"paid\",\"user\":\"u\"}\r\n";
+    first.drain_seen();
+    let nested = gw.send(&post("/v1/chat/completions", header, body));
+    assert_eq!(
+        nested.body,
+        br#"{"answered_by":"mini"}"#,
+        "{}",
+        nested.text()
+    );
+    // Straight to `small`: not through the split (whose `big` would have been tried).
+    let tried: Vec<String> = first.drain_seen().iter().map(Seen::model).collect();
+    assert_eq!(tried, ["mini"]);
     assert!(second.saw_nothing());
 }
 

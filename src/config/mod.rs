@@ -349,6 +349,8 @@ pub struct Gateway {
     pub routes: Vec<Route>,
     /// `[[gateway.alias]]` checked, targets resolved to provider slugs.
     pub aliases: Vec<Alias>,
+    /// The top-level body keys any route reads: the request scan finds their values.
+    pub route_body_keys: Vec<String>,
     /// The gateway's table as written (route files made absolute, rule ids filled in).
     pub config: GatewayConfig,
 }

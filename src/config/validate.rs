@@ -284,10 +284,15 @@ fn resolve_gateway(
         ));
     }
     let routing = super::routes::resolve(at, &mut config, providers, base)?;
+    let mut route_body_keys: Vec<String> =
+        routing.routes.iter().flat_map(|r| r.body_keys()).collect();
+    route_body_keys.sort();
+    route_body_keys.dedup();
     Ok(Gateway {
         id: config.id.clone(),
         auth_tokens: config.auth_tokens.clone(),
         default_provider,
+        route_body_keys,
         routes: routing.routes,
         aliases: routing.aliases,
         config,

@@ -57,6 +57,8 @@ pub struct RequestScan {
     pub stream: bool,
     /// The value token of that last top-level `stream` key, if any.
     pub stream_span: Option<Range<usize>>,
+    /// For `scan_request_for`: where each wanted top-level key's value is, if present.
+    pub fields: Vec<Option<Range<usize>>>,
 }
 
 /// Scans a request body: validates it as JSON and reads the top-level `model`
@@ -65,6 +67,14 @@ pub struct RequestScan {
 pub fn scan_request(body: &[u8]) -> Result<RequestScan, JsonError> {
     scanner::scan_request(body)
 }
+
+/// [`scan_request`], also finding the values of the top-level keys in `wanted` (a route's
+/// body fields) in the same pass: `RequestScan::fields`.
+pub fn scan_request_for(body: &[u8], wanted: &[String]) -> Result<RequestScan, JsonError> {
+    scanner::scan_request_for(body, wanted)
+}
+
+pub use scanner::find_path;
 
 /// A body with its model value replaced: prefix, new quoted value, suffix.
 /// The prefix and suffix share the original buffer; write all three with one `writev`.
@@ -296,5 +306,36 @@ mod tests {
         let (start, end) = (5, 1);
         let out = rewrite_model(&body, start..end, "m");
         assert_eq!(out.to_vec(), b"{\"m\"}");
+    }
+
+    #[test]
+    fn wanted_keys_are_found_in_the_same_pass_and_paths_inside_them() {
+        let body = br#"{"messages":[{"role":"user","content":"{\"max_tokens\":1}"}],"model":"m",
+            "max_tokens":  16 ,"metadata":{"tier":{"name":"gold"},"x":[1,{"tier":2}]},
+            "max_tokens":32}"#;
+        let wanted = ["max_tokens".to_string(), "metadata".into(), "absent".into()];
+        let scan = scan_request_for(body, &wanted).unwrap();
+        assert_eq!(scan.model.unwrap().value, "m");
+        let text = |r: &Option<Range<usize>>| r.clone().map(|r| &body[r]);
+        // Repeated: the last one, as parsers take it; a key inside a string is not one.
+        assert_eq!(text(&scan.fields[0]), Some(&b"32"[..]));
+        assert!(text(&scan.fields[1]).unwrap().starts_with(b"{\"tier\""));
+        assert_eq!(scan.fields[2], None);
+        let metadata = &body[scan.fields[1].clone().unwrap()];
+        let path = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let at = |p: &[&str]| find_path(metadata, &path(p)).map(|r| &metadata[r]);
+        assert_eq!(at(&["tier", "name"]), Some(&b"\"gold\""[..]));
+        assert_eq!(at(&[]), Some(metadata));
+        assert_eq!(at(&["x", "tier"]), None, "arrays are not walked by key");
+        assert_eq!(at(&["tier", "name", "deeper"]), None);
+        assert_eq!(at(&["nope"]), None);
+        // An escaped key matches its unescaped name.
+        let escaped = br#"{"ti\u0065r": 7}"#;
+        assert_eq!(
+            find_path(escaped, &path(&["tier"])).map(|r| &escaped[r]),
+            Some(&b"7"[..])
+        );
+        // Without wanted keys nothing is collected.
+        assert!(scan_request(body).unwrap().fields.is_empty());
     }
 }

@@ -8,6 +8,12 @@ use super::{JsonError, ModelField, RequestScan};
 
 /// Validates `body` as JSON and reads its top-level `model` and `stream`.
 pub fn scan_request(body: &[u8]) -> Result<RequestScan, JsonError> {
+    scan_request_for(body, &[])
+}
+
+/// As [`scan_request`], and where the
+/// value of each top-level key in `wanted` is (`RequestScan::fields`, in `wanted`'s order).
+pub fn scan_request_for(body: &[u8], wanted: &[String]) -> Result<RequestScan, JsonError> {
     // Outside strings every valid byte is ASCII, so checking the whole body
     // once is the same as checking each string, and std does it word-at-a-time.
     if let Err(e) = std::str::from_utf8(body) {
@@ -19,6 +25,7 @@ pub fn scan_request(body: &[u8]) -> Result<RequestScan, JsonError> {
         buf: body,
         pos: 0,
         open: Vec::new(),
+        wanted,
     };
     cursor.skip_ws();
     if cursor.peek() != Some(b'{') {
@@ -39,6 +46,8 @@ struct TopLevel {
     model_escaped: bool,
     model_not_string: bool,
     stream_span: Option<Range<usize>>,
+    /// The value of each wanted key (the last, when repeated, as parsers take it).
+    fields: Vec<Option<Range<usize>>>,
 }
 
 impl TopLevel {
@@ -72,6 +81,7 @@ impl TopLevel {
             model,
             stream,
             stream_span: self.stream_span,
+            fields: self.fields,
         })
     }
 }
@@ -79,6 +89,8 @@ impl TopLevel {
 enum Key {
     Model,
     Stream,
+    /// The `wanted` key at this index.
+    Wanted(usize),
     Other,
 }
 
@@ -87,6 +99,8 @@ struct Cursor<'a> {
     pos: usize,
     /// Containers opened by `skip_value` and not yet closed: true for objects.
     open: Vec<bool>,
+    /// Top-level keys whose values are wanted.
+    wanted: &'a [String],
 }
 
 impl Cursor<'_> {
@@ -122,7 +136,10 @@ impl Cursor<'_> {
 
     /// Walks the top-level object (cursor on its `{`), classifying each key.
     fn top_level_object(&mut self) -> Result<TopLevel, JsonError> {
-        let mut top = TopLevel::default();
+        let mut top = TopLevel {
+            fields: vec![None; self.wanted.len()],
+            ..TopLevel::default()
+        };
         self.pos += 1;
         self.skip_ws();
         if self.peek() == Some(b'}') {
@@ -147,6 +164,10 @@ impl Cursor<'_> {
                 Key::Stream => {
                     self.skip_value()?;
                     top.stream_span = Some(start..self.pos);
+                }
+                Key::Wanted(i) => {
+                    self.skip_value()?;
+                    top.fields[i] = Some(start..self.pos);
                 }
                 Key::Other => self.skip_value()?,
             }
@@ -174,9 +195,9 @@ impl Cursor<'_> {
         let escaped = self.skip_string()?;
         let raw = self.buf.get(start + 1..self.pos - 1).unwrap_or_default();
         let key = if escaped {
-            classify(unescape(raw, start + 1)?.as_bytes())
+            classify(unescape(raw, start + 1)?.as_bytes(), self.wanted)
         } else {
-            classify(raw)
+            classify(raw, self.wanted)
         };
         self.skip_ws();
         self.expect(b':')?;
@@ -335,12 +356,63 @@ impl Cursor<'_> {
     }
 }
 
-fn classify(key: &[u8]) -> Key {
+fn classify(key: &[u8], wanted: &[String]) -> Key {
     match key {
         b"model" => Key::Model,
         b"stream" => Key::Stream,
-        _ => Key::Other,
+        _ => match wanted.iter().position(|w| w.as_bytes() == key) {
+            Some(i) => Key::Wanted(i),
+            None => Key::Other,
+        },
     }
+}
+
+/// Where the value at `path` (object keys, one per level) lies inside `value`, a JSON
+/// value the scan already found valid; `None` when a level is missing or not an object.
+/// Only the objects on the path are walked; other values are skipped.
+pub fn find_path(value: &[u8], path: &[String]) -> Option<Range<usize>> {
+    let mut cursor = Cursor {
+        buf: value,
+        pos: 0,
+        open: Vec::new(),
+        wanted: &[],
+    };
+    cursor.skip_ws();
+    for key in path {
+        if cursor.peek() != Some(b'{') {
+            return None;
+        }
+        cursor.pos += 1;
+        cursor.skip_ws();
+        let mut found = None;
+        while cursor.peek() == Some(b'"') {
+            let start = cursor.pos;
+            let escaped = cursor.skip_string().ok()?;
+            let raw = value.get(start + 1..cursor.pos - 1)?;
+            let same = match escaped {
+                true => unescape(raw, start + 1).ok()?.as_bytes() == key.as_bytes(),
+                false => raw == key.as_bytes(),
+            };
+            cursor.skip_ws();
+            cursor.expect(b':').ok()?;
+            cursor.skip_ws();
+            let at = cursor.pos;
+            cursor.skip_value().ok()?;
+            if same {
+                // The last of repeated keys wins, as parsers take it.
+                found = Some(at);
+            }
+            cursor.skip_ws();
+            if cursor.peek() == Some(b',') {
+                cursor.pos += 1;
+                cursor.skip_ws();
+            }
+        }
+        cursor.pos = found?;
+    }
+    let start = cursor.pos;
+    cursor.skip_value().ok()?;
+    Some(start..cursor.pos)
 }
 
 /// True if `bytes` holds a control character, which JSON strings must escape.

@@ -51,6 +51,37 @@ impl Route {
         self.elements.iter().find(|e| e.id == id)
     }
 
+    /// The top-level keys of the request body that its conditions and keys read
+    /// (`body.metadata.tier` reads `metadata`), each once: the scan finds their values.
+    pub fn body_keys(&self) -> Vec<String> {
+        fn walk<'c>(condition: &'c Condition, out: &mut Vec<&'c Field>) {
+            match condition {
+                Condition::All(list) | Condition::Any(list) => {
+                    list.iter().for_each(|c| walk(c, out))
+                }
+                Condition::Not(inner) => walk(inner, out),
+                Condition::Field(field, _) => out.push(field),
+            }
+        }
+        let mut fields = Vec::new();
+        for element in &self.elements {
+            match &element.kind {
+                ElementKind::Conditional(condition) => walk(condition, &mut fields),
+                ElementKind::Percentage(split) => fields.extend(split.key.as_ref()),
+                ElementKind::Rate(rate) => fields.extend(rate.key.as_ref()),
+                _ => {}
+            }
+        }
+        let mut keys: Vec<String> = fields
+            .into_iter()
+            .filter(|f| f.root == FieldRoot::Body)
+            .filter_map(|f| f.path.first().cloned())
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+
     /// The `start` element (validation guarantees there is exactly one).
     pub fn start(&self) -> Option<&Element> {
         self.elements

@@ -7,6 +7,7 @@ use crate::config::Gateway;
 use crate::controls::{BucketKey, Owner, RetryAfter, Window};
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::RequestHead;
+use crate::json::find_path;
 use crate::proxy::control_state::ControlState;
 use crate::routing::{
     evaluate, stable_hash, ElementKind, Field, FieldRoot, FieldValues, LimitType, ModelCall,
@@ -14,6 +15,7 @@ use crate::routing::{
 };
 use serde_json::Value;
 use std::cell::OnceCell;
+use std::ops::Range;
 
 /// The model elements a request of `route_name` tries, in order, each with the route path
 /// of a request it answers: the first reached from `start`, then each one's `fallback`
@@ -24,6 +26,7 @@ pub(super) fn model_calls<'g>(
     route_name: &str,
     head: &RequestHead,
     body: &[u8],
+    body_fields: &[Option<Range<usize>>],
     controls: &ControlState,
 ) -> Result<(Vec<PathedCall<'g>>, RouteTaken), GatewayError> {
     let route = gateway
@@ -37,7 +40,8 @@ pub(super) fn model_calls<'g>(
     let fields = RequestFields {
         head,
         body,
-        parsed_body: OnceCell::new(),
+        body_keys: &gateway.route_body_keys,
+        body_fields,
         metadata: OnceCell::new(),
     };
     let counters = controls.counters();
@@ -187,38 +191,46 @@ fn sticky_point(value: Option<Value>) -> f64 {
     (stable_hash(text.as_bytes()) >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// The request's fields, each source read only when a condition or key names it.
+/// The request's fields, each source read only when a condition or key names it. Body
+/// fields come from the request's one scan (the values of the top-level keys routes
+/// read); only the value named is parsed, never the whole body.
 struct RequestFields<'a> {
     head: &'a RequestHead,
     body: &'a [u8],
-    parsed_body: OnceCell<Option<Value>>,
+    /// `Gateway::route_body_keys`, and where the scan found each one's value.
+    body_keys: &'a [String],
+    body_fields: &'a [Option<Range<usize>>],
     metadata: OnceCell<Option<Value>>,
 }
 
 impl FieldValues for RequestFields<'_> {
     fn value(&self, field: &Field) -> Option<Value> {
-        let (root, path) = match field.root {
+        match field.root {
             FieldRoot::Headers => {
                 let name = field.path.first()?;
                 let value = self.head.header(name)?;
-                return Some(Value::String(String::from_utf8_lossy(value).into_owned()));
+                Some(Value::String(String::from_utf8_lossy(value).into_owned()))
             }
-            FieldRoot::Metadata => (
-                self.metadata.get_or_init(|| {
+            FieldRoot::Metadata => {
+                let metadata = self.metadata.get_or_init(|| {
                     let text = self.head.header("cf-aig-metadata")?;
                     serde_json::from_slice(text).ok()
-                }),
-                &field.path,
-            ),
-            FieldRoot::Body => (
-                self.parsed_body
-                    .get_or_init(|| serde_json::from_slice(self.body).ok()),
-                &field.path,
-            ),
-        };
-        path.iter()
-            .try_fold(root.as_ref()?, |value, key| value.get(key))
-            .cloned()
+                });
+                field
+                    .path
+                    .iter()
+                    .try_fold(metadata.as_ref()?, |value, key| value.get(key))
+                    .cloned()
+            }
+            FieldRoot::Body => {
+                let (top, rest) = field.path.split_first()?;
+                let at = self.body_keys.iter().position(|k| k == top)?;
+                let span = self.body_fields.get(at)?.clone()?;
+                let value = self.body.get(span)?;
+                let inner = find_path(value, rest)?;
+                serde_json::from_slice(value.get(inner)?).ok()
+            }
+        }
     }
 }
 

@@ -100,7 +100,9 @@ pub(super) fn route_by_model<'s>(
     controls: &ControlState,
 ) -> Result<(Vec<Routed<'s>>, Option<RouteTaken>), GatewayError> {
     let bad = |m: String| GatewayError::new(ErrorCode::BadRequest, m);
-    let scan = json::scan_request(body).map_err(|e| bad(format!("invalid request body: {e}")))?;
+    // The keys a route reads are found in this same pass (none on most gateways).
+    let scan = json::scan_request_for(body, &gateway.route_body_keys)
+        .map_err(|e| bad(format!("invalid request body: {e}")))?;
     let model = scan
         .model
         .ok_or_else(|| bad("request body has no \"model\" field".into()))?;
@@ -109,7 +111,8 @@ pub(super) fn route_by_model<'s>(
     let mut track_latency = false;
     let targets: Vec<(&str, &str, Option<StepLimits>, Option<String>)> =
         if let Some(name) = model.value.strip_prefix("dynamic/") {
-            let (calls, route) = super::dynamic::model_calls(gateway, name, head, body, controls)?;
+            let (calls, route) =
+                super::dynamic::model_calls(gateway, name, head, body, &scan.fields, controls)?;
             taken = Some(route);
             calls
                 .into_iter()
