@@ -51,7 +51,8 @@ impl MetadataValue {
         }
     }
 
-    fn to_json(&self) -> Value {
+    /// The value as JSON.
+    pub fn to_json(&self) -> Value {
         match self {
             MetadataValue::String(s) => Value::String(s.clone()),
             MetadataValue::Number(n) => Value::Number(n.clone()),

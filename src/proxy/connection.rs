@@ -165,6 +165,7 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
             auth,
             body,
             effective,
+            log.metadata(),
         )
         .map(|p| (p, gateway))
         .map_err(refuse)

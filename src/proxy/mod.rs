@@ -20,6 +20,7 @@ mod translated;
 
 pub use connection::serve_connection;
 pub use control_state::{Clock, ControlState, SystemClock};
+pub use plan::route_decision;
 pub use spend::window as spend_window;
 
 use crate::config::Settings;

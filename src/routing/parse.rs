@@ -132,6 +132,7 @@ fn element(index: usize, value: &Value) -> Result<Element, RouteError> {
     };
     Ok(Element {
         id: id.to_string(),
+        quoted_id: serde_json::to_string(id).unwrap_or_default(),
         kind,
         outputs: outputs(id, map.get("outputs"))?,
     })

@@ -8,13 +8,13 @@ use crate::controls::{BucketKey, Owner, RetryAfter, Window};
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::RequestHead;
 use crate::json::find_path;
+use crate::observe::{Metadata, MetadataValue};
 use crate::proxy::control_state::ControlState;
 use crate::routing::{
-    evaluate, stable_hash, ElementKind, Field, FieldRoot, FieldValues, LimitType, ModelCall,
-    RateLimit, Route, Technique,
+    evaluate, ElementKind, Field, FieldRoot, FieldValues, LimitType, ModelCall, RateLimit, Route,
+    StableHasher, Technique,
 };
 use serde_json::Value;
-use std::cell::OnceCell;
 use std::ops::Range;
 
 /// The model elements a request of `route_name` tries, in order, each with the route path
@@ -27,6 +27,7 @@ pub(super) fn model_calls<'g>(
     head: &RequestHead,
     body: &[u8],
     body_fields: &[Option<Range<usize>>],
+    metadata: Option<&Metadata>,
     controls: &ControlState,
 ) -> Result<(Vec<PathedCall<'g>>, RouteTaken), GatewayError> {
     let route = gateway
@@ -42,7 +43,7 @@ pub(super) fn model_calls<'g>(
         body,
         body_keys: &gateway.route_body_keys,
         body_fields,
-        metadata: OnceCell::new(),
+        metadata,
     };
     let counters = controls.counters();
     let now = controls.clock.wall();
@@ -112,11 +113,13 @@ fn walk<'r>(
         )
     };
     let mut calls = Vec::new();
-    let mut path: Vec<&str> = Vec::new();
+    // The ids passed so far as a JSON array, without its closing bracket.
+    let mut path = String::with_capacity(128);
     let mut at = route.start().ok_or_else(|| broken("no start".into()))?;
     // Validation refused cycles, so a walk visits each element at most once.
     for _ in 0..=route.elements.len() {
-        path.push(&at.id);
+        path.push(if path.is_empty() { '[' } else { ',' });
+        path.push_str(&at.quoted_id);
         let output = match &at.kind {
             ElementKind::Start => "next",
             ElementKind::Conditional(condition) => match evaluate(condition, fields) {
@@ -147,8 +150,11 @@ fn walk<'r>(
             ElementKind::Model(call) => {
                 // A request this model answers goes on to its `success` output.
                 let mut answered = path.clone();
-                answered.extend(at.output("success"));
-                let answered = serde_json::to_string(&answered).unwrap_or_default();
+                if let Some(next) = at.output("success").and_then(|id| route.element(id)) {
+                    answered.push(',');
+                    answered.push_str(&next.quoted_id);
+                }
+                answered.push(']');
                 calls.push((call, answered));
                 "fallback"
             }
@@ -187,8 +193,11 @@ fn over_limit(route: &Route, element: &str, rate: &RateLimit, refused: Refused) 
 /// workers, restarts and versions (a stable hash of the value's JSON text). A request
 /// without the key lands where the missing value does.
 fn sticky_point(value: Option<Value>) -> f64 {
-    let text = value.map_or_else(|| "null".to_string(), |v| v.to_string());
-    (stable_hash(text.as_bytes()) >> 11) as f64 / (1u64 << 53) as f64
+    let mut hasher = StableHasher::default();
+    // Hashed as it is written out: no buffer for the text.
+    let written = serde_json::to_writer(&mut hasher, &value.unwrap_or(Value::Null));
+    debug_assert!(written.is_ok(), "a Value always serialises");
+    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// The request's fields, each source read only when a condition or key names it. Body
@@ -200,7 +209,8 @@ struct RequestFields<'a> {
     /// `Gateway::route_body_keys`, and where the scan found each one's value.
     body_keys: &'a [String],
     body_fields: &'a [Option<Range<usize>>],
-    metadata: OnceCell<Option<Value>>,
+    /// `cf-aig-metadata`, as the request's log parsed it (a flat object).
+    metadata: Option<&'a Metadata>,
 }
 
 impl FieldValues for RequestFields<'_> {
@@ -211,17 +221,11 @@ impl FieldValues for RequestFields<'_> {
                 let value = self.head.header(name)?;
                 Some(Value::String(String::from_utf8_lossy(value).into_owned()))
             }
-            FieldRoot::Metadata => {
-                let metadata = self.metadata.get_or_init(|| {
-                    let text = self.head.header("cf-aig-metadata")?;
-                    serde_json::from_slice(text).ok()
-                });
-                field
-                    .path
-                    .iter()
-                    .try_fold(metadata.as_ref()?, |value, key| value.get(key))
-                    .cloned()
-            }
+            // Flat: `metadata.KEY` names a value, and nothing lies below it.
+            FieldRoot::Metadata => match field.path.as_slice() {
+                [key] => self.metadata?.get(key).map(MetadataValue::to_json),
+                _ => None,
+            },
             FieldRoot::Body => {
                 let (top, rest) = field.path.split_first()?;
                 let at = self.body_keys.iter().position(|k| k == top)?;

@@ -14,6 +14,7 @@ use crate::config::{Gateway, Settings};
 use crate::controls::{BucketKey, CacheKey, Effective, Window};
 use crate::error::GatewayError;
 use crate::http::RequestHead;
+use crate::observe::Metadata;
 use crate::proxy::auth::GatewayAuth;
 use crate::proxy::ControlState;
 use crate::route::Endpoint;
@@ -129,6 +130,26 @@ pub struct UpstreamRequest {
     pub replayable: bool,
 }
 
+/// The routing decision of a `"model": "dynamic/NAME"` request, as planning makes it:
+/// the body scanned once (finding the keys routes read) and the route walked over it
+/// and `cf-aig-metadata` as the request's log parsed it. The
+/// model elements' models in the order tried. For the criterion bench.
+pub fn route_decision<'g>(
+    gateway: &'g Gateway,
+    head: &RequestHead,
+    body: &[u8],
+    metadata: Option<&Metadata>,
+    controls: &ControlState,
+) -> Result<Vec<&'g str>, GatewayError> {
+    let scan = crate::json::scan_request_for(body, &gateway.route_body_keys)
+        .map_err(|e| GatewayError::new(crate::error::ErrorCode::BadRequest, e.to_string()))?;
+    let model = scan.model.map(|m| m.value).unwrap_or_default();
+    let name = model.strip_prefix("dynamic/").unwrap_or_default();
+    let (calls, _) =
+        dynamic::model_calls(gateway, name, head, body, &scan.fields, metadata, controls)?;
+    Ok(calls.into_iter().map(|(c, _)| c.model.as_str()).collect())
+}
+
 /// Plans the request for its endpoint; every refusal is a typed `GatewayError`.
 // The request's parts and the shared state it is planned against: a struct around
 // them would only rename them at the one call site.
@@ -142,6 +163,7 @@ pub fn plan(
     auth: GatewayAuth,
     body: Bytes,
     effective: Effective,
+    metadata: Option<&Metadata>,
 ) -> Result<Plan, GatewayError> {
     let cache = Caching {
         gateway_id: &gateway.id,
@@ -153,7 +175,7 @@ pub fn plan(
         Endpoint::CompatChat | Endpoint::CompatEmbeddings | Endpoint::CompatMessages => {
             // One step per target: one, or an alias's targets in the order they are tried.
             let (routes, taken) =
-                toolbox::route_by_model(settings, gateway, head, &body, controls)?;
+                toolbox::route_by_model(settings, gateway, head, &body, metadata, controls)?;
             let steps = routes.into_iter().map(|mut routed| {
                 let effective = limited(&effective, routed.limits);
                 let route_path = routed.route_path.take();

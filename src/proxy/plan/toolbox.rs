@@ -9,6 +9,7 @@ use crate::controls::{custom_key, default_key, CacheKey, DefaultKeyParts, Effect
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::{is_hop_by_hop, BodyFraming, HeadWriter, Method, RequestHead};
 use crate::json::{self, ModelField};
+use crate::observe::Metadata;
 use crate::providers::{Api, AuthStyle, Provider};
 use crate::proxy::auth::GatewayAuth;
 use crate::proxy::ControlState;
@@ -97,6 +98,7 @@ pub(super) fn route_by_model<'s>(
     gateway: &Gateway,
     head: &RequestHead,
     body: &[u8],
+    metadata: Option<&Metadata>,
     controls: &ControlState,
 ) -> Result<(Vec<Routed<'s>>, Option<RouteTaken>), GatewayError> {
     let bad = |m: String| GatewayError::new(ErrorCode::BadRequest, m);
@@ -111,8 +113,15 @@ pub(super) fn route_by_model<'s>(
     let mut track_latency = false;
     let targets: Vec<(&str, &str, Option<StepLimits>, Option<String>)> =
         if let Some(name) = model.value.strip_prefix("dynamic/") {
-            let (calls, route) =
-                super::dynamic::model_calls(gateway, name, head, body, &scan.fields, controls)?;
+            let (calls, route) = super::dynamic::model_calls(
+                gateway,
+                name,
+                head,
+                body,
+                &scan.fields,
+                metadata,
+                controls,
+            )?;
             taken = Some(route);
             calls
                 .into_iter()
