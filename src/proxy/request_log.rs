@@ -242,7 +242,7 @@ impl RequestLog {
                 .config
                 .spend_limits
                 .as_ref()
-                .is_some_and(|l| l.enabled && l.rules.iter().any(|r| r.enabled)),
+                .is_some_and(|l| l.enforced().next().is_some()),
             metadata,
             route_charges: Vec::new(),
             request_size: 0,

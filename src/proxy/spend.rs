@@ -19,14 +19,12 @@ pub fn rule_buckets<'g>(
     model: &str,
     metadata: Option<&Metadata>,
 ) -> Vec<(BucketKey, Window, &'g SpendRule)> {
-    let Some(limits) = gateway.config.spend_limits.as_ref().filter(|l| l.enabled) else {
+    let Some(limits) = &gateway.config.spend_limits else {
         return Vec::new();
     };
     let value = |key: &str| metadata.and_then(|m| m.get(key)).map(|v| v.text());
     limits
-        .rules
-        .iter()
-        .filter(|rule| rule.enabled)
+        .enforced()
         .filter_map(|rule| {
             let partition = rule.partition(provider, model, &value)?;
             let key = BucketKey {

@@ -89,6 +89,13 @@ pub enum DimensionMode {
     Partition,
 }
 
+impl SpendLimits {
+    /// The rules enforced: the enabled ones, none when the limits are off.
+    pub fn enforced(&self) -> impl Iterator<Item = &SpendRule> {
+        self.rules.iter().filter(move |r| self.enabled && r.enabled)
+    }
+}
+
 impl SpendRule {
     /// The budget this rule keeps for a request to `provider`'s `model` (its own name)
     /// with `metadata` (a key's value as text): "" when every such request shares one,

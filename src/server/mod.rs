@@ -297,7 +297,7 @@ fn keeps_spend(settings: &Settings) -> bool {
             .config
             .spend_limits
             .as_ref()
-            .is_some_and(|l| l.enabled && !l.rules.is_empty());
+            .is_some_and(|l| l.enforced().next().is_some());
         let buckets = g.routes.iter().flat_map(|r| &r.elements).any(
             |e| matches!(&e.kind, ElementKind::Rate(rate) if rate.limit_type == LimitType::Cost),
         );
@@ -309,10 +309,10 @@ fn keeps_spend(settings: &Settings) -> bool {
 fn spend_gauges(settings: &Settings, controls: &Arc<ControlState>) -> SpendGauges {
     let mut rules = Vec::new();
     for gateway in settings.gateways.values() {
-        let Some(limits) = gateway.config.spend_limits.as_ref().filter(|l| l.enabled) else {
+        let Some(limits) = &gateway.config.spend_limits else {
             continue;
         };
-        for rule in limits.rules.iter().filter(|r| r.enabled) {
+        for rule in limits.enforced() {
             rules.push((gateway.id.clone(), rule.id.clone(), spend_window(rule)));
         }
     }
