@@ -35,9 +35,10 @@ const ROUTE: &str = r#"{"name": "support", "id": "exported-id", "version": "3", 
   {"id": "end", "type": "end", "outputs": {}}
 ]}"#;
 
-fn gateway(first: &Upstream, second: &Upstream, dir: &std::path::Path) -> Gateway {
+/// Two providers on these upstreams and the `support` route, written into `dir`.
+fn support_toml(first: &Upstream, second: &Upstream, dir: &std::path::Path) -> String {
     std::fs::write(dir.join("support.json"), ROUTE).unwrap();
-    Gateway::start(&format!(
+    format!(
         "[provider.openai]\nbase_url = \"http://{}/v1\"\nkeys = {{ default = \"sk-first\" }}\n\
          [provider.groq]\nbase_url = \"http://{}/openai/v1\"\nkeys = {{ default = \"gsk-second\" }}\n\
          [[gateway]]\nid = \"default\"\n\
@@ -45,7 +46,11 @@ fn gateway(first: &Upstream, second: &Upstream, dir: &std::path::Path) -> Gatewa
         first.addr,
         second.addr,
         dir.join("support.json").display()
-    ))
+    )
+}
+
+fn gateway(first: &Upstream, second: &Upstream, dir: &std::path::Path) -> Gateway {
+    Gateway::start(&support_toml(first, second, dir))
 }
 
 fn send(gw: &Gateway, metadata: &str, max_tokens: u32) -> Response {
@@ -228,16 +233,7 @@ fn the_log_records_route_version_and_path_and_filters_by_route() {
     use std::sync::Arc;
     let (first, second) = (upstream(), upstream());
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("support.json"), ROUTE).unwrap();
-    let toml = format!(
-        "[provider.openai]\nbase_url = \"http://{}/v1\"\nkeys = {{ default = \"sk-first\" }}\n\
-         [provider.groq]\nbase_url = \"http://{}/openai/v1\"\nkeys = {{ default = \"gsk-second\" }}\n\
-         [[gateway]]\nid = \"default\"\n\
-         [[gateway.route]]\nname = \"support\"\nfile = \"{}\"\n",
-        first.addr,
-        second.addr,
-        dir.path().join("support.json").display()
-    );
+    let toml = support_toml(&first, &second, dir.path());
     let mut settings = Settings::from_toml_str(&toml, "route log test").unwrap();
     settings.listen = vec!["127.0.0.1:0".parse().unwrap()];
     settings.admin_listen = Some("127.0.0.1:0".parse().unwrap());
