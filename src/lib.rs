@@ -8,6 +8,7 @@ pub mod error;
 pub mod http;
 pub mod json;
 pub mod lifecycle;
+pub mod live;
 pub mod logging;
 pub mod observe;
 pub mod providers;

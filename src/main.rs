@@ -2,8 +2,9 @@
 //! `--version`. Everything else lives in the library.
 
 use sluice::config::Settings;
+use sluice::live::{reload_file, ReloadOutcome};
 use sluice::server::Server;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -143,13 +144,18 @@ fn parse_args() -> Result<Command, lexopt::Error> {
 }
 
 /// `--config`, else `SLUICE_CONFIG`, else the embedded default.
+/// `--config`, else `SLUICE_CONFIG`; `None`: the embedded default.
+fn config_path(config: Option<PathBuf>) -> Option<PathBuf> {
+    config.or_else(|| std::env::var_os("SLUICE_CONFIG").map(PathBuf::from))
+}
+
 fn load(config: Option<PathBuf>) -> Result<Settings, sluice::config::ConfigError> {
-    let path = config.or_else(|| std::env::var_os("SLUICE_CONFIG").map(PathBuf::from));
-    Settings::load(path.as_deref())
+    Settings::load(config_path(config).as_deref())
 }
 
 fn serve(config: Option<PathBuf>, listen: Vec<String>, workers: Option<usize>) -> ExitCode {
-    let mut settings = match load(config) {
+    let path = config_path(config);
+    let mut settings = match Settings::load(path.as_deref()) {
         Ok(s) => s,
         Err(e) => {
             log::error!("{e}");
@@ -188,13 +194,14 @@ fn serve(config: Option<PathBuf>, listen: Vec<String>, workers: Option<usize>) -
     } else {
         keyed.join(", ")
     };
-    let signals = match signal_hook::iterator::Signals::new([libc::SIGINT, libc::SIGTERM]) {
-        Ok(s) => s,
-        Err(e) => {
-            log::error!("cannot install signal handlers: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let signals =
+        match signal_hook::iterator::Signals::new([libc::SIGINT, libc::SIGTERM, libc::SIGHUP]) {
+            Ok(s) => s,
+            Err(e) => {
+                log::error!("cannot install signal handlers: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
     let server = match Server::start_observed(Arc::new(settings)) {
         Ok(s) => s,
         Err(e) => {
@@ -217,8 +224,13 @@ fn serve(config: Option<PathBuf>, listen: Vec<String>, workers: Option<usize>) -
         server.driver()
     );
     let mut signals = signals;
-    if let Some(sig) = signals.forever().next() {
+    for sig in signals.forever() {
+        if sig == libc::SIGHUP {
+            reload(&server, path.as_deref());
+            continue;
+        }
         log::info!("signal {sig}: draining");
+        break;
     }
     server.shutdown();
     let readiness = server.readiness().clone();
@@ -229,6 +241,34 @@ fn serve(config: Option<PathBuf>, listen: Vec<String>, workers: Option<usize>) -
     }
     log::info!("stopped");
     ExitCode::SUCCESS
+}
+
+/// SIGHUP: the config file read again and, when valid, in force for new requests.
+fn reload(server: &Server, path: Option<&Path>) {
+    let shown = path.map_or_else(
+        || "the embedded default".into(),
+        |p| p.display().to_string(),
+    );
+    match reload_file(server.live(), path) {
+        ReloadOutcome::Applied { needs_restart } => {
+            log::info!("config reloaded from {shown}");
+            if !needs_restart.is_empty() {
+                log::warn!(
+                    "config reload: {} changed but apply only at restart; running with the old values",
+                    needs_restart.join(", ")
+                );
+            }
+        }
+        ReloadOutcome::Refused(errors) => {
+            log::error!(
+                "config reload refused: {} error(s) in {shown}; the running config stays",
+                errors.len()
+            );
+            for error in errors {
+                log::error!("  {error}");
+            }
+        }
+    }
 }
 
 /// Many keep-alive clients and upstream connections need more than the default 1024 fds.

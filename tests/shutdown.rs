@@ -1,5 +1,5 @@
-//! The real binary: startup line, `sluice check`, and SIGTERM draining (listeners close,
-//! idle connections close, an in-flight stream runs to its end, exit 0).
+//! The real binary: startup line, `sluice check`, SIGTERM draining (listeners close,
+//! idle connections close, an in-flight stream runs to its end, exit 0), and SIGHUP reloads.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -142,6 +142,132 @@ fn sigterm_drains_in_flight_streams_then_exits_zero() {
     assert!(status.success(), "{status:?}");
     let lines: Vec<String> = sluice.stderr.try_iter().collect();
     assert!(lines.iter().any(|l| l.contains("draining")), "{lines:?}");
+}
+
+/// The gateway's data-plane config after `spawn_full`'s `[server]` table.
+fn rewrite_config(dir: &tempfile::TempDir, config: &str) {
+    let server = format!(
+        "[server]\nadmin_listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n",
+        dir.path().display()
+    );
+    std::fs::write(dir.path().join("sluice.toml"), server + config).unwrap();
+}
+
+/// Waits for a stderr line containing `needle`; returns it with the lines before it.
+fn wait_for_line(sluice: &Sluice, needle: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    loop {
+        let line = sluice
+            .stderr
+            .recv_timeout(WAIT)
+            .unwrap_or_else(|_| panic!("no line with {needle:?} in {seen:?}"));
+        let found = line.contains(needle);
+        seen.push(line);
+        if found {
+            return seen;
+        }
+    }
+}
+
+#[test]
+fn sighup_applies_the_file_live_and_a_broken_file_changes_nothing() {
+    let (ack_tx, ack_rx) = mpsc::channel::<()>();
+    let ack_rx = Mutex::new(ack_rx);
+    let up = Upstream::start(move |seen, w| {
+        if !String::from_utf8_lossy(&seen.body).contains("\"stream\":true") {
+            write_json(w, 200, r#"{"ok":true}"#);
+            return After::KeepAlive;
+        }
+        w.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n").unwrap();
+        w.write_all(b"7\r\ndata: 1\r\n").unwrap();
+        w.flush().unwrap();
+        ack_rx.lock().unwrap().recv_timeout(WAIT).unwrap();
+        w.write_all(b"7\r\ndata: 2\r\n0\r\n\r\n").unwrap();
+        After::KeepAlive
+    });
+    let (sluice, dir) = spawn(&config_for(&up, ""));
+    let team = post(
+        "/v1/acct/team/compat/chat/completions",
+        "",
+        r#"{"model":"mock/m"}"#,
+    );
+    // A keep-alive connection from before the reload.
+    let mut kept = Client::connect(sluice.addr);
+    kept.write(&team);
+    let refused = kept.response();
+    assert_eq!(refused.status, 404);
+    assert!(
+        refused.text().contains(r#""code":2001"#),
+        "{}",
+        refused.text()
+    );
+    let mut streaming = Client::connect(sluice.addr);
+    streaming.write(&post(
+        "/v1/chat/completions",
+        "",
+        r#"{"model":"mock/m","stream":true}"#,
+    ));
+    assert_eq!(streaming.response_head().status, 200);
+    assert_eq!(streaming.chunk().unwrap(), b"data: 1");
+
+    rewrite_config(&dir, &config_for(&up, "[[gateway]]\nid = \"team\"\n"));
+    let sent = std::time::Instant::now();
+    unsafe { libc::kill(sluice.child.id() as i32, libc::SIGHUP) };
+    // Polls a condition with a deadline: workers pick the new config up on their next tick.
+    let served = loop {
+        kept.write(&team);
+        let status = kept.response().status;
+        if status == 200 || sent.elapsed() > WAIT {
+            break status;
+        }
+    };
+    assert_eq!(served, 200);
+    assert!(
+        sent.elapsed() < std::time::Duration::from_secs(1),
+        "applied after {:?}",
+        sent.elapsed()
+    );
+    wait_for_line(&sluice, "config reloaded from");
+    // The stream in flight across the reload runs to its end on the same connection.
+    ack_tx.send(()).unwrap();
+    assert_eq!(streaming.chunk().unwrap(), b"data: 2");
+    assert_eq!(streaming.chunk().unwrap(), b"");
+
+    // Three errors in three places: the reload names them all and changes nothing.
+    let broken = config_for(
+        &up,
+        "[upstream]\nconnect_timeout_ms = 0\n[[gateway]]\nid = \"team\"\nretry = { max_attempts = 99 }\n\
+         [[gateway]]\nid = \"other\"\ncolour = \"blue\"\n",
+    );
+    rewrite_config(&dir, &broken);
+    unsafe { libc::kill(sluice.child.id() as i32, libc::SIGHUP) };
+    let lines = wait_for_line(&sluice, "config reload refused: 3 error(s)");
+    let lines = [
+        lines,
+        (0..3)
+            .map(|_| sluice.stderr.recv_timeout(WAIT).unwrap())
+            .collect(),
+    ]
+    .concat();
+    for path in [
+        "upstream.connect_timeout_ms",
+        "gateway[0].retry.max_attempts",
+        "gateway[1].colour",
+    ] {
+        assert!(
+            lines.iter().any(|l| l.contains(path)),
+            "{path} in {lines:?}"
+        );
+    }
+    kept.write(&team);
+    assert_eq!(kept.response().status, 200, "the running config stays");
+    let mut other = Client::connect(sluice.addr);
+    other.write(&post(
+        "/v1/acct/other/compat/chat/completions",
+        "",
+        r#"{"model":"mock/m"}"#,
+    ));
+    assert_eq!(other.response().status, 404);
 }
 
 #[test]

@@ -17,7 +17,6 @@ mod routes;
 pub use logs::entry_json;
 pub use reply::{ErrorKind, Reply};
 
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
@@ -29,8 +28,8 @@ use std::time::Duration;
 use monoio::io::{CancelHandle, Canceller};
 use monoio::net::TcpListener;
 
-use crate::controls::SpendGauges;
 use crate::lifecycle::{accept_until_stopped, stop_listening, Readiness};
+use crate::live::LiveConfig;
 use crate::observe::logdb::{LogDb, LogDbError, LogWriter};
 use crate::observe::metrics::MetricsHub;
 use crate::redact::Secret;
@@ -52,11 +51,9 @@ pub struct AdminContext {
     pub log_db: LogDb,
     /// Flushed before each logs API call (read your writes); its stats feed `/metrics`.
     pub log_writer: Arc<LogWriter>,
-    /// The configured gateway ids; the logs API answers 404 (2001) for any other
-    /// that has no entries left in the log.
-    pub gateways: BTreeSet<String>,
-    /// Each spend rule's current spend, for `/metrics`.
-    pub spend: SpendGauges,
+    /// The config in force: its gateways (the logs API answers 404 (2001) for any other
+    /// that has no entries left in the log) and spend rules (`/metrics`).
+    pub live: Arc<LiveConfig>,
 }
 
 /// Why the admin plane could not start.

@@ -71,7 +71,12 @@ impl Admin {
         };
         let mut text = render_prometheus(&hub.merged(), Some(logs));
         text.push_str(&render_spend(
-            &self.context.spend.current(std::time::SystemTime::now()),
+            &self
+                .context
+                .live
+                .current()
+                .spend_gauges()
+                .current(std::time::SystemTime::now()),
         ));
         Reply::bytes(
             "text/plain; version=0.0.4; charset=utf-8",
@@ -140,7 +145,14 @@ impl Admin {
     /// A configured gateway, or one whose entries outlived its removal from the config
     /// (they can still be read and deleted); any other is 404 with code 2001.
     fn known_gateway(&self, gateway: &str) -> Result<(), Reply> {
-        if self.context.gateways.contains(gateway) {
+        if self
+            .context
+            .live
+            .current()
+            .settings
+            .gateway(gateway)
+            .is_some()
+        {
             return Ok(());
         }
         match self.store.has_entries(gateway) {

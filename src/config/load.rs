@@ -27,6 +27,38 @@ impl Settings {
         from_text_in(&text, &path.display().to_string(), base, &env::process_env)
     }
 
+    /// As `load`, but a file with errors answers with all of them (up to `MAX_REPORTED`),
+    /// not only the first: after each error its key is taken out and the file checked again.
+    /// A reload logs them all, so one edit can fix them all.
+    pub fn load_reporting_all(path: &Path) -> Result<Settings, Vec<ConfigError>> {
+        let text = std::fs::read_to_string(path).map_err(|source| {
+            vec![ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            }]
+        })?;
+        let base = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let mut table = parse(&text, &path.display().to_string()).map_err(|e| vec![e])?;
+        let mut errors = Vec::new();
+        loop {
+            let error = match from_table(table.clone(), base, &env::process_env) {
+                Ok(settings) if errors.is_empty() => return Ok(settings),
+                Ok(_) => return Err(errors),
+                Err(error) => error,
+            };
+            let removed = error
+                .key_path()
+                .is_some_and(|at| remove_key(&mut table, at));
+            errors.push(error);
+            if !removed || errors.len() >= MAX_REPORTED {
+                return Err(errors);
+            }
+        }
+    }
+
     /// Parses config text; `origin` names it in syntax errors (a path, "inline", ...).
     /// Route files are found relative to the current directory.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Settings, ConfigError> {
@@ -37,6 +69,68 @@ impl Settings {
     /// defaults, plus each built-in's `default` key from its conventional variable.
     pub fn embedded_default() -> Result<Settings, ConfigError> {
         embedded_default_with(&env::process_env)
+    }
+}
+
+/// Errors one reload reports at most.
+const MAX_REPORTED: usize = 64;
+
+/// Takes the key at `path` (`gateway[0].retry.max_attempts`) out of `table`; false when the
+/// path does not name a key there (a whole-file or cross-key error).
+fn remove_key(table: &mut Table, path: &str) -> bool {
+    let mut segments: Vec<(&str, Vec<usize>)> = Vec::new();
+    for segment in path.split('.') {
+        let mut parts = segment.split('[');
+        let name = parts.next().unwrap_or_default();
+        let indexes: Option<Vec<usize>> = parts
+            .map(|p| p.strip_suffix(']').and_then(|i| i.parse().ok()))
+            .collect();
+        match indexes {
+            Some(indexes) if !name.is_empty() => segments.push((name, indexes)),
+            _ => return false,
+        }
+    }
+    let Some(((last, last_indexes), parents)) = segments.split_last() else {
+        return false;
+    };
+    let mut at = table;
+    for (name, indexes) in parents {
+        let mut value = match at.get_mut(*name) {
+            Some(value) => value,
+            None => return false,
+        };
+        for index in indexes {
+            value = match value.as_array_mut().and_then(|a| a.get_mut(*index)) {
+                Some(value) => value,
+                None => return false,
+            };
+        }
+        at = match value.as_table_mut() {
+            Some(table) => table,
+            None => return false,
+        };
+    }
+    match last_indexes.split_last() {
+        None => at.remove(*last).is_some(),
+        Some((final_index, inner)) => {
+            let mut value = match at.get_mut(*last) {
+                Some(value) => value,
+                None => return false,
+            };
+            for index in inner {
+                value = match value.as_array_mut().and_then(|a| a.get_mut(*index)) {
+                    Some(value) => value,
+                    None => return false,
+                };
+            }
+            match value.as_array_mut() {
+                Some(array) if *final_index < array.len() => {
+                    array.remove(*final_index);
+                    true
+                }
+                _ => false,
+            }
+        }
     }
 }
 

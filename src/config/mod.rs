@@ -121,7 +121,7 @@ pub struct ListenerTls {
 }
 
 /// `[upstream]` as written, with its defaults.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct UpstreamConfig {
     /// Longest wait for a TCP connect (and TLS handshake) to a provider.
@@ -205,7 +205,7 @@ impl Default for GatewayConfig {
 }
 
 /// `[gateway.rate_limit]`: at most `limit` requests per `interval_s`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RateLimitConfig {
     /// Requests per interval; 0 turns the limit off.
@@ -451,6 +451,14 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
+    /// The key path the error is at, where it has one.
+    pub fn key_path(&self) -> Option<&str> {
+        match self {
+            ConfigError::Invalid { path, .. } | ConfigError::MissingEnv { path, .. } => Some(path),
+            ConfigError::Read { .. } | ConfigError::Syntax { .. } => None,
+        }
+    }
+
     pub(crate) fn invalid(path: impl Into<String>, message: impl fmt::Display) -> ConfigError {
         ConfigError::Invalid {
             path: path.into(),

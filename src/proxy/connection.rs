@@ -8,7 +8,7 @@ use super::forward::{forward, ClientSide, Keep};
 use super::io::{race, Raced};
 use super::plan::{plan, Plan};
 use super::request_log::{record_unobserved, RequestIds, RequestLog};
-use super::Worker;
+use super::{Worker, WorkerSlot};
 use crate::controls::{Effective, RequestControls};
 use crate::error::{ErrorCode, ErrorShape, GatewayError};
 use crate::http::{parse_request_head, BodyFraming, HttpError, RequestHead};
@@ -27,14 +27,17 @@ const MAX_DISCARDED_BODY_BYTES: usize = 1 << 20;
 /// The interim answer to `Expect: 100-continue`, sent once the head passed every check.
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
-/// Serves one client connection until it closes: request after request, each through the pipeline.
-pub async fn serve_connection(worker: Rc<Worker>, stream: TcpStream) {
-    let _guard = worker.drain.track_connection();
+/// Serves one client connection until it closes: request after request, each through the
+/// pipeline with the worker (config snapshot) current when its head arrived.
+pub async fn serve_connection(slot: Rc<WorkerSlot>, stream: TcpStream) {
+    let first = slot.current();
+    let _guard = first.drain.track_connection();
     let _ = stream.set_nodelay(true);
-    let mut client = ClientConn::new(stream, &worker);
+    let mut client = ClientConn::new(stream, &first);
+    drop(first);
     loop {
         client.error_shape = ErrorShape::OpenAi;
-        let head = match next_head(&worker, &mut client).await {
+        let head = match next_head(&slot.current(), &mut client).await {
             NextHead::Head(head) => head,
             NextHead::Closed => return,
             NextHead::Refuse(err) => {
@@ -42,6 +45,7 @@ pub async fn serve_connection(worker: Rc<Worker>, stream: TcpStream) {
                 return;
             }
         };
+        let worker = slot.current();
         if handle(&worker, &mut client, head).await == Keep::Close {
             return;
         }

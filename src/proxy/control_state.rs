@@ -2,7 +2,7 @@
 //! the counters of routes and spend limits, the request-body budget, and the clock.
 
 use super::body_budget::BodyBudget;
-use crate::config::Settings;
+use crate::config::{RateLimitConfig, Settings};
 use crate::controls::{Counters, LocalCounters, RateLimiter, ResponseCache, RetryAfter};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -34,9 +34,10 @@ impl Clock for SystemClock {
 /// Shared by every worker (`Arc`): all its parts are `Sync` and exact across threads.
 pub struct ControlState {
     /// `None` when `cache_max_bytes = 0`: nothing is looked up or stored.
-    pub cache: Option<ResponseCache>,
-    /// Only gateways whose limit is on; empty means no lookup at all per request.
-    limiters: HashMap<String, RateLimiter>,
+    pub cache: Option<Arc<ResponseCache>>,
+    /// Only gateways whose limit is on; empty means no lookup at all per request. Each
+    /// comes with the limit it was built for, so a reload keeps an unchanged one's window.
+    limiters: HashMap<String, (RateLimitConfig, Arc<RateLimiter>)>,
     /// Where the controls read the time.
     pub clock: Arc<dyn Clock>,
     /// `server.max_buffered_body_bytes`, across all workers.
@@ -60,18 +61,25 @@ impl ControlState {
         cache: Option<ResponseCache>,
         clock: Arc<dyn Clock>,
     ) -> ControlState {
-        let limiters = settings
-            .gateways
-            .values()
-            .map(|g| (g.id.clone(), RateLimiter::new(&g.config.rate_limit)))
-            .filter(|(_, limiter)| limiter.is_enabled())
-            .collect();
         ControlState {
-            cache,
-            limiters,
+            cache: cache.map(Arc::new),
+            limiters: limiters(settings, &HashMap::new()),
             clock,
             body_budget: BodyBudget::new(settings.server.max_buffered_body_bytes),
             local_counters: Arc::new(LocalCounters::new()),
+        }
+    }
+
+    /// The controls for a reloaded `settings`: the same cache, clock, body budget and
+    /// counters (spend and route buckets go on counting), each unchanged rate limit's limiter
+    /// with its window, and a fresh limiter where a limit is new or changed.
+    pub fn successor(&self, settings: &Settings) -> ControlState {
+        ControlState {
+            cache: self.cache.clone(),
+            limiters: limiters(settings, &self.limiters),
+            clock: self.clock.clone(),
+            body_budget: self.body_budget.clone(),
+            local_counters: self.local_counters.clone(),
         }
     }
 
@@ -81,10 +89,29 @@ impl ControlState {
             return Ok(());
         }
         match self.limiters.get(gateway_id) {
-            Some(limiter) => limiter.try_acquire(self.clock.wall()),
+            Some((_, limiter)) => limiter.try_acquire(self.clock.wall()),
             None => Ok(()),
         }
     }
+}
+
+/// One limiter per gateway whose limit is on, reusing `before`'s where the limit is the same.
+fn limiters(
+    settings: &Settings,
+    before: &HashMap<String, (RateLimitConfig, Arc<RateLimiter>)>,
+) -> HashMap<String, (RateLimitConfig, Arc<RateLimiter>)> {
+    let mut limiters = HashMap::new();
+    for gateway in settings.gateways.values() {
+        let config = &gateway.config.rate_limit;
+        let limiter = match before.get(&gateway.id) {
+            Some((was, limiter)) if was == config => limiter.clone(),
+            _ => Arc::new(RateLimiter::new(config)),
+        };
+        if limiter.is_enabled() {
+            limiters.insert(gateway.id.clone(), (config.clone(), limiter));
+        }
+    }
+    limiters
 }
 
 impl ControlState {

@@ -25,9 +25,11 @@ pub use spend::window as spend_window;
 
 use crate::config::Settings;
 use crate::lifecycle::Drain;
+use crate::live::Snapshot;
 use crate::observe::metrics::WorkerMetrics;
 use crate::observe::{AccessLog, LogSender, PriceTable};
 use crate::upstream::Upstream;
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -39,8 +41,8 @@ pub struct Worker {
     pub settings: Arc<Settings>,
     /// Cache, rate limiters, body budget and clock, shared by every worker.
     pub controls: Arc<ControlState>,
-    /// This worker's upstream pool.
-    pub upstream: Upstream,
+    /// This worker's upstream pool (kept across config snapshots).
+    pub upstream: Rc<Upstream>,
     /// This worker's drain state.
     pub drain: Rc<Drain>,
     /// This worker's metrics counters.
@@ -51,4 +53,48 @@ pub struct Worker {
     pub access_log: Option<AccessLog>,
     /// Model prices, for the cost of each request.
     pub prices: Arc<PriceTable>,
+}
+
+impl Worker {
+    /// This worker with `snapshot`'s config, controls and prices; its pool, drain, metrics
+    /// and log ends are the same.
+    pub fn with_snapshot(&self, snapshot: &Snapshot) -> Worker {
+        Worker {
+            settings: snapshot.settings.clone(),
+            controls: snapshot.controls.clone(),
+            prices: snapshot.prices.clone(),
+            upstream: self.upstream.clone(),
+            drain: self.drain.clone(),
+            metrics: self.metrics.clone(),
+            log: self.log.clone(),
+            access_log: self.access_log.clone(),
+        }
+    }
+}
+
+/// The worker a connection serves its next request with. The worker's housekeeping loop
+/// replaces it when a new config snapshot is published; a request holds the one it started
+/// with to its end, and reading it takes no lock.
+pub struct WorkerSlot {
+    current: RefCell<Rc<Worker>>,
+}
+
+impl WorkerSlot {
+    /// A slot holding `worker`.
+    pub fn new(worker: Worker) -> WorkerSlot {
+        WorkerSlot {
+            current: RefCell::new(Rc::new(worker)),
+        }
+    }
+
+    /// The worker for the next request.
+    pub fn current(&self) -> Rc<Worker> {
+        self.current.borrow().clone()
+    }
+
+    /// New requests from now on run with `snapshot`.
+    pub fn switch_to(&self, snapshot: &Snapshot) {
+        let next = Rc::new(self.current().with_snapshot(snapshot));
+        *self.current.borrow_mut() = next;
+    }
 }

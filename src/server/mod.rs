@@ -10,12 +10,12 @@ pub use observe_plane::{ObserveError, ObservePlane, WorkerObserve};
 
 use crate::config::Settings;
 use crate::controls::spend_file::{restore_and_save, SpendFileError, SpendSaver};
-use crate::controls::SpendGauges;
 use crate::lifecycle::Readiness;
+use crate::live::{LiveConfig, Snapshot};
 use crate::observe::logdb::{LogDbError, LogSender};
 use crate::observe::metrics::MetricsHub;
 use crate::observe::AccessLog;
-use crate::proxy::{spend_window, ControlState, SystemClock};
+use crate::proxy::{ControlState, SystemClock};
 use crate::routing::{ElementKind, LimitType};
 use crate::upstream::{UpstreamError, UpstreamShared};
 use std::net::SocketAddr;
@@ -65,6 +65,8 @@ pub struct Server {
     access_writer: Option<std::thread::JoinHandle<()>>,
     /// Keeps spend in `data_dir` when a gateway has spend limits or cost buckets.
     spend_saver: Option<SpendSaver>,
+    /// The config snapshot in force, shared with the workers.
+    live: Arc<LiveConfig>,
 }
 
 impl Server {
@@ -138,20 +140,19 @@ impl Server {
         let upstream = Arc::new(UpstreamShared::new(&settings.upstream, &hosts, &ca_files)?);
         let readiness = Arc::new(Readiness::new(count));
         let metrics = MetricsHub::new(count);
-        // Budgets survive a restart: what was spent is read back before any request.
-        let spend_saver = match keeps_spend(&settings) {
+        // Budgets survive a restart: what was spent is read back before any request. With
+        // the observe plane on, a reload may add a budget, so spend is kept from the start.
+        let spend_saver = match observed || keeps_spend(&settings) {
             true => Some(restore_and_save(
                 Path::new(&settings.server.data_dir),
                 controls.local_counters().clone(),
             )?),
             false => None,
         };
+        let live = Arc::new(LiveConfig::new(Snapshot::first(settings.clone(), controls)));
         // Before the workers: a log or admin failure then leaves nothing running.
         let observe = if observed {
-            let gauges = spend_gauges(&settings, &controls);
-            Some(ObservePlane::start(
-                &settings, &metrics, &readiness, gauges,
-            )?)
+            Some(ObservePlane::start(&live, &metrics, &readiness)?)
         } else {
             None
         };
@@ -176,8 +177,7 @@ impl Server {
                 index,
                 cpu: (!cpus.is_empty()).then(|| cpus[index % cpus.len()]),
                 listeners,
-                settings: settings.clone(),
-                controls: controls.clone(),
+                live: live.clone(),
                 upstream: upstream.clone(),
                 shutdown: shutdown.clone(),
                 readiness: readiness.clone(),
@@ -220,7 +220,13 @@ impl Server {
             observe,
             access_writer,
             spend_saver,
+            live,
         })
+    }
+
+    /// The running configuration: publish a new `Settings` here to apply it live.
+    pub fn live(&self) -> &Arc<LiveConfig> {
+        &self.live
     }
 
     /// The bound data-plane addresses (a port 0 resolved).
@@ -303,21 +309,6 @@ fn keeps_spend(settings: &Settings) -> bool {
         );
         rules || buckets
     })
-}
-
-/// `sluice_spend_usd` of every enforced spend rule.
-fn spend_gauges(settings: &Settings, controls: &Arc<ControlState>) -> SpendGauges {
-    let mut rules = Vec::new();
-    for gateway in settings.gateways.values() {
-        let Some(limits) = &gateway.config.spend_limits else {
-            continue;
-        };
-        for rule in limits.enforced() {
-            rules.push((gateway.id.clone(), rule.id.clone(), spend_window(rule)));
-        }
-    }
-    rules.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-    SpendGauges::new(rules, controls.local_counters().clone())
 }
 
 /// The CPUs this process may run on (its affinity mask, so `taskset` is honoured).

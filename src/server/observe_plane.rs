@@ -8,8 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::admin::{AdminContext, AdminError, AdminServer};
-use crate::config::Settings;
-use crate::controls::SpendGauges;
+use crate::live::LiveConfig;
 use crate::observe::logdb::{LogDb, LogDbError, LogSender, LogWriter};
 use crate::observe::metrics::{MetricsHub, WorkerMetrics};
 use crate::observe::AccessLog;
@@ -65,11 +64,11 @@ impl ObservePlane {
     /// Opens the log under `server.data_dir` (creating the folder), starts its
     /// writer, and the admin server when `admin_listen` is set.
     pub fn start(
-        settings: &Settings,
+        live: &Arc<LiveConfig>,
         metrics: &Arc<MetricsHub>,
         readiness: &Arc<Readiness>,
-        spend: SpendGauges,
     ) -> Result<ObservePlane, ObserveError> {
+        let settings = live.current().settings.clone();
         let path = PathBuf::from(&settings.server.data_dir);
         let logs_error = |source| ObserveError::Logs {
             path: path.clone(),
@@ -88,8 +87,7 @@ impl ObservePlane {
                     metrics: metrics.clone(),
                     log_db,
                     log_writer: log_writer.clone(),
-                    gateways: settings.gateways.keys().cloned().collect(),
-                    spend,
+                    live: live.clone(),
                 };
                 Some(AdminServer::start(addr, context)?)
             }

@@ -3,10 +3,9 @@
 
 use super::catch_panic::catch_panics;
 use super::WorkerObserve;
-use crate::config::Settings;
 use crate::lifecycle::{accept_until_stopped, stop_listening, Drain, Readiness};
-use crate::observe::PriceTable;
-use crate::proxy::{serve_connection, ControlState, Worker};
+use crate::live::LiveConfig;
+use crate::proxy::{serve_connection, Worker, WorkerSlot};
 use crate::upstream::{Upstream, UpstreamShared};
 use monoio::io::{CancelHandle, Canceller};
 use monoio::net::TcpListener;
@@ -27,8 +26,8 @@ pub struct WorkerSpec {
     pub index: usize,
     pub cpu: Option<usize>,
     pub listeners: Vec<std::net::TcpListener>,
-    pub settings: Arc<Settings>,
-    pub controls: Arc<ControlState>,
+    /// The config snapshots: the worker picks up each new one on its housekeeping tick.
+    pub live: Arc<LiveConfig>,
     pub upstream: Arc<UpstreamShared>,
     pub shutdown: Arc<AtomicBool>,
     /// Counted in once this worker accepts, out when it drains (`/readyz`).
@@ -110,20 +109,30 @@ fn build_runtime() -> std::io::Result<Runtime> {
 }
 
 async fn serve(spec: WorkerSpec, ready: Sender<Ready>) {
-    let grace = Duration::from_secs(spec.settings.server.shutdown_grace_s);
+    // The generation is read before the snapshot: a publish in between is seen next tick.
+    let mut generation = spec.live.generation();
+    let snapshot = spec.live.current();
     // This worker's recorder: the proxy records each request into it, and this loop
     // publishes it with the upstream pool gauges.
     let metrics = Rc::new(spec.observe.worker_metrics(spec.index));
-    let worker = Rc::new(Worker {
-        upstream: Upstream::new(spec.upstream.clone(), &spec.settings.upstream),
-        prices: Arc::new(price_table(&spec.settings)),
-        settings: spec.settings,
-        controls: spec.controls,
+    let worker = Rc::new(WorkerSlot::new(Worker {
+        upstream: Rc::new(Upstream::new(
+            spec.upstream.clone(),
+            &snapshot.settings.upstream,
+        )),
+        prices: snapshot.prices.clone(),
+        settings: snapshot.settings.clone(),
+        controls: snapshot.controls.clone(),
         drain: Drain::new(),
         metrics: metrics.clone(),
         log: spec.observe.log.clone(),
         access_log: spec.observe.access_log.clone(),
-    });
+    }));
+    let (drain, upstream) = {
+        let first = worker.current();
+        (first.drain.clone(), first.upstream.clone())
+    };
+    drop(snapshot);
     let canceller = Canceller::new();
     let listening_fds: Vec<RawFd> = spec.listeners.iter().map(|l| l.as_raw_fd()).collect();
     for std_listener in spec.listeners {
@@ -161,21 +170,26 @@ async fn serve(spec: WorkerSpec, ready: Sender<Ready>) {
                 panic!("fault injected by SLUICE_FAULT_INJECT=worker-panic");
             }
         }
+        if spec.live.generation() != generation {
+            generation = spec.live.generation();
+            worker.switch_to(&spec.live.current());
+        }
         if metrics.publish_wanted() || last_publish.elapsed() >= METRICS_PUBLISH_EVERY {
-            metrics.set_pool(worker.upstream.stats());
+            metrics.set_pool(upstream.stats());
             metrics.publish();
             last_publish = Instant::now();
         }
     }
     drop(accepting);
-    worker.drain.start();
+    drain.start();
     stop_listening(&listening_fds);
     let _ = canceller.cancel();
-    let _ = monoio::time::timeout(grace, worker.drain.all_closed()).await;
+    let grace = Duration::from_secs(worker.current().settings.server.shutdown_grace_s);
+    let _ = monoio::time::timeout(grace, drain.all_closed()).await;
     // What the drain finished counts too (a scrape during shutdown sees it).
-    metrics.set_pool(worker.upstream.stats());
+    metrics.set_pool(upstream.stats());
     metrics.publish();
-    let open = worker.drain.active_connections();
+    let open = drain.active_connections();
     if open > 0 {
         log::warn!(
             "worker {}: shutdown grace over, closing {open} connections",
@@ -189,24 +203,18 @@ fn fault_injected(name: &str) -> bool {
     std::env::var_os("SLUICE_FAULT_INJECT").is_some_and(|v| v == name)
 }
 
-/// The bundled prices with the config's `[price]` tables over them, built once per worker
-/// at start. A bad `[price]` table is logged and the bundled table used alone: a wrong
-/// price should not stop the gateway (costs then come from the bundle, or stay unknown).
-fn price_table(settings: &Settings) -> PriceTable {
-    PriceTable::with_overrides(&settings.prices).unwrap_or_else(|e| {
-        log::error!("price table: {e}; using the bundled prices");
-        PriceTable::bundled().unwrap_or_default()
-    })
-}
-
 async fn accept_loop(
-    worker: Rc<Worker>,
+    worker: Rc<WorkerSlot>,
     listener: TcpListener,
     cancel: CancelHandle,
     readiness: Arc<Readiness>,
 ) {
-    let stopping = || worker.drain.is_draining();
-    let failed = || worker.metrics.count_accept_error();
+    let (drain, metrics) = {
+        let first = worker.current();
+        (first.drain.clone(), first.metrics.clone())
+    };
+    let stopping = || drain.is_draining();
+    let failed = || metrics.count_accept_error();
     accept_until_stopped(&listener, cancel, "", stopping, failed, |stream| {
         monoio::spawn(catch_panics(
             serve_connection(worker.clone(), stream),
