@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Drives a real gateway with the official OpenAI and Anthropic Python SDKs: sluice-mock
-# upstream on loopback (speaking OpenAI, Anthropic and Gemini by path), sluice in front
-# of it, tests/sdk/openai_sdk.py and tests/sdk/anthropic_sdk.py as the clients.
+# Drives a real gateway with the official OpenAI, Anthropic and Cloudflare Python SDKs:
+# sluice-mock upstream on loopback (speaking OpenAI, Anthropic and Gemini by path), sluice
+# in front of it, tests/sdk/{openai,anthropic,cloudflare}_sdk.py as the clients (the last
+# against the management API, before and after a restart on the same data_dir).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-target}"
@@ -10,8 +11,8 @@ venv="${SLUICE_VENV:-.venv}"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-"$venv/bin/python" -c "import openai, anthropic" 2>/dev/null ||
-  "$venv/bin/pip" install --quiet "openai>=1.40" "anthropic>=0.40"
+"$venv/bin/python" -c "import openai, anthropic, cloudflare" 2>/dev/null ||
+  "$venv/bin/pip" install --quiet "openai>=1.40" "anthropic>=0.40" "cloudflare>=5.9"
 
 cargo build --workspace --bins --quiet
 work="$(mktemp -d)"
@@ -22,6 +23,8 @@ cat >"$work/sluice.toml" <<TOML
 [server]
 admin_listen = "127.0.0.1:0"
 data_dir = "$work/data"
+admin_token = "sdk-edit-token"
+admin_tokens = [{ token = "sdk-read-token", role = "read" }]
 
 [provider.mock]
 base_url = "http://$mock_addr/v1"
@@ -37,4 +40,9 @@ start_gateway "$work" "$work/sluice.toml"
 status=0
 "$venv/bin/python" tests/sdk/openai_sdk.py "http://$gw_addr" || status=1
 "$venv/bin/python" tests/sdk/anthropic_sdk.py "http://$gw_addr" || status=1
+tokens=(sdk-edit-token sdk-read-token)
+"$venv/bin/python" tests/sdk/cloudflare_sdk.py manage "http://$gw_addr" "http://$admin_addr" "${tokens[@]}" || status=1
+kill "$gw_pid" && wait "$gw_pid" || true
+start_gateway "$work" "$work/sluice.toml"
+"$venv/bin/python" tests/sdk/cloudflare_sdk.py restarted "http://$gw_addr" "http://$admin_addr" "${tokens[@]}" || status=1
 exit "$status"

@@ -10,6 +10,7 @@ pub mod json;
 pub mod lifecycle;
 pub mod live;
 pub mod logging;
+pub mod manage;
 pub mod observe;
 pub mod providers;
 pub mod proxy;

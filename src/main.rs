@@ -202,6 +202,7 @@ fn serve(config: Option<PathBuf>, listen: Vec<String>, workers: Option<usize>) -
                 return ExitCode::FAILURE;
             }
         };
+    let admin_tokens = !settings.server.admin_tokens().is_empty();
     let server = match Server::start_observed(Arc::new(settings)) {
         Ok(s) => s,
         Err(e) => {
@@ -213,9 +214,16 @@ fn serve(config: Option<PathBuf>, listen: Vec<String>, workers: Option<usize>) -
         log::warn!("io_uring is unavailable here; workers run on epoll");
     }
     let addrs: Vec<String> = server.local_addrs().iter().map(|a| a.to_string()).collect();
-    let admin = server
-        .admin_addr()
-        .map_or_else(|| "off".to_string(), |a| a.to_string());
+    let admin = match server.admin_addr() {
+        None => "off".to_string(),
+        Some(addr) if !admin_tokens => {
+            if !addr.ip().is_loopback() {
+                log::warn!("no admin token is configured and admin_listen {addr} is not a loopback address: the admin API answers 403 until [[server.admin_tokens]] is set");
+            }
+            format!("{addr} (no admin token: API on loopback only)")
+        }
+        Some(addr) => addr.to_string(),
+    };
     log::info!(
         "sluice {} listening on {} with {} workers ({}); admin {admin}; stored keys: {keyed}",
         env!("CARGO_PKG_VERSION"),
@@ -250,8 +258,14 @@ fn reload(server: &Server, path: Option<&Path>) {
         |p| p.display().to_string(),
     );
     match reload_file(server.live(), path) {
-        ReloadOutcome::Applied { needs_restart } => {
+        ReloadOutcome::Applied {
+            needs_restart,
+            shadowed,
+        } => {
             log::info!("config reloaded from {shown}");
+            for id in shadowed {
+                log::warn!("gateway {id:?} is declared in the config file and by the management API: the file's is in force");
+            }
             if !needs_restart.is_empty() {
                 log::warn!(
                     "config reload: {} changed but apply only at restart; running with the old values",

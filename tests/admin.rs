@@ -118,6 +118,66 @@ fn the_api_needs_the_admin_token_when_one_is_set() {
 }
 
 #[test]
+fn a_read_token_reads_and_cannot_change_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(
+        dir.path(),
+        "admin_token = \"adm-edit\"\nadmin_tokens = [{ token = \"adm-read\", role = \"read\" }]",
+    );
+    let admin = server.admin_addr().unwrap();
+    let logs = "/api/v1/gateways/default/logs";
+    let gateways = "/client/v4/accounts/a/ai-gateway/gateways";
+    assert_eq!(call(admin, "GET", logs, Some("adm-read"), "").status, 200);
+    let listed = call(admin, "GET", gateways, Some("adm-read"), "");
+    assert_eq!(listed.status, 200, "{}", listed.text());
+    assert_eq!(listed.json()["result"][0]["id"], "default");
+    let refused = call(admin, "DELETE", logs, Some("adm-read"), "");
+    assert_eq!(refused.status, 403);
+    assert_eq!(refused.json()["error"]["type"], "permission_error");
+    let refused = call(admin, "POST", gateways, Some("adm-read"), r#"{"id":"g"}"#);
+    assert_eq!(refused.status, 403);
+    assert_eq!(refused.json()["success"], false);
+    assert_eq!(refused.json()["errors"][0]["code"], 10000);
+    let unknown = call(admin, "GET", gateways, None, "");
+    assert_eq!(unknown.status, 401);
+    assert_eq!(unknown.json()["errors"][0]["code"], 10000);
+    // The edit token may change things: the gateway is made, then answers on the data plane.
+    let made = call(admin, "POST", gateways, Some("adm-edit"), r#"{"id":"g"}"#);
+    assert_eq!(made.status, 200, "{}", made.text());
+    assert_eq!(made.json()["result"]["source"], "api");
+    stop(server);
+}
+
+#[test]
+fn with_no_admin_token_the_api_answers_only_on_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = "[server]\nworkers = 1\n";
+    let mut settings = sluice::config::Settings::from_toml_str(toml, "admin test").unwrap();
+    settings.listen = vec!["127.0.0.1:0".parse().unwrap()];
+    // Every address, so not a loopback one; reached here through 127.0.0.1.
+    settings.admin_listen = Some("0.0.0.0:0".parse().unwrap());
+    settings.server.data_dir = dir.path().to_string_lossy().into_owned();
+    let server = sluice::server::Server::start_observed(std::sync::Arc::new(settings)).unwrap();
+    let port = server.admin_addr().unwrap().port();
+    let admin: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let refused = get(admin, "/api/v1/gateways/default/logs");
+    assert_eq!(refused.status, 403);
+    assert!(refused.text().contains("loopback"), "{}", refused.text());
+    assert_eq!(
+        get(admin, "/client/v4/accounts/a/ai-gateway/gateways").status,
+        403
+    );
+    assert_eq!(get(admin, "/healthz").status, 200);
+    stop(server);
+
+    // On loopback with no token: open.
+    let server = start(dir.path(), "");
+    let admin = server.admin_addr().unwrap();
+    assert_eq!(get(admin, "/api/v1/gateways/default/logs").status, 200);
+    stop(server);
+}
+
+#[test]
 fn logs_list_filters_orders_pages_and_totals() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path(), "");

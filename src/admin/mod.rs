@@ -4,15 +4,18 @@
 //! Routes: `GET /healthz`, `GET /readyz` (200 once every worker accepts, else 503)
 //! and `GET /metrics` (Prometheus text) are open, like the probes they are: a
 //! scraper needs no secret, and the metrics hold no log content, credential or
-//! high-cardinality label. Everything under `/api/v1/` (the logs API, which holds
-//! request bodies) needs `Authorization: Bearer {server.admin_token}` when that
-//! token is set (compared in constant time; 401 otherwise).
+//! high-cardinality label. The APIs, `/api/v1/` (the logs API, which holds request
+//! bodies) and `/client/v4/` (the management API in the hosted service's shape), need
+//! `Authorization: Bearer TOKEN` of an admin token (compared in constant time; 401
+//! otherwise): a `read` token may GET, an `edit` token anything (403 otherwise). With no
+//! admin token configured they answer only on a loopback listener (403 elsewhere).
 
 mod conn;
 mod logs;
 mod query;
 mod reply;
 mod routes;
+mod v4;
 
 pub use logs::entry_json;
 pub use reply::{ErrorKind, Reply};
@@ -28,8 +31,10 @@ use std::time::Duration;
 use monoio::io::{CancelHandle, Canceller};
 use monoio::net::TcpListener;
 
+use crate::config::AdminRole;
 use crate::lifecycle::{accept_until_stopped, stop_listening, Readiness};
 use crate::live::LiveConfig;
+use crate::manage::Manage;
 use crate::observe::logdb::{LogDb, LogDbError, LogWriter};
 use crate::observe::metrics::MetricsHub;
 use crate::redact::Secret;
@@ -41,8 +46,13 @@ const STOP_POLL: Duration = Duration::from_millis(20);
 /// What the admin plane reads: shared with the server that started it.
 #[derive(Debug, Clone)]
 pub struct AdminContext {
-    /// `None` (or an empty token in config): `/api/v1/` is open.
-    pub admin_token: Option<Secret>,
+    /// Admin tokens and their roles; empty: see `loopback`.
+    pub admin_tokens: Vec<(Secret, AdminRole)>,
+    /// The admin listener is on a loopback address: with no admin token, the API is open
+    /// there (and refused on any other address).
+    pub loopback: bool,
+    /// The management store (`None` in tests that start the admin plane alone).
+    pub manage: Option<Arc<Manage>>,
     /// Read by `/readyz`.
     pub readiness: Arc<Readiness>,
     /// The workers' counters, rendered by `/metrics`.

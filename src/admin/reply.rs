@@ -26,6 +26,8 @@ pub enum ErrorKind {
     BadRequest,
     /// 401, `authentication_error`.
     Unauthorized,
+    /// 403, `permission_error`.
+    Forbidden,
     /// 404, `not_found_error`.
     NotFound,
     /// 405, `invalid_request_error`.
@@ -41,6 +43,7 @@ impl ErrorKind {
         match self {
             ErrorKind::BadRequest => (400, "invalid_request_error"),
             ErrorKind::Unauthorized => (401, "authentication_error"),
+            ErrorKind::Forbidden => (403, "permission_error"),
             ErrorKind::NotFound => (404, "not_found_error"),
             ErrorKind::MethodNotAllowed => (405, "invalid_request_error"),
             ErrorKind::PayloadTooLarge => (413, "invalid_request_error"),
@@ -63,6 +66,38 @@ impl Reply {
     /// `{"success": true, "result": ...}` with 200, as the hosted service's API.
     pub fn ok(result: Value) -> Reply {
         Reply::json(200, &json!({ "success": true, "result": result }))
+    }
+
+    /// The hosted service's v4 envelope: `success`, `errors`, `messages`, `result`.
+    pub fn v4(status: u16, result: Value) -> Reply {
+        let body = json!({ "success": true, "errors": [], "messages": [], "result": result });
+        Reply::json(status, &body)
+    }
+
+    /// A v4 list: `result` and `result_info` with the page asked for and the total.
+    pub fn v4_page(items: Vec<Value>, page: usize, per_page: usize, total: usize) -> Reply {
+        let body = json!({
+            "success": true, "errors": [], "messages": [], "result": items,
+            "result_info": {
+                "page": page, "per_page": per_page, "count": items.len(), "total_count": total,
+            },
+        });
+        Reply::json(200, &body)
+    }
+
+    /// A v4 error: `success: false` and one `{code, message}`.
+    pub fn v4_error(status: u16, code: u32, message: impl Into<String>) -> Reply {
+        let body = json!({
+            "success": false, "errors": [{ "code": code, "message": message.into() }],
+            "messages": [], "result": null,
+        });
+        let mut reply = Reply::json(status, &body);
+        if status == 401 {
+            reply
+                .headers
+                .push(("WWW-Authenticate", "Bearer realm=\"sluice admin\"".into()));
+        }
+        reply
     }
 
     /// A 200 with this body and content type.

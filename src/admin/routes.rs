@@ -8,7 +8,8 @@ use subtle::ConstantTimeEq;
 
 use super::logs::{self, BodyPart};
 use super::reply::{ErrorKind, Reply};
-use super::AdminContext;
+use super::{v4, AdminContext};
+use crate::config::AdminRole;
 use crate::http::{Method, RequestHead};
 use crate::observe::logdb::LogStore;
 use crate::observe::metrics::{render_prometheus, render_spend, LogCounters};
@@ -37,7 +38,11 @@ impl Admin {
             },
             _ if path.starts_with("/api/v1/") => match self.authorize(head) {
                 Ok(()) => self.api(head, &path["/api/v1/".len()..], body),
-                Err(reply) => reply,
+                Err(denied) => denied.reply(),
+            },
+            _ if path.starts_with("/client/v4/") => match self.authorize(head) {
+                Ok(()) => self.v4(head, &path["/client/v4/".len()..], body),
+                Err(denied) => denied.v4_reply(),
             },
             _ => Reply::error(ErrorKind::NotFound, format!("no admin route {path}")),
         }
@@ -85,22 +90,67 @@ impl Admin {
     }
 
     /// The bearer token, compared in constant time; open when no token is set.
-    fn authorize(&self, head: &RequestHead) -> Result<(), Reply> {
-        let Some(expected) = &self.context.admin_token else {
-            return Ok(());
-        };
+    /// Whether the caller's token may do what `head` asks: reads need a `read` or `edit`
+    /// token, anything else an `edit` token.
+    fn authorize(&self, head: &RequestHead) -> Result<(), Denied> {
+        let tokens = &self.context.admin_tokens;
+        if tokens.is_empty() {
+            return match self.context.loopback {
+                true => Ok(()),
+                false => Err(Denied::NoTokenOffLoopback),
+            };
+        }
         let given = head
             .header("authorization")
             .and_then(|v| v.strip_prefix(b"Bearer "))
             .unwrap_or_default();
-        if bool::from(given.ct_eq(expected.expose().as_bytes())) {
-            Ok(())
-        } else {
-            Err(Reply::error(
-                ErrorKind::Unauthorized,
-                "missing or invalid admin token",
-            ))
+        // Every token is compared, so the time taken says nothing about which matched.
+        let mut role = None;
+        for (token, token_role) in tokens {
+            if bool::from(given.ct_eq(token.expose().as_bytes())) {
+                role = Some(*token_role);
+            }
         }
+        let needs = match head.method {
+            Method::Get | Method::Head => AdminRole::Read,
+            _ => AdminRole::Edit,
+        };
+        match role {
+            None => Err(Denied::Unauthorized),
+            Some(role) if role < needs => Err(Denied::ReadOnly),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// `/client/v4/accounts/{account}/ai-gateway/...`: the management API.
+    fn v4(&self, head: &RequestHead, rest: &str, body: &[u8]) -> Reply {
+        let segments: Vec<&str> = rest.splitn(4, '/').collect();
+        let ["accounts", account, "ai-gateway", tail] = segments.as_slice() else {
+            return Reply::v4_error(
+                404,
+                v4::code::NO_ROUTE,
+                format!("no route for /client/v4/{rest}"),
+            );
+        };
+        let expected = self
+            .context
+            .live
+            .current()
+            .settings
+            .server
+            .account_id
+            .clone();
+        if expected != "*" && expected != *account {
+            return Reply::v4_error(
+                404,
+                v4::code::NOT_FOUND,
+                format!("account {account:?} not found"),
+            );
+        }
+        let Some(manage) = &self.context.manage else {
+            return Reply::v4_error(404, v4::code::NO_ROUTE, "the management API is off");
+        };
+        v4::handle(manage, &head.method, tail, head.query(), body)
     }
 
     fn api(&self, head: &RequestHead, rest: &str, body: &[u8]) -> Reply {
@@ -166,6 +216,45 @@ impl Admin {
                 ))
             }
         }
+    }
+}
+
+/// Why an API call is refused before it is read.
+enum Denied {
+    /// No token, or not one of the admin tokens.
+    Unauthorized,
+    /// A `read` token asked to change something.
+    ReadOnly,
+    /// No admin token is configured and the listener is not on loopback.
+    NoTokenOffLoopback,
+}
+
+impl Denied {
+    fn message(&self) -> &'static str {
+        match self {
+            Denied::Unauthorized => "missing or invalid admin token",
+            Denied::ReadOnly => "this admin token has the read role; changes need an edit token",
+            Denied::NoTokenOffLoopback => {
+                "no admin token is configured, so the admin API answers only on a loopback address; set [[server.admin_tokens]]"
+            }
+        }
+    }
+
+    /// In the logs API's (OpenAI-style) error shape.
+    fn reply(&self) -> Reply {
+        match self {
+            Denied::Unauthorized => Reply::error(ErrorKind::Unauthorized, self.message()),
+            _ => Reply::error(ErrorKind::Forbidden, self.message()),
+        }
+    }
+
+    /// In the v4 envelope.
+    fn v4_reply(&self) -> Reply {
+        let status = match self {
+            Denied::Unauthorized => 401,
+            _ => 403,
+        };
+        Reply::v4_error(status, v4::code::AUTH, self.message())
     }
 }
 

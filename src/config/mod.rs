@@ -19,7 +19,7 @@ pub use routes::RouteConfig;
 use crate::providers::{is_builtin_slug, Provider};
 use crate::redact::Secret;
 use crate::routing::{Alias, AliasConfig, Route, SpendLimits};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::fmt;
@@ -75,6 +75,8 @@ pub struct ServerConfig {
     pub data_dir: String,
     /// Bearer token of the admin `/api/v1/` routes; empty: open.
     pub admin_token: Secret,
+    /// `[[server.admin_tokens]]`: admin API tokens with a role; `admin_token` is an edit one.
+    pub admin_tokens: Vec<AdminToken>,
     /// Bytes of the response cache, all gateways and workers; 0 turns it off.
     pub cache_max_bytes: u64,
     /// Request-log entries held while the writer catches up; more are dropped and counted.
@@ -102,11 +104,44 @@ impl Default for ServerConfig {
             shutdown_grace_s: 30,
             data_dir: "./sluice-data".into(),
             admin_token: Secret::default(),
+            admin_tokens: Vec::new(),
             cache_max_bytes: 268_435_456,
             log_queue_entries: 65_536,
             access_log: false,
             tls: None,
         }
+    }
+}
+
+/// One `[[server.admin_tokens]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminToken {
+    /// The bearer token (`env:NAME` to read it from the environment).
+    pub token: Secret,
+    /// What it may do.
+    pub role: AdminRole,
+}
+
+/// An admin token's role: `read` sees everything and changes nothing; `edit` may do both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AdminRole {
+    /// GET (and HEAD) only.
+    Read,
+    /// Every method.
+    Edit,
+}
+
+impl ServerConfig {
+    /// Every admin token with its role, `admin_token` (an edit token) among them.
+    pub fn admin_tokens(&self) -> Vec<(Secret, AdminRole)> {
+        let legacy =
+            (!self.admin_token.is_empty()).then(|| (self.admin_token.clone(), AdminRole::Edit));
+        legacy
+            .into_iter()
+            .chain(self.admin_tokens.iter().map(|t| (t.token.clone(), t.role)))
+            .collect()
     }
 }
 
@@ -227,7 +262,7 @@ impl Default for RateLimitConfig {
 }
 
 /// How the rate-limit window moves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RateTechnique {
     /// Windows aligned to Unix time, counted afresh in each.
@@ -298,7 +333,7 @@ impl ClientKeys {
 }
 
 /// How the retry delay grows from one attempt to the next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backoff {
     /// The same delay each time.
@@ -353,6 +388,21 @@ pub struct Gateway {
     pub route_body_keys: Vec<String>,
     /// The gateway's table as written (route files made absolute, rule ids filled in).
     pub config: GatewayConfig,
+    /// Made through the management API (else declared in the config file, or the default).
+    pub from_api: bool,
+    /// What keeps this gateway's cache entries apart: its id, plus the time of its last
+    /// change for an API gateway with `cache_invalidate_on_update` (a change then leaves
+    /// its old entries unreachable, to age out).
+    pub cache_scope: String,
+}
+
+/// A gateway the management API made, as the settings take it.
+#[derive(Debug, Clone)]
+pub struct ApiGatewayConfig {
+    /// Its config.
+    pub config: GatewayConfig,
+    /// `Gateway::cache_scope`.
+    pub cache_scope: String,
 }
 
 /// The resolved, validated config: an immutable snapshot shared by all workers (`Arc`).

@@ -75,6 +75,17 @@ impl Settings {
         t.insert("shutdown_grace_s".into(), int(s.shutdown_grace_s));
         t.insert("data_dir".into(), string(&s.data_dir));
         t.insert("admin_token".into(), secret(&s.admin_token));
+        let tokens = s.admin_tokens.iter().map(|a| {
+            let mut entry = Table::new();
+            entry.insert("token".into(), secret(&a.token));
+            let role = match a.role {
+                super::AdminRole::Read => "read",
+                super::AdminRole::Edit => "edit",
+            };
+            entry.insert("role".into(), string(role));
+            Value::Table(entry)
+        });
+        t.insert("admin_tokens".into(), Value::Array(tokens.collect()));
         t.insert("cache_max_bytes".into(), int(s.cache_max_bytes));
         t.insert("log_queue_entries".into(), int(s.log_queue_entries as u64));
         t.insert("access_log".into(), Value::Boolean(s.access_log));

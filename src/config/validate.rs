@@ -6,7 +6,9 @@ use super::providers::resolve_providers;
 use super::{
     did_you_mean, find_by_model_prefix, find_by_slug, ConfigError, ConfigFile, Gateway, Settings,
 };
-use super::{GatewayConfig, ServerConfig, UpstreamConfig, REQUEST_TIMEOUT_MAX_MS};
+use super::{
+    ApiGatewayConfig, GatewayConfig, ServerConfig, UpstreamConfig, REQUEST_TIMEOUT_MAX_MS,
+};
 use crate::observe::{PriceError, PriceTable};
 use crate::providers::Provider;
 use std::collections::{BTreeMap, HashMap};
@@ -100,6 +102,12 @@ fn check_server(
         return Err(ConfigError::invalid(
             "server.account_id",
             "must be \"*\" or one path segment (no '/', no spaces)",
+        ));
+    }
+    if let Some(i) = server.admin_tokens.iter().position(|t| t.token.is_empty()) {
+        return Err(ConfigError::invalid(
+            format!("server.admin_tokens[{i}].token"),
+            "an admin token must not be empty",
         ));
     }
     positive("server.max_header_bytes", server.max_header_bytes as u64)?;
@@ -295,8 +303,37 @@ fn resolve_gateway(
         route_body_keys,
         routes: routing.routes,
         aliases: routing.aliases,
+        cache_scope: config.id.clone(),
         config,
+        from_api: false,
     })
+}
+
+impl Settings {
+    /// These settings with the management API's gateways added. An id the config file
+    /// (or the default) already has is skipped, and named in the answer's second part: the
+    /// file wins. Errors name the gateway (`gateway "team".retry.max_attempts`).
+    pub fn with_api_gateways(
+        &self,
+        gateways: &[ApiGatewayConfig],
+    ) -> Result<(Settings, Vec<String>), ConfigError> {
+        let mut settings = self.clone();
+        let mut shadowed = Vec::new();
+        for api in gateways {
+            let id = &api.config.id;
+            if settings.gateways.get(id).is_some_and(|g| !g.from_api) {
+                shadowed.push(id.clone());
+                continue;
+            }
+            let at = format!("gateway {id:?}");
+            let (providers, base) = (&settings.providers, Path::new("."));
+            let mut gateway = resolve_gateway(&at, api.config.clone(), providers, base)?;
+            gateway.from_api = true;
+            gateway.cache_scope = api.cache_scope.clone();
+            settings.gateways.insert(gateway.id.clone(), gateway);
+        }
+        Ok((settings, shadowed))
+    }
 }
 
 #[cfg(test)]

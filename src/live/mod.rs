@@ -5,7 +5,7 @@ mod reload;
 
 pub use reload::{reload_file, ReloadOutcome};
 
-use crate::config::Settings;
+use crate::config::{ApiGatewayConfig, ConfigError, Settings};
 use crate::controls::SpendGauges;
 use crate::observe::PriceTable;
 use crate::proxy::{spend_window, ControlState};
@@ -57,15 +57,61 @@ impl Snapshot {
 pub struct LiveConfig {
     generation: AtomicU64,
     current: Mutex<Arc<Snapshot>>,
+    /// What the snapshot is made of: the config file's settings and the API's gateways.
+    sources: Mutex<Sources>,
+}
+
+struct Sources {
+    file: Arc<Settings>,
+    api: Vec<ApiGatewayConfig>,
 }
 
 impl LiveConfig {
-    /// Holds `first` as generation 0.
+    /// Holds `first` (the config file's settings, no API gateways yet) as generation 0.
     pub fn new(first: Snapshot) -> LiveConfig {
         LiveConfig {
             generation: AtomicU64::new(0),
+            sources: Mutex::new(Sources {
+                file: first.settings.clone(),
+                api: Vec::new(),
+            }),
             current: Mutex::new(Arc::new(first)),
         }
+    }
+
+    /// The config file's settings now in force (without the API's gateways).
+    pub fn file_settings(&self) -> Arc<Settings> {
+        self.sources
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .file
+            .clone()
+    }
+
+    /// Puts a new reading of the config file in force, with the API's gateways over it.
+    /// Returns the API gateways the file now shadows (the file's win).
+    pub fn set_file(&self, file: Settings) -> Result<Vec<String>, ConfigError> {
+        let mut sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
+        let (settings, shadowed) = file.with_api_gateways(&sources.api)?;
+        sources.file = Arc::new(file);
+        self.publish(settings);
+        Ok(shadowed)
+    }
+
+    /// Puts the API's gateways in force over the config file's settings; nothing changes
+    /// when they do not validate. Returns the ids the file shadows.
+    pub fn set_api_gateways(&self, api: Vec<ApiGatewayConfig>) -> Result<Vec<String>, ConfigError> {
+        let mut sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
+        let (settings, shadowed) = sources.file.with_api_gateways(&api)?;
+        sources.api = api;
+        self.publish(settings);
+        Ok(shadowed)
+    }
+
+    /// Whether these API gateways would validate over the config file, without applying them.
+    pub fn check_api_gateways(&self, api: &[ApiGatewayConfig]) -> Result<(), ConfigError> {
+        let sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
+        sources.file.with_api_gateways(api).map(|_| ())
     }
 
     /// Bumped by every publish.
@@ -83,7 +129,7 @@ impl LiveConfig {
 
     /// Puts `settings` in force for new requests: controls carry their state over (limiter
     /// windows of unchanged limits, the cache, spend counters), prices are rebuilt.
-    pub fn publish(&self, settings: Settings) {
+    fn publish(&self, settings: Settings) {
         let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
         let controls = Arc::new(current.controls.successor(&settings));
         let settings = Arc::new(settings);

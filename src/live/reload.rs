@@ -13,6 +13,8 @@ pub enum ReloadOutcome {
     Applied {
         /// The keys, by path.
         needs_restart: Vec<&'static str>,
+        /// API gateways whose id the file now declares (the file's win).
+        shadowed: Vec<String>,
     },
     /// Nothing changed: every error found in the file.
     Refused(Vec<ConfigError>),
@@ -28,9 +30,15 @@ pub fn reload_file(live: &LiveConfig, path: Option<&Path>) -> ReloadOutcome {
         Ok(settings) => settings,
         Err(errors) => return ReloadOutcome::Refused(errors),
     };
-    let needs_restart = keep_start_bound(&mut settings, &live.current().settings);
-    live.publish(settings);
-    ReloadOutcome::Applied { needs_restart }
+    let needs_restart = keep_start_bound(&mut settings, &live.file_settings());
+    match live.set_file(settings) {
+        Ok(shadowed) => ReloadOutcome::Applied {
+            needs_restart,
+            shadowed,
+        },
+        // The file is valid alone but an API gateway no longer is over it.
+        Err(error) => ReloadOutcome::Refused(vec![error]),
+    }
 }
 
 /// Sets the keys bound at start back to `running`'s values (the command line's `--listen`
@@ -56,9 +64,16 @@ fn keep_start_bound(next: &mut Settings, running: &Settings) -> Vec<&'static str
         log_queue_entries,
         access_log
     );
-    if to.admin_token.expose() != from.admin_token.expose() {
-        changed.push("server.admin_token");
+    let secrets = |tokens: Vec<(crate::redact::Secret, _)>| -> Vec<(String, _)> {
+        tokens
+            .into_iter()
+            .map(|(t, role)| (t.expose().to_string(), role))
+            .collect()
+    };
+    if secrets(to.admin_tokens()) != secrets(from.admin_tokens()) {
+        changed.push("server.admin_token(s)");
         to.admin_token = from.admin_token.clone();
+        to.admin_tokens = from.admin_tokens.clone();
     }
     if to.tls.is_some() != from.tls.is_some() {
         changed.push("server.tls");

@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::admin::{AdminContext, AdminError, AdminServer};
 use crate::live::LiveConfig;
+use crate::manage::store::StoreError;
+use crate::manage::Manage;
 use crate::observe::logdb::{LogDb, LogDbError, LogSender, LogWriter};
 use crate::observe::metrics::{MetricsHub, WorkerMetrics};
 use crate::observe::AccessLog;
@@ -29,6 +31,9 @@ pub enum ObserveError {
     /// The admin plane could not start.
     #[error(transparent)]
     Admin(#[from] AdminError),
+    /// The management store (`manage.db`) could not be opened or read.
+    #[error(transparent)]
+    Manage(#[from] StoreError),
 }
 
 /// What one worker gets for the per-request wiring: its log queue end and its
@@ -75,14 +80,17 @@ impl ObservePlane {
             source,
         };
         let log_db = LogDb::open(&path).map_err(logs_error)?;
+        // The API's gateways go live here, before the workers start.
+        let manage = Arc::new(Manage::open(&path, live.clone())?);
         let (log_sender, pending) = log_db.writer(settings.server.log_queue_entries);
         let log_writer = Arc::new(pending.start().map_err(logs_error)?);
         let admin = match settings.admin_listen {
             None => None,
             Some(addr) => {
-                let token = &settings.server.admin_token;
                 let context = AdminContext {
-                    admin_token: (!token.is_empty()).then(|| token.clone()),
+                    admin_tokens: settings.server.admin_tokens(),
+                    loopback: addr.ip().is_loopback(),
+                    manage: Some(manage.clone()),
                     readiness: readiness.clone(),
                     metrics: metrics.clone(),
                     log_db,

@@ -166,7 +166,7 @@ pub fn plan(
     metadata: Option<&Metadata>,
 ) -> Result<Plan, GatewayError> {
     let cache = Caching {
-        gateway_id: &gateway.id,
+        gateway_id: &gateway.cache_scope,
         policy: &effective,
         method: &head.method,
     };

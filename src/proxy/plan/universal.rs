@@ -110,7 +110,7 @@ fn plan_step(
     let effective = Effective::merge(&gateway.config, controls);
     let path = native_path(provider, &format!("/{endpoint}")).map_err(in_step)?;
     let cache = Caching {
-        gateway_id: &gateway.id,
+        gateway_id: &gateway.cache_scope,
         policy: &effective,
         method: &step_head.method,
     };

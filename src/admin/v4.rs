@@ -1,0 +1,143 @@
+//! The management API in the hosted service's v4 shape, under
+//! `/client/v4/accounts/{account}/ai-gateway/`, so its official SDKs work against sluice.
+
+use super::query::parse_pairs;
+use super::reply::Reply;
+use crate::http::Method;
+use crate::manage::gateway::ApiGateway;
+use crate::manage::{Manage, ManageError};
+
+/// The v4 error codes sluice answers (the hosted service's where it has one for the case).
+pub mod code {
+    /// Missing, invalid or read-only token (as the hosted API's authentication error).
+    pub const AUTH: u32 = 10000;
+    /// No route for that URI.
+    pub const NO_ROUTE: u32 = 7000;
+    /// Method not allowed on the route.
+    pub const METHOD: u32 = 7001;
+    /// The object does not exist.
+    pub const NOT_FOUND: u32 = 7003;
+    /// A field is refused; the message names it.
+    pub const INVALID: u32 = 1001;
+    /// The object is the config file's, or its id is taken.
+    pub const CONFLICT: u32 = 1002;
+    /// The store failed.
+    pub const INTERNAL: u32 = 1000;
+}
+
+/// Most objects one page lists.
+const MAX_PER_PAGE: usize = 100;
+
+/// Answers `rest`: the path after `/client/v4/accounts/{account}/ai-gateway/`.
+pub fn handle(
+    manage: &Manage,
+    method: &Method,
+    rest: &str,
+    query: Option<&str>,
+    body: &[u8],
+) -> Reply {
+    let segments: Vec<&str> = rest.split('/').collect();
+    match (method, segments.as_slice()) {
+        (Method::Get, ["gateways"]) => list_gateways(manage, query),
+        (Method::Post, ["gateways"]) => parse(body)
+            .and_then(|object| manage.create_gateway(object).map_err(failed))
+            .map_or_else(|reply| reply, |view| Reply::v4(200, view.to_json())),
+        (Method::Get, ["gateways", id]) => answer(manage.gateway(id)),
+        (Method::Put, ["gateways", id]) => match parse(body) {
+            Ok(object) => answer(manage.update_gateway(id, object)),
+            Err(reply) => reply,
+        },
+        (Method::Delete, ["gateways", id]) => answer(manage.delete_gateway(id)),
+        (_, ["gateways"] | ["gateways", _]) => {
+            Reply::v4_error(405, code::METHOD, "method not allowed on this route")
+        }
+        _ => Reply::v4_error(
+            404,
+            code::NO_ROUTE,
+            format!("no route for ai-gateway/{rest}"),
+        ),
+    }
+}
+
+fn answer(result: Result<crate::manage::GatewayView, ManageError>) -> Reply {
+    match result {
+        Ok(view) => Reply::v4(200, view.to_json()),
+        Err(e) => failed(e),
+    }
+}
+
+fn failed(error: ManageError) -> Reply {
+    match error {
+        ManageError::NotFound(m) => Reply::v4_error(404, code::NOT_FOUND, m),
+        ManageError::Conflict(m) => Reply::v4_error(409, code::CONFLICT, m),
+        ManageError::Invalid(m) => Reply::v4_error(400, code::INVALID, m),
+        ManageError::Store(e) => {
+            log::error!("management API: {e}");
+            Reply::v4_error(
+                500,
+                code::INTERNAL,
+                "the management store could not be read or written",
+            )
+        }
+    }
+}
+
+/// A gateway object from a request body; unknown fields and fields turned on that sluice
+/// does not implement are a 400 naming the field.
+fn parse(body: &[u8]) -> Result<ApiGateway, Reply> {
+    let object: ApiGateway = serde_json::from_slice(body)
+        .map_err(|e| Reply::v4_error(400, code::INVALID, format!("invalid gateway object: {e}")))?;
+    object
+        .to_config()
+        .map_err(|e| Reply::v4_error(400, code::INVALID, e.to_string()))?;
+    Ok(object)
+}
+
+/// `GET gateways?search=&page=&per_page=`: ids containing `search`, a page of them.
+fn list_gateways(manage: &Manage, query: Option<&str>) -> Reply {
+    let pairs = match parse_pairs(query.unwrap_or("")) {
+        Ok(pairs) => pairs,
+        Err(_) => return Reply::v4_error(400, code::INVALID, "invalid query string"),
+    };
+    let mut search = String::new();
+    let (mut page, mut per_page) = (1usize, 20usize);
+    for (key, value) in pairs {
+        let number = || value.parse::<usize>().ok().filter(|n| *n >= 1);
+        match key.as_str() {
+            "search" => search = value.clone(),
+            "page" => match number() {
+                Some(n) => page = n,
+                None => return Reply::v4_error(400, code::INVALID, "page: a number from 1"),
+            },
+            "per_page" => match number() {
+                Some(n) => per_page = n.min(MAX_PER_PAGE),
+                None => return Reply::v4_error(400, code::INVALID, "per_page: a number from 1"),
+            },
+            // Ordering parameters the hosted API takes; ids are listed in order here.
+            "order_by" | "order_by_direction" | "direction" => {}
+            other => {
+                return Reply::v4_error(
+                    400,
+                    code::INVALID,
+                    format!("unknown query parameter {other:?}"),
+                )
+            }
+        }
+    }
+    let gateways = match manage.gateways() {
+        Ok(gateways) => gateways,
+        Err(e) => return failed(e),
+    };
+    let matching: Vec<_> = gateways
+        .into_iter()
+        .filter(|g| g.object.id.contains(&search))
+        .collect();
+    let total = matching.len();
+    let items = matching
+        .iter()
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+        .map(|g| g.to_json())
+        .collect();
+    Reply::v4_page(items, page, per_page, total)
+}

@@ -1,0 +1,187 @@
+"""The official Cloudflare Python SDK against sluice's management API, changing only base_url.
+
+Phase "manage": gateways created, listed (search, paging), read, updated and deleted through
+`client.ai_gateway`; a created gateway serves a chat completion (OpenAI SDK) within a second;
+a deleted one answers 404; a feature sluice lacks turned on is a 400 naming it; the config
+file's gateway is read-only (409); a read token cannot write (403), a wrong one is 401.
+Leaves the gateway "kept" for phase "restarted", run after sluice restarts on the same
+data_dir, which checks it is still listed and serving.
+
+Usage: cloudflare_sdk.py PHASE http://GATEWAY http://ADMIN EDIT_TOKEN READ_TOKEN
+Prints 'N passed, N failed'; exits non-zero on any failure.
+"""
+import sys
+import time
+import traceback
+
+import cloudflare
+import openai
+
+phase, gateway, admin, edit_token, read_token = sys.argv[1:6]
+ACCOUNT = "acct-1"
+client = cloudflare.Cloudflare(api_token=edit_token, base_url=f"{admin}/client/v4", max_retries=0)
+reader = cloudflare.Cloudflare(api_token=read_token, base_url=f"{admin}/client/v4", max_retries=0)
+passed, failed = 0, 0
+
+
+def check(name, fn):
+    global passed, failed
+    try:
+        fn()
+        passed += 1
+        print(f"ok   {name}")
+    except Exception:
+        failed += 1
+        print(f"FAIL {name}")
+        traceback.print_exc()
+
+
+def chat(gateway_id):
+    ai = openai.OpenAI(
+        base_url=f"{gateway}/v1/{ACCOUNT}/{gateway_id}/compat", api_key="sk-client", max_retries=0
+    )
+    return ai.chat.completions.create(
+        model="mock/gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+    )
+
+
+def serves_within_a_second(gateway_id):
+    start = time.monotonic()
+    while True:
+        try:
+            return chat(gateway_id), time.monotonic() - start
+        except openai.NotFoundError:
+            if time.monotonic() - start > 1.0:
+                raise
+
+
+def create(gateway_id, **fields):
+    return client.ai_gateway.create(
+        account_id=ACCOUNT,
+        id=gateway_id,
+        cache_invalidate_on_update=fields.pop("cache_invalidate_on_update", False),
+        cache_ttl=fields.pop("cache_ttl", 0),
+        collect_logs=fields.pop("collect_logs", True),
+        rate_limiting_interval=fields.pop("rate_limiting_interval", 0),
+        rate_limiting_limit=fields.pop("rate_limiting_limit", 0),
+        **fields,
+    )
+
+
+def expect_status(error_type, status, fn, needle=None):
+    try:
+        fn()
+    except error_type as e:
+        assert e.status_code == status, (e.status_code, e)
+        if needle:
+            assert needle in str(e), str(e)
+        return
+    raise AssertionError(f"expected {status}")
+
+
+def manage():
+    def create_then_serve():
+        made = create("sdk-gw", cache_ttl=60, retry_max_attempts=2, log_management=5000)
+        assert made.id == "sdk-gw" and made.cache_ttl == 60 and made.retry_max_attempts == 2, made
+        assert made.created_at is not None and made.modified_at is not None
+        answer, took = serves_within_a_second("sdk-gw")
+        assert answer.choices[0].message.content, answer
+        print(f"     served {took * 1000:.0f} ms after the create answer")
+
+    def list_search_and_pages():
+        ids = [g.id for g in client.ai_gateway.list(account_id=ACCOUNT)]
+        assert "default" in ids and "sdk-gw" in ids, ids
+        found = [g.id for g in client.ai_gateway.list(account_id=ACCOUNT, search="sdk")]
+        assert found == ["sdk-gw"], found
+        page = client.ai_gateway.list(account_id=ACCOUNT, per_page=1, page=2)
+        assert len(page.result) == 1, page.result
+        assert page.result_info.total_count == len(ids), page.result_info
+
+    def get_and_update():
+        got = client.ai_gateway.get("sdk-gw", account_id=ACCOUNT)
+        assert got.log_management == 5000, got
+        updated = client.ai_gateway.update(
+            "sdk-gw",
+            account_id=ACCOUNT,
+            cache_invalidate_on_update=True,
+            cache_ttl=30,
+            collect_logs=False,
+            rate_limiting_interval=60,
+            rate_limiting_limit=1000,
+            rate_limiting_technique="fixed",
+        )
+        assert updated.cache_ttl == 30 and not updated.collect_logs, updated
+        assert updated.rate_limiting_limit == 1000, updated
+        assert client.ai_gateway.get("sdk-gw", account_id=ACCOUNT).rate_limiting_technique == "fixed"
+        chat("sdk-gw")
+
+    def unimplemented_feature_is_refused():
+        for field, value in [("zdr", True), ("logpush", True), ("workers_ai_billing_mode", "unified")]:
+            expect_status(
+                cloudflare.BadRequestError, 400, lambda: create("nope", **{field: value}), field
+            )
+        ids = [g.id for g in client.ai_gateway.list(account_id=ACCOUNT)]
+        assert "nope" not in ids, ids
+
+    def config_gateway_is_read_only():
+        listed = {g.id: g for g in client.ai_gateway.list(account_id=ACCOUNT)}
+        assert listed["default"].to_dict().get("source") == "config", listed["default"]
+        assert listed["sdk-gw"].to_dict().get("source") == "api", listed["sdk-gw"]
+        expect_status(
+            cloudflare.ConflictError,
+            409,
+            lambda: client.ai_gateway.update(
+                "default",
+                account_id=ACCOUNT,
+                cache_invalidate_on_update=False,
+                cache_ttl=0,
+                collect_logs=True,
+                rate_limiting_interval=0,
+                rate_limiting_limit=0,
+            ),
+            "config file",
+        )
+        expect_status(cloudflare.ConflictError, 409, lambda: create("default"))
+
+    def roles():
+        assert [g.id for g in reader.ai_gateway.list(account_id=ACCOUNT, search="sdk")] == ["sdk-gw"]
+        expect_status(cloudflare.PermissionDeniedError, 403, lambda: reader.ai_gateway.delete("sdk-gw", account_id=ACCOUNT), "read")
+        wrong = cloudflare.Cloudflare(api_token="wrong", base_url=f"{admin}/client/v4", max_retries=0)
+        expect_status(cloudflare.AuthenticationError, 401, lambda: wrong.ai_gateway.list(account_id=ACCOUNT))
+
+    def delete():
+        gone = client.ai_gateway.delete("sdk-gw", account_id=ACCOUNT)
+        assert gone.id == "sdk-gw", gone
+        expect_status(cloudflare.NotFoundError, 404, lambda: client.ai_gateway.get("sdk-gw", account_id=ACCOUNT))
+        try:
+            chat("sdk-gw")
+            raise AssertionError("a deleted gateway answered")
+        except openai.NotFoundError as e:
+            assert e.body["code"] == 2001, e.body
+
+    def keep_one_for_the_restart():
+        create("kept", retry_max_attempts=3)
+        serves_within_a_second("kept")
+
+    check("create, then a chat completion on it", create_then_serve)
+    check("list with search and pages", list_search_and_pages)
+    check("get and update (PUT)", get_and_update)
+    check("a feature sluice lacks is a 400 naming it", unimplemented_feature_is_refused)
+    check("the config file's gateway is read-only", config_gateway_is_read_only)
+    check("a read token reads, cannot write; a wrong token is 401", roles)
+    check("delete: gone from the API and the data plane", delete)
+    check("a gateway for the restart", keep_one_for_the_restart)
+
+
+def restarted():
+    def still_there():
+        got = client.ai_gateway.get("kept", account_id=ACCOUNT)
+        assert got.retry_max_attempts == 3 and got.to_dict().get("source") == "api", got
+        assert chat("kept").choices[0].message.content
+
+    check("the API's gateway survives a restart and serves", still_there)
+
+
+{"manage": manage, "restarted": restarted}[phase]()
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
