@@ -45,4 +45,8 @@ tokens=(sdk-edit-token sdk-read-token)
 kill "$gw_pid" && wait "$gw_pid" || true
 start_gateway "$work" "$work/sluice.toml"
 "$venv/bin/python" tests/sdk/cloudflare_sdk.py restarted "http://$gw_addr" "http://$admin_addr" "${tokens[@]}" || status=1
+# Stored keys never reach a log line, and are sealed at rest.
+if grep -q "sk-byok-stored\|sk-kept-across" "$work/sluice.err" "$work"/data/manage.db*; then
+  echo "FAIL a stored key is in the log or in manage.db in clear"; status=1
+fi
 exit "$status"

@@ -6,6 +6,7 @@ use super::reply::Reply;
 use crate::http::Method;
 use crate::manage::gateway::ApiGateway;
 use crate::manage::{Manage, ManageError};
+use serde_json::Value;
 
 /// The v4 error codes sluice answers (the hosted service's where it has one for the case).
 pub mod code {
@@ -48,7 +49,31 @@ pub fn handle(
             Err(reply) => reply,
         },
         (Method::Delete, ["gateways", id]) => answer(manage.delete_gateway(id)),
-        (_, ["gateways"] | ["gateways", _]) => {
+        (Method::Get, ["gateways", id, "provider_configs"]) => match manage.provider_configs(id) {
+            Ok(items) => page_of(items, query),
+            Err(e) => failed(e),
+        },
+        (Method::Post, ["gateways", id, "provider_configs"]) => {
+            // The body is not echoed in any error: it holds the key.
+            match serde_json::from_slice(body) {
+                Ok(new) => match manage.add_provider_config(id, new) {
+                    Ok(object) => Reply::v4(200, object),
+                    Err(e) => failed(e),
+                },
+                Err(e) => Reply::v4_error(
+                    400,
+                    code::INVALID,
+                    format!("invalid provider config: {}", field_error(&e)),
+                ),
+            }
+        }
+        (Method::Delete, ["gateways", id, "provider_configs", config]) => {
+            match manage.delete_provider_config(id, config) {
+                Ok(object) => Reply::v4(200, object),
+                Err(e) => failed(e),
+            }
+        }
+        (_, ["gateways"] | ["gateways", _] | ["gateways", _, "provider_configs", ..]) => {
             Reply::v4_error(405, code::METHOD, "method not allowed on this route")
         }
         _ => Reply::v4_error(
@@ -79,6 +104,10 @@ fn failed(error: ManageError) -> Reply {
                 "the management store could not be read or written",
             )
         }
+        ManageError::Seal(e) => {
+            log::error!("management API: {e}");
+            Reply::v4_error(500, code::INTERNAL, "the secret could not be sealed")
+        }
     }
 }
 
@@ -93,51 +122,83 @@ fn parse(body: &[u8]) -> Result<ApiGateway, Reply> {
     Ok(object)
 }
 
-/// `GET gateways?search=&page=&per_page=`: ids containing `search`, a page of them.
-fn list_gateways(manage: &Manage, query: Option<&str>) -> Reply {
-    let pairs = match parse_pairs(query.unwrap_or("")) {
-        Ok(pairs) => pairs,
-        Err(_) => return Reply::v4_error(400, code::INVALID, "invalid query string"),
-    };
-    let mut search = String::new();
-    let (mut page, mut per_page) = (1usize, 20usize);
-    for (key, value) in pairs {
-        let number = || value.parse::<usize>().ok().filter(|n| *n >= 1);
-        match key.as_str() {
-            "search" => search = value.clone(),
-            "page" => match number() {
-                Some(n) => page = n,
-                None => return Reply::v4_error(400, code::INVALID, "page: a number from 1"),
-            },
-            "per_page" => match number() {
-                Some(n) => per_page = n.min(MAX_PER_PAGE),
-                None => return Reply::v4_error(400, code::INVALID, "per_page: a number from 1"),
-            },
-            // Ordering parameters the hosted API takes; ids are listed in order here.
-            "order_by" | "order_by_direction" | "direction" => {}
-            other => {
-                return Reply::v4_error(
-                    400,
-                    code::INVALID,
-                    format!("unknown query parameter {other:?}"),
-                )
+/// What is wrong with a body, without quoting it: serde's message names the field and
+/// the position, and only quotes a value for an unknown variant or field name.
+fn field_error(error: &serde_json::Error) -> String {
+    match error.classify() {
+        serde_json::error::Category::Data => {
+            let text = error.to_string();
+            // "invalid type: string \"...\", expected ..." would quote a value: drop it.
+            match text.split_once(", expected") {
+                Some((_, expected)) if text.starts_with("invalid type") => {
+                    format!("a field has the wrong type (expected{expected})")
+                }
+                _ => text,
             }
         }
+        _ => format!(
+            "not JSON (line {}, column {})",
+            error.line(),
+            error.column()
+        ),
     }
-    let gateways = match manage.gateways() {
-        Ok(gateways) => gateways,
-        Err(e) => return failed(e),
+}
+
+/// `page` and `per_page` of the query over `items`.
+fn page_of(items: Vec<Value>, query: Option<&str>) -> Reply {
+    let (page, per_page) = match paging(query) {
+        Ok(paging) => paging,
+        Err(reply) => return reply,
     };
-    let matching: Vec<_> = gateways
+    let total = items.len();
+    let shown = items
         .into_iter()
-        .filter(|g| g.object.id.contains(&search))
-        .collect();
-    let total = matching.len();
-    let items = matching
-        .iter()
         .skip((page - 1).saturating_mul(per_page))
         .take(per_page)
-        .map(|g| g.to_json())
         .collect();
-    Reply::v4_page(items, page, per_page, total)
+    Reply::v4_page(shown, page, per_page, total)
+}
+
+fn paging(query: Option<&str>) -> Result<(usize, usize), Reply> {
+    let pairs = parse_pairs(query.unwrap_or(""))
+        .map_err(|_| Reply::v4_error(400, code::INVALID, "invalid query string"))?;
+    let (mut page, mut per_page) = (1usize, 20usize);
+    for (key, value) in pairs {
+        let number = value.parse::<usize>().ok().filter(|n| *n >= 1);
+        match (key.as_str(), number) {
+            ("page", Some(n)) => page = n,
+            ("per_page", Some(n)) => per_page = n.min(MAX_PER_PAGE),
+            ("page" | "per_page", None) => {
+                return Err(Reply::v4_error(
+                    400,
+                    code::INVALID,
+                    format!("{key}: a number from 1"),
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok((page, per_page))
+}
+
+/// `GET gateways?search=&page=&per_page=`: ids containing `search`, a page of them.
+fn list_gateways(manage: &Manage, query: Option<&str>) -> Reply {
+    let Ok(pairs) = parse_pairs(query.unwrap_or("")) else {
+        return Reply::v4_error(400, code::INVALID, "invalid query string");
+    };
+    let search = pairs
+        .iter()
+        .find(|(key, _)| key == "search")
+        .map_or("", |(_, value)| value.as_str());
+    match manage.gateways() {
+        Ok(gateways) => {
+            let matching = gateways
+                .iter()
+                .filter(|g| g.object.id.contains(search))
+                .map(|g| g.to_json())
+                .collect();
+            page_of(matching, query)
+        }
+        Err(e) => failed(e),
+    }
 }

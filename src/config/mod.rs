@@ -2,6 +2,7 @@
 //! and the immutable snapshot (`Settings`) that workers read.
 
 mod env;
+mod gateway_keys;
 mod load;
 mod memory;
 mod plain_errors;
@@ -14,6 +15,7 @@ mod validate;
 use suggest::did_you_mean;
 use validate::check_readable;
 
+pub use gateway_keys::GatewayKeys;
 pub use routes::RouteConfig;
 
 use crate::providers::{is_builtin_slug, Provider};
@@ -77,6 +79,9 @@ pub struct ServerConfig {
     pub admin_token: Secret,
     /// `[[server.admin_tokens]]`: admin API tokens with a role; `admin_token` is an edit one.
     pub admin_tokens: Vec<AdminToken>,
+    /// What provider keys stored through the management API are encrypted under (any
+    /// string, `env:NAME` advised); empty: a key file made in `data_dir` on first start.
+    pub secrets_key: Secret,
     /// Bytes of the response cache, all gateways and workers; 0 turns it off.
     pub cache_max_bytes: u64,
     /// Request-log entries held while the writer catches up; more are dropped and counted.
@@ -105,6 +110,7 @@ impl Default for ServerConfig {
             data_dir: "./sluice-data".into(),
             admin_token: Secret::default(),
             admin_tokens: Vec::new(),
+            secrets_key: Secret::default(),
             cache_max_bytes: 268_435_456,
             log_queue_entries: 65_536,
             access_log: false,
@@ -394,6 +400,9 @@ pub struct Gateway {
     /// change for an API gateway with `cache_invalidate_on_update` (a change then leaves
     /// its old entries unreachable, to age out).
     pub cache_scope: String,
+    /// Provider keys stored on this gateway through the management API; they come before
+    /// the provider's own `keys`.
+    pub stored_keys: GatewayKeys,
 }
 
 /// A gateway the management API made, as the settings take it.
@@ -403,6 +412,8 @@ pub struct ApiGatewayConfig {
     pub config: GatewayConfig,
     /// `Gateway::cache_scope`.
     pub cache_scope: String,
+    /// `Gateway::stored_keys`.
+    pub keys: GatewayKeys,
 }
 
 /// The resolved, validated config: an immutable snapshot shared by all workers (`Arc`).

@@ -86,6 +86,7 @@ impl Settings {
             Value::Table(entry)
         });
         t.insert("admin_tokens".into(), Value::Array(tokens.collect()));
+        t.insert("secrets_key".into(), secret(&s.secrets_key));
         t.insert("cache_max_bytes".into(), int(s.cache_max_bytes));
         t.insert("log_queue_entries".into(), int(s.log_queue_entries as u64));
         t.insert("access_log".into(), Value::Boolean(s.access_log));

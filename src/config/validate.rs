@@ -4,7 +4,8 @@
 use super::memory::{default_body_budget, physical_memory};
 use super::providers::resolve_providers;
 use super::{
-    did_you_mean, find_by_model_prefix, find_by_slug, ConfigError, ConfigFile, Gateway, Settings,
+    did_you_mean, find_by_model_prefix, find_by_slug, ConfigError, ConfigFile, Gateway,
+    GatewayKeys, Settings,
 };
 use super::{
     ApiGatewayConfig, GatewayConfig, ServerConfig, UpstreamConfig, REQUEST_TIMEOUT_MAX_MS,
@@ -304,6 +305,7 @@ fn resolve_gateway(
         routes: routing.routes,
         aliases: routing.aliases,
         cache_scope: config.id.clone(),
+        stored_keys: GatewayKeys::default(),
         config,
         from_api: false,
     })
@@ -330,6 +332,7 @@ impl Settings {
             let mut gateway = resolve_gateway(&at, api.config.clone(), providers, base)?;
             gateway.from_api = true;
             gateway.cache_scope = api.cache_scope.clone();
+            gateway.stored_keys = api.keys.clone();
             settings.gateways.insert(gateway.id.clone(), gateway);
         }
         Ok((settings, shadowed))

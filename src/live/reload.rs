@@ -75,6 +75,10 @@ fn keep_start_bound(next: &mut Settings, running: &Settings) -> Vec<&'static str
         to.admin_token = from.admin_token.clone();
         to.admin_tokens = from.admin_tokens.clone();
     }
+    if to.secrets_key.expose() != from.secrets_key.expose() {
+        changed.push("server.secrets_key");
+        to.secrets_key = from.secrets_key.clone();
+    }
     if to.tls.is_some() != from.tls.is_some() {
         changed.push("server.tls");
         to.tls = from.tls.clone();

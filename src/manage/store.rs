@@ -1,5 +1,5 @@
-//! `{data_dir}/manage.db`: what the management API made (gateways), one SQLite row per
-//! object with its JSON and times, so it survives restarts.
+//! `{data_dir}/manage.db`: what the management API made (gateways, provider configs with
+//! their keys sealed), one SQLite row per object, so it survives restarts.
 
 use super::gateway::ApiGateway;
 use rusqlite::{params, Connection};
@@ -30,6 +30,27 @@ pub enum StoreError {
         /// The parse error.
         source: serde_json::Error,
     },
+}
+
+/// A stored provider key (the API's provider config), its secret sealed.
+#[derive(Debug, Clone)]
+pub struct StoredProviderConfig {
+    /// Its id.
+    pub id: String,
+    /// The gateway it belongs to.
+    pub gateway_id: String,
+    /// The provider it is for.
+    pub provider_slug: String,
+    /// Its alias (`cf-aig-byok-alias`).
+    pub alias: String,
+    /// The key, sealed (see `sealed`).
+    pub sealed_secret: Vec<u8>,
+    /// The key's last four characters.
+    pub secret_preview: String,
+    /// Used when a request names no alias.
+    pub default_config: bool,
+    /// RFC 3339.
+    pub modified_at: String,
 }
 
 /// A gateway as stored, with its times (RFC 3339).
@@ -66,6 +87,17 @@ impl ManageStore {
                  object TEXT NOT NULL,
                  created_at TEXT NOT NULL,
                  modified_at TEXT NOT NULL
+             );
+             CREATE TABLE IF NOT EXISTS provider_configs (
+                 id TEXT PRIMARY KEY,
+                 gateway_id TEXT NOT NULL,
+                 provider_slug TEXT NOT NULL,
+                 alias TEXT NOT NULL,
+                 sealed_secret BLOB NOT NULL,
+                 secret_preview TEXT NOT NULL,
+                 default_config INTEGER NOT NULL,
+                 modified_at TEXT NOT NULL,
+                 UNIQUE (gateway_id, provider_slug, alias)
              );",
         )
         .map_err(fail)?;
@@ -128,11 +160,91 @@ impl ManageStore {
         Ok(())
     }
 
-    /// Deletes the gateway `id`; false when there was none.
+    /// Deletes the gateway `id` and its provider configs; false when there was none.
     pub fn delete_gateway(&self, id: &str) -> Result<bool, StoreError> {
         let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
         let deleted = conn
             .execute("DELETE FROM gateways WHERE id = ?1", params![id])
+            .map_err(|e| self.sqlite(e))?;
+        conn.execute(
+            "DELETE FROM provider_configs WHERE gateway_id = ?1",
+            params![id],
+        )
+        .map_err(|e| self.sqlite(e))?;
+        Ok(deleted > 0)
+    }
+
+    /// Every stored provider config, by gateway, provider and alias.
+    pub fn provider_configs(&self) -> Result<Vec<StoredProviderConfig>, StoreError> {
+        let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut statement = conn
+            .prepare(
+                "SELECT id, gateway_id, provider_slug, alias, sealed_secret, secret_preview,
+                        default_config, modified_at
+                 FROM provider_configs ORDER BY gateway_id, provider_slug, alias",
+            )
+            .map_err(|e| self.sqlite(e))?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok(StoredProviderConfig {
+                    id: row.get(0)?,
+                    gateway_id: row.get(1)?,
+                    provider_slug: row.get(2)?,
+                    alias: row.get(3)?,
+                    sealed_secret: row.get(4)?,
+                    secret_preview: row.get(5)?,
+                    default_config: row.get(6)?,
+                    modified_at: row.get(7)?,
+                })
+            })
+            .map_err(|e| self.sqlite(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sqlite(e))
+    }
+
+    /// Writes a new provider config; a default one makes the provider's others not default.
+    /// False when the gateway already has that provider and alias.
+    pub fn add_provider_config(&self, config: &StoredProviderConfig) -> Result<bool, StoreError> {
+        let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        let tx = conn.transaction().map_err(|e| self.sqlite(e))?;
+        if config.default_config {
+            tx.execute(
+                "UPDATE provider_configs SET default_config = 0
+                 WHERE gateway_id = ?1 AND provider_slug = ?2",
+                params![config.gateway_id, config.provider_slug],
+            )
+            .map_err(|e| self.sqlite(e))?;
+        }
+        let added = tx
+            .execute(
+                "INSERT OR IGNORE INTO provider_configs (id, gateway_id, provider_slug, alias,
+                     sealed_secret, secret_preview, default_config, modified_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    config.id,
+                    config.gateway_id,
+                    config.provider_slug,
+                    config.alias,
+                    config.sealed_secret,
+                    config.secret_preview,
+                    config.default_config,
+                    config.modified_at
+                ],
+            )
+            .map_err(|e| self.sqlite(e))?;
+        if added == 1 {
+            tx.commit().map_err(|e| self.sqlite(e))?;
+        }
+        Ok(added == 1)
+    }
+
+    /// Deletes the provider config `id` of `gateway_id`; false when there was none.
+    pub fn delete_provider_config(&self, gateway_id: &str, id: &str) -> Result<bool, StoreError> {
+        let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        let deleted = conn
+            .execute(
+                "DELETE FROM provider_configs WHERE gateway_id = ?1 AND id = ?2",
+                params![gateway_id, id],
+            )
             .map_err(|e| self.sqlite(e))?;
         Ok(deleted > 0)
     }

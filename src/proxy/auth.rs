@@ -1,7 +1,7 @@
 //! Gateway authentication (SPEC section 5): whether the request may use the gateway,
 //! and whether the client's `Authorization` is a gateway token (never forwarded).
 
-use crate::config::{ClientKeys, Gateway};
+use crate::config::{ClientKeys, Gateway, GatewayKeys};
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::RequestHead;
 use crate::redact::Secret;
@@ -9,20 +9,26 @@ use subtle::ConstantTimeEq;
 
 /// What gateway authentication decided about the request, and the gateway's rule for
 /// whose provider key goes upstream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GatewayAuth {
+#[derive(Debug, Clone, Copy)]
+pub struct GatewayAuth<'a> {
     /// `Authorization: Bearer T` holds a gateway token: it is never forwarded.
     pub authorization_is_gateway_token: bool,
     /// The gateway's `client_keys` setting.
     pub client_keys: ClientKeys,
+    /// Keys stored on the gateway (management API), tried before the provider's own.
+    pub stored_keys: &'a GatewayKeys,
 }
 
 /// Checks `cf-aig-authorization` (or `Authorization`) against the gateway's tokens.
-pub fn authenticate(gateway: &Gateway, head: &RequestHead) -> Result<GatewayAuth, GatewayError> {
+pub fn authenticate<'a>(
+    gateway: &'a Gateway,
+    head: &RequestHead,
+) -> Result<GatewayAuth<'a>, GatewayError> {
     let authorization_is_gateway_token = authorization_is_gateway_token(gateway, head);
     let decided = GatewayAuth {
         authorization_is_gateway_token,
         client_keys: gateway.config.client_keys,
+        stored_keys: &gateway.stored_keys,
     };
     if gateway.auth_tokens.is_empty() {
         return Ok(decided);

@@ -9,8 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::admin::{AdminContext, AdminError, AdminServer};
 use crate::live::LiveConfig;
-use crate::manage::store::StoreError;
-use crate::manage::Manage;
+use crate::manage::{Manage, OpenError};
 use crate::observe::logdb::{LogDb, LogDbError, LogSender, LogWriter};
 use crate::observe::metrics::{MetricsHub, WorkerMetrics};
 use crate::observe::AccessLog;
@@ -33,7 +32,7 @@ pub enum ObserveError {
     Admin(#[from] AdminError),
     /// The management store (`manage.db`) could not be opened or read.
     #[error(transparent)]
-    Manage(#[from] StoreError),
+    Manage(#[from] OpenError),
 }
 
 /// What one worker gets for the per-request wiring: its log queue end and its
@@ -81,7 +80,11 @@ impl ObservePlane {
         };
         let log_db = LogDb::open(&path).map_err(logs_error)?;
         // The API's gateways go live here, before the workers start.
-        let manage = Arc::new(Manage::open(&path, live.clone())?);
+        let manage = Arc::new(Manage::open(
+            &path,
+            &settings.server.secrets_key,
+            live.clone(),
+        )?);
         let (log_sender, pending) = log_db.writer(settings.server.log_queue_entries);
         let log_writer = Arc::new(pending.start().map_err(logs_error)?);
         let admin = match settings.admin_listen {

@@ -4,17 +4,20 @@ Phase "manage": gateways created, listed (search, paging), read, updated and del
 `client.ai_gateway`; a created gateway serves a chat completion (OpenAI SDK) within a second;
 a deleted one answers 404; a feature sluice lacks turned on is a 400 naming it; the config
 file's gateway is read-only (409); a read token cannot write (403), a wrong one is 401.
-Leaves the gateway "kept" for phase "restarted", run after sluice restarts on the same
+A key stored with provider_configs goes upstream on its gateway only, shows only its last
+four characters, and is deleted by HTTP DELETE. Leaves the gateway "kept" for phase "restarted", run after sluice restarts on the same
 data_dir, which checks it is still listed and serving.
 
 Usage: cloudflare_sdk.py PHASE http://GATEWAY http://ADMIN EDIT_TOKEN READ_TOKEN
 Prints 'N passed, N failed'; exits non-zero on any failure.
 """
+import json
 import sys
 import time
 import traceback
 
 import cloudflare
+import httpx
 import openai
 
 phase, gateway, admin, edit_token, read_token = sys.argv[1:6]
@@ -36,13 +39,21 @@ def check(name, fn):
         traceback.print_exc()
 
 
-def chat(gateway_id):
+def chat(gateway_id, headers=None):
     ai = openai.OpenAI(
         base_url=f"{gateway}/v1/{ACCOUNT}/{gateway_id}/compat", api_key="sk-client", max_retries=0
     )
     return ai.chat.completions.create(
-        model="mock/gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        model="mock/gpt-4o-mini",
+        messages=[{"role": "user", "content": "hi"}],
+        extra_headers=headers or {},
     )
+
+
+def upstream_authorization(gateway_id):
+    """The Authorization header the provider received (sluice-mock echoes the headers)."""
+    content = chat(gateway_id, {"x-mock-echo-headers": "true"}).choices[0].message.content
+    return json.loads(content).get("authorization")
 
 
 def serves_within_a_second(gateway_id):
@@ -159,8 +170,50 @@ def manage():
         except openai.NotFoundError as e:
             assert e.body["code"] == 2001, e.body
 
+    STORED = "sk-byok-stored-5678"
+
+    def stored_key_goes_upstream_and_is_never_shown():
+        create("byok")
+        made = client.ai_gateway.provider_configs.create(
+            "byok", account_id=ACCOUNT, alias="prod", default_config=True,
+            provider_slug="mock", secret=STORED,
+        )
+        assert made.secret_preview == "5678" and made.gateway_id == "byok", made
+        assert STORED not in made.to_json(), made.to_json()
+        listed = list(client.ai_gateway.provider_configs.list("byok", account_id=ACCOUNT))
+        assert [c.id for c in listed] == [made.id], listed
+        assert all(STORED not in c.to_json() for c in listed)
+        assert upstream_authorization("byok") == f"Bearer {STORED}"
+        # Another gateway never sees it: the client's own key goes up there.
+        assert upstream_authorization("default") == "Bearer sk-client"
+
+    def stored_keys_are_deleted_by_http_and_refused_on_config_gateways():
+        made = list(client.ai_gateway.provider_configs.list("byok", account_id=ACCOUNT))[0]
+        path = f"{admin}/client/v4/accounts/{ACCOUNT}/ai-gateway/gateways/byok/provider_configs/{made.id}"
+        auth = {"Authorization": f"Bearer {edit_token}"}
+        gone = httpx.delete(path, headers=auth)
+        assert gone.status_code == 200 and gone.json()["result"]["id"] == made.id, gone.text
+        assert STORED not in gone.text
+        assert list(client.ai_gateway.provider_configs.list("byok", account_id=ACCOUNT)) == []
+        assert upstream_authorization("byok") == "Bearer sk-client"
+        expect_status(
+            cloudflare.ConflictError,
+            409,
+            lambda: client.ai_gateway.provider_configs.create(
+                "default", account_id=ACCOUNT, alias="a", default_config=True,
+                provider_slug="mock", secret=STORED,
+            ),
+            "config file",
+        )
+        metrics = httpx.get(f"{admin}/metrics").text
+        assert STORED not in metrics
+
     def keep_one_for_the_restart():
         create("kept", retry_max_attempts=3)
+        client.ai_gateway.provider_configs.create(
+            "kept", account_id=ACCOUNT, alias="default", default_config=False,
+            provider_slug="mock", secret="sk-kept-across-restarts-9012",
+        )
         serves_within_a_second("kept")
 
     check("create, then a chat completion on it", create_then_serve)
@@ -170,6 +223,8 @@ def manage():
     check("the config file's gateway is read-only", config_gateway_is_read_only)
     check("a read token reads, cannot write; a wrong token is 401", roles)
     check("delete: gone from the API and the data plane", delete)
+    check("a stored key goes upstream, only on its gateway, and is never shown", stored_key_goes_upstream_and_is_never_shown)
+    check("a stored key deleted; config gateways take none", stored_keys_are_deleted_by_http_and_refused_on_config_gateways)
     check("a gateway for the restart", keep_one_for_the_restart)
 
 
@@ -178,6 +233,8 @@ def restarted():
         got = client.ai_gateway.get("kept", account_id=ACCOUNT)
         assert got.retry_max_attempts == 3 and got.to_dict().get("source") == "api", got
         assert chat("kept").choices[0].message.content
+        # The key, sealed in manage.db, opens again after the restart.
+        assert upstream_authorization("kept") == "Bearer sk-kept-across-restarts-9012"
 
     check("the API's gateway survives a restart and serves", still_there)
 

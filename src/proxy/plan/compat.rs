@@ -18,7 +18,7 @@ pub(super) fn plan(
     routed: Routed<'_>,
     suffix: &str,
     head: &RequestHead,
-    auth: GatewayAuth,
+    auth: GatewayAuth<'_>,
     body: &Bytes,
     cache: Caching<'_>,
 ) -> Result<Planned, GatewayError> {
@@ -68,7 +68,7 @@ fn translated_chat(
     provider: &Provider,
     model: &str,
     head: &RequestHead,
-    auth: GatewayAuth,
+    auth: GatewayAuth<'_>,
     body: &[u8],
 ) -> Result<(UpstreamRequest, Translation), GatewayError> {
     let cred = credential(provider, head, auth, KeySource::Compat)?;

@@ -34,7 +34,7 @@ pub enum KeySource {
 pub fn credential(
     provider: &Provider,
     head: &RequestHead,
-    auth: GatewayAuth,
+    auth: GatewayAuth<'_>,
     source: KeySource,
 ) -> Result<Credential, GatewayError> {
     let client = client_key(provider, head, auth, source);
@@ -54,7 +54,8 @@ pub fn credential(
         })?),
         None => None,
     };
-    if let Some(key) = provider.keys.get(alias.unwrap_or("default")) {
+    let stored = auth.stored_keys.find(&provider.slug, alias);
+    if let Some(key) = stored.or_else(|| provider.keys.get(alias.unwrap_or("default"))) {
         return Ok(styled(provider.auth, key.expose().as_bytes()));
     }
     if let Some(alias) = alias {
@@ -77,7 +78,7 @@ pub fn credential(
 fn client_key(
     provider: &Provider,
     head: &RequestHead,
-    auth: GatewayAuth,
+    auth: GatewayAuth<'_>,
     source: KeySource,
 ) -> Option<Credential> {
     let client_authorization = head

@@ -15,7 +15,7 @@ use bytes::Bytes;
 pub(super) fn plan(
     routed: Routed<'_>,
     head: &RequestHead,
-    auth: GatewayAuth,
+    auth: GatewayAuth<'_>,
     body: &Bytes,
     cache: Caching<'_>,
 ) -> Result<Planned, GatewayError> {

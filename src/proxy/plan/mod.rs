@@ -160,7 +160,7 @@ pub fn plan(
     gateway: &Gateway,
     endpoint: Endpoint<'_>,
     head: &RequestHead,
-    auth: GatewayAuth,
+    auth: GatewayAuth<'_>,
     body: Bytes,
     effective: Effective,
     metadata: Option<&Metadata>,

@@ -20,7 +20,7 @@ pub(super) fn plan(
     slug: &str,
     rest: &str,
     head: &RequestHead,
-    auth: GatewayAuth,
+    auth: GatewayAuth<'_>,
     body: Bytes,
     cache: Caching<'_>,
 ) -> Result<Planned, GatewayError> {
@@ -35,7 +35,7 @@ pub(super) fn request(
     provider: &Provider,
     head: &RequestHead,
     path: &str,
-    auth: GatewayAuth,
+    auth: GatewayAuth<'_>,
     body: Bytes,
     cache: Caching<'_>,
 ) -> Result<(UpstreamRequest, Option<CacheKey>), GatewayError> {

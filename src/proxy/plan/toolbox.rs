@@ -329,7 +329,7 @@ pub(super) fn build(
     provider: &Provider,
     head: &RequestHead,
     path: &str,
-    auth: GatewayAuth,
+    auth: GatewayAuth<'_>,
     cred: &Credential,
     body: Vec<Bytes>,
     translated: Translated,

@@ -50,7 +50,7 @@ pub(super) fn plan(
     settings: &Settings,
     gateway: &Gateway,
     head: &RequestHead,
-    auth: GatewayAuth,
+    auth: GatewayAuth<'_>,
     body: &[u8],
 ) -> Result<Vec<PlannedStep>, GatewayError> {
     let steps: Vec<Step> = serde_json::from_slice(body).map_err(|e| {
@@ -74,7 +74,7 @@ fn plan_step(
     settings: &Settings,
     gateway: &Gateway,
     head: &RequestHead,
-    auth: GatewayAuth,
+    auth: GatewayAuth<'_>,
     index: usize,
     step: Step,
 ) -> Result<PlannedStep, GatewayError> {
