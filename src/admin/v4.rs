@@ -73,6 +73,8 @@ pub fn handle(
                 Err(e) => failed(e),
             }
         }
+        (_, ["gateways", id, "routes", rest @ ..]) => routes(manage, method, id, rest, query, body),
+        (Method::Get, ["gateways", id, "url", provider]) => gateway_url(manage, id, provider),
         (_, ["gateways"] | ["gateways", _] | ["gateways", _, "provider_configs", ..]) => {
             Reply::v4_error(405, code::METHOD, "method not allowed on this route")
         }
@@ -81,6 +83,136 @@ pub fn handle(
             code::NO_ROUTE,
             format!("no route for ai-gateway/{rest}"),
         ),
+    }
+}
+
+/// `gateways/{id}/routes/...`: the SDK's `dynamic_routing` resource. Its list calls read
+/// `{success, data: {...}}` and its rename `{success, route}`: the SDK's shapes win.
+fn routes(
+    manage: &Manage,
+    method: &Method,
+    gateway: &str,
+    rest: &[&str],
+    query: Option<&str>,
+    body: &[u8],
+) -> Reply {
+    let (page, per_page) = match paging(query) {
+        Ok(paging) => paging,
+        Err(reply) => return reply,
+    };
+    let listed = |key: &str, items: Vec<Value>| {
+        let shown: Vec<Value> = items
+            .into_iter()
+            .skip((page - 1).saturating_mul(per_page))
+            .take(per_page)
+            .collect();
+        let mut data = serde_json::json!({
+            "order_by": "created_at", "order_by_direction": "asc",
+            "page": page, "per_page": per_page,
+        });
+        data[key] = Value::Array(shown);
+        Reply::json(
+            200,
+            &serde_json::json!({ "success": true, "errors": [], "messages": [], "data": data }),
+        )
+    };
+    let fields = || -> Result<Value, Reply> {
+        serde_json::from_slice(body).map_err(|e| {
+            Reply::v4_error(
+                400,
+                code::INVALID,
+                format!("invalid body: {}", field_error(&e)),
+            )
+        })
+    };
+    let elements = |value: &Value| -> Result<Vec<Value>, Reply> {
+        match value.get("elements") {
+            Some(Value::Array(list)) => Ok(list.clone()),
+            _ => Err(Reply::v4_error(
+                400,
+                code::INVALID,
+                "elements: an array of route elements",
+            )),
+        }
+    };
+    let text = |value: &Value, key: &str| -> Result<String, Reply> {
+        match value.get(key) {
+            Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+            _ => Err(Reply::v4_error(
+                400,
+                code::INVALID,
+                format!("{key}: a non-empty string"),
+            )),
+        }
+    };
+    let result = match (method, rest) {
+        (Method::Get, []) => {
+            return manage
+                .routes(gateway)
+                .map_or_else(failed, |r| listed("routes", r))
+        }
+        (Method::Post, []) => {
+            let body = match fields() {
+                Ok(body) => body,
+                Err(reply) => return reply,
+            };
+            match (text(&body, "name"), elements(&body)) {
+                (Ok(name), Ok(elements)) => manage.create_route(gateway, &name, elements),
+                (Err(reply), _) | (_, Err(reply)) => return reply,
+            }
+        }
+        (Method::Get, [id]) => manage.route(gateway, id),
+        (Method::Patch, [id]) => {
+            let name = match fields().and_then(|body| text(&body, "name")) {
+                Ok(name) => name,
+                Err(reply) => return reply,
+            };
+            return match manage.rename_route(gateway, id, &name) {
+                Ok(route) => Reply::json(
+                    200,
+                    &serde_json::json!({ "success": true, "errors": [], "messages": [], "route": route }),
+                ),
+                Err(e) => failed(e),
+            };
+        }
+        (Method::Delete, [id]) => manage.delete_route(gateway, id),
+        (Method::Get, [id, "versions"]) => {
+            return manage
+                .route_versions(gateway, id)
+                .map_or_else(failed, |v| listed("versions", v))
+        }
+        (Method::Post, [id, "versions"]) => match fields().and_then(|body| elements(&body)) {
+            Ok(elements) => manage.create_route_version(gateway, id, elements),
+            Err(reply) => return reply,
+        },
+        (Method::Get, [id, "versions", version]) => manage.route_version(gateway, id, version),
+        (Method::Get, [id, "deployments"]) => {
+            return manage
+                .route_deployments(gateway, id)
+                .map_or_else(failed, |d| listed("deployments", d))
+        }
+        (Method::Post, [id, "deployments"]) => {
+            match fields().and_then(|body| text(&body, "version_id")) {
+                Ok(version) => manage.deploy_route_version(gateway, id, &version),
+                Err(reply) => return reply,
+            }
+        }
+        (_, [] | [_] | [_, "versions" | "deployments"] | [_, "versions", _]) => {
+            return Reply::v4_error(405, code::METHOD, "method not allowed on this route")
+        }
+        _ => return Reply::v4_error(404, code::NO_ROUTE, "no such routes path"),
+    };
+    match result {
+        Ok(value) => Reply::v4(200, value),
+        Err(e) => failed(e),
+    }
+}
+
+/// `gateways/{id}/url/{provider}`: where a client sends that provider's requests.
+fn gateway_url(manage: &Manage, gateway: &str, provider: &str) -> Reply {
+    match manage.gateway_url(gateway, provider) {
+        Ok(url) => Reply::v4(200, Value::String(url)),
+        Err(e) => failed(e),
     }
 }
 

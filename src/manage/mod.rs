@@ -2,6 +2,8 @@
 //! kept in `{data_dir}/manage.db` and applied live over the config file's settings.
 
 pub mod gateway;
+pub mod route_store;
+mod routes;
 pub mod sealed;
 pub mod store;
 
@@ -95,10 +97,14 @@ impl Manage {
         };
         let mut kept = Vec::new();
         let keys = manage.keys_by_gateway()?;
+        let routes = routes::live_routes(&manage.store.routes()?);
         for stored in manage.store.gateways()? {
             let id = stored.object.id.clone();
             let candidate = match api_config(&stored, &keys) {
-                Ok(config) => config,
+                Ok(mut config) => {
+                    config.config.route = routes.get(&id).cloned().unwrap_or_default();
+                    config
+                }
                 Err(e) => {
                     log::error!("management store: gateway {id:?} left out: {e}");
                     continue;
@@ -211,7 +217,7 @@ impl Manage {
     }
 
     /// The stored API gateway `id`: 409 for the file's, 404 for none.
-    fn writable(&self, id: &str) -> Result<StoredGateway, ManageError> {
+    pub(crate) fn writable(&self, id: &str) -> Result<StoredGateway, ManageError> {
         if self.live.file_settings().gateway(id).is_some() {
             return Err(ManageError::Conflict(format!(
                 "gateway {id:?} is declared in the config file; change it there"
@@ -239,6 +245,34 @@ impl Manage {
             .map_err(|e| ManageError::Invalid(e.to_string()))?;
         self.store.put_gateway(&gateway)?;
         self.apply(configs)
+    }
+
+    /// `http://{first listen address}/v1/{account}/{gateway}/{provider}`.
+    pub fn gateway_url(&self, gateway_id: &str, provider: &str) -> Result<String, ManageError> {
+        let current = self.live.current();
+        let settings = &current.settings;
+        if settings.gateway(gateway_id).is_none() {
+            return Err(ManageError::NotFound(format!(
+                "gateway {gateway_id:?} not found"
+            )));
+        }
+        let Some(provider) = settings.provider_by_slug(provider) else {
+            return Err(ManageError::NotFound(format!(
+                "provider {provider:?} not found"
+            )));
+        };
+        let listen = settings
+            .listen
+            .first()
+            .map_or_else(String::new, |a| a.to_string());
+        let account = match settings.server.account_id.as_str() {
+            "*" => "default",
+            account => account,
+        };
+        Ok(format!(
+            "http://{listen}/v1/{account}/{gateway_id}/{}",
+            provider.slug
+        ))
     }
 
     /// The provider configs of the API gateway `gateway_id`.
@@ -330,7 +364,7 @@ impl Manage {
     }
 
     /// The stored gateways with their keys put in force again.
-    fn reapply(&self) -> Result<(), ManageError> {
+    pub(crate) fn reapply(&self) -> Result<(), ManageError> {
         let configs = self.configs(&self.store.gateways()?)?;
         self.apply(configs)
     }
@@ -360,9 +394,20 @@ impl Manage {
         Ok(keys)
     }
 
-    fn configs(&self, stored: &[StoredGateway]) -> Result<Vec<ApiGatewayConfig>, ManageError> {
+    pub(crate) fn configs(
+        &self,
+        stored: &[StoredGateway],
+    ) -> Result<Vec<ApiGatewayConfig>, ManageError> {
         let keys = self.keys_by_gateway()?;
-        stored.iter().map(|g| api_config(g, &keys)).collect()
+        let routes = routes::live_routes(&self.store.routes()?);
+        stored
+            .iter()
+            .map(|g| {
+                let mut config = api_config(g, &keys)?;
+                config.config.route = routes.get(&config.config.id).cloned().unwrap_or_default();
+                Ok(config)
+            })
+            .collect()
     }
 
     fn apply(&self, configs: Vec<ApiGatewayConfig>) -> Result<(), ManageError> {
@@ -449,7 +494,7 @@ fn api_config(
     })
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);

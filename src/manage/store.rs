@@ -68,7 +68,7 @@ pub struct StoredGateway {
 #[derive(Debug)]
 pub struct ManageStore {
     path: PathBuf,
-    conn: Mutex<Connection>,
+    pub(super) conn: Mutex<Connection>,
 }
 
 impl ManageStore {
@@ -98,6 +98,26 @@ impl ManageStore {
                  default_config INTEGER NOT NULL,
                  modified_at TEXT NOT NULL,
                  UNIQUE (gateway_id, provider_slug, alias)
+             );
+             CREATE TABLE IF NOT EXISTS routes (
+                 id TEXT PRIMARY KEY,
+                 gateway_id TEXT NOT NULL,
+                 name TEXT NOT NULL,
+                 created_at TEXT NOT NULL,
+                 modified_at TEXT NOT NULL,
+                 UNIQUE (gateway_id, name)
+             );
+             CREATE TABLE IF NOT EXISTS route_versions (
+                 version_id TEXT PRIMARY KEY,
+                 route_id TEXT NOT NULL,
+                 elements TEXT NOT NULL,
+                 created_at TEXT NOT NULL
+             );
+             CREATE TABLE IF NOT EXISTS route_deployments (
+                 deployment_id TEXT PRIMARY KEY,
+                 route_id TEXT NOT NULL,
+                 version_id TEXT NOT NULL,
+                 created_at TEXT NOT NULL
              );",
         )
         .map_err(fail)?;
@@ -107,7 +127,7 @@ impl ManageStore {
         })
     }
 
-    fn sqlite(&self, source: rusqlite::Error) -> StoreError {
+    pub(super) fn sqlite(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Sqlite {
             path: self.path.clone(),
             source,
@@ -166,11 +186,17 @@ impl ManageStore {
         let deleted = conn
             .execute("DELETE FROM gateways WHERE id = ?1", params![id])
             .map_err(|e| self.sqlite(e))?;
-        conn.execute(
+        conn.execute_batch("BEGIN").map_err(|e| self.sqlite(e))?;
+        for statement in [
             "DELETE FROM provider_configs WHERE gateway_id = ?1",
-            params![id],
-        )
-        .map_err(|e| self.sqlite(e))?;
+            "DELETE FROM route_versions WHERE route_id IN (SELECT id FROM routes WHERE gateway_id = ?1)",
+            "DELETE FROM route_deployments WHERE route_id IN (SELECT id FROM routes WHERE gateway_id = ?1)",
+            "DELETE FROM routes WHERE gateway_id = ?1",
+        ] {
+            conn.execute(statement, params![id])
+                .map_err(|e| self.sqlite(e))?;
+        }
+        conn.execute_batch("COMMIT").map_err(|e| self.sqlite(e))?;
         Ok(deleted > 0)
     }
 

@@ -208,6 +208,63 @@ def manage():
         metrics = httpx.get(f"{admin}/metrics").text
         assert STORED not in metrics
 
+    def route(model, end="end"):
+        return [
+            {"id": "start", "type": "start", "outputs": {"next": {"elementId": "m"}}},
+            {"id": "m", "type": "model",
+             "properties": {"provider": "mock", "model": model, "retries": 0, "timeout": 10000},
+             "outputs": {"success": {"elementId": end}, "fallback": {"elementId": end}}},
+            {"id": "end", "type": "end", "outputs": {}},
+        ]
+
+    def answering_model(gateway_id, route_name):
+        ai = openai.OpenAI(base_url=f"{gateway}/v1/{ACCOUNT}/{gateway_id}/compat", api_key="sk-client", max_retries=0)
+        return ai.chat.completions.create(
+            model=f"dynamic/{route_name}", messages=[{"role": "user", "content": "hi"}]
+        ).model
+
+    def routes_versions_deploy_and_roll_back():
+        routes = client.ai_gateway.dynamic_routing
+        create("routed")
+        made = routes.create("routed", account_id=ACCOUNT, name="support", elements=route("model-a"))
+        first = made.version.version_id
+        assert made.deployment.version_id == first and made.version.active == "true", made
+        assert answering_model("routed", "support") == "model-a"
+        draft = routes.create_version(made.id, account_id=ACCOUNT, gateway_id="routed", elements=route("model-b"))
+        assert draft.name == "support", draft
+        assert answering_model("routed", "support") == "model-a", "a draft is not live"
+        versions = routes.list_versions(made.id, account_id=ACCOUNT, gateway_id="routed").data.versions
+        assert [v.active for v in versions] == ["true", "false"], versions
+        second = versions[1].version_id
+        routes.create_deployment(made.id, account_id=ACCOUNT, gateway_id="routed", version_id=second)
+        assert answering_model("routed", "support") == "model-b"
+        routes.create_deployment(made.id, account_id=ACCOUNT, gateway_id="routed", version_id=first)
+        assert answering_model("routed", "support") == "model-a", "rolled back"
+        deployments = routes.list_deployments(made.id, account_id=ACCOUNT, gateway_id="routed").data.deployments
+        assert [d.version_id for d in deployments] == [first, second, first], deployments
+        got = routes.get_version(second, account_id=ACCOUNT, gateway_id="routed", id=made.id)
+        assert got.active == "false" and "model-b" in got.data, got
+        listed = routes.list("routed", account_id=ACCOUNT).data.routes
+        assert [r.name for r in listed] == ["support"], listed
+        renamed = routes.update(made.id, account_id=ACCOUNT, gateway_id="routed", name="helpdesk")
+        assert renamed.route.name == "helpdesk", renamed
+        assert answering_model("routed", "helpdesk") == "model-a"
+        assert routes.get(made.id, account_id=ACCOUNT, gateway_id="routed").name == "helpdesk"
+        # A version that does not validate names the element and field, and is not stored.
+        expect_status(
+            cloudflare.BadRequestError, 400,
+            lambda: routes.create_version(made.id, account_id=ACCOUNT, gateway_id="routed", elements=route("model-c", end="nowhere")),
+            "element `m`, field `outputs.fallback.elementId`",
+        )
+        assert len(routes.list_versions(made.id, account_id=ACCOUNT, gateway_id="routed").data.versions) == 2
+        gone = routes.delete(made.id, account_id=ACCOUNT, gateway_id="routed")
+        assert gone.name == "helpdesk", gone
+        assert routes.list("routed", account_id=ACCOUNT).data.routes == []
+
+    def provider_url():
+        url = client.ai_gateway.urls.get("mock", account_id=ACCOUNT, gateway_id="routed")
+        assert url.startswith("http://") and url.endswith("/routed/mock"), url
+
     def keep_one_for_the_restart():
         create("kept", retry_max_attempts=3)
         client.ai_gateway.provider_configs.create(
@@ -225,6 +282,8 @@ def manage():
     check("delete: gone from the API and the data plane", delete)
     check("a stored key goes upstream, only on its gateway, and is never shown", stored_key_goes_upstream_and_is_never_shown)
     check("a stored key deleted; config gateways take none", stored_keys_are_deleted_by_http_and_refused_on_config_gateways)
+    check("routes: versions, deploy, roll back, rename, delete", routes_versions_deploy_and_roll_back)
+    check("the provider URL of a gateway", provider_url)
     check("a gateway for the restart", keep_one_for_the_restart)
 
 
