@@ -8,8 +8,8 @@ target="${CARGO_TARGET_DIR:-target}"
 
 venv="${SLUICE_VENV:-.venv}"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/python" -c "import openai, anthropic, langchain_openai" 2>/dev/null ||
-  "$venv/bin/pip" install --quiet "openai>=1.40" "anthropic>=0.40" "langchain-openai>=0.3"
+"$venv/bin/python" -c "import openai, anthropic, langchain_openai, cloudflare" 2>/dev/null ||
+  "$venv/bin/pip" install --quiet "openai>=1.40" "anthropic>=0.40" "langchain-openai>=0.3" "cloudflare>=5.9"
 
 # Node 20 runs these majors (the next ones need Node 22).
 node_dir="${SLUICE_NODE:-.node}"
@@ -53,6 +53,8 @@ declare -A expect=(
   [python-langchain]='tok'
   [node-vercel-ai]='tok'
   [curl-logs]='sluice_cost_usd_total{'
+  [python-cloudflare]='team-a stores a key ending -key'
+  [curl-manage]='"id":"team-a"'
 )
 
 status=0
