@@ -16,6 +16,7 @@ mod query;
 mod reply;
 mod routes;
 mod v4;
+mod v4_logs;
 
 pub use logs::entry_json;
 pub use reply::{ErrorKind, Reply};

@@ -8,7 +8,7 @@ use subtle::ConstantTimeEq;
 
 use super::logs::{self, BodyPart};
 use super::reply::{ErrorKind, Reply};
-use super::{v4, AdminContext};
+use super::{v4, v4_logs, AdminContext};
 use crate::config::AdminRole;
 use crate::http::{Method, RequestHead};
 use crate::observe::logdb::LogStore;
@@ -146,6 +146,21 @@ impl Admin {
                 v4::code::NOT_FOUND,
                 format!("account {account:?} not found"),
             );
+        }
+        if let ["gateways", gateway, "logs", rest @ ..] =
+            tail.split('/').collect::<Vec<_>>().as_slice()
+        {
+            if let Err(e) = self.context.log_writer.flush() {
+                log::warn!("admin: log flush: {e}");
+            }
+            if self.known_gateway(gateway).is_err() {
+                return Reply::v4_error(
+                    404,
+                    v4::code::NOT_FOUND,
+                    format!("gateway {gateway:?} not found"),
+                );
+            }
+            return v4_logs::handle(&self.store, &head.method, gateway, rest, head.query(), body);
         }
         let Some(manage) = &self.context.manage else {
             return Reply::v4_error(404, v4::code::NO_ROUTE, "the management API is off");

@@ -265,6 +265,36 @@ def manage():
         url = client.ai_gateway.urls.get("mock", account_id=ACCOUNT, gateway_id="routed")
         assert url.startswith("http://") and url.endswith("/routed/mock"), url
 
+    def logs_list_filter_get_edit_and_delete():
+        logs = client.ai_gateway.logs
+        create("logged")
+        for _ in range(3):
+            chat("logged")
+        page = logs.list("logged", account_id=ACCOUNT, per_page=2)
+        assert len(page.result) == 2 and page.result_info.total_count == 3, page
+        first = page.result[0]
+        assert first.provider == "mock" and first.model and first.success and first.duration >= 0, first
+        by_filter = logs.list(
+            "logged", account_id=ACCOUNT,
+            filters=[{"key": "provider", "operator": "eq", "value": ["mock"]},
+                     {"key": "cost", "operator": "gt", "value": [1000000]}],
+        )
+        assert by_filter.result == [], by_filter.result
+        ranged = logs.list("logged", account_id=ACCOUNT, min_tokens_in=1, order_by="created_at",
+                           order_by_direction="asc")
+        assert len(ranged.result) == 3 and ranged.result[-1].id == first.id, ranged.result
+        got = logs.get(first.id, account_id=ACCOUNT, gateway_id="logged")
+        assert got.id == first.id and got.status_code == 200, got
+        logs.edit(first.id, account_id=ACCOUNT, gateway_id="logged", feedback=1, score=90)
+        liked = logs.list("logged", account_id=ACCOUNT, feedback=1).result
+        assert [e.id for e in liked] == [first.id], liked
+        request = logs.request(first.id, account_id=ACCOUNT, gateway_id="logged")
+        assert request["model"] == "mock/gpt-4o-mini", request
+        deleted = logs.delete("logged", account_id=ACCOUNT, filters=[{"key": "id", "operator": "eq", "value": [first.id]}])
+        assert deleted.success, deleted
+        expect_status(cloudflare.NotFoundError, 404, lambda: logs.get(first.id, account_id=ACCOUNT, gateway_id="logged"))
+        assert logs.list("logged", account_id=ACCOUNT).result_info.total_count == 2
+
     def keep_one_for_the_restart():
         create("kept", retry_max_attempts=3)
         client.ai_gateway.provider_configs.create(
@@ -284,6 +314,7 @@ def manage():
     check("a stored key deleted; config gateways take none", stored_keys_are_deleted_by_http_and_refused_on_config_gateways)
     check("routes: versions, deploy, roll back, rename, delete", routes_versions_deploy_and_roll_back)
     check("the provider URL of a gateway", provider_url)
+    check("logs: list with filters and ranges, get, edit, bodies, delete", logs_list_filter_get_edit_and_delete)
     check("a gateway for the restart", keep_one_for_the_restart)
 
 

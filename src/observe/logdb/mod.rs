@@ -2,6 +2,7 @@
 //! schema; `writer` appends from a background thread, `store` reads and edits.
 
 mod batch;
+mod condition;
 mod entry;
 mod id;
 mod query;
@@ -18,6 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::Connection;
 
+pub use condition::{CompareOp, LogCondition, LogField};
 pub use entry::{LogEntry, MAX_LOGGED_BODY_BYTES};
 pub use id::LogId;
 pub use query::{Direction, ListQuery, LogFilter, OrderBy, MAX_PER_PAGE};

@@ -1,6 +1,7 @@
 //! What a log query asks for (filters, order, page) and its SQL `WHERE` clause,
 //! built only from fixed column names and bound parameters.
 
+use super::condition::LogCondition;
 use rusqlite::types::Value;
 
 use super::id::row_key_range;
@@ -36,6 +37,8 @@ pub struct LogFilter {
     /// Each pair must match a metadata entry: key equal, value equal as text
     /// (`"7"` matches the number 7, `"true"` the boolean).
     pub metadata: Vec<(String, String)>,
+    /// Comparisons that must all hold (the hosted API's `filters[]` and ranges).
+    pub conditions: Vec<LogCondition>,
 }
 
 /// The sort key of a listing; ties are broken by insertion order, in the same direction.
@@ -52,6 +55,16 @@ pub enum OrderBy {
     TokensIn,
     /// Output tokens.
     TokensOut,
+    /// Provider slug.
+    Provider,
+    /// The model as asked.
+    Model,
+    /// Success first or last.
+    Success,
+    /// Cached first or last.
+    Cached,
+    /// Feedback.
+    Feedback,
 }
 
 impl OrderBy {
@@ -63,6 +76,11 @@ impl OrderBy {
             "cost" => OrderBy::Cost,
             "tokens_in" => OrderBy::TokensIn,
             "tokens_out" => OrderBy::TokensOut,
+            "provider" => OrderBy::Provider,
+            "model" => OrderBy::Model,
+            "success" => OrderBy::Success,
+            "cached" => OrderBy::Cached,
+            "feedback" => OrderBy::Feedback,
             _ => return None,
         })
     }
@@ -75,6 +93,11 @@ impl OrderBy {
             OrderBy::Cost => "cost",
             OrderBy::TokensIn => "tokens_in",
             OrderBy::TokensOut => "tokens_out",
+            OrderBy::Provider => "provider",
+            OrderBy::Model => "model",
+            OrderBy::Success => "(flags & 1)",
+            OrderBy::Cached => "(flags & 2)",
+            OrderBy::Feedback => "feedback",
         }
     }
 }
@@ -151,11 +174,11 @@ const METADATA_MATCH: &str = "EXISTS (SELECT 1 FROM json_each(CASE WHEN \
 impl LogFilter {
     /// ` WHERE ...` (or "") and its parameters, in order.
     pub(super) fn where_clause(&self) -> (String, Vec<Value>) {
-        let mut terms: Vec<&str> = Vec::new();
+        let mut terms: Vec<String> = Vec::new();
         let mut params = Vec::new();
-        let mut text = |terms: &mut Vec<&str>, sql, value: &Option<String>| {
+        let mut text = |terms: &mut Vec<String>, sql: &str, value: &Option<String>| {
             if let Some(v) = value {
-                terms.push(sql);
+                terms.push(sql.to_string());
                 params.push(Value::Text(v.clone()));
             }
         };
@@ -182,14 +205,19 @@ impl LogFilter {
         ];
         for (sql, value) in ints {
             if let Some(v) = value {
-                terms.push(sql);
+                terms.push(sql.to_string());
                 params.push(Value::Integer(v));
             }
         }
         for (key, value) in &self.metadata {
-            terms.push(METADATA_MATCH);
+            terms.push(METADATA_MATCH.to_string());
             params.push(Value::Text(key.clone()));
             params.push(Value::Text(value.clone()));
+        }
+        for condition in &self.conditions {
+            let (term, values) = condition.sql();
+            terms.push(term);
+            params.extend(values);
         }
         if terms.is_empty() {
             (String::new(), params)
