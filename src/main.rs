@@ -79,16 +79,20 @@ fn main() -> ExitCode {
             println!("sluice {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
-        Command::Check { config } => match load(config) {
-            Ok(settings) => {
-                print!("{}", settings.render_redacted());
-                ExitCode::SUCCESS
+        Command::Check { config } => {
+            match Settings::load_reporting_all(config_path(config).as_deref()) {
+                Ok(settings) => {
+                    print!("{}", settings.render_redacted());
+                    ExitCode::SUCCESS
+                }
+                Err(errors) => {
+                    for e in errors {
+                        eprintln!("sluice: {e}");
+                    }
+                    ExitCode::FAILURE
+                }
             }
-            Err(e) => {
-                eprintln!("sluice: {e}");
-                ExitCode::FAILURE
-            }
-        },
+        }
         Command::Serve {
             config,
             listen,
@@ -143,22 +147,19 @@ fn parse_args() -> Result<Command, lexopt::Error> {
     }
 }
 
-/// `--config`, else `SLUICE_CONFIG`, else the embedded default.
 /// `--config`, else `SLUICE_CONFIG`; `None`: the embedded default.
 fn config_path(config: Option<PathBuf>) -> Option<PathBuf> {
     config.or_else(|| std::env::var_os("SLUICE_CONFIG").map(PathBuf::from))
 }
 
-fn load(config: Option<PathBuf>) -> Result<Settings, sluice::config::ConfigError> {
-    Settings::load(config_path(config).as_deref())
-}
-
 fn serve(config: Option<PathBuf>, listen: Vec<String>, workers: Option<usize>) -> ExitCode {
     let path = config_path(config);
-    let mut settings = match Settings::load(path.as_deref()) {
+    let mut settings = match Settings::load_reporting_all(path.as_deref()) {
         Ok(s) => s,
-        Err(e) => {
-            log::error!("{e}");
+        Err(errors) => {
+            for e in errors {
+                log::error!("{e}");
+            }
             return ExitCode::FAILURE;
         }
     };

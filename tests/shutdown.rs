@@ -372,14 +372,21 @@ fn check_prints_the_config_without_secrets() {
     assert!(!text.contains("very-secret"), "{text}");
     assert!(text.contains("redacted"), "{text}");
 
-    std::fs::write(&path, "[server]\nlisten_typo = 1\n").unwrap();
+    // Every error in the file, not only the first.
+    std::fs::write(
+        &path,
+        "[server]\nlisten_typo = 1\n[upstream]\nconnect_timeout_ms = 0\n",
+    )
+    .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(["check", "--config"])
         .arg(&path)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("server.listen_typo"));
+    let errors = String::from_utf8_lossy(&out.stderr);
+    assert!(errors.contains("server.listen_typo"), "{errors}");
+    assert!(errors.contains("upstream.connect_timeout_ms"), "{errors}");
 }
 
 #[test]

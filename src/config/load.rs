@@ -16,31 +16,18 @@ impl Settings {
         let Some(path) = path else {
             return Settings::embedded_default();
         };
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let base = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
+        let (text, base) = read_file(path)?;
         from_text_in(&text, &path.display().to_string(), base, &env::process_env)
     }
 
     /// As `load`, but a file with errors answers with all of them (up to `MAX_REPORTED`),
     /// not only the first: after each error its key is taken out and the file checked again.
-    /// A reload logs them all, so one edit can fix them all.
-    pub fn load_reporting_all(path: &Path) -> Result<Settings, Vec<ConfigError>> {
-        let text = std::fs::read_to_string(path).map_err(|source| {
-            vec![ConfigError::Read {
-                path: path.to_path_buf(),
-                source,
-            }]
-        })?;
-        let base = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
+    /// `sluice check` and a reload report them all, so one edit can fix them all.
+    pub fn load_reporting_all(path: Option<&Path>) -> Result<Settings, Vec<ConfigError>> {
+        let Some(path) = path else {
+            return Settings::embedded_default().map_err(|e| vec![e]);
         };
+        let (text, base) = read_file(path).map_err(|e| vec![e])?;
         let mut table = parse(&text, &path.display().to_string()).map_err(|e| vec![e])?;
         let mut errors = Vec::new();
         loop {
@@ -70,6 +57,19 @@ impl Settings {
     pub fn embedded_default() -> Result<Settings, ConfigError> {
         embedded_default_with(&env::process_env)
     }
+}
+
+/// The file's text, and the directory its relative paths (route files) start from.
+fn read_file(path: &Path) -> Result<(String, &Path), ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let base = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    Ok((text, base))
 }
 
 /// Errors one reload reports at most.
@@ -228,6 +228,30 @@ mod tests {
     use super::*;
     use crate::providers::{Api, AuthStyle};
     use std::io::Write;
+
+    #[test]
+    fn remove_key_takes_out_table_keys_and_array_elements_only() {
+        let mut table = parse(
+            "[server]\nworkers = 1\n[[gateway]]\nid = \"a\"\nretry = { max_attempts = 9 }\n\
+             [[gateway]]\nid = \"b\"\n",
+            "t",
+        )
+        .unwrap();
+        assert!(remove_key(&mut table, "gateway[0].retry.max_attempts"));
+        assert!(table["gateway"][0]["retry"].as_table().unwrap().is_empty());
+        assert!(remove_key(&mut table, "gateway[1]"));
+        assert_eq!(table["gateway"].as_array().unwrap().len(), 1);
+        assert!(remove_key(&mut table, "server.workers"));
+        for not_a_key in [
+            "server.workers",
+            "gateway[5].id",
+            "gateway[x]",
+            "",
+            "gateway \"a\".id",
+        ] {
+            assert!(!remove_key(&mut table, not_a_key), "{not_a_key}");
+        }
+    }
 
     /// A fake environment, so tests never race on the process one.
     fn fake_env(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> EnvValue {

@@ -22,11 +22,7 @@ pub enum ReloadOutcome {
 
 /// Reads the config at `path` (`None`: the embedded default) and publishes it to `live`.
 pub fn reload_file(live: &LiveConfig, path: Option<&Path>) -> ReloadOutcome {
-    let loaded = match path {
-        Some(path) => Settings::load_reporting_all(path),
-        None => Settings::embedded_default().map_err(|e| vec![e]),
-    };
-    let mut settings = match loaded {
+    let mut settings = match Settings::load_reporting_all(path) {
         Ok(settings) => settings,
         Err(errors) => return ReloadOutcome::Refused(errors),
     };

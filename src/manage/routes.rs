@@ -51,9 +51,7 @@ impl Manage {
             }],
             versions: vec![version],
         };
-        self.check_routes(gateway_id, |routes| {
-            routes.push(route_config(name, elements));
-        })?;
+        self.check_routes(gateway_id, name, route_config(name, elements))?;
         if !self.store.add_route(&route)? {
             return Err(ManageError::Conflict(format!(
                 "gateway {gateway_id:?} already has a route named {name:?}"
@@ -72,10 +70,7 @@ impl Manage {
     ) -> Result<Value, ManageError> {
         let route = self.stored_route(gateway_id, id)?;
         let elements = live_elements(&route);
-        self.check_routes(gateway_id, |routes| {
-            routes.retain(|r| r.name != route.name);
-            routes.push(route_config(name, elements));
-        })?;
+        self.check_routes(gateway_id, &route.name, route_config(name, elements))?;
         if !self.store.rename_route(id, name, &now())? {
             return Err(ManageError::Conflict(format!(
                 "gateway {gateway_id:?} already has a route named {name:?}"
@@ -101,10 +96,11 @@ impl Manage {
         elements: Vec<Value>,
     ) -> Result<Value, ManageError> {
         let route = self.stored_route(gateway_id, id)?;
-        self.check_routes(gateway_id, |routes| {
-            routes.retain(|r| r.name != route.name);
-            routes.push(route_config(&route.name, elements.clone()));
-        })?;
+        self.check_routes(
+            gateway_id,
+            &route.name,
+            route_config(&route.name, elements.clone()),
+        )?;
         let version = RouteVersion {
             version_id: new_id(),
             elements: Value::Array(elements).to_string(),
@@ -154,10 +150,7 @@ impl Manage {
         let route = self.stored_route(gateway_id, id)?;
         let version = find_version(&route, version_id)?;
         let elements: Vec<Value> = serde_json::from_str(&version.elements).unwrap_or_default();
-        self.check_routes(gateway_id, |routes| {
-            routes.retain(|r| r.name != route.name);
-            routes.push(route_config(&route.name, elements));
-        })?;
+        self.check_routes(gateway_id, &route.name, route_config(&route.name, elements))?;
         let deployment = RouteDeployment {
             deployment_id: new_id(),
             version_id: version_id.to_string(),
@@ -187,16 +180,19 @@ impl Manage {
             .ok_or_else(|| ManageError::NotFound(format!("route {id:?} not found")))
     }
 
-    /// Checks the API gateways validate with `gateway_id`'s live routes changed by `change`:
-    /// errors name the route, element and field, as `sluice check` does.
+    /// Checks the API gateways validate with `route` live on `gateway_id` in place of its
+    /// route `replacing` (or added): errors name the route, element and field, as
+    /// `sluice check` does.
     fn check_routes(
         &self,
         gateway_id: &str,
-        change: impl FnOnce(&mut Vec<RouteConfig>),
+        replacing: &str,
+        route: RouteConfig,
     ) -> Result<(), ManageError> {
         let mut configs = self.configs(&self.store.gateways()?)?;
         if let Some(target) = configs.iter_mut().find(|c| c.config.id == gateway_id) {
-            change(&mut target.config.route);
+            target.config.route.retain(|r| r.name != replacing);
+            target.config.route.push(route);
         }
         self.live
             .check_api_gateways(&configs)

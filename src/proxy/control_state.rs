@@ -134,3 +134,35 @@ impl std::fmt::Debug for ControlState {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(limit: u64) -> Settings {
+        let text = format!(
+            "[[gateway]]\nid = \"g\"\nrate_limit = {{ limit = {limit}, interval_s = 60 }}\n"
+        );
+        Settings::from_toml_str(&text, "test").unwrap()
+    }
+
+    #[test]
+    fn a_successor_keeps_an_unchanged_limiters_window_and_restarts_a_changed_one() {
+        let first = ControlState::new(&settings(1), Arc::new(SystemClock));
+        assert!(first.admit("g").is_ok());
+        assert!(first.admit("g").is_err(), "one a minute");
+        let same = first.successor(&settings(1));
+        assert!(same.admit("g").is_err(), "the window carried over");
+        let changed = same.successor(&settings(2));
+        assert!(
+            changed.admit("g").is_ok(),
+            "a changed limit starts a new window"
+        );
+        assert!(Arc::ptr_eq(
+            changed.local_counters(),
+            first.local_counters()
+        ));
+        let off = changed.successor(&settings(0));
+        assert!(off.admit("g").is_ok() && off.admit("g").is_ok());
+    }
+}
