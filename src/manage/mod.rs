@@ -175,7 +175,8 @@ impl Manage {
         self.write(StoredGateway {
             object,
             created_at: time.clone(),
-            modified_at: time,
+            modified_at: time.clone(),
+            cache_epoch: time,
         })?;
         self.gateway(&id)
     }
@@ -188,10 +189,16 @@ impl Manage {
     ) -> Result<GatewayView, ManageError> {
         let existing = self.writable(id)?;
         object.id = id.to_string();
+        let time = now();
+        let cache_epoch = match object.cache_invalidate_on_update {
+            true => time.clone(),
+            false => existing.cache_epoch,
+        };
         self.write(StoredGateway {
             object,
             created_at: existing.created_at,
-            modified_at: now(),
+            modified_at: time,
+            cache_epoch,
         })?;
         self.gateway(id)
     }
@@ -473,8 +480,9 @@ fn provider_config_json(config: &StoredProviderConfig) -> Value {
     })
 }
 
-/// The settings' form of a stored gateway. With `cache_invalidate_on_update`, its cache
-/// scope carries the time of its last change, so a change leaves older entries unreachable.
+/// The settings' form of a stored gateway. Its cache scope carries the time its cache was
+/// last invalidated, so an update with `cache_invalidate_on_update` leaves older entries
+/// unreachable (to age out of the cache).
 fn api_config(
     stored: &StoredGateway,
     keys: &std::collections::BTreeMap<String, GatewayKeys>,
@@ -483,10 +491,7 @@ fn api_config(
         .object
         .to_config()
         .map_err(|e| ManageError::Invalid(e.to_string()))?;
-    let cache_scope = match stored.object.cache_invalidate_on_update {
-        true => format!("{}@{}", config.id, stored.modified_at),
-        false => config.id.clone(),
-    };
+    let cache_scope = format!("{}@{}", config.id, stored.cache_epoch);
     Ok(ApiGatewayConfig {
         keys: keys.get(&config.id).cloned().unwrap_or_default(),
         config,

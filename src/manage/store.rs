@@ -62,6 +62,9 @@ pub struct StoredGateway {
     pub created_at: String,
     /// When it was last changed.
     pub modified_at: String,
+    /// When its cache was last invalidated (created, or updated with
+    /// `cache_invalidate_on_update`): part of its cache scope.
+    pub cache_epoch: String,
 }
 
 /// The open store. Used by the admin thread; the lock only orders its calls.
@@ -86,7 +89,8 @@ impl ManageStore {
                  id TEXT PRIMARY KEY,
                  object TEXT NOT NULL,
                  created_at TEXT NOT NULL,
-                 modified_at TEXT NOT NULL
+                 modified_at TEXT NOT NULL,
+                 cache_epoch TEXT NOT NULL
              );
              CREATE TABLE IF NOT EXISTS provider_configs (
                  id TEXT PRIMARY KEY,
@@ -138,17 +142,30 @@ impl ManageStore {
     pub fn gateways(&self) -> Result<Vec<StoredGateway>, StoreError> {
         let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
         let mut statement = conn
-            .prepare("SELECT id, object, created_at, modified_at FROM gateways ORDER BY id")
+            .prepare(
+                "SELECT id, object, created_at, modified_at, cache_epoch FROM gateways ORDER BY id",
+            )
             .map_err(|e| self.sqlite(e))?;
         let rows = statement
             .query_map([], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                ))
             })
             .map_err(|e| self.sqlite(e))?;
         let mut gateways = Vec::new();
         for row in rows {
-            let (id, object, created_at, modified_at): (String, String, String, String) =
-                row.map_err(|e| self.sqlite(e))?;
+            let (id, object, created_at, modified_at, cache_epoch): (
+                String,
+                String,
+                String,
+                String,
+                String,
+            ) = row.map_err(|e| self.sqlite(e))?;
             let object = serde_json::from_str(&object).map_err(|source| StoreError::Corrupt {
                 path: self.path.clone(),
                 id,
@@ -158,6 +175,7 @@ impl ManageStore {
                 object,
                 created_at,
                 modified_at,
+                cache_epoch,
             });
         }
         Ok(gateways)
@@ -173,8 +191,15 @@ impl ManageStore {
             })?;
         let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
         conn.execute(
-            "INSERT OR REPLACE INTO gateways (id, object, created_at, modified_at) VALUES (?1, ?2, ?3, ?4)",
-            params![gateway.object.id, object, gateway.created_at, gateway.modified_at],
+            "INSERT OR REPLACE INTO gateways (id, object, created_at, modified_at, cache_epoch)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                gateway.object.id,
+                object,
+                gateway.created_at,
+                gateway.modified_at,
+                gateway.cache_epoch
+            ],
         )
         .map_err(|e| self.sqlite(e))?;
         Ok(())
