@@ -25,7 +25,6 @@ pub use spend::window as spend_window;
 
 use crate::config::Settings;
 use crate::lifecycle::Drain;
-use crate::live::Snapshot;
 use crate::observe::metrics::WorkerMetrics;
 use crate::observe::{AccessLog, LogSender, PriceTable};
 use crate::upstream::Upstream;
@@ -56,13 +55,18 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// This worker with `snapshot`'s config, controls and prices; its pool, drain, metrics
-    /// and log ends are the same.
-    pub fn with_snapshot(&self, snapshot: &Snapshot) -> Worker {
+    /// This worker with another config snapshot's settings, controls and prices; its pool,
+    /// drain, metrics and log ends are the same.
+    pub fn with_config(
+        &self,
+        settings: Arc<Settings>,
+        controls: Arc<ControlState>,
+        prices: Arc<PriceTable>,
+    ) -> Worker {
         Worker {
-            settings: snapshot.settings.clone(),
-            controls: snapshot.controls.clone(),
-            prices: snapshot.prices.clone(),
+            settings,
+            controls,
+            prices,
             upstream: self.upstream.clone(),
             drain: self.drain.clone(),
             metrics: self.metrics.clone(),
@@ -92,9 +96,8 @@ impl WorkerSlot {
         self.current.borrow().clone()
     }
 
-    /// New requests from now on run with `snapshot`.
-    pub fn switch_to(&self, snapshot: &Snapshot) {
-        let next = Rc::new(self.current().with_snapshot(snapshot));
-        *self.current.borrow_mut() = next;
+    /// New requests from now on run with `next` (a worker made by `with_config`).
+    pub fn switch_to(&self, next: Worker) {
+        *self.current.borrow_mut() = Rc::new(next);
     }
 }

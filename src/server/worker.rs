@@ -172,7 +172,12 @@ async fn serve(spec: WorkerSpec, ready: Sender<Ready>) {
         }
         if spec.live.generation() != generation {
             generation = spec.live.generation();
-            worker.switch_to(&spec.live.current());
+            let snapshot = spec.live.current();
+            worker.switch_to(worker.current().with_config(
+                snapshot.settings.clone(),
+                snapshot.controls.clone(),
+                snapshot.prices.clone(),
+            ));
         }
         if metrics.publish_wanted() || last_publish.elapsed() >= METRICS_PUBLISH_EVERY {
             metrics.set_pool(upstream.stats());
