@@ -29,6 +29,9 @@ admin_tokens = [{ token = "sdk-read-token", role = "read" }]
 [provider.mock]
 base_url = "http://$mock_addr/v1"
 
+[price.mock]
+"gpt-4o-mini" = { in = 1e-4, out = 1e-4 }
+
 [provider.anthropic]
 base_url = "http://$mock_addr"
 

@@ -30,6 +30,8 @@ pub enum ErrorCode {
     BudgetExhausted = 2013,
     /// 400: the request needs a translation between APIs that sluice cannot make.
     NeedsTranslation = 2014,
+    /// 403: the access token may not use the model asked for.
+    ModelNotAllowed = 2015,
     /// 400: a `/compat` model name has no `provider/` prefix and no default provider.
     NoProviderPrefix = 2019,
     /// The gateway holds too much already (request bodies in memory): try again shortly.
@@ -47,6 +49,7 @@ impl ErrorCode {
             | ErrorCode::NoProviderPrefix => 400,
             ErrorCode::TooLarge => 413,
             ErrorCode::NoCredentials | ErrorCode::GatewayAuth => 401,
+            ErrorCode::ModelNotAllowed => 403,
             ErrorCode::UpstreamFailed => 502,
             ErrorCode::UpstreamTimeout => 504,
             ErrorCode::RateLimited | ErrorCode::BudgetExhausted => 429,

@@ -60,6 +60,7 @@ pub fn entry_json(e: &LogEntry) -> Value {
         "route": (!e.route.is_empty()).then_some(&e.route),
         "route_version": (!e.route_version.is_empty()).then_some(&e.route_version),
         "route_path": serde_json::from_str::<Value>(&e.route_path).ok(),
+        "access_token": (!e.access_token.is_empty()).then_some(&e.access_token),
         "feedback": e.feedback,
         "score": e.score,
     })

@@ -74,10 +74,34 @@ pub fn handle(
             }
         }
         (_, ["gateways", id, "routes", rest @ ..]) => routes(manage, method, id, rest, query, body),
-        (Method::Get, ["gateways", id, "url", provider]) => gateway_url(manage, id, provider),
-        (_, ["gateways"] | ["gateways", _] | ["gateways", _, "provider_configs", ..]) => {
-            Reply::v4_error(405, code::METHOD, "method not allowed on this route")
+        (Method::Get, ["gateways", id, "access_tokens"]) => match manage.access_tokens(id) {
+            Ok(items) => page_of(items, query),
+            Err(e) => failed(e),
+        },
+        (Method::Post, ["gateways", id, "access_tokens"]) => match serde_json::from_slice(body) {
+            Ok(new) => match manage.create_access_token(id, new) {
+                Ok(object) => Reply::v4(200, object),
+                Err(e) => failed(e),
+            },
+            Err(e) => Reply::v4_error(
+                400,
+                code::INVALID,
+                format!("invalid access token: {}", field_error(&e)),
+            ),
+        },
+        (Method::Delete, ["gateways", id, "access_tokens", token]) => {
+            match manage.revoke_access_token(id, token) {
+                Ok(object) => Reply::v4(200, object),
+                Err(e) => failed(e),
+            }
         }
+        (Method::Get, ["gateways", id, "url", provider]) => gateway_url(manage, id, provider),
+        (
+            _,
+            ["gateways"]
+            | ["gateways", _]
+            | ["gateways", _, "provider_configs" | "access_tokens", ..],
+        ) => Reply::v4_error(405, code::METHOD, "method not allowed on this route"),
         _ => Reply::v4_error(
             404,
             code::NO_ROUTE,

@@ -1,6 +1,7 @@
 //! The TOML config file (SPEC section 2): its schema, `env:` values, validation,
 //! and the immutable snapshot (`Settings`) that workers read.
 
+mod access_token;
 mod env;
 mod gateway_keys;
 mod load;
@@ -15,6 +16,7 @@ mod validate;
 use suggest::did_you_mean;
 use validate::check_readable;
 
+pub use access_token::{token_hash, AccessToken, TokenRate, TokenSpend};
 pub use gateway_keys::GatewayKeys;
 pub use routes::RouteConfig;
 
@@ -403,6 +405,11 @@ pub struct Gateway {
     /// Provider keys stored on this gateway through the management API; they come before
     /// the provider's own `keys`.
     pub stored_keys: GatewayKeys,
+    /// Access tokens made through the management API; accepted like `auth_tokens`.
+    pub access_tokens: Vec<AccessToken>,
+    /// Requests must carry a gateway token: `auth_tokens` in the file, or an API gateway
+    /// with `authentication: true`.
+    pub authenticated: bool,
 }
 
 /// A gateway the management API made, as the settings take it.
@@ -414,6 +421,10 @@ pub struct ApiGatewayConfig {
     pub cache_scope: String,
     /// `Gateway::stored_keys`.
     pub keys: GatewayKeys,
+    /// `Gateway::access_tokens`.
+    pub access_tokens: Vec<AccessToken>,
+    /// The object's `authentication`.
+    pub authentication: bool,
 }
 
 /// The resolved, validated config: an immutable snapshot shared by all workers (`Arc`).

@@ -306,6 +306,8 @@ fn resolve_gateway(
         aliases: routing.aliases,
         cache_scope: config.id.clone(),
         stored_keys: GatewayKeys::default(),
+        access_tokens: Vec::new(),
+        authenticated: !config.auth_tokens.is_empty(),
         config,
         from_api: false,
     })
@@ -333,6 +335,8 @@ impl Settings {
             gateway.from_api = true;
             gateway.cache_scope = api.cache_scope.clone();
             gateway.stored_keys = api.keys.clone();
+            gateway.access_tokens = api.access_tokens.clone();
+            gateway.authenticated = api.authentication;
             settings.gateways.insert(gateway.id.clone(), gateway);
         }
         Ok((settings, shadowed))

@@ -22,6 +22,8 @@ pub enum Owner {
     },
     /// One rule of the gateway's `spend_limits`.
     SpendRule(String),
+    /// An access token's own rate or spend limit, by the token's id.
+    AccessToken(String),
 }
 
 /// One bucket: its gateway, owner, and the partition (a key's value; "" for one shared).

@@ -31,7 +31,7 @@ pub struct ApiGateway {
     /// `fixed` or `sliding`.
     #[serde(default)]
     pub rate_limiting_technique: Option<RateTechnique>,
-    /// Requests need a gateway token (`cf-aig-authorization`).
+    /// Requests need one of the gateway's access tokens (`cf-aig-authorization`).
     #[serde(default)]
     pub authentication: bool,
     /// Only customer keys (stored or the client's): always so here, as there is no unified billing.
@@ -148,12 +148,6 @@ impl ApiGateway {
                     format!("{other:?} is not implemented; sluice deletes the oldest entries (DELETE_OLDEST)"),
                 ))
             }
-        }
-        if self.authentication {
-            return Err(refuse(
-                "authentication",
-                "an authenticated gateway needs access tokens, which the management API cannot make yet; declare the gateway with auth_tokens in the config file",
-            ));
         }
         let mut config = GatewayConfig {
             id: self.id.clone(),

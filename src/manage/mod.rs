@@ -1,6 +1,7 @@
 //! The management plane: the gateways and stored provider keys the management API makes,
 //! kept in `{data_dir}/manage.db` and applied live over the config file's settings.
 
+pub mod access_tokens;
 pub mod gateway;
 pub mod route_store;
 mod routes;
@@ -98,11 +99,19 @@ impl Manage {
         let mut kept = Vec::new();
         let keys = manage.keys_by_gateway()?;
         let routes = routes::live_routes(&manage.store.routes()?);
+        let tokens = match manage.tokens_by_gateway() {
+            Ok(tokens) => tokens,
+            Err(e) => {
+                log::error!("management store: access tokens left out: {e}");
+                Default::default()
+            }
+        };
         for stored in manage.store.gateways()? {
             let id = stored.object.id.clone();
             let candidate = match api_config(&stored, &keys) {
                 Ok(mut config) => {
                     config.config.route = routes.get(&id).cloned().unwrap_or_default();
+                    config.access_tokens = tokens.get(&id).cloned().unwrap_or_default();
                     config
                 }
                 Err(e) => {
@@ -407,11 +416,14 @@ impl Manage {
     ) -> Result<Vec<ApiGatewayConfig>, ManageError> {
         let keys = self.keys_by_gateway()?;
         let routes = routes::live_routes(&self.store.routes()?);
+        let tokens = self.tokens_by_gateway()?;
         stored
             .iter()
             .map(|g| {
                 let mut config = api_config(g, &keys)?;
-                config.config.route = routes.get(&config.config.id).cloned().unwrap_or_default();
+                let id = &g.object.id;
+                config.config.route = routes.get(id).cloned().unwrap_or_default();
+                config.access_tokens = tokens.get(id).cloned().unwrap_or_default();
                 Ok(config)
             })
             .collect()
@@ -494,6 +506,8 @@ fn api_config(
     let cache_scope = format!("{}@{}", config.id, stored.cache_epoch);
     Ok(ApiGatewayConfig {
         keys: keys.get(&config.id).cloned().unwrap_or_default(),
+        access_tokens: Vec::new(),
+        authentication: stored.object.authentication,
         config,
         cache_scope,
     })

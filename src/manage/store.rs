@@ -103,6 +103,16 @@ impl ManageStore {
                  modified_at TEXT NOT NULL,
                  UNIQUE (gateway_id, provider_slug, alias)
              );
+             CREATE TABLE IF NOT EXISTS access_tokens (
+                 id TEXT PRIMARY KEY,
+                 gateway_id TEXT NOT NULL,
+                 name TEXT NOT NULL,
+                 token_hash BLOB NOT NULL,
+                 models TEXT NOT NULL,
+                 rate_limit TEXT NOT NULL,
+                 spend_limit TEXT NOT NULL,
+                 created_at TEXT NOT NULL
+             );
              CREATE TABLE IF NOT EXISTS routes (
                  id TEXT PRIMARY KEY,
                  gateway_id TEXT NOT NULL,
@@ -214,6 +224,7 @@ impl ManageStore {
         conn.execute_batch("BEGIN").map_err(|e| self.sqlite(e))?;
         for statement in [
             "DELETE FROM provider_configs WHERE gateway_id = ?1",
+            "DELETE FROM access_tokens WHERE gateway_id = ?1",
             "DELETE FROM route_versions WHERE route_id IN (SELECT id FROM routes WHERE gateway_id = ?1)",
             "DELETE FROM route_deployments WHERE route_id IN (SELECT id FROM routes WHERE gateway_id = ?1)",
             "DELETE FROM routes WHERE gateway_id = ?1",

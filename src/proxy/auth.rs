@@ -1,7 +1,7 @@
 //! Gateway authentication (SPEC section 5): whether the request may use the gateway,
 //! and whether the client's `Authorization` is a gateway token (never forwarded).
 
-use crate::config::{ClientKeys, Gateway, GatewayKeys};
+use crate::config::{token_hash, AccessToken, ClientKeys, Gateway, GatewayKeys};
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::RequestHead;
 use crate::redact::Secret;
@@ -17,6 +17,8 @@ pub struct GatewayAuth<'a> {
     pub client_keys: ClientKeys,
     /// Keys stored on the gateway (management API), tried before the provider's own.
     pub stored_keys: &'a GatewayKeys,
+    /// The access token the request authenticated with, if one: its limits apply.
+    pub access_token: Option<&'a AccessToken>,
 }
 
 /// Checks `cf-aig-authorization` (or `Authorization`) against the gateway's tokens.
@@ -25,19 +27,28 @@ pub fn authenticate<'a>(
     head: &RequestHead,
 ) -> Result<GatewayAuth<'a>, GatewayError> {
     let authorization_is_gateway_token = authorization_is_gateway_token(gateway, head);
-    let decided = GatewayAuth {
+    let mut decided = GatewayAuth {
         authorization_is_gateway_token,
         client_keys: gateway.config.client_keys,
         stored_keys: &gateway.stored_keys,
+        access_token: None,
     };
-    if gateway.auth_tokens.is_empty() {
+    if !gateway.authenticated {
         return Ok(decided);
     }
-    let authenticated = match head.header("cf-aig-authorization") {
-        Some(value) => bearer(value).is_some_and(|t| token_matches(&gateway.auth_tokens, t)),
-        None => authorization_is_gateway_token,
+    let presented = match head.header("cf-aig-authorization") {
+        Some(value) => bearer(value),
+        None => head
+            .header("authorization")
+            .and_then(bearer)
+            .filter(|_| authorization_is_gateway_token),
     };
-    if authenticated {
+    let matched = presented.and_then(|t| match token_matches(&gateway.auth_tokens, t) {
+        true => Some(None),
+        false => access_token(&gateway.access_tokens, t).map(Some),
+    });
+    if let Some(access_token) = matched {
+        decided.access_token = access_token;
         Ok(decided)
     } else {
         Err(GatewayError::new(
@@ -47,11 +58,30 @@ pub fn authenticate<'a>(
     }
 }
 
-/// Whether `Authorization: Bearer T` carries one of the gateway's tokens.
+/// Whether `Authorization: Bearer T` carries one of the gateway's tokens (an access
+/// token included).
 pub fn authorization_is_gateway_token(gateway: &Gateway, head: &RequestHead) -> bool {
     head.header("authorization")
         .and_then(bearer)
-        .is_some_and(|t| token_matches(&gateway.auth_tokens, t))
+        .is_some_and(|t| {
+            token_matches(&gateway.auth_tokens, t)
+                || access_token(&gateway.access_tokens, t).is_some()
+        })
+}
+
+/// The access token whose hash `candidate` has. Every hash is compared in constant time.
+fn access_token<'a>(tokens: &'a [AccessToken], candidate: &[u8]) -> Option<&'a AccessToken> {
+    if tokens.is_empty() {
+        return None;
+    }
+    let hash = token_hash(candidate);
+    let mut found = None;
+    for token in tokens {
+        if bool::from(token.hash.ct_eq(&hash)) {
+            found = Some(token);
+        }
+    }
+    found
 }
 
 /// The token of a `Bearer` credential (scheme case-insensitive).

@@ -1,6 +1,7 @@
 //! One client connection: the keep-alive loop that reads request heads (pipelined
 //! requests in order) and runs each request through the pipeline.
 
+use super::access;
 use super::auth::authenticate;
 use super::body::{discard_body, discardable, read_body, too_large, BodyError};
 use super::client::ClientConn;
@@ -143,6 +144,11 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
         let log = RequestLog::begin(worker, gateway, &head).map_err(refuse_unread)?;
         client.ids = log.ids();
         let log = observed.insert(log);
+        if let Some(token) = auth.access_token {
+            // Noted first, so that a refusal's entry names the token too.
+            log.note_access_token(&token.id, access::spend_bucket(&gateway.id, token));
+            access::admit(&worker.controls, &gateway.id, token).map_err(refuse_unread)?;
+        }
         let effective = request_controls(gateway, &head).map_err(refuse_unread)?;
         let limit = settings.server.max_body_bytes;
         if matches!(head.framing, BodyFraming::Length(len) if len > limit as u64) {
@@ -160,7 +166,7 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
             Err(BodyError::Gone) => return Err(Refusal::Gone),
         };
         log.set_request_body(&body, route.endpoint == Endpoint::Universal);
-        plan(
+        let planned = plan(
             &settings,
             &worker.controls,
             gateway,
@@ -171,8 +177,13 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
             effective,
             log.metadata(),
         )
-        .map(|p| (p, gateway))
-        .map_err(refuse)
+        .map_err(refuse)?;
+        if let (Some(token), Plan::Upstream(steps, _)) = (auth.access_token, &planned) {
+            if let Some(step) = steps.first() {
+                access::check_model(token, &step.request.model_as_asked()).map_err(refuse)?;
+            }
+        }
+        Ok((planned, gateway))
     };
     let prepared = prepared.await;
     match (prepared, observed) {

@@ -1,6 +1,7 @@
 //! The per-request pipeline: read head -> route -> auth -> read body -> plan (rewrite,
 //! credentials) -> forward -> stream. The connection loop only sequences these stages.
 
+mod access;
 mod attempt;
 mod auth;
 mod body;

@@ -302,7 +302,18 @@ impl RequestLog {
             entry.route_version.push_str(&taken.version);
         }
         self.needs_cost |= !taken.charges.is_empty();
-        self.route_charges = taken.charges;
+        self.route_charges.extend(taken.charges);
+    }
+
+    /// The access token the request came with: logged by id, its spend bucket charged.
+    pub fn note_access_token(&mut self, id: &str, spend: Option<(BucketKey, Window)>) {
+        if let Some(entry) = &mut self.entry {
+            entry.access_token.push_str(id);
+        }
+        if let Some(bucket) = spend {
+            self.needs_cost = true;
+            self.route_charges.push(bucket);
+        }
     }
 
     /// The route elements a request answered by this step passed through (`None`: no route).

@@ -130,6 +130,7 @@ pub fn entry(n: i64, gateway: &str) -> LogEntry {
             ""
         }
         .into(),
+        access_token: String::new(),
         feedback: None,
         score: None,
         request_body: Some(format!(r#"{{"model":"m","n":{n}}}"#).into_bytes()),

@@ -295,6 +295,60 @@ def manage():
         expect_status(cloudflare.NotFoundError, 404, lambda: logs.get(first.id, account_id=ACCOUNT, gateway_id="logged"))
         assert logs.list("logged", account_id=ACCOUNT).result_info.total_count == 2
 
+    def access_tokens_limits_log_and_revoke():
+        create("secured", authentication=True)
+        base = f"{admin}/client/v4/accounts/{ACCOUNT}/ai-gateway/gateways/secured/access_tokens"
+        auth = {"Authorization": f"Bearer {edit_token}"}
+
+        def make(**fields):
+            made = httpx.post(base, headers=auth, json=fields)
+            assert made.status_code == 200, made.text
+            return made.json()["result"]
+
+        def ask(token, model="mock/gpt-4o-mini"):
+            ai = openai.OpenAI(base_url=f"{gateway}/v1/{ACCOUNT}/secured/compat", api_key="sk-client",
+                               max_retries=0, default_headers={"cf-aig-authorization": f"Bearer {token}"})
+            return ai.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}])
+
+        def refused(status, code, fn):
+            try:
+                fn()
+            except openai.APIStatusError as e:
+                assert e.status_code == status and e.body["code"] == code, (e.status_code, e.body)
+                return e
+            raise AssertionError(f"expected {status} {code}")
+
+        refused(401, 2009, lambda: ask("not-a-token"))
+        # $0.0037 a request (17 + 20 tokens at $1e-4, [price.mock] in the test config).
+        budget = make(name="app", models=["mock/gpt-4o-mini"], spend_limit={"limit": 0.005, "window": 3600})
+        token = budget["token"]
+        assert token.startswith("sluice-at-") and budget["models"] == ["mock/gpt-4o-mini"], budget
+        listed = httpx.get(base, headers=auth).json()["result"]
+        assert [t["id"] for t in listed] == [budget["id"]] and token not in json.dumps(listed), listed
+        refused(403, 2015, lambda: ask(token, model="mock/another-model"))
+        ask(token)
+        ask(token)
+        # Charged when each answer's usage is read: the third request (the fourth, should
+        # the second's charge land after the third's check on another worker) is refused.
+        try:
+            ask(token)
+        except openai.APIStatusError:
+            pass
+        over = refused(429, 2013, lambda: ask(token))
+        assert over.body["rule"] == f"access_token:{budget['id']}", over.body
+        rated = make(name="ci", rate_limit={"limit": 2, "interval": 60})
+        ask(rated["token"])
+        ask(rated["token"])
+        refused(429, 2012, lambda: ask(rated["token"]))
+        logs = httpx.get(f"{admin}/api/v1/gateways/secured/logs?per_page=50", headers=auth).json()["result"]
+        assert {e["access_token"] for e in logs} == {budget["id"], rated["id"]}, logs
+        assert token not in json.dumps(logs) and rated["token"] not in json.dumps(logs)
+        gone = httpx.delete(f"{base}/{rated['id']}", headers=auth)
+        assert gone.status_code == 200 and "token" not in gone.json()["result"], gone.text
+        refused(401, 2009, lambda: ask(rated["token"]))
+        read_only = httpx.post(base, headers={"Authorization": f"Bearer {read_token}"}, json={"name": "x"})
+        assert read_only.status_code == 403, read_only.text
+
     def keep_one_for_the_restart():
         create("kept", retry_max_attempts=3)
         client.ai_gateway.provider_configs.create(
@@ -315,6 +369,7 @@ def manage():
     check("routes: versions, deploy, roll back, rename, delete", routes_versions_deploy_and_roll_back)
     check("the provider URL of a gateway", provider_url)
     check("logs: list with filters and ranges, get, edit, bodies, delete", logs_list_filter_get_edit_and_delete)
+    check("access tokens: models, rate and spend limits, the log, revoke", access_tokens_limits_log_and_revoke)
     check("a gateway for the restart", keep_one_for_the_restart)
 
 

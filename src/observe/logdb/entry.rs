@@ -64,6 +64,8 @@ pub struct LogEntry {
     /// The ids of the route's elements the request passed through, as a JSON array
     /// ("" when no route).
     pub route_path: String,
+    /// The id of the access token the request came with ("" when none).
+    pub access_token: String,
     /// Set later through `LogStore::patch`: -1, 0 or 1.
     pub feedback: Option<i8>,
     /// Set later through `LogStore::patch`: 0 to 100.
@@ -103,21 +105,22 @@ pub(super) const FLAG_CUSTOM_COST: i64 = 8;
 pub(super) const ALL_COLUMNS: &str = "rowid, id, event_id, gateway, provider, model, \
      upstream_model, path, status, flags, duration_ms, ttft_ms, tokens_in, tokens_out, cost, metadata, \
      request_size, response_size, user_agent, route, route_version, route_path, feedback, score, \
-     request_body, response_body";
+     request_body, response_body, access_token";
 
 /// Every column but the bodies, for listing.
 pub(super) const LIST_COLUMNS: &str = "rowid, id, event_id, gateway, provider, model, \
      upstream_model, path, status, flags, duration_ms, ttft_ms, tokens_in, tokens_out, cost, metadata, \
      request_size, response_size, user_agent, route, route_version, route_path, feedback, score, \
-     NULL, NULL";
+     NULL, NULL, access_token";
 
 /// The columns an insert binds, in `bind`'s order (feedback and score start NULL).
 const INSERT_COLUMNS: &str = "rowid, id, event_id, gateway, provider, model, upstream_model, \
      path, status, flags, duration_ms, ttft_ms, tokens_in, tokens_out, cost, metadata, request_size, \
-     response_size, user_agent, route, route_version, route_path, request_body, response_body";
+     response_size, user_agent, route, route_version, route_path, request_body, response_body, \
+     access_token";
 
 /// Parameters one row binds.
-pub(super) const PARAMS_PER_ROW: usize = 24;
+pub(super) const PARAMS_PER_ROW: usize = 25;
 
 /// An insert of `rows` rows in one statement; a row whose key is taken is skipped.
 pub(super) fn insert_sql(rows: usize) -> String {
@@ -159,6 +162,7 @@ impl LogEntry {
             route: emptied(&mut self.route),
             route_version: emptied(&mut self.route_version),
             route_path: emptied(&mut self.route_path),
+            access_token: emptied(&mut self.access_token),
             request_body: emptied_body(&mut self.request_body),
             response_body: emptied_body(&mut self.response_body),
             ..LogEntry::default()
@@ -216,6 +220,7 @@ impl LogEntry {
         insert.raw_bind_parameter(first + 22, non_empty(&self.route_path))?;
         insert.raw_bind_parameter(first + 23, stored_body(self.request_body.as_deref()))?;
         insert.raw_bind_parameter(first + 24, stored_body(self.response_body.as_deref()))?;
+        insert.raw_bind_parameter(first + 25, non_empty(&self.access_token))?;
         Ok(())
     }
 
@@ -275,6 +280,7 @@ impl LogEntry {
             score: row.get(23)?,
             request_body: row.get(24)?,
             response_body: row.get(25)?,
+            access_token: text(26)?,
         })
     }
 }

@@ -84,7 +84,10 @@ impl LogDb {
         if tables > 0 && version > SCHEMA_VERSION {
             return Err(LogDbError::NewerLayout(db.path, version));
         }
-        if tables > 0 && version < SCHEMA_VERSION {
+        if tables > 0 && version == 4 {
+            // Layout 5 only adds a column at the end: the entries stay where they are.
+            conn.execute_batch("ALTER TABLE logs ADD COLUMN access_token TEXT")?;
+        } else if tables > 0 && version < SCHEMA_VERSION {
             // An earlier layout: its entries are kept, aside, and a new table starts,
             // with no retention counts (they counted the entries set aside).
             let aside = format!("logs_v{version}");
@@ -135,7 +138,7 @@ impl LogDb {
 }
 
 /// The layout below, in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 /// Columns in the order `entry.rs` reads and writes them; bodies last, so that
 /// listing (which leaves them out) does not walk their overflow pages. No index: the
@@ -175,7 +178,9 @@ CREATE TABLE IF NOT EXISTS logs (
     feedback INTEGER,
     score REAL,
     request_body BLOB,
-    response_body BLOB
+    response_body BLOB,
+    -- The id of the access token the request came with; NULL: none.
+    access_token TEXT
 );
 CREATE TABLE IF NOT EXISTS log_counts (
     gateway TEXT PRIMARY KEY,

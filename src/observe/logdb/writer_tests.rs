@@ -40,6 +40,7 @@ pub(super) fn sample(n: i64, gateway: &str) -> LogEntry {
         route: "support".into(),
         route_version: "0123456789ab".into(),
         route_path: r#"["start","plan","small","end"]"#.into(),
+        access_token: String::new(),
         feedback: None,
         score: None,
         request_body: Some(br#"{"model":"openai/gpt-4o-mini"}"#.to_vec()),
@@ -356,7 +357,7 @@ fn a_layout_2_log_is_set_aside_with_its_entries_and_the_new_one_has_both_models(
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
     let stored = db
         .store()
         .unwrap()
@@ -365,6 +366,31 @@ fn a_layout_2_log_is_set_aside_with_its_entries_and_the_new_one_has_both_models(
     let models = stored.map(|e| (e.model, e.upstream_model));
     let expected = ("openai/gpt-4o-mini".to_string(), "gpt-4o-mini".to_string());
     assert_eq!(models, Some(expected));
+}
+
+#[test]
+fn a_layout_4_log_gains_the_access_token_column_and_keeps_its_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = LogDb::open(dir.path()).unwrap();
+    let (sender, pending) = db.writer(16);
+    assert!(sender.try_log(sample(0, "gw"), 10));
+    pending.start().unwrap().shutdown().unwrap();
+    // What layout 4 was: this table without its last column.
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    conn.execute_batch("ALTER TABLE logs DROP COLUMN access_token; PRAGMA user_version = 4;")
+        .unwrap();
+    drop(conn);
+    let db = LogDb::open(dir.path()).unwrap();
+    let (sender, pending) = db.writer(16);
+    let mut with_token = sample(1, "gw");
+    with_token.access_token = "tok-1".into();
+    assert!(sender.try_log(with_token, 10));
+    pending.start().unwrap().shutdown().unwrap();
+    let store = db.store().unwrap();
+    let old = store.get(sample(0, "gw").id.as_str()).unwrap().unwrap();
+    assert_eq!(old.access_token, "", "the earlier entry is still there");
+    let new = store.get(sample(1, "gw").id.as_str()).unwrap().unwrap();
+    assert_eq!(new.access_token, "tok-1");
 }
 
 #[test]

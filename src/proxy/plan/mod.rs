@@ -130,6 +130,21 @@ pub struct UpstreamRequest {
     pub replayable: bool,
 }
 
+impl UpstreamRequest {
+    /// The model as the client wrote it (`provider/model`, `dynamic/NAME`, ...); for a
+    /// provider-native request, `provider/model` of what goes up.
+    pub fn model_as_asked(&self) -> String {
+        match &self.asked_model {
+            Some(asked) => asked.clone(),
+            None => format!(
+                "{}/{}",
+                self.provider,
+                self.model.as_deref().unwrap_or_default()
+            ),
+        }
+    }
+}
+
 /// The routing decision of a `"model": "dynamic/NAME"` request, as planning makes it:
 /// the body scanned once (finding the keys routes read) and the route walked over it
 /// and `cf-aig-metadata` as the request's log parsed it. The
