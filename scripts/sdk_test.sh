@@ -44,6 +44,7 @@ status=0
 "$venv/bin/python" tests/sdk/openai_sdk.py "http://$gw_addr" || status=1
 "$venv/bin/python" tests/sdk/anthropic_sdk.py "http://$gw_addr" || status=1
 tokens=(sdk-edit-token sdk-read-token)
+export SLUICE_SDK_STATE="$work"
 "$venv/bin/python" tests/sdk/cloudflare_sdk.py manage "http://$gw_addr" "http://$admin_addr" "${tokens[@]}" || status=1
 kill "$gw_pid" && wait "$gw_pid" || true
 start_gateway "$work" "$work/sluice.toml"

@@ -5,13 +5,17 @@ Phase "manage": gateways created, listed (search, paging), read, updated and del
 a deleted one answers 404; a feature sluice lacks turned on is a 400 naming it; the config
 file's gateway is read-only (409); a read token cannot write (403), a wrong one is 401.
 A key stored with provider_configs goes upstream on its gateway only, shows only its last
-four characters, and is deleted by HTTP DELETE. Leaves the gateway "kept" for phase "restarted", run after sluice restarts on the same
-data_dir, which checks it is still listed and serving.
+four characters, and is deleted by HTTP DELETE. Routes are versioned, deployed and rolled
+back; logs are listed with the SDK's filters; access tokens (HTTP) enforce their models,
+rate and spend limits. Leaves the gateways "kept" and "kept-secure" (a route, a stored key,
+an access token whose spend is used up) for phase "restarted", run after sluice restarts on the same
+data_dir, which checks all of it is still there.
 
-Usage: cloudflare_sdk.py PHASE http://GATEWAY http://ADMIN EDIT_TOKEN READ_TOKEN
+Usage: SLUICE_SDK_STATE=DIR cloudflare_sdk.py PHASE http://GATEWAY http://ADMIN EDIT_TOKEN READ_TOKEN
 Prints 'N passed, N failed'; exits non-zero on any failure.
 """
 import json
+import os
 import sys
 import time
 import traceback
@@ -54,6 +58,33 @@ def upstream_authorization(gateway_id):
     """The Authorization header the provider received (sluice-mock echoes the headers)."""
     content = chat(gateway_id, {"x-mock-echo-headers": "true"}).choices[0].message.content
     return json.loads(content).get("authorization")
+
+
+# Handed from phase "manage" to phase "restarted" (a folder the caller removes).
+KEPT_TOKEN = os.path.join(os.environ["SLUICE_SDK_STATE"], "kept-token")
+
+
+def route(model, end="end"):
+    return [
+        {"id": "start", "type": "start", "outputs": {"next": {"elementId": "m"}}},
+        {"id": "m", "type": "model",
+         "properties": {"provider": "mock", "model": model, "retries": 0, "timeout": 10000},
+         "outputs": {"success": {"elementId": end}, "fallback": {"elementId": end}}},
+        {"id": "end", "type": "end", "outputs": {}},
+    ]
+
+
+def answering_model(gateway_id, route_name):
+    ai = openai.OpenAI(base_url=f"{gateway}/v1/{ACCOUNT}/{gateway_id}/compat", api_key="sk-client", max_retries=0)
+    return ai.chat.completions.create(
+        model=f"dynamic/{route_name}", messages=[{"role": "user", "content": "hi"}]
+    ).model
+
+
+def secured_chat(gateway_id, token, model="mock/gpt-4o-mini"):
+    ai = openai.OpenAI(base_url=f"{gateway}/v1/{ACCOUNT}/{gateway_id}/compat", api_key="sk-client",
+                       max_retries=0, default_headers={"cf-aig-authorization": f"Bearer {token}"})
+    return ai.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}])
 
 
 def serves_within_a_second(gateway_id):
@@ -208,21 +239,6 @@ def manage():
         metrics = httpx.get(f"{admin}/metrics").text
         assert STORED not in metrics
 
-    def route(model, end="end"):
-        return [
-            {"id": "start", "type": "start", "outputs": {"next": {"elementId": "m"}}},
-            {"id": "m", "type": "model",
-             "properties": {"provider": "mock", "model": model, "retries": 0, "timeout": 10000},
-             "outputs": {"success": {"elementId": end}, "fallback": {"elementId": end}}},
-            {"id": "end", "type": "end", "outputs": {}},
-        ]
-
-    def answering_model(gateway_id, route_name):
-        ai = openai.OpenAI(base_url=f"{gateway}/v1/{ACCOUNT}/{gateway_id}/compat", api_key="sk-client", max_retries=0)
-        return ai.chat.completions.create(
-            model=f"dynamic/{route_name}", messages=[{"role": "user", "content": "hi"}]
-        ).model
-
     def routes_versions_deploy_and_roll_back():
         routes = client.ai_gateway.dynamic_routing
         create("routed")
@@ -306,9 +322,7 @@ def manage():
             return made.json()["result"]
 
         def ask(token, model="mock/gpt-4o-mini"):
-            ai = openai.OpenAI(base_url=f"{gateway}/v1/{ACCOUNT}/secured/compat", api_key="sk-client",
-                               max_retries=0, default_headers={"cf-aig-authorization": f"Bearer {token}"})
-            return ai.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}])
+            return secured_chat("secured", token, model)
 
         def refused(status, code, fn):
             try:
@@ -355,7 +369,19 @@ def manage():
             "kept", account_id=ACCOUNT, alias="default", default_config=False,
             provider_slug="mock", secret="sk-kept-across-restarts-9012",
         )
+        client.ai_gateway.dynamic_routing.create("kept", account_id=ACCOUNT, name="kept-route", elements=route("model-k"))
         serves_within_a_second("kept")
+        assert answering_model("kept", "kept-route") == "model-k"
+        create("kept-secure", authentication=True)
+        made = httpx.post(
+            f"{admin}/client/v4/accounts/{ACCOUNT}/ai-gateway/gateways/kept-secure/access_tokens",
+            headers={"Authorization": f"Bearer {edit_token}"},
+            json={"name": "kept", "spend_limit": {"limit": 0.005, "window": 3600}},
+        ).json()["result"]
+        with open(KEPT_TOKEN, "w") as f:
+            f.write(made["token"])
+        for _ in range(2):  # $0.0074 spent of $0.005: the next request is refused
+            secured_chat("kept-secure", made["token"])
 
     check("create, then a chat completion on it", create_then_serve)
     check("list with search and pages", list_search_and_pages)
@@ -374,6 +400,20 @@ def manage():
 
 
 def restarted():
+    def routes_and_tokens_too():
+        assert answering_model("kept", "kept-route") == "model-k"
+        token = open(KEPT_TOKEN).read()
+        try:
+            secured_chat("kept-secure", token)
+            raise AssertionError("the spend before the restart was forgotten")
+        except openai.APIStatusError as e:
+            assert e.status_code == 429 and e.body["code"] == 2013, e.body
+        try:
+            secured_chat("kept-secure", "not-a-token")
+            raise AssertionError("an unknown token was accepted")
+        except openai.APIStatusError as e:
+            assert e.status_code == 401, e.body
+
     def still_there():
         got = client.ai_gateway.get("kept", account_id=ACCOUNT)
         assert got.retry_max_attempts == 3 and got.to_dict().get("source") == "api", got
@@ -382,6 +422,7 @@ def restarted():
         assert upstream_authorization("kept") == "Bearer sk-kept-across-restarts-9012"
 
     check("the API's gateway survives a restart and serves", still_there)
+    check("routes, access tokens and their spend survive it too", routes_and_tokens_too)
 
 
 {"manage": manage, "restarted": restarted}[phase]()
