@@ -1,5 +1,6 @@
 //! The management API on a real gateway, beyond what the SDK test drives: what its settings
-//! do on the data plane (an API gateway's cache, and `cache_invalidate_on_update`).
+//! do on the data plane (an API gateway's cache, `cache_invalidate_on_update`), and how
+//! the API's gateways and the config file's meet on a reload.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admin_support;
@@ -85,6 +86,61 @@ fn an_api_gateways_cache_ttl_applies_and_an_update_can_invalidate_its_cache() {
     assert_eq!(kept.status, 200, "{}", kept.text());
     assert_eq!(cache_status(&server), "HIT");
     assert_eq!(count.load(Ordering::SeqCst), 2, "two misses went upstream");
+    server.shutdown();
+    server.join();
+}
+
+#[test]
+fn a_reload_keeps_the_api_gateways_and_a_file_gateway_of_the_same_id_wins() {
+    let up = Upstream::start(|_, w| {
+        write_json(w, 200, r#"{"ok":true}"#);
+        After::KeepAlive
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sluice.toml");
+    let server_table = format!(
+        "[server]\nworkers = 2\nadmin_listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n",
+        dir.path().display()
+    );
+    std::fs::write(&path, format!("{server_table}{}", config_for(&up, ""))).unwrap();
+    let mut settings = Settings::load(Some(&path)).unwrap();
+    settings.listen = vec!["127.0.0.1:0".parse().unwrap()];
+    settings.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    let server = Server::start_observed(Arc::new(settings)).unwrap();
+    let admin = server.admin_addr().unwrap();
+    let call =
+        |method, path: &str, body: &str| admin_support::call(admin, method, path, None, body);
+    for id in ["team", "other"] {
+        let made = call(
+            "POST",
+            GATEWAYS,
+            &format!(r#"{{"id":"{id}","cache_ttl":60}}"#),
+        );
+        assert_eq!(made.status, 200, "{}", made.text());
+    }
+    // The file now declares "team" itself (with another cache TTL).
+    let file_team = "[[gateway]]\nid = \"team\"\ncache_ttl_s = 5\n";
+    std::fs::write(
+        &path,
+        format!("{server_table}{}", config_for(&up, file_team)),
+    )
+    .unwrap();
+    match sluice::live::reload_file(server.live(), Some(&path)) {
+        sluice::live::ReloadOutcome::Applied { shadowed, .. } => assert_eq!(shadowed, ["team"]),
+        refused => panic!("{refused:?}"),
+    }
+    let team = call("GET", &format!("{GATEWAYS}/team"), "").json();
+    assert_eq!(team["result"]["source"], "config");
+    assert_eq!(team["result"]["cache_ttl"], 5);
+    let other = call("GET", &format!("{GATEWAYS}/other"), "").json();
+    assert_eq!(
+        other["result"]["source"], "api",
+        "the reload kept the API's gateway"
+    );
+    let live = server.live().current();
+    assert!(live.settings.gateway("other").is_some_and(|g| g.from_api));
+    assert!(live.settings.gateway("team").is_some_and(|g| !g.from_api));
+    assert_eq!(call("PUT", &format!("{GATEWAYS}/team"), "{}").status, 409);
     server.shutdown();
     server.join();
 }
