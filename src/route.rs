@@ -13,6 +13,8 @@ pub enum Endpoint<'a> {
     CompatEmbeddings,
     /// The model list of every configured provider.
     CompatModels,
+    /// One model of that list, by its id (`provider/model`, raw or percent-encoded).
+    CompatModel(&'a str),
     /// Anthropic Messages in front of any provider ([translate]).
     CompatMessages,
     /// Provider-native pass-through: `rest` starts with '/' (or is empty).
@@ -37,8 +39,37 @@ pub struct Route<'a> {
     pub endpoint: Endpoint<'a>,
 }
 
-/// Maps a path (without query) to a route, or 404 code 2002.
-pub fn route<'a>(method: &Method, path: &'a str) -> Result<Route<'a>, GatewayError> {
+/// The first path segments OpenAI's API uses under `/v1/`: with `account_id = "*"` they are
+/// read as OpenAI paths, never as `/v1/{account}/{gateway}` (so `/v1/audio/speech` is not
+/// gateway "speech"); those sluice does not serve are a 404 naming the path.
+const OPENAI_RESOURCES: &[&str] = &[
+    "assistants",
+    "audio",
+    "batches",
+    "chat",
+    "completions",
+    "embeddings",
+    "files",
+    "fine_tuning",
+    "images",
+    "messages",
+    "models",
+    "moderations",
+    "organization",
+    "realtime",
+    "responses",
+    "threads",
+    "uploads",
+    "vector_stores",
+];
+
+/// Maps a path (without query) to a route, or 404 code 2002. `any_account`: the config's
+/// `account_id` is `"*"`, so OpenAI's own path names come before account and gateway.
+pub fn route<'a>(
+    method: &Method,
+    path: &'a str,
+    any_account: bool,
+) -> Result<Route<'a>, GatewayError> {
     let Some(after_v1) = path.strip_prefix("/v1/") else {
         return Err(no_route(path));
     };
@@ -54,7 +85,14 @@ pub fn route<'a>(method: &Method, path: &'a str) -> Result<Route<'a>, GatewayErr
         (Method::Post, "embeddings") => return alias(Endpoint::CompatEmbeddings),
         (Method::Get, "models") => return alias(Endpoint::CompatModels),
         (Method::Post, "messages") => return alias(Endpoint::CompatMessages),
+        (Method::Get, models) if models.starts_with("models/") && models.len() > 7 => {
+            return alias(Endpoint::CompatModel(&models[7..]))
+        }
         _ => {}
+    }
+    let first = after_v1.split('/').next().unwrap_or_default();
+    if any_account && OPENAI_RESOURCES.contains(&first) {
+        return Err(no_route(path));
     }
     let mut parts = after_v1.splitn(3, '/');
     let account_id = parts.next().filter(|s| !s.is_empty());
@@ -83,6 +121,9 @@ fn gateway_endpoint<'a>(method: &Method, rest: &'a str) -> Option<Endpoint<'a>> 
             (Method::Post, "embeddings") => Some(Endpoint::CompatEmbeddings),
             (Method::Get, "models") => Some(Endpoint::CompatModels),
             (Method::Post, "messages" | "v1/messages") => Some(Endpoint::CompatMessages),
+            (Method::Get, models) if models.starts_with("models/") && models.len() > 7 => {
+                Some(Endpoint::CompatModel(&models[7..]))
+            }
             _ => None,
         };
     }
@@ -126,7 +167,7 @@ pub fn check_native_path(rest: &str) -> Result<(), GatewayError> {
 }
 
 /// `%XX` decoded once; a `%` not followed by two hex digits stays as it is.
-fn percent_decode(raw: &[u8]) -> Vec<u8> {
+pub fn percent_decode(raw: &[u8]) -> Vec<u8> {
     let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
@@ -211,7 +252,7 @@ mod tests {
     }
 
     fn ok(method: Method, path: &str) -> Route<'_> {
-        route(&method, path).unwrap()
+        route(&method, path, true).unwrap()
     }
 
     #[test]
@@ -275,9 +316,36 @@ mod tests {
     }
 
     #[test]
+    fn openai_path_names_come_before_account_and_gateway_when_any_account_goes() {
+        for (m, p) in [
+            (Method::Post, "/v1/audio/speech"),
+            (Method::Post, "/v1/audio/transcriptions"),
+            (Method::Post, "/v1/messages/count_tokens"),
+            (Method::Post, "/v1/images/generations"),
+            (Method::Get, "/v1/files/file-1"),
+            (Method::Post, "/v1/responses"),
+        ] {
+            let e = route(&m, p, true).unwrap_err();
+            assert_eq!(e.code, ErrorCode::NoRoute, "{p}");
+            assert!(e.message.contains(p), "{}", e.message);
+        }
+        // With a named account, such a path is that account's gateway.
+        let r = route(&Method::Post, "/v1/audio/speech", false).unwrap();
+        assert_eq!((r.account_id, r.gateway_id), (Some("audio"), "speech"));
+        assert_eq!(
+            ok(Method::Get, "/v1/models/openai/gpt-4o").endpoint,
+            Endpoint::CompatModel("openai/gpt-4o")
+        );
+        assert_eq!(
+            ok(Method::Get, "/v1/a/g/compat/models/openai%2Fgpt-4o").endpoint,
+            Endpoint::CompatModel("openai%2Fgpt-4o")
+        );
+    }
+
+    #[test]
     fn universal_is_a_post_to_the_gateway() {
         assert_eq!(ok(Method::Post, "/v1/a/g").endpoint, Endpoint::Universal);
-        assert!(route(&Method::Get, "/v1/a/g").is_err());
+        assert!(route(&Method::Get, "/v1/a/g", true).is_err());
     }
 
     #[test]
@@ -293,7 +361,7 @@ mod tests {
             (Method::Post, "/v1/a/g/compat/unknown"),
             (Method::Post, "/v1/a/g/compat"),
         ] {
-            let e = route(&m, p).unwrap_err();
+            let e = route(&m, p, true).unwrap_err();
             assert_eq!(e.code, ErrorCode::NoRoute, "{m:?} {p}");
             assert_eq!(e.status, 404);
         }

@@ -100,6 +100,51 @@ fn compat_models_lists_configured_models() {
 }
 
 #[test]
+fn one_model_by_id_and_openai_paths_sluice_lacks_are_404s_naming_the_path() {
+    let up = echo_upstream();
+    let gw = Gateway::start(&config_for(&up, "models = [\"a\", \"b\"]\n"));
+    for path in [
+        "/v1/models/mock/a",
+        "/v1/models/mock%2Fa",
+        "/v1/x/default/compat/models/mock/a",
+    ] {
+        let resp = gw.send(format!("GET {path} HTTP/1.1\r\nhost: gw\r\n\r\n").as_bytes());
+        assert_eq!(resp.status, 200, "{path}: {}", resp.text());
+        assert_eq!(resp.json()["id"], "mock/a", "{path}");
+    }
+    let missing = gw.send(b"GET /v1/models/mock/zz HTTP/1.1\r\nhost: gw\r\n\r\n");
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json()["error"]["code"], 2002);
+    // Not read as account "audio", gateway "speech".
+    let speech = gw.send(&post(
+        "/v1/audio/speech",
+        "",
+        r#"{"model":"mock/tts","input":"hi"}"#,
+    ));
+    assert_eq!(speech.status, 404);
+    assert_eq!(speech.json()["error"]["code"], 2002);
+    assert!(
+        speech.text().contains("/v1/audio/speech"),
+        "{}",
+        speech.text()
+    );
+    // An Anthropic path answers in Anthropic's error shape.
+    let count = gw.send(&post(
+        "/v1/messages/count_tokens",
+        "",
+        r#"{"model":"mock/a","messages":[]}"#,
+    ));
+    assert_eq!(count.status, 404);
+    let body = count.json();
+    assert_eq!(body["type"], "error", "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("/v1/messages/count_tokens"));
+    assert!(up.saw_nothing());
+}
+
+#[test]
 fn default_provider_takes_bare_models() {
     let up = echo_upstream();
     let gw = Gateway::start(&config_for(

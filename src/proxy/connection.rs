@@ -127,7 +127,12 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
     // then on the request is recorded (metrics, and its log entry when logging is on).
     let mut observed: Option<RequestLog> = None;
     let prepared = async {
-        let route = route(&head.method, head.path()).map_err(refuse_unread)?;
+        // The Anthropic endpoints' errors, a 404 on one of their paths included, in their shape.
+        if head.path().starts_with("/v1/messages") {
+            client.error_shape = ErrorShape::Anthropic;
+        }
+        let any_account = settings.server.account_id == "*";
+        let route = route(&head.method, head.path(), any_account).map_err(refuse_unread)?;
         if route.endpoint == Endpoint::CompatMessages {
             client.error_shape = ErrorShape::Anthropic;
         }

@@ -187,6 +187,7 @@ pub fn plan(
     };
     let (request, cache_key, translation) = match endpoint {
         Endpoint::CompatModels => return Ok(Plan::Local(model_route::model_list(settings))),
+        Endpoint::CompatModel(id) => return model_route::one_model(settings, id).map(Plan::Local),
         Endpoint::CompatChat | Endpoint::CompatEmbeddings | Endpoint::CompatMessages => {
             // One step per target: one, or an alias's targets in the order they are tried.
             let (routes, taken) =

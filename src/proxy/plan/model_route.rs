@@ -72,21 +72,38 @@ fn example_prefix(settings: &Settings) -> &str {
 
 /// `{"object":"list","data":[{"id":"provider/model",...}]}` of every configured model.
 pub(super) fn model_list(settings: &Settings) -> Vec<u8> {
-    let data: Vec<serde_json::Value> = settings
-        .providers
-        .values()
-        .flat_map(|p| {
-            p.models.iter().map(move |m| {
-                serde_json::json!({
-                    "id": format!("{}/{m}", p.model_prefix),
-                    "object": "model",
-                    "created": 0,
-                    "owned_by": p.slug,
-                })
-            })
-        })
-        .collect();
+    let data: Vec<serde_json::Value> = listed_models(settings).collect();
     serde_json::json!({ "object": "list", "data": data })
         .to_string()
         .into_bytes()
+}
+
+/// `GET /v1/models/{id}`: the model as `/v1/models` lists it (the id raw or
+/// percent-encoded), else 404 2002.
+pub(super) fn one_model(settings: &Settings, id: &str) -> Result<Vec<u8>, GatewayError> {
+    let decoded = String::from_utf8(crate::route::percent_decode(id.as_bytes()))
+        .map_err(|_| GatewayError::new(ErrorCode::BadRequest, "the model id is not UTF-8"))?;
+    listed_models(settings)
+        .find(|m| m["id"] == decoded.as_str())
+        .map(|m| m.to_string().into_bytes())
+        .ok_or_else(|| {
+            GatewayError::new(
+                ErrorCode::NoRoute,
+                format!("model {decoded:?} not found; GET /v1/models lists the models configured"),
+            )
+        })
+}
+
+/// Every configured provider's listed models, as `/v1/models` shows them.
+fn listed_models(settings: &Settings) -> impl Iterator<Item = serde_json::Value> + '_ {
+    settings.providers.values().flat_map(|p| {
+        p.models.iter().map(move |m| {
+            serde_json::json!({
+                "id": format!("{}/{m}", p.model_prefix),
+                "object": "model",
+                "created": 0,
+                "owned_by": p.slug,
+            })
+        })
+    })
 }
