@@ -17,6 +17,8 @@ pub enum Endpoint<'a> {
     CompatModel(&'a str),
     /// Anthropic Messages in front of any provider ([translate]).
     CompatMessages,
+    /// Anthropic's token count of a Messages request, for Anthropic providers.
+    CompatCountTokens,
     /// Provider-native pass-through: `rest` starts with '/' (or is empty).
     Native {
         /// The provider's slug.
@@ -85,6 +87,7 @@ pub fn route<'a>(
         (Method::Post, "embeddings") => return alias(Endpoint::CompatEmbeddings),
         (Method::Get, "models") => return alias(Endpoint::CompatModels),
         (Method::Post, "messages") => return alias(Endpoint::CompatMessages),
+        (Method::Post, "messages/count_tokens") => return alias(Endpoint::CompatCountTokens),
         (Method::Get, models) if models.starts_with("models/") && models.len() > 7 => {
             return alias(Endpoint::CompatModel(&models[7..]))
         }
@@ -121,6 +124,9 @@ fn gateway_endpoint<'a>(method: &Method, rest: &'a str) -> Option<Endpoint<'a>> 
             (Method::Post, "embeddings") => Some(Endpoint::CompatEmbeddings),
             (Method::Get, "models") => Some(Endpoint::CompatModels),
             (Method::Post, "messages" | "v1/messages") => Some(Endpoint::CompatMessages),
+            (Method::Post, "messages/count_tokens" | "v1/messages/count_tokens") => {
+                Some(Endpoint::CompatCountTokens)
+            }
             (Method::Get, models) if models.starts_with("models/") && models.len() > 7 => {
                 Some(Endpoint::CompatModel(&models[7..]))
             }
@@ -320,7 +326,7 @@ mod tests {
         for (m, p) in [
             (Method::Post, "/v1/audio/speech"),
             (Method::Post, "/v1/audio/transcriptions"),
-            (Method::Post, "/v1/messages/count_tokens"),
+            (Method::Post, "/v1/messages/batches"),
             (Method::Post, "/v1/images/generations"),
             (Method::Get, "/v1/files/file-1"),
             (Method::Post, "/v1/responses"),

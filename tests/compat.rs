@@ -145,6 +145,36 @@ fn one_model_by_id_and_openai_paths_sluice_lacks_are_404s_naming_the_path() {
 }
 
 #[test]
+fn count_tokens_goes_to_anthropic_with_the_model_rewritten_and_its_key() {
+    let up = Upstream::start(|_, w| {
+        write_json(w, 200, r#"{"input_tokens":12}"#);
+        After::KeepAlive
+    });
+    let anthropic = format!(
+        "[provider.anthropic]\nbase_url = \"http://{}\"\nkeys = {{ default = \"sk-ant-stored\" }}\n",
+        up.addr
+    );
+    let gw = Gateway::start(&config_for(&up, &anthropic));
+    let body =
+        r#"{"model":"anthropic/claude-sonnet-4-5","messages":[{"role":"user","content":"hi"}]}"#;
+    for path in [
+        "/v1/messages/count_tokens",
+        "/v1/a/default/compat/v1/messages/count_tokens",
+    ] {
+        let resp = gw.send(&post(path, "x-api-key: sk-client\r\n", body));
+        assert_eq!(resp.status, 200, "{path}: {}", resp.text());
+        assert_eq!(resp.body, br#"{"input_tokens":12}"#);
+        let seen = up.next_request();
+        assert_eq!(seen.target, "/v1/messages/count_tokens");
+        assert_eq!(
+            String::from_utf8(seen.body.clone()).unwrap(),
+            body.replace("anthropic/claude-sonnet-4-5", "claude-sonnet-4-5")
+        );
+        assert_eq!(seen.header("x-api-key"), Some("sk-ant-stored"));
+    }
+}
+
+#[test]
 fn default_provider_takes_bare_models() {
     let up = echo_upstream();
     let gw = Gateway::start(&config_for(

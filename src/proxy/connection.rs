@@ -133,7 +133,10 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
         }
         let any_account = settings.server.account_id == "*";
         let route = route(&head.method, head.path(), any_account).map_err(refuse_unread)?;
-        if route.endpoint == Endpoint::CompatMessages {
+        if matches!(
+            route.endpoint,
+            Endpoint::CompatMessages | Endpoint::CompatCountTokens
+        ) {
             client.error_shape = ErrorShape::Anthropic;
         }
         let gateway = settings

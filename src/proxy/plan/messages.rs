@@ -1,10 +1,11 @@
 //! The Anthropic Messages endpoints, routed by `model`: an Anthropic provider gets the
-//! request untouched but the model name (and may be cached), any other it translated.
+//! request untouched but the model name (and may be cached), any other it translated;
+//! `count_tokens` goes to Anthropic providers only.
 
 use super::credential::{credential, KeySource};
 use super::toolbox::{bad_request, build, untranslatable, Caching, Routed, Translated};
 use super::Planned;
-use crate::error::GatewayError;
+use crate::error::{ErrorCode, GatewayError};
 use crate::http::RequestHead;
 use crate::providers::Api;
 use crate::proxy::auth::GatewayAuth;
@@ -72,4 +73,32 @@ pub(super) fn plan(
     let mut req = build(provider, head, &path, auth, &cred, parts, Translated::Yes)?;
     routed.label(&mut req);
     Ok((req, None, Some(translation)))
+}
+
+/// `POST /v1/messages/count_tokens`: passed to an Anthropic provider with only the model
+/// rewritten; for any other provider a 404 (2002) naming the path, as no other provider
+/// counts a Messages request (the caller's error shape is Anthropic's).
+pub(super) fn count_tokens(
+    routed: Routed<'_>,
+    head: &RequestHead,
+    auth: GatewayAuth<'_>,
+    body: &Bytes,
+) -> Result<Planned, GatewayError> {
+    let provider = routed.provider;
+    if provider.api != Api::Anthropic {
+        return Err(GatewayError::new(
+            ErrorCode::NoRoute,
+            format!(
+                "no route for path {}: token counting is served for Anthropic providers only, and {} is not one",
+                head.path(),
+                provider.slug
+            ),
+        ));
+    }
+    let cred = credential(provider, head, auth, KeySource::Messages)?;
+    let path = format!("{}/v1/messages/count_tokens", provider.base.path);
+    let parts = routed.body(body);
+    let mut req = build(provider, head, &path, auth, &cred, parts, Translated::No)?;
+    routed.label(&mut req);
+    Ok((req, None, None))
 }

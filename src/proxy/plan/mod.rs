@@ -188,7 +188,10 @@ pub fn plan(
     let (request, cache_key, translation) = match endpoint {
         Endpoint::CompatModels => return Ok(Plan::Local(model_route::model_list(settings))),
         Endpoint::CompatModel(id) => return model_route::one_model(settings, id).map(Plan::Local),
-        Endpoint::CompatChat | Endpoint::CompatEmbeddings | Endpoint::CompatMessages => {
+        Endpoint::CompatChat
+        | Endpoint::CompatEmbeddings
+        | Endpoint::CompatMessages
+        | Endpoint::CompatCountTokens => {
             // One step per target: one, or an alias's targets in the order they are tried.
             let (routes, taken) =
                 toolbox::route_by_model(settings, gateway, head, &body, metadata, controls)?;
@@ -202,6 +205,9 @@ pub fn plan(
                     }
                     Endpoint::CompatEmbeddings => {
                         compat::plan(routed, "/embeddings", head, auth, &body, cache)?
+                    }
+                    Endpoint::CompatCountTokens => {
+                        messages::count_tokens(routed, head, auth, &body)?
                     }
                     _ => messages::plan(routed, head, auth, &body, cache)?,
                 };
