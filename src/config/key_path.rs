@@ -1,65 +1,58 @@
 //! A key taken out of a parsed TOML table by the key path an error names
 //! (`gateway[0].retry.max_attempts`), so the rest of the file can be checked again.
 
-use toml::Table;
+use toml::{Table, Value};
+
+/// One step of a key path: a table key, or an array index.
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// `gateway[0].retry` as its steps; `None` when it is not a plain key path.
+fn steps(path: &str) -> Option<Vec<Step<'_>>> {
+    let mut steps = Vec::new();
+    for segment in path.split('.') {
+        let mut parts = segment.split('[');
+        let name = parts.next().filter(|n| !n.is_empty())?;
+        steps.push(Step::Key(name));
+        for index in parts {
+            steps.push(Step::Index(index.strip_suffix(']')?.parse().ok()?));
+        }
+    }
+    Some(steps)
+}
 
 /// Takes the key at `path` (`gateway[0].retry.max_attempts`) out of `table`; false when the
 /// path does not name a key there (a whole-file or cross-key error).
 pub(super) fn remove_key(table: &mut Table, path: &str) -> bool {
-    let mut segments: Vec<(&str, Vec<usize>)> = Vec::new();
-    for segment in path.split('.') {
-        let mut parts = segment.split('[');
-        let name = parts.next().unwrap_or_default();
-        let indexes: Option<Vec<usize>> = parts
-            .map(|p| p.strip_suffix(']').and_then(|i| i.parse().ok()))
-            .collect();
-        match indexes {
-            Some(indexes) if !name.is_empty() => segments.push((name, indexes)),
-            _ => return false,
-        }
-    }
-    let Some(((last, last_indexes), parents)) = segments.split_last() else {
+    let Some(steps) = steps(path) else {
         return false;
     };
-    let mut at = table;
-    for (name, indexes) in parents {
-        let mut value = match at.get_mut(*name) {
-            Some(value) => value,
-            None => return false,
-        };
-        for index in indexes {
-            value = match value.as_array_mut().and_then(|a| a.get_mut(*index)) {
-                Some(value) => value,
-                None => return false,
-            };
-        }
-        at = match value.as_table_mut() {
-            Some(table) => table,
-            None => return false,
+    let Some((last, parents)) = steps.split_last() else {
+        return false;
+    };
+    let mut root = Value::Table(std::mem::take(table));
+    let mut at = Some(&mut root);
+    for step in parents {
+        at = match (at, step) {
+            (Some(Value::Table(t)), Step::Key(key)) => t.get_mut(*key),
+            (Some(Value::Array(a)), Step::Index(i)) => a.get_mut(*i),
+            _ => None,
         };
     }
-    match last_indexes.split_last() {
-        None => at.remove(*last).is_some(),
-        Some((final_index, inner)) => {
-            let mut value = match at.get_mut(*last) {
-                Some(value) => value,
-                None => return false,
-            };
-            for index in inner {
-                value = match value.as_array_mut().and_then(|a| a.get_mut(*index)) {
-                    Some(value) => value,
-                    None => return false,
-                };
-            }
-            match value.as_array_mut() {
-                Some(array) if *final_index < array.len() => {
-                    array.remove(*final_index);
-                    true
-                }
-                _ => false,
-            }
+    let removed = match (at, last) {
+        (Some(Value::Table(t)), Step::Key(key)) => t.remove(*key).is_some(),
+        (Some(Value::Array(a)), Step::Index(i)) if *i < a.len() => {
+            a.remove(*i);
+            true
         }
+        _ => false,
+    };
+    if let Value::Table(back) = root {
+        *table = back;
     }
+    removed
 }
 
 #[cfg(test)]
