@@ -2,6 +2,7 @@
 //! a name and optional model list, rate and spend limits; the token is shown once, then
 //! only its hash is kept (in `manage.db`).
 
+use super::sealed::SealError;
 use super::{now, Manage, ManageError};
 use crate::config::{token_hash, AccessToken, TokenRate, TokenSpend};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -92,7 +93,7 @@ impl Manage {
         let mut secret = [0u8; 24];
         SystemRandom::new()
             .fill(&mut secret)
-            .map_err(|_| ManageError::Invalid("the system gave no random bytes".into()))?;
+            .map_err(|_| ManageError::Seal(SealError::Random))?;
         let token = format!("sluice-at-{}", hex(&secret));
         let stored = StoredToken {
             id: uuid::Uuid::now_v7().simple().to_string(),

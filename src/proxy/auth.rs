@@ -26,9 +26,13 @@ pub fn authenticate<'a>(
     gateway: &'a Gateway,
     head: &RequestHead,
 ) -> Result<GatewayAuth<'a>, GatewayError> {
-    let authorization_is_gateway_token = authorization_is_gateway_token(gateway, head);
+    // Matched once: an access token's hash is computed at most once per header.
+    let in_authorization = head
+        .header("authorization")
+        .and_then(bearer)
+        .and_then(|t| gateway_token(gateway, t));
     let mut decided = GatewayAuth {
-        authorization_is_gateway_token,
+        authorization_is_gateway_token: in_authorization.is_some(),
         client_keys: gateway.config.client_keys,
         stored_keys: &gateway.stored_keys,
         access_token: None,
@@ -36,17 +40,10 @@ pub fn authenticate<'a>(
     if !gateway.authenticated {
         return Ok(decided);
     }
-    let presented = match head.header("cf-aig-authorization") {
-        Some(value) => bearer(value),
-        None => head
-            .header("authorization")
-            .and_then(bearer)
-            .filter(|_| authorization_is_gateway_token),
+    let matched = match head.header("cf-aig-authorization") {
+        Some(value) => bearer(value).and_then(|t| gateway_token(gateway, t)),
+        None => in_authorization,
     };
-    let matched = presented.and_then(|t| match token_matches(&gateway.auth_tokens, t) {
-        true => Some(None),
-        false => access_token(&gateway.access_tokens, t).map(Some),
-    });
     if let Some(access_token) = matched {
         decided.access_token = access_token;
         Ok(decided)
@@ -63,10 +60,16 @@ pub fn authenticate<'a>(
 pub fn authorization_is_gateway_token(gateway: &Gateway, head: &RequestHead) -> bool {
     head.header("authorization")
         .and_then(bearer)
-        .is_some_and(|t| {
-            token_matches(&gateway.auth_tokens, t)
-                || access_token(&gateway.access_tokens, t).is_some()
-        })
+        .is_some_and(|t| gateway_token(gateway, t).is_some())
+}
+
+/// `candidate` as one of the gateway's tokens: `Some(None)` for an `auth_tokens` one,
+/// `Some(Some(token))` for an access token, `None` for neither.
+fn gateway_token<'a>(gateway: &'a Gateway, candidate: &[u8]) -> Option<Option<&'a AccessToken>> {
+    if token_matches(&gateway.auth_tokens, candidate) {
+        return Some(None);
+    }
+    access_token(&gateway.access_tokens, candidate).map(Some)
 }
 
 /// The access token whose hash `candidate` has. Every hash is compared in constant time.

@@ -158,11 +158,12 @@ pub struct RequestLog {
     custom_cost: Option<CustomCost>,
     /// `cf-aig-metadata`, for spend rules.
     metadata: Option<Metadata>,
-    /// The gateway enforces spend rules, or the route has cost buckets: the usage of
-    /// every answer is read, logged or not.
+    /// The gateway enforces spend rules, or the route or access token has cost buckets:
+    /// the usage of every answer is read, logged or not.
     needs_cost: bool,
-    /// A route's cost buckets the request passed, charged with its cost.
-    route_charges: Vec<(BucketKey, Window)>,
+    /// Cost buckets beyond the spend rules (a route's it passed, its access token's),
+    /// charged with its cost.
+    bucket_charges: Vec<(BucketKey, Window)>,
     request_size: u64,
     /// The client's body was read (a request refused before that has none to log).
     body_read: bool,
@@ -244,7 +245,7 @@ impl RequestLog {
                 .as_ref()
                 .is_some_and(|l| l.enforced().next().is_some()),
             metadata,
-            route_charges: Vec::new(),
+            bucket_charges: Vec::new(),
             request_size: 0,
             body_read: false,
             outcome: Outcome::default(),
@@ -302,7 +303,7 @@ impl RequestLog {
             entry.route_version.push_str(&taken.version);
         }
         self.needs_cost |= !taken.charges.is_empty();
-        self.route_charges.extend(taken.charges);
+        self.bucket_charges.extend(taken.charges);
     }
 
     /// The access token the request came with: logged by id, its spend bucket charged.
@@ -312,7 +313,7 @@ impl RequestLog {
         }
         if let Some(bucket) = spend {
             self.needs_cost = true;
-            self.route_charges.push(bucket);
+            self.bucket_charges.push(bucket);
         }
     }
 
@@ -383,7 +384,7 @@ impl RequestLog {
                     gateway,
                     answered_by,
                     self.metadata.as_ref(),
-                    &self.route_charges,
+                    &self.bucket_charges,
                     usd,
                 );
             }

@@ -1,5 +1,5 @@
 //! Spend limits on the data plane: the gateway's rules that apply to a step, checked
-//! before its upstream call, and a finished request's cost charged to them (and to its route's cost buckets).
+//! before its upstream call, and a finished request's cost charged to them (and to its other cost buckets: a route's, an access token's).
 
 use super::ControlState;
 use crate::config::Gateway;
@@ -73,13 +73,13 @@ pub fn check(
 }
 
 /// A finished request's cost, charged to every rule that applies to who answered it and
-/// to the route's cost buckets it passed.
+/// to the other cost buckets it counts in (the route's it passed, its access token's).
 pub fn charge(
     controls: &ControlState,
     gateway: &Gateway,
     answered_by: (&str, &str),
     metadata: Option<&Metadata>,
-    route_charges: &[(BucketKey, Window)],
+    bucket_charges: &[(BucketKey, Window)],
     usd: f64,
 ) {
     let counters = controls.counters();
@@ -88,7 +88,7 @@ pub fn charge(
     for (key, window, _) in rule_buckets(gateway, provider, model, metadata) {
         counters.charge(&key, &window, usd, now);
     }
-    for (key, window) in route_charges {
+    for (key, window) in bucket_charges {
         counters.charge(key, window, usd, now);
     }
 }
