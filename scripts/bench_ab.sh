@@ -38,16 +38,7 @@ work="$(mktemp -d)"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
-listening() { # FILE PID -> the address in its "listening on" line
-  for _ in $(seq 200); do
-    local addr
-    addr="$(grep -o 'listening on [0-9.:]*' "$1" 2>/dev/null | head -1 | cut -d' ' -f3)"
-    [ -n "$addr" ] && { echo "$addr"; return 0; }
-    kill -0 "$2" 2>/dev/null || { cat "$1" >&2; return 1; }
-    sleep 0.05
-  done
-  return 1
-}
+source scripts/lib/listening.sh
 
 taskset -c "$rest_cpus" "$bin/sluice-mock" --listen 127.0.0.1:0 >"$work/mock.out" 2>&1 &
 pids+=($!)
