@@ -13,5 +13,6 @@ mod pairs;
 #[cfg(test)]
 mod pairs_tests;
 mod request_error;
+pub mod responses_to_chat;
 
 pub use pairs::{translate_body, StreamTranslator, Translation};
