@@ -9,6 +9,10 @@ mod request_items;
 mod response;
 mod stream;
 mod stream_events;
+mod stream_items;
+
+#[cfg(test)]
+mod request_tests;
 
 pub use echo::ResponseEcho;
 pub use error::{RequestError, ResponseError, StreamError};

@@ -85,6 +85,13 @@ fn user_content(content: Option<Value>, path: &str) -> Result<Value, RequestErro
             }
         });
     }
+    // One text part is sent as a string, which every Chat provider takes (not all
+    // take parts); this is also what a string `input` becomes.
+    if let [part] = converted.as_mut_slice() {
+        if part["type"] == "text" {
+            return Ok(part["text"].take());
+        }
+    }
     Ok(Value::Array(converted))
 }
 

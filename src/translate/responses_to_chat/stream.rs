@@ -9,9 +9,10 @@ use serde_json::{json, Value};
 use super::error::StreamError;
 use super::object::{
     content_part, function_call_item, message_item, response_object, ChatUsage, Ending,
-    ResponseOptions, ITEM_DONE,
+    ResponseOptions,
 };
 use super::stream_events::{DeltaTarget, EventWriter};
+use super::stream_items::{close_part, Item, TextPart};
 
 /// Translates a Chat Completions chunk stream into Responses events, one upstream
 /// event at a time. Feed it the events of `crate::sse::SseScanner`.
@@ -34,28 +35,6 @@ pub struct ChatToResponsesStream {
     ending: Option<Ending>,
     usage: Option<ChatUsage>,
     finished: bool,
-}
-
-#[derive(Debug)]
-enum Item {
-    Message {
-        id: String,
-        parts: Vec<TextPart>,
-    },
-    FunctionCall {
-        id: String,
-        /// The Chat chunk's `tool_calls[].index`.
-        chat_index: usize,
-        call_id: String,
-        name: String,
-        arguments: String,
-    },
-}
-
-#[derive(Debug)]
-struct TextPart {
-    refusal: bool,
-    text: String,
 }
 
 #[derive(Deserialize)]
@@ -394,54 +373,4 @@ impl ChatToResponsesStream {
         self.events.event(out, "error", fields);
         self.finished = true;
     }
-}
-
-impl Item {
-    /// The item as finished, for `response.output_item.done` and the final response.
-    fn to_value(&self) -> Value {
-        match self {
-            Item::Message { id, parts } => {
-                let content = parts
-                    .iter()
-                    .map(|part| content_part(part.refusal, &part.text))
-                    .collect();
-                message_item(id, ITEM_DONE, content)
-            }
-            Item::FunctionCall {
-                id,
-                call_id,
-                name,
-                arguments,
-                ..
-            } => function_call_item(id, ITEM_DONE, call_id, name, arguments),
-        }
-    }
-}
-
-/// The done events of a message's content part: its whole text, then the part.
-fn close_part(
-    events: &mut EventWriter,
-    out: &mut Vec<u8>,
-    item_id: &str,
-    output_index: usize,
-    content_index: usize,
-    part: &TextPart,
-) {
-    let mut done = json!({
-        "item_id": item_id, "output_index": output_index, "content_index": content_index,
-    });
-    let kind = if part.refusal {
-        done["refusal"] = json!(part.text);
-        "response.refusal.done"
-    } else {
-        done["text"] = json!(part.text);
-        done["logprobs"] = json!([]);
-        "response.output_text.done"
-    };
-    events.event(out, kind, done);
-    done = json!({
-        "item_id": item_id, "output_index": output_index, "content_index": content_index,
-        "part": content_part(part.refusal, &part.text),
-    });
-    events.event(out, "response.content_part.done", done);
 }
