@@ -12,6 +12,8 @@ mod stream_events;
 mod stream_items;
 
 #[cfg(test)]
+mod golden_tests;
+#[cfg(test)]
 mod request_tests;
 
 pub use echo::ResponseEcho;
