@@ -15,6 +15,8 @@ mod stream_items;
 mod golden_tests;
 #[cfg(test)]
 mod request_tests;
+#[cfg(test)]
+mod response_tests;
 
 pub use echo::ResponseEcho;
 pub use error::{RequestError, ResponseError, StreamError};

@@ -136,12 +136,15 @@ fn take_input(req: &mut Map<String, Value>) -> Result<Vec<Value>, RequestError> 
     }
 }
 
+/// Whether a value has the JSON type a field wants (`Value::is_string`, ...).
+type ValueCheck = fn(&Value) -> bool;
+
 /// Copies `key` as is when `accept`ed; null is the same as absent.
 fn copy_field(
     req: &Map<String, Value>,
     out: &mut Map<String, Value>,
     key: &str,
-    accept: fn(&Value) -> bool,
+    accept: ValueCheck,
     expected: &'static str,
 ) -> Result<(), RequestError> {
     match req.get(key) {
@@ -249,7 +252,7 @@ fn function_tool(tool: Value, path: &str) -> Result<Value, RequestError> {
         None => return Err(invalid(&format!("{path}.type"), "a string")),
     }
     let mut function = Map::new();
-    let members: [(&str, fn(&Value) -> bool, &'static str); 4] = [
+    let members: [(&str, ValueCheck, &'static str); 4] = [
         ("name", Value::is_string, "a string"),
         ("description", Value::is_string, "a string"),
         ("parameters", Value::is_object, "an object"),
