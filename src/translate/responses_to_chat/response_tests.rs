@@ -285,3 +285,33 @@ fn a_malformed_chunk_is_an_error_and_changes_nothing() {
     );
     assert_eq!(events[2]["response"]["usage"]["total_tokens"], 0);
 }
+
+#[test]
+fn calls_without_an_index_are_told_apart_by_their_ids() {
+    let mut stream = ChatToResponsesStream::new(options());
+    let mut out = push_all(
+        &mut stream,
+        &[
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"id":"a","function":{"name":"f","arguments":"{\"x\":"}}]}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"function":{"arguments":"1}"}}]}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"id":"b","function":{"name":"g","arguments":"{}"}}]}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}"#,
+            "[DONE]",
+        ],
+    );
+    assert!(stream.end_of_stream(&mut out));
+    let events = client_events(&out);
+    let output = &events.last().unwrap()["response"]["output"];
+    let calls: Vec<(&str, &str)> = output
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            (
+                item["call_id"].as_str().unwrap(),
+                item["arguments"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(calls, [("a", "{\"x\":1}"), ("b", "{}")]);
+}

@@ -182,7 +182,7 @@ impl ChatToResponsesStream {
     /// new message item, the open function call closed first.
     fn text_delta(&mut self, refusal: bool, text: &str, out: &mut Vec<u8>) {
         let output_index = match self.open {
-            Some(i) if matches!(self.items[i], Item::Message { .. }) => i,
+            Some(i) if matches!(self.items.get(i), Some(Item::Message { .. })) => i,
             _ => self.open_message(out),
         };
         let Some(Item::Message { id, parts }) = self.items.get_mut(output_index) else {
@@ -241,11 +241,15 @@ impl ChatToResponsesStream {
         output_index
     }
 
-    /// A tool call's first delta (a new `index`) opens its `function_call` item;
-    /// argument fragments go to the item of their index.
+    /// A tool call's first delta (a new `index`, or a new id) opens its `function_call`
+    /// item; argument fragments go to the item of their index.
     fn tool_delta(&mut self, call: &ToolCallDelta<'_>, out: &mut Vec<u8>) {
-        let known = self.items.iter().position(|item| {
-            matches!(item, Item::FunctionCall { chat_index, .. } if *chat_index == call.index)
+        // Providers that leave out `index` send every call as index 0: a new id there
+        // is a new call.
+        let new_id = call.id.as_deref().filter(|id| !id.is_empty());
+        let known = self.items.iter().rposition(|item| {
+            matches!(item, Item::FunctionCall { chat_index, call_id, .. }
+                if *chat_index == call.index && new_id.is_none_or(|id| id == call_id))
         });
         let function = call.function.as_ref();
         let output_index = match known {
