@@ -8,7 +8,8 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use sluice::observe::StreamUsage;
 use sluice::sse::{EventFilter, SseScanner};
-use sluice::translate::{StreamTranslator, Translation};
+use sluice::translate::responses_to_chat::ResponseOptions;
+use sluice::translate::{ResponsesTranslation, ResponsesUpstream, StreamTranslator, Translation};
 
 const ANTHROPIC: &[u8] = include_bytes!("../tests/fixtures/anthropic/stream-tool-use.sse");
 const ANTHROPIC_TEXT: &[u8] = include_bytes!("../tests/fixtures/anthropic/stream-text.sse");
@@ -34,7 +35,7 @@ fn per_event(text: &[u8]) -> Vec<&[u8]> {
 }
 
 /// Translates the whole stream; returns the client bytes written (so nothing is elided).
-fn run(translation: Translation, reads: &[&[u8]]) -> usize {
+fn run(translation: &Translation, reads: &[&[u8]]) -> usize {
     let mut translator = StreamTranslator::new(translation, 1_700_000_000);
     let mut scanner = SseScanner::new();
     let mut usage = StreamUsage::new();
@@ -59,7 +60,34 @@ fn bench_translate(c: &mut Criterion) {
         include_usage: true,
         json_tool: false,
     };
+    let responses_client = |upstream| {
+        Translation::Responses(Box::new(ResponsesTranslation {
+            upstream,
+            stream: true,
+            options: ResponseOptions {
+                id: "resp_0193a1b2c3d4e5f60718293a4b5c6d7e".into(),
+                created_at: 1_700_000_000,
+                model: "p/m".into(),
+                ..ResponseOptions::default()
+            },
+        }))
+    };
     let cases = [
+        (
+            "openai-chat-text-to-responses",
+            OPENAI,
+            responses_client(ResponsesUpstream::Chat),
+        ),
+        (
+            "anthropic-tool-use-to-responses",
+            ANTHROPIC,
+            responses_client(ResponsesUpstream::Anthropic { json_tool: false }),
+        ),
+        (
+            "gemini-text-to-responses",
+            GEMINI,
+            responses_client(ResponsesUpstream::Gemini),
+        ),
         (
             "anthropic-tool-use-to-openai",
             ANTHROPIC,
@@ -92,11 +120,14 @@ fn bench_translate(c: &mut Criterion) {
     let mut group = c.benchmark_group("translate-stream");
     for (name, text, translation) in cases {
         let reads = per_event(text);
-        assert!(run(translation, &reads) > 0, "{name} translates to nothing");
+        assert!(
+            run(&translation, &reads) > 0,
+            "{name} translates to nothing"
+        );
         // Per element = per upstream chunk (one event per read).
         group.throughput(Throughput::Elements(reads.len() as u64));
         group.bench_with_input(BenchmarkId::from_parameter(name), &reads, |b, reads| {
-            b.iter(|| run(translation, reads))
+            b.iter(|| run(&translation, reads))
         });
     }
     group.finish();

@@ -19,6 +19,13 @@ pub enum Endpoint<'a> {
     CompatMessages,
     /// Anthropic's token count of a Messages request, for Anthropic providers.
     CompatCountTokens,
+    /// The OpenAI Responses API in front of any provider.
+    CompatResponses,
+    /// One stored response of the Responses API, by its id.
+    CompatResponse(&'a str),
+    /// Another model-bearing OpenAI endpoint, for providers that speak OpenAI's API:
+    /// the OpenAI path (`/completions`, `/audio/speech`, ...).
+    CompatOpenAi(&'static str),
     /// Provider-native pass-through: `rest` starts with '/' (or is empty).
     Native {
         /// The provider's slug.
@@ -65,6 +72,47 @@ const OPENAI_RESOURCES: &[&str] = &[
     "vector_stores",
 ];
 
+/// OpenAI endpoints with a `model` in their body (JSON, or a multipart field for the
+/// audio uploads) that go to the provider the model names, as they are.
+const MODEL_BEARING: &[&str] = &[
+    "/completions",
+    "/moderations",
+    "/images/generations",
+    "/audio/speech",
+    "/audio/transcriptions",
+    "/audio/translations",
+];
+
+/// The model-routed endpoints, the same at `/v1/` and under `/v1/{account}/{gateway}/compat/`.
+fn compat_endpoint<'a>(method: &Method, path: &'a str) -> Option<Endpoint<'a>> {
+    let by_id = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .filter(|id| !id.is_empty() && !id.contains('/'))
+    };
+    let endpoint = match (method, path) {
+        (Method::Post, "chat/completions") => Endpoint::CompatChat,
+        (Method::Post, "embeddings") => Endpoint::CompatEmbeddings,
+        (Method::Get, "models") => Endpoint::CompatModels,
+        (Method::Post, "messages") => Endpoint::CompatMessages,
+        (Method::Post, "messages/count_tokens") => Endpoint::CompatCountTokens,
+        (Method::Post, "responses") => Endpoint::CompatResponses,
+        (Method::Get, _) if by_id("responses/").is_some() => {
+            Endpoint::CompatResponse(by_id("responses/")?)
+        }
+        (Method::Get, models) if models.starts_with("models/") && models.len() > 7 => {
+            Endpoint::CompatModel(&models[7..])
+        }
+        (Method::Post, _) => {
+            let suffix = MODEL_BEARING
+                .iter()
+                .find(|suffix| suffix.get(1..) == Some(path))?;
+            Endpoint::CompatOpenAi(suffix)
+        }
+        _ => return None,
+    };
+    Some(endpoint)
+}
+
 /// Maps a path (without query) to a route, or 404 code 2002. `any_account`: the config's
 /// `account_id` is `"*"`, so OpenAI's own path names come before account and gateway.
 pub fn route<'a>(
@@ -82,16 +130,8 @@ pub fn route<'a>(
             endpoint,
         })
     };
-    match (method, after_v1) {
-        (Method::Post, "chat/completions") => return alias(Endpoint::CompatChat),
-        (Method::Post, "embeddings") => return alias(Endpoint::CompatEmbeddings),
-        (Method::Get, "models") => return alias(Endpoint::CompatModels),
-        (Method::Post, "messages") => return alias(Endpoint::CompatMessages),
-        (Method::Post, "messages/count_tokens") => return alias(Endpoint::CompatCountTokens),
-        (Method::Get, models) if models.starts_with("models/") && models.len() > 7 => {
-            return alias(Endpoint::CompatModel(&models[7..]))
-        }
-        _ => {}
+    if let Some(endpoint) = compat_endpoint(method, after_v1) {
+        return alias(endpoint);
     }
     let first = after_v1.split('/').next().unwrap_or_default();
     if any_account && OPENAI_RESOURCES.contains(&first) {
@@ -119,19 +159,12 @@ pub fn route<'a>(
 /// The part after `/v1/{account}/{gateway}/`.
 fn gateway_endpoint<'a>(method: &Method, rest: &'a str) -> Option<Endpoint<'a>> {
     if let Some(compat) = rest.strip_prefix("compat/") {
-        return match (method, compat) {
-            (Method::Post, "chat/completions") => Some(Endpoint::CompatChat),
-            (Method::Post, "embeddings") => Some(Endpoint::CompatEmbeddings),
-            (Method::Get, "models") => Some(Endpoint::CompatModels),
-            (Method::Post, "messages" | "v1/messages") => Some(Endpoint::CompatMessages),
-            (Method::Post, "messages/count_tokens" | "v1/messages/count_tokens") => {
-                Some(Endpoint::CompatCountTokens)
-            }
-            (Method::Get, models) if models.starts_with("models/") && models.len() > 7 => {
-                Some(Endpoint::CompatModel(&models[7..]))
-            }
-            _ => None,
+        // Anthropic's SDK keeps its own `/v1` after the base URL.
+        let compat = match compat.strip_prefix("v1/") {
+            Some(anthropic) if anthropic.starts_with("messages") => anthropic,
+            _ => compat,
         };
+        return compat_endpoint(method, compat);
     }
     let (provider, tail) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
@@ -324,20 +357,21 @@ mod tests {
     #[test]
     fn openai_path_names_come_before_account_and_gateway_when_any_account_goes() {
         for (m, p) in [
-            (Method::Post, "/v1/audio/speech"),
-            (Method::Post, "/v1/audio/transcriptions"),
+            (Method::Post, "/v1/audio/voices"),
+            (Method::Get, "/v1/audio/speech"),
             (Method::Post, "/v1/messages/batches"),
-            (Method::Post, "/v1/images/generations"),
+            (Method::Post, "/v1/images/edits"),
             (Method::Get, "/v1/files/file-1"),
-            (Method::Post, "/v1/responses"),
+            (Method::Delete, "/v1/responses/resp_1"),
+            (Method::Get, "/v1/responses/resp_1/input_items"),
         ] {
             let e = route(&m, p, true).unwrap_err();
             assert_eq!(e.code, ErrorCode::NoRoute, "{p}");
             assert!(e.message.contains(p), "{}", e.message);
         }
         // With a named account, such a path is that account's gateway.
-        let r = route(&Method::Post, "/v1/audio/speech", false).unwrap();
-        assert_eq!((r.account_id, r.gateway_id), (Some("audio"), "speech"));
+        let r = route(&Method::Post, "/v1/audio/voices", false).unwrap();
+        assert_eq!((r.account_id, r.gateway_id), (Some("audio"), "voices"));
         assert_eq!(
             ok(Method::Get, "/v1/models/openai/gpt-4o").endpoint,
             Endpoint::CompatModel("openai/gpt-4o")
@@ -346,6 +380,28 @@ mod tests {
             ok(Method::Get, "/v1/a/g/compat/models/openai%2Fgpt-4o").endpoint,
             Endpoint::CompatModel("openai%2Fgpt-4o")
         );
+    }
+
+    #[test]
+    fn responses_and_model_bearing_openai_paths_are_model_routed() {
+        for prefix in ["/v1/", "/v1/a/g/compat/"] {
+            let at = |m: Method, p: &str, want: Endpoint<'_>| {
+                let path = format!("{prefix}{p}");
+                assert_eq!(ok(m, &path).endpoint, want, "{path}");
+            };
+            at(Method::Post, "responses", Endpoint::CompatResponses);
+            at(
+                Method::Get,
+                "responses/resp_1",
+                Endpoint::CompatResponse("resp_1"),
+            );
+            for suffix in MODEL_BEARING {
+                let path = suffix.trim_start_matches('/');
+                at(Method::Post, path, Endpoint::CompatOpenAi(suffix));
+            }
+        }
+        assert!(route(&Method::Get, "/v1/a/g/compat/completions", true).is_err());
+        assert!(route(&Method::Post, "/v1/a/g/compat/v1/completions", true).is_err());
     }
 
     #[test]

@@ -115,18 +115,18 @@ fn one_model_by_id_and_openai_paths_sluice_lacks_are_404s_naming_the_path() {
     let missing = gw.send(b"GET /v1/models/mock/zz HTTP/1.1\r\nhost: gw\r\n\r\n");
     assert_eq!(missing.status, 404);
     assert_eq!(missing.json()["error"]["code"], 2002);
-    // Not read as account "audio", gateway "speech".
-    let speech = gw.send(&post(
-        "/v1/audio/speech",
+    // Not read as account "audio", gateway "voices": an OpenAI path sluice lacks.
+    let voices = gw.send(&post(
+        "/v1/audio/voices",
         "",
         r#"{"model":"mock/tts","input":"hi"}"#,
     ));
-    assert_eq!(speech.status, 404);
-    assert_eq!(speech.json()["error"]["code"], 2002);
+    assert_eq!(voices.status, 404);
+    assert_eq!(voices.json()["error"]["code"], 2002);
     assert!(
-        speech.text().contains("/v1/audio/speech"),
+        voices.text().contains("/v1/audio/voices"),
         "{}",
-        speech.text()
+        voices.text()
     );
     // An Anthropic path answers in Anthropic's error shape.
     let count = gw.send(&post(

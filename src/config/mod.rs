@@ -232,6 +232,10 @@ pub struct ProviderConfig {
     pub ca_file: Option<PathBuf>,
     /// Models listed by `/compat/models`.
     pub models: Vec<String>,
+    /// The provider serves OpenAI's Responses API itself (`/responses` passed through);
+    /// otherwise a Responses request is translated to its Chat Completions. Only `openai`
+    /// does by default.
+    pub responses_api: Option<bool>,
 }
 
 /// A gateway as workers use it.

@@ -52,6 +52,7 @@ fn resolve_one(
                 keys: BTreeMap::new(),
                 ca_file: None,
                 models: Vec::new(),
+                responses_api: false,
             }
         }
         (None, None) => {
@@ -91,6 +92,15 @@ fn resolve_one(
     }
     if !config.models.is_empty() {
         provider.models = config.models.clone();
+    }
+    if let Some(serves) = config.responses_api {
+        if serves && provider.api != Api::Openai {
+            return Err(ConfigError::invalid(
+                at("responses_api"),
+                "only a provider with api = \"openai\" can serve the Responses API",
+            ));
+        }
+        provider.responses_api = serves;
     }
     Ok(provider)
 }

@@ -170,6 +170,7 @@ fn provider_table(p: &Provider) -> Table {
         let models = p.models.iter().map(string).collect();
         t.insert("models".into(), Value::Array(models));
     }
+    t.insert("responses_api".into(), Value::Boolean(p.responses_api));
     if !p.keys.is_empty() {
         let keys = p
             .keys

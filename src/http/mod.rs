@@ -3,12 +3,14 @@
 
 mod chunked;
 mod fields;
+mod multipart;
 mod request;
 mod response;
 mod writer;
 
 pub use chunked::{write_chunk_header, ChunkProgress, ChunkedDecoder, CHUNK_END, LAST_CHUNK};
 pub use fields::{is_hop_by_hop, Header};
+pub use multipart::{find_field, form_data_boundary, MultipartError};
 pub use request::{parse_request_head, BodyFraming, Method, RequestHead};
 pub use response::{
     is_event_stream, parse_response_head, ResponseFraming, ResponseHead, MAX_RESPONSE_HEAD_BYTES,

@@ -95,6 +95,9 @@ struct Envelope {
     usage_metadata: Option<GeminiUsage>,
     /// Anthropic's `message_start` nests its usage in `message`.
     message: Option<Message>,
+    /// The Responses API's closing events (`response.completed`, ...) nest it in
+    /// `response`.
+    response: Option<Message>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -186,6 +189,7 @@ impl Tally {
         };
         let fields = match event.kind.as_deref() {
             Some("message_start") => event.message.and_then(|m| m.usage),
+            Some(kind) if kind.starts_with("response.") => event.response.and_then(|r| r.usage),
             _ => event.usage,
         };
         if let Some(fields) = fields {
@@ -381,6 +385,22 @@ mod tests {
             stream.usage().map(|u| (u.tokens_in, u.tokens_out)),
             Some((9, 30))
         );
+    }
+
+    #[test]
+    fn responses_api_usage_comes_from_the_closing_event_and_the_body() {
+        let mut s = Scanned::default();
+        s.feed(b"event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"usage\":null}}\n\n");
+        s.feed(b"event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"usage\"}\n\n");
+        assert_eq!(s.usage(), None);
+        s.feed(b"event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"output\":[],\"usage\":{\"input_tokens\":12,\"input_tokens_details\":{\"cached_tokens\":4},\"output_tokens\":7,\"total_tokens\":19},\"metadata\":{}}}\n\n");
+        let want = Some(Usage {
+            tokens_in: 12,
+            tokens_out: 7,
+        });
+        assert_eq!(s.usage(), want);
+        let body = br#"{"id":"resp_1","object":"response","output":[],"usage":{"input_tokens":12,"input_tokens_details":{"cached_tokens":4},"output_tokens":7,"output_tokens_details":{"reasoning_tokens":2},"total_tokens":19},"user":null,"metadata":{}}"#;
+        assert_eq!(from_json_body(body), want);
     }
 
     #[test]

@@ -156,6 +156,7 @@ pub fn builtin_providers() -> Vec<Provider> {
             keys: BTreeMap::new(),
             ca_file: None,
             models: Vec::new(),
+            responses_api: b.slug == "openai",
         })
         .collect()
 }

@@ -110,4 +110,6 @@ pub struct Provider {
     pub ca_file: Option<PathBuf>,
     /// Listed by `/compat/models` as `slug/model`.
     pub models: Vec<String>,
+    /// Serves OpenAI's Responses API itself (else it is translated to Chat Completions).
+    pub responses_api: bool,
 }

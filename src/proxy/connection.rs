@@ -5,6 +5,7 @@ use super::access;
 use super::auth::authenticate;
 use super::body::{discard_body, discardable, read_body, too_large, BodyError};
 use super::client::ClientConn;
+use super::conversation;
 use super::forward::{forward, ClientSide, Keep};
 use super::io::{race, Raced};
 use super::plan::{plan, Plan};
@@ -174,18 +175,38 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
             Err(BodyError::Gone) => return Err(Refusal::Gone),
         };
         log.set_request_body(&body, route.endpoint == Endpoint::Universal);
-        let planned = plan(
-            &settings,
-            &worker.controls,
-            gateway,
-            route.endpoint,
-            &head,
-            auth,
-            body,
-            effective,
-            log.metadata(),
-        )
-        .map_err(refuse)?;
+        let mut turn = match route.endpoint {
+            Endpoint::CompatResponses => Some(
+                conversation::turn(worker, gateway, &body, log.id())
+                    .await
+                    .map_err(refuse)?,
+            ),
+            _ => None,
+        };
+        let body = match turn.as_mut().and_then(|t| t.body.take()) {
+            Some(resolved) => bytes::Bytes::from(resolved),
+            None => body,
+        };
+        let planned = match route.endpoint {
+            Endpoint::CompatResponse(id) => Plan::Local(
+                conversation::retrieve(worker, gateway, id)
+                    .await
+                    .map_err(refuse)?,
+            ),
+            endpoint => plan(
+                &settings,
+                &worker.controls,
+                gateway,
+                endpoint,
+                &head,
+                auth,
+                body,
+                effective,
+                log.metadata(),
+                turn.as_ref(),
+            )
+            .map_err(refuse)?,
+        };
         if let (Some(token), Plan::Upstream(steps, _)) = (auth.access_token, &planned) {
             if let Some(step) = steps.first() {
                 access::check_model(token, &step.request.model_as_asked()).map_err(refuse)?;

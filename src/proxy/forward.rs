@@ -175,7 +175,7 @@ async fn answer_upstream(
     note_step(log, step);
     log.outcome.status = answer.head.status;
     log.outcome.overhead = Some(log.elapsed().saturating_sub(answer.upstream_time));
-    if let Some(translation) = step.translation {
+    if let Some(translation) = &step.translation {
         return answer_translated(worker, client, step, translation, answer, side, log).await;
     }
     let Answer {

@@ -10,6 +10,7 @@ mod cached;
 mod client;
 mod connection;
 pub mod control_state;
+mod conversation;
 mod forward;
 pub mod io;
 mod plan;

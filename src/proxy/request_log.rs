@@ -336,6 +336,11 @@ impl RequestLog {
     }
 
     /// The ids every response to this request carries.
+    /// The request's log id (made whether or not it is logged).
+    pub fn id(&self) -> &LogId {
+        &self.id
+    }
+
     pub fn ids(&self) -> RequestIds {
         RequestIds {
             id: Some(self.id),

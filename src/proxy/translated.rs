@@ -21,7 +21,7 @@ pub async fn answer_translated(
     worker: &Worker,
     client: &mut ClientConn,
     step: &PlannedStep,
-    translation: Translation,
+    translation: &Translation,
     answer: Answer,
     side: ClientSide,
     log: &mut RequestLog,

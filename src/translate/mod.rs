@@ -15,4 +15,6 @@ mod pairs_tests;
 mod request_error;
 pub mod responses_to_chat;
 
-pub use pairs::{translate_body, StreamTranslator, Translation};
+pub use pairs::{
+    translate_body, ResponsesTranslation, ResponsesUpstream, StreamTranslator, Translation,
+};

@@ -3,12 +3,13 @@
 
 use crate::sse::{EventFilter, SseEvent};
 use crate::translate::openai_chunks::written_events;
+use crate::translate::responses_to_chat::{self, ChatToResponsesStream, ResponseOptions};
 use crate::translate::{chat_to_anthropic, chat_to_gemini, messages_to_chat};
 
 /// How the response of a translated exchange goes back to the client, named client API
 /// -> provider API. Each carries whether the client asked for a stream and, for OpenAI
 /// Chat clients, for a usage chunk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Translation {
     /// OpenAI Chat client, Anthropic Messages provider.
     ChatToAnthropic {
@@ -37,32 +38,71 @@ pub enum Translation {
         /// The client asked for an event stream.
         stream: bool,
     },
+    /// OpenAI Responses client, any provider without the Responses API: through OpenAI
+    /// Chat's shape (boxed: it carries the ids and echoed fields of the response).
+    Responses(Box<ResponsesTranslation>),
+}
+
+/// A Responses client's exchange with a provider that lacks the API.
+#[derive(Debug, Clone)]
+pub struct ResponsesTranslation {
+    /// What the provider speaks.
+    pub upstream: ResponsesUpstream,
+    /// The client asked for an event stream.
+    pub stream: bool,
+    /// The response's id, model and the request fields it echoes.
+    pub options: ResponseOptions,
+}
+
+/// The provider's API behind a Responses translation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponsesUpstream {
+    /// OpenAI Chat Completions.
+    Chat,
+    /// Anthropic Messages; `json_tool`: `text.format` became the synthetic JSON tool.
+    Anthropic {
+        /// The JSON format became a forced tool.
+        json_tool: bool,
+    },
+    /// Gemini.
+    Gemini,
+}
+
+/// Which API the client speaks: the shape of an error event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientApi {
+    Chat,
+    Messages,
+    Responses,
 }
 
 impl Translation {
     /// The client asked for an event stream.
-    pub fn stream(self) -> bool {
+    pub fn stream(&self) -> bool {
         match self {
             Translation::ChatToAnthropic { stream, .. }
             | Translation::ChatToGemini { stream, .. }
             | Translation::MessagesToChat { stream }
-            | Translation::MessagesToGemini { stream } => stream,
+            | Translation::MessagesToGemini { stream } => *stream,
+            Translation::Responses(r) => r.stream,
         }
     }
 
-    /// The client speaks Anthropic Messages (else OpenAI Chat Completions).
-    pub fn client_is_anthropic(self) -> bool {
-        matches!(
-            self,
-            Translation::MessagesToChat { .. } | Translation::MessagesToGemini { .. }
-        )
+    fn client(&self) -> ClientApi {
+        match self {
+            Translation::MessagesToChat { .. } | Translation::MessagesToGemini { .. } => {
+                ClientApi::Messages
+            }
+            Translation::Responses(_) => ClientApi::Responses,
+            _ => ClientApi::Chat,
+        }
     }
 }
 
 /// Translates a whole upstream body sent with `status`: a completion when 2xx, else an
 /// error in the client's shape (same status). `Err` describes why it could not be.
 pub fn translate_body(
-    translation: Translation,
+    translation: &Translation,
     status: u16,
     body: &[u8],
     created: u64,
@@ -71,7 +111,7 @@ pub fn translate_body(
     let text = |e: &dyn std::fmt::Display| e.to_string();
     match (translation, ok) {
         (Translation::ChatToAnthropic { json_tool, .. }, true) => {
-            chat_to_anthropic::translate_message(body, created, json_tool).map_err(|e| text(&e))
+            chat_to_anthropic::translate_message(body, created, *json_tool).map_err(|e| text(&e))
         }
         (Translation::ChatToAnthropic { .. }, false) => {
             chat_to_anthropic::translate_error(body).map_err(|e| text(&e))
@@ -100,6 +140,31 @@ pub fn translate_body(
             .and_then(|openai| {
                 messages_to_chat::translate_error(&openai, status).map_err(|e| text(&e))
             }),
+        (Translation::Responses(r), true) => {
+            let openai = match r.upstream {
+                ResponsesUpstream::Chat => Ok(body.to_vec()),
+                ResponsesUpstream::Anthropic { json_tool } => {
+                    chat_to_anthropic::translate_message(body, created, json_tool)
+                        .map_err(|e| text(&e))
+                }
+                ResponsesUpstream::Gemini => {
+                    chat_to_gemini::translate_response(body, created).map_err(|e| text(&e))
+                }
+            }?;
+            responses_to_chat::translate_response(&openai, &r.options).map_err(|e| text(&e))
+        }
+        (Translation::Responses(r), false) => {
+            let openai = match r.upstream {
+                ResponsesUpstream::Chat => Ok(body.to_vec()),
+                ResponsesUpstream::Anthropic { .. } => {
+                    chat_to_anthropic::translate_error(body).map_err(|e| text(&e))
+                }
+                ResponsesUpstream::Gemini => {
+                    chat_to_gemini::translate_error(body).map_err(|e| text(&e))
+                }
+            }?;
+            responses_to_chat::translate_error(&openai, status).map_err(|e| text(&e))
+        }
     }
 }
 
@@ -110,6 +175,22 @@ enum Events {
     MessagesToChat(messages_to_chat::OpenAiToAnthropicStream),
     /// Gemini -> OpenAI -> Anthropic (boxed: the rarest and largest).
     MessagesToGemini(Box<Chain>),
+    /// The provider's events -> OpenAI Chat chunks (none for a Chat provider) -> Responses.
+    Responses(Box<ResponsesChain>),
+}
+
+/// The first half of a Responses chain: the provider's events into OpenAI Chat chunks.
+enum ToChat {
+    Chat,
+    Anthropic(chat_to_anthropic::AnthropicToOpenAiStream),
+    Gemini(chat_to_gemini::GeminiToOpenAiStream),
+}
+
+/// Like [`Chain`], ending in the Responses writer.
+struct ResponsesChain {
+    to_chat: ToChat,
+    openai: Vec<u8>,
+    to_responses: ChatToResponsesStream,
 }
 
 /// Two translators in a row: the OpenAI events in between are read back from the
@@ -123,7 +204,7 @@ struct Chain {
 /// The upstream's events in (from the response's one scan), the client's SSE events out.
 pub struct StreamTranslator {
     events: Events,
-    client_is_anthropic: bool,
+    client: ClientApi,
     /// An upstream event could not be translated: an error event was sent, and the
     /// rest of the upstream stream is ignored.
     failed: bool,
@@ -131,7 +212,7 @@ pub struct StreamTranslator {
 
 impl StreamTranslator {
     /// `created`: the Unix time stamped on OpenAI chunks.
-    pub fn new(translation: Translation, created: u64) -> Self {
+    pub fn new(translation: &Translation, created: u64) -> Self {
         let openai_options = |include_usage, json_tool| chat_to_anthropic::StreamOptions {
             id: None,
             model: None,
@@ -145,10 +226,10 @@ impl StreamTranslator {
                 json_tool,
                 ..
             } => Events::ChatToAnthropic(chat_to_anthropic::AnthropicToOpenAiStream::new(
-                openai_options(include_usage, json_tool),
+                openai_options(*include_usage, *json_tool),
             )),
             Translation::ChatToGemini { include_usage, .. } => Events::ChatToGemini(
-                chat_to_gemini::GeminiToOpenAiStream::new(openai_options(include_usage, false)),
+                chat_to_gemini::GeminiToOpenAiStream::new(openai_options(*include_usage, false)),
             ),
             Translation::MessagesToChat { .. } => {
                 Events::MessagesToChat(messages_to_chat::OpenAiToAnthropicStream::new(
@@ -163,10 +244,29 @@ impl StreamTranslator {
                     messages_to_chat::StreamOptions::default(),
                 ),
             })),
+            // Usage in between: `response.completed` carries it.
+            Translation::Responses(r) => {
+                let to_chat = match r.upstream {
+                    ResponsesUpstream::Chat => ToChat::Chat,
+                    ResponsesUpstream::Anthropic { json_tool } => {
+                        ToChat::Anthropic(chat_to_anthropic::AnthropicToOpenAiStream::new(
+                            openai_options(true, json_tool),
+                        ))
+                    }
+                    ResponsesUpstream::Gemini => ToChat::Gemini(
+                        chat_to_gemini::GeminiToOpenAiStream::new(openai_options(true, false)),
+                    ),
+                };
+                Events::Responses(Box::new(ResponsesChain {
+                    to_chat,
+                    openai: Vec::new(),
+                    to_responses: ChatToResponsesStream::new(r.options.clone()),
+                }))
+            }
         };
         StreamTranslator {
             events,
-            client_is_anthropic: translation.client_is_anthropic(),
+            client: translation.client(),
             failed: false,
         }
     }
@@ -178,7 +278,10 @@ impl EventFilter for StreamTranslator {
             return;
         };
         if let Err(why) = self.events.push(event, out) {
-            write_error_event(self.client_is_anthropic, &why, out);
+            match &mut self.events {
+                Events::Responses(chain) => chain.to_responses.write_error(&why, out),
+                _ => write_error_event(self.client, &why, out),
+            }
             self.failed = true;
         }
     }
@@ -217,7 +320,59 @@ impl EventFilter for StreamTranslator {
                 to_anthropic.end_of_stream(out);
                 result.is_ok()
             }
+            Events::Responses(chain) => chain.end(out),
         }
+    }
+}
+
+impl ResponsesChain {
+    /// One upstream event through both halves.
+    fn push(&mut self, event: &SseEvent<'_>, out: &mut Vec<u8>) -> Result<(), String> {
+        let ResponsesChain {
+            to_chat,
+            openai,
+            to_responses,
+        } = self;
+        let text = |e: &dyn std::fmt::Display| e.to_string();
+        openai.clear();
+        match to_chat {
+            ToChat::Chat => {
+                return to_responses
+                    .push_event(event.event, event.data, out)
+                    .map_err(|e| text(&e))
+            }
+            ToChat::Anthropic(t) => t
+                .push_event(event.event, event.data, openai)
+                .map_err(|e| text(&e))?,
+            ToChat::Gemini(t) => t
+                .push_event(event.event, event.data, openai)
+                .map_err(|e| text(&e))?,
+        }
+        written_events(openai)
+            .try_for_each(|data| to_responses.push_event(None, data, out))
+            .map_err(|e| text(&e))
+    }
+
+    /// The upstream ended: what the first half still holds, then the closing events.
+    /// `false`: the upstream stream was cut short.
+    fn end(&mut self, out: &mut Vec<u8>) -> bool {
+        let ResponsesChain {
+            to_chat,
+            openai,
+            to_responses,
+        } = self;
+        openai.clear();
+        let upstream_complete = match to_chat {
+            ToChat::Chat => true,
+            ToChat::Anthropic(t) => t.is_finished(),
+            ToChat::Gemini(t) => {
+                t.end_of_stream(openai);
+                true
+            }
+        };
+        let fed =
+            written_events(openai).try_for_each(|data| to_responses.push_event(None, data, out));
+        upstream_complete && fed.is_ok() && to_responses.end_of_stream(out)
     }
 }
 
@@ -247,15 +402,16 @@ impl Events {
                     .try_for_each(|data| to_anthropic.push_event(None, data, out))
                     .map_err(|e| e.to_string())
             }
+            Events::Responses(chain) => chain.push(event, out),
         }
     }
 }
 
 /// An upstream event that cannot be translated ends the client's stream with an
 /// error event in the client's API.
-fn write_error_event(client_is_anthropic: bool, why: &str, out: &mut Vec<u8>) {
+fn write_error_event(client: ClientApi, why: &str, out: &mut Vec<u8>) {
     let message = format!("cannot translate upstream event: {why}");
-    if client_is_anthropic {
+    if client == ClientApi::Messages {
         let body = serde_json::json!({
             "type": "error",
             "error": { "type": "api_error", "message": message },

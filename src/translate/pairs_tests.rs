@@ -1,7 +1,10 @@
 //! The API pair dispatch end to end: a recorded stream gives the same client stream
 //! however it is cut, and errors come back in the client's API.
 
-use super::pairs::{translate_body, StreamTranslator, Translation};
+use super::pairs::{
+    translate_body, ResponsesTranslation, ResponsesUpstream, StreamTranslator, Translation,
+};
+use super::responses_to_chat::ResponseOptions;
 use crate::sse::{EventFilter, SseScanner};
 
 const ANTHROPIC: &[u8] = include_bytes!("../../tests/fixtures/anthropic/stream-tool-use.sse");
@@ -9,7 +12,7 @@ const GEMINI: &[u8] = include_bytes!("../../tests/fixtures/gemini/stream-sse-fun
 const OPENAI: &[u8] =
     include_bytes!("../../tests/fixtures/openai/chat-stream-include-usage-two-tools.sse");
 
-fn translate(translation: Translation, pieces: &[&[u8]]) -> (Vec<u8>, bool) {
+fn translate(translation: &Translation, pieces: &[&[u8]]) -> (Vec<u8>, bool) {
     let mut t = StreamTranslator::new(translation, 1_700_000_000);
     let mut scanner = SseScanner::new();
     let mut out = Vec::new();
@@ -20,8 +23,27 @@ fn translate(translation: Translation, pieces: &[&[u8]]) -> (Vec<u8>, bool) {
     (out, complete)
 }
 
-fn all() -> [(Translation, &'static [u8]); 4] {
+fn responses(upstream: ResponsesUpstream) -> Translation {
+    Translation::Responses(Box::new(ResponsesTranslation {
+        upstream,
+        stream: true,
+        options: ResponseOptions {
+            id: "resp_0193".into(),
+            created_at: 1_700_000_000,
+            model: "p/m".into(),
+            ..ResponseOptions::default()
+        },
+    }))
+}
+
+fn all() -> [(Translation, &'static [u8]); 7] {
     [
+        (responses(ResponsesUpstream::Chat), OPENAI),
+        (
+            responses(ResponsesUpstream::Anthropic { json_tool: false }),
+            ANTHROPIC,
+        ),
+        (responses(ResponsesUpstream::Gemini), GEMINI),
         (
             Translation::ChatToAnthropic {
                 stream: true,
@@ -45,11 +67,11 @@ fn all() -> [(Translation, &'static [u8]); 4] {
 #[test]
 fn every_split_point_gives_the_same_client_stream() {
     for (translation, input) in all() {
-        let (whole, complete) = translate(translation, &[input]);
+        let (whole, complete) = translate(&translation, &[input]);
         assert!(complete, "{translation:?}");
         assert!(whole.len() > 100, "{translation:?} produced too little");
         for cut in 1..input.len() {
-            let (split, _) = translate(translation, &[&input[..cut], &input[cut..]]);
+            let (split, _) = translate(&translation, &[&input[..cut], &input[cut..]]);
             assert_eq!(split, whole, "{translation:?} cut at {cut}");
         }
     }
@@ -57,7 +79,7 @@ fn every_split_point_gives_the_same_client_stream() {
 
 #[test]
 fn chained_gemini_stream_is_a_whole_anthropic_message() {
-    let (out, _) = translate(Translation::MessagesToGemini { stream: true }, &[GEMINI]);
+    let (out, _) = translate(&Translation::MessagesToGemini { stream: true }, &[GEMINI]);
     let text = String::from_utf8(out).unwrap();
     assert!(text.starts_with("event: message_start\n"), "{text}");
     assert!(text.contains("\"type\":\"tool_use\""), "{text}");
@@ -77,7 +99,7 @@ fn a_truncated_anthropic_stream_is_not_complete() {
         include_usage: false,
         json_tool: false,
     };
-    let (out, complete) = translate(translation, &[half]);
+    let (out, complete) = translate(&translation, &[half]);
     assert!(!complete);
     assert!(!out.windows(6).any(|w| w == b"[DONE]"));
 }
@@ -90,7 +112,7 @@ fn an_untranslatable_event_ends_with_an_error_in_the_client_api() {
         include_usage: false,
         json_tool: false,
     };
-    let (out, complete) = translate(translation, &[bad]);
+    let (out, complete) = translate(&translation, &[bad]);
     assert!(complete, "the error event ends the client stream");
     let text = String::from_utf8(out).unwrap();
     assert!(text.starts_with("data: {\"error\":"), "{text}");
@@ -101,7 +123,7 @@ fn an_untranslatable_event_ends_with_an_error_in_the_client_api() {
     );
 
     let (out, _) = translate(
-        Translation::MessagesToChat { stream: true },
+        &Translation::MessagesToChat { stream: true },
         &[b"data: {x\n\n"],
     );
     let text = String::from_utf8(out).unwrap();
@@ -112,7 +134,7 @@ fn an_untranslatable_event_ends_with_an_error_in_the_client_api() {
 #[test]
 fn whole_bodies_translate_by_status() {
     let openai = translate_body(
-        Translation::MessagesToChat { stream: false },
+        &Translation::MessagesToChat { stream: false },
         404,
         br#"{"error":{"message":"no such model","type":"invalid_request_error"}}"#,
         0,
@@ -122,7 +144,7 @@ fn whole_bodies_translate_by_status() {
     assert_eq!(v["error"]["type"], "not_found_error");
     assert_eq!(v["error"]["message"], "no such model");
     let broken = translate_body(
-        Translation::ChatToGemini {
+        &Translation::ChatToGemini {
             stream: false,
             include_usage: false,
         },

@@ -89,6 +89,7 @@ pub const QUEUED_BODY_BYTES: u64 = 256 * 1024 * 1024;
 /// spare entries, which are not shared between threads.
 #[derive(Debug)]
 pub struct LogSender {
+    db: LogDb,
     tx: SyncSender<Message>,
     stats: Arc<WriterStats>,
     body_budget: u64,
@@ -98,20 +99,36 @@ pub struct LogSender {
 
 impl Clone for LogSender {
     fn clone(&self) -> Self {
-        LogSender::new(self.tx.clone(), self.stats.clone(), self.body_budget)
+        LogSender::new(
+            self.db.clone(),
+            self.tx.clone(),
+            self.stats.clone(),
+            self.body_budget,
+        )
     }
 }
 
 impl LogSender {
-    fn new(tx: SyncSender<Message>, stats: Arc<WriterStats>, body_budget: u64) -> LogSender {
+    fn new(
+        db: LogDb,
+        tx: SyncSender<Message>,
+        stats: Arc<WriterStats>,
+        body_budget: u64,
+    ) -> LogSender {
         let (spares_back, spares) = mpsc::sync_channel(SPARE_ENTRIES);
         LogSender {
+            db,
             tx,
             stats,
             body_budget,
             spares_back,
             spares,
         }
+    }
+
+    /// The database the entries go to (a worker reads stored responses back from it).
+    pub fn db(&self) -> &LogDb {
+        &self.db
     }
 
     /// An empty entry to fill: one the writer has handed back (its memory reused)
@@ -167,7 +184,7 @@ pub(super) fn channel(db: LogDb, capacity: usize, body_budget: u64) -> (LogSende
     // Capacity 0 would be a rendezvous channel, where every try_send fails.
     let (tx, rx) = mpsc::sync_channel(capacity.max(1));
     let stats = Arc::new(WriterStats::default());
-    let sender = LogSender::new(tx.clone(), stats.clone(), body_budget);
+    let sender = LogSender::new(db.clone(), tx.clone(), stats.clone(), body_budget);
     (sender, PendingWriter { db, rx, tx, stats })
 }
 

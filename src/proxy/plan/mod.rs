@@ -7,6 +7,7 @@ mod dynamic;
 mod messages;
 mod model_route;
 mod native;
+mod responses;
 mod toolbox;
 mod universal;
 
@@ -22,6 +23,8 @@ use crate::translate::Translation;
 use crate::upstream::PeerKey;
 use bytes::Bytes;
 use toolbox::Caching;
+
+pub use responses::{previous_response_id, translate as translate_responses, ResponsesTurn};
 
 /// What to do with a request that passed every check.
 pub enum Plan {
@@ -179,6 +182,7 @@ pub fn plan(
     body: Bytes,
     effective: Effective,
     metadata: Option<&Metadata>,
+    turn: Option<&ResponsesTurn>,
 ) -> Result<Plan, GatewayError> {
     let cache = Caching {
         gateway_id: &gateway.cache_scope,
@@ -188,10 +192,19 @@ pub fn plan(
     let (request, cache_key, translation) = match endpoint {
         Endpoint::CompatModels => return Ok(Plan::Local(model_route::model_list(settings))),
         Endpoint::CompatModel(id) => return model_route::one_model(settings, id).map(Plan::Local),
+        // Answered from the request log before planning (`proxy::conversation`).
+        Endpoint::CompatResponse(_) => {
+            return Err(GatewayError::new(
+                crate::error::ErrorCode::NoRoute,
+                "stored responses are read before planning",
+            ))
+        }
         Endpoint::CompatChat
         | Endpoint::CompatEmbeddings
         | Endpoint::CompatMessages
-        | Endpoint::CompatCountTokens => {
+        | Endpoint::CompatCountTokens
+        | Endpoint::CompatResponses
+        | Endpoint::CompatOpenAi(_) => {
             // One step per target: one, or an alias's targets in the order they are tried.
             let (routes, taken) =
                 toolbox::route_by_model(settings, gateway, head, &body, metadata, controls)?;
@@ -208,6 +221,12 @@ pub fn plan(
                     }
                     Endpoint::CompatCountTokens => {
                         messages::count_tokens(routed, head, auth, &body)?
+                    }
+                    Endpoint::CompatOpenAi(suffix) => {
+                        compat::plan(routed, suffix, head, auth, &body, cache)?
+                    }
+                    Endpoint::CompatResponses => {
+                        responses::plan(routed, head, auth, &body, cache, turn)?
                     }
                     _ => messages::plan(routed, head, auth, &body, cache)?,
                 };

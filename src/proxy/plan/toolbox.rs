@@ -7,7 +7,10 @@ use super::{RouteTaken, UpstreamRequest};
 use crate::config::{Gateway, Settings};
 use crate::controls::{custom_key, default_key, CacheKey, DefaultKeyParts, Effective};
 use crate::error::{ErrorCode, GatewayError};
-use crate::http::{is_hop_by_hop, BodyFraming, HeadWriter, Method, RequestHead};
+use crate::http::{
+    find_field, form_data_boundary, is_hop_by_hop, BodyFraming, HeadWriter, Method, MultipartError,
+    RequestHead,
+};
 use crate::json::{self, ModelField};
 use crate::observe::Metadata;
 use crate::providers::{Api, AuthStyle, Provider};
@@ -78,6 +81,8 @@ pub(super) struct Routed<'s> {
     pub track_latency: bool,
     /// The client asked for an event stream.
     pub stream: bool,
+    /// The model is a `multipart/form-data` field, rewritten as raw bytes.
+    multipart: bool,
 }
 
 /// A route's `model` element's own bounds on its step.
@@ -103,8 +108,13 @@ pub(super) fn route_by_model<'s>(
 ) -> Result<(Vec<Routed<'s>>, Option<RouteTaken>), GatewayError> {
     let bad = |m: String| GatewayError::new(ErrorCode::BadRequest, m);
     // The keys a route reads are found in this same pass (none on most gateways).
-    let scan = json::scan_request_for(body, &gateway.route_body_keys)
-        .map_err(|e| bad(format!("invalid request body: {e}")))?;
+    let multipart = multipart_scan(head, body);
+    let is_multipart = multipart.is_some();
+    let scan = match multipart {
+        Some(scan) => scan?,
+        None => json::scan_request_for(body, &gateway.route_body_keys)
+            .map_err(|e| bad(format!("invalid request body: {e}")))?,
+    };
     let model = scan
         .model
         .ok_or_else(|| bad("request body has no \"model\" field".into()))?;
@@ -182,6 +192,7 @@ pub(super) fn route_by_model<'s>(
                     route_path,
                     track_latency,
                     stream: scan.stream,
+                    multipart: is_multipart,
                 })
             })
             .collect::<Result<_, GatewayError>>()?;
@@ -201,8 +212,39 @@ pub(super) fn route_by_model<'s>(
         route_path: None,
         track_latency: false,
         stream: scan.stream,
+        multipart: is_multipart,
     };
     Ok((vec![routed], None))
+}
+
+/// The `model` field of a `multipart/form-data` body (OpenAI's audio uploads), as the
+/// JSON scan would give it; `None` for any other content type.
+fn multipart_scan(
+    head: &RequestHead,
+    body: &[u8],
+) -> Option<Result<json::RequestScan, GatewayError>> {
+    let boundary = form_data_boundary(head.header("content-type")?)?;
+    let bad = |e: MultipartError| GatewayError::new(ErrorCode::BadRequest, e.to_string());
+    let scan = boundary.map_err(bad).and_then(|boundary| {
+        let span = find_field(body, boundary, "model").map_err(bad)?;
+        let model = span
+            .map(|span| match std::str::from_utf8(&body[span.clone()]) {
+                Ok(value) => Ok(ModelField {
+                    value: value.trim().to_string(),
+                    span,
+                }),
+                Err(_) => Err(GatewayError::new(
+                    ErrorCode::BadRequest,
+                    "the multipart \"model\" field is not UTF-8",
+                )),
+            })
+            .transpose()?;
+        Ok(json::RequestScan {
+            model,
+            ..json::RequestScan::default()
+        })
+    });
+    Some(scan)
 }
 
 /// 400 2008 for a `dynamic/` or `custom/` name the gateway does not have, listing those it does.
@@ -239,9 +281,22 @@ impl Routed<'_> {
         if self.name_at == 0 && self.target.is_none() {
             return vec![body.clone()];
         }
+        if self.multipart {
+            let span = &self.model.span;
+            return vec![
+                body.slice(..span.start),
+                Bytes::copy_from_slice(self.name().as_bytes()),
+                body.slice(span.end..),
+            ];
+        }
         json::rewrite_model(body, self.model.span.clone(), self.name())
             .parts
             .to_vec()
+    }
+
+    /// The model as the client named it (`anthropic/claude-...`, `custom/NAME`).
+    pub(super) fn asked(&self) -> &str {
+        &self.model.value
     }
 
     /// Records on the request the model sent and, for the log, the model as asked.
