@@ -52,6 +52,7 @@ declare -A expect=(
   [python-anthropic]='openai/gpt-4o-mini tok'
   [python-langchain]='tok'
   [node-vercel-ai]='tok'
+  [python-responses]='tok'
   [curl-logs]='sluice_cost_usd_total{'
   [python-cloudflare]='team-a stores a key ending -key'
   [curl-manage]='"id":"team-a"'

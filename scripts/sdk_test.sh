@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Drives a real gateway with the official OpenAI, Anthropic and Cloudflare Python SDKs:
-# sluice-mock upstream on loopback (speaking OpenAI, Anthropic and Gemini by path), sluice
-# in front of it, tests/sdk/{openai,anthropic,cloudflare}_sdk.py as the clients (the last
-# against the management API, before and after a restart on the same data_dir).
+# Drives a real gateway with the official OpenAI, Anthropic and Cloudflare Python SDKs and
+# the Vercel AI SDK: sluice-mock upstream on loopback (speaking OpenAI Chat and Responses,
+# Anthropic and Gemini by path), sluice in front of it, tests/sdk/*.py and vercel_ai.mjs as
+# the clients (cloudflare_sdk.py against the management API, before and after a restart on
+# the same data_dir).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-target}"
@@ -13,6 +14,13 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -c "import openai, anthropic, cloudflare" 2>/dev/null ||
   "$venv/bin/pip" install --quiet "openai>=1.40" "anthropic>=0.40" "cloudflare>=5.9"
+
+# Node 20 runs these majors (the next ones need Node 22).
+node_dir="${SLUICE_NODE:-.node}"
+mkdir -p "$node_dir"
+[ -f "$node_dir/package.json" ] || echo '{"private": true, "type": "module"}' >"$node_dir/package.json"
+[ -d "$node_dir/node_modules/@ai-sdk/openai" ] && [ -d "$node_dir/node_modules/zod" ] ||
+  (cd "$node_dir" && npm install --silent --no-audit --no-fund "openai@6" "ai@6" "@ai-sdk/openai@3" "zod@4")
 
 cargo build --workspace --bins --quiet
 work="$(mktemp -d)"
@@ -29,6 +37,11 @@ admin_tokens = [{ token = "sdk-read-token", role = "read" }]
 [provider.mock]
 base_url = "http://$mock_addr/v1"
 
+# Serves the Responses API itself (the mock does): passed through.
+[provider.openai]
+base_url = "http://$mock_addr/v1"
+keys = { default = "sk-sdk-openai" }
+
 [price.mock]
 "gpt-4o-mini" = { in = 1e-4, out = 1e-4 }
 
@@ -43,6 +56,8 @@ start_gateway "$work" "$work/sluice.toml"
 status=0
 "$venv/bin/python" tests/sdk/openai_sdk.py "http://$gw_addr" || status=1
 "$venv/bin/python" tests/sdk/anthropic_sdk.py "http://$gw_addr" || status=1
+"$venv/bin/python" tests/sdk/openai_responses.py "http://$gw_addr" || status=1
+cp tests/sdk/vercel_ai.mjs "$node_dir/" && node "$node_dir/vercel_ai.mjs" "http://$gw_addr" || status=1
 tokens=(sdk-edit-token sdk-read-token)
 export SLUICE_SDK_STATE="$work"
 "$venv/bin/python" tests/sdk/cloudflare_sdk.py manage "http://$gw_addr" "http://$admin_addr" "${tokens[@]}" || status=1

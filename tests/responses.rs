@@ -559,3 +559,38 @@ fn item_references_to_the_gateways_own_items_are_resolved_from_the_log() {
     let resp = send(&server, &post("/v1/responses", "", &dangling.to_string()));
     assert_eq!(resp.status, 400, "{}", resp.text());
 }
+
+/// A conversation begun on a translated provider goes on with one that serves the API
+/// itself: it gets the whole conversation as `input`, since it cannot know the id.
+#[test]
+fn a_conversation_moves_to_openai_as_its_whole_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Upstream::start(|seen, w| {
+        let body = match seen.target.as_str() {
+            "/v1/messages" => String::from_utf8(anthropic_text().to_vec()).unwrap(),
+            _ => r#"{"id":"resp_x","object":"response","output":[]}"#.to_string(),
+        };
+        write_json(w, 200, &body);
+        After::KeepAlive
+    });
+    let server = observed(&up, dir.path(), "");
+    let first = json!({"model": "anthropic/claude-3-opus", "input": "Tell me a joke"});
+    let resp = send(&server, &post("/v1/responses", "", &first.to_string()));
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let joke = output_text(&resp.json());
+    up.next_request();
+    let second = json!({"model": "openai/gpt-4.1", "input": "Explain it", "previous_response_id": resp.json()["id"]});
+    let resp = send(&server, &post("/v1/responses", "", &second.to_string()));
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let seen = up.next_request();
+    assert_eq!(seen.target, "/v1/responses");
+    let sent: Value = serde_json::from_slice(&seen.body).unwrap();
+    assert!(sent.get("previous_response_id").is_none(), "{sent}");
+    assert_eq!(sent["model"], "gpt-4.1");
+    let input = sent["input"].as_array().unwrap();
+    assert_eq!(input.len(), 3, "{sent}");
+    assert_eq!(input[0]["role"], "user");
+    assert_eq!(input[1]["type"], "message");
+    assert_eq!(input[1]["content"][0]["text"], joke.as_str());
+    assert_eq!(input[2]["content"][0]["text"], "Explain it");
+}
