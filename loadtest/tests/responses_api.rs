@@ -27,6 +27,45 @@ fn keys(value: &Value) -> Vec<&str> {
     keys
 }
 
+/// The keys of the JSON object `text`, in the order they are written.
+fn key_order(text: &str) -> Vec<String> {
+    struct Keys;
+    impl<'de> serde::de::Visitor<'de> for Keys {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut keys = Vec::new();
+            while let Some(key) = map.next_key::<String>()? {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                keys.push(key);
+            }
+            Ok(keys)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    serde::Deserializer::deserialize_map(&mut de, Keys).unwrap()
+}
+
+/// `key_order`, leaving out what the mock does not send (`billing`, `obfuscation`).
+fn sent_key_order(text: &str) -> Vec<String> {
+    let mut keys = key_order(text);
+    keys.retain(|k| k != "billing" && k != "obfuscation");
+    keys
+}
+
+/// The `data:` line of each event of `stream`.
+fn data_lines(stream: &str) -> Vec<&str> {
+    stream
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .collect()
+}
+
 /// The mock's object has the real one's fields (bar per-account `billing`), and no others.
 fn assert_same_fields(mock: &Value, real: &Value) {
     let mut real_keys = keys(real);
@@ -134,6 +173,25 @@ fn stream_is_the_recorded_event_sequence_numbered_one_event_per_write() {
     assert_eq!(completed["output"][0]["content"][0]["text"], deltas);
     assert_eq!(completed["usage"]["output_tokens"], 3);
     assert_eq!(completed["usage"]["input_tokens"], body.len().div_ceil(4));
+}
+
+#[test]
+fn fields_are_in_the_order_openai_writes_them() {
+    let mock = Mock::start(&[]);
+    let mut conn = mock.connect();
+    let body = String::from_utf8(exchange(&mut conn, PATH, &[], TEXT).body()).unwrap();
+    assert_eq!(key_order(&body), sent_key_order(REAL_TEXT));
+    let stream = TEXT.replace('}', r#","stream":true}"#);
+    let stream = String::from_utf8(exchange(&mut conn, PATH, &[], &stream).body()).unwrap();
+    let real = data_lines(REAL_STREAM);
+    for data in data_lines(&stream) {
+        let kind = &serde_json::from_str::<Value>(data).unwrap()["type"];
+        let recorded = real
+            .iter()
+            .find(|r| &serde_json::from_str::<Value>(r).unwrap()["type"] == kind)
+            .unwrap();
+        assert_eq!(key_order(data), sent_key_order(recorded), "{kind}");
+    }
 }
 
 #[test]
