@@ -1,6 +1,5 @@
-//! The real `sluice-mock` binary answering OpenAI Responses (`POST /v1/responses`): the JSON
-//! object and the SSE sequence, for text, a function call, a tool result and JSON, checked
-//! against the real recordings in `tests/fixtures/openai/responses-*`.
+//! The real `sluice-mock` binary answering OpenAI Responses: JSON and SSE for text, a function
+//! call, a tool output and JSON, checked against `tests/fixtures/openai/responses-*` recordings.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;

@@ -1,7 +1,9 @@
 //! What one request asks the answer to be: the usual tokens, a call to an offered tool, JSON for
 //! a schema, or the echo of a tool result. The body is parsed only when a byte scan says it may.
 
-use memchr::memmem;
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 use serde_json::Value;
 
 use super::formats::Format;
@@ -40,21 +42,29 @@ impl Answer {
     }
 }
 
+/// Per format (in `Format` order), the keys that mean a body needs a full read: `"tool`
+/// covers `"tools"`, `"tool_choice"`, `"tool_result"` and Chat's `"role":"tool"`. The
+/// searchers are built once: building one per request costs more than the search.
+static MARKERS: LazyLock<[Vec<Finder<'static>>; 4]> = LazyLock::new(|| {
+    let finders = |keys: &[&'static [u8]]| keys.iter().map(|k| Finder::new(*k)).collect();
+    [
+        finders(&[b"\"tool", b"\"response_format\""]),
+        finders(&[b"\"tool", b"\"text\"", b"\"function_call_output\""]),
+        finders(&[b"\"tool", b"\"output_"]),
+        finders(&[
+            b"\"tools\"",
+            b"\"generationConfig\"",
+            b"\"functionResponse\"",
+        ]),
+    ]
+});
+
 /// Reads what `body` (in `format`) asks for. `tool_calls: false` (the `x-mock-tool-call`
 /// knob) answers text even when tools are offered, except to Anthropic's forced tool.
 pub fn inspect(format: Format, body: &[u8], tool_calls: bool) -> Answer {
     // The hot path: a plain chat body names none of these, and is never parsed twice.
-    let markers: &[&[u8]] = match format {
-        Format::OpenAi => &[b"\"tools\"", b"\"response_format\"", b"\"tool\""],
-        Format::Responses => &[b"\"tools\"", b"\"text\"", b"\"function_call_output\""],
-        Format::Anthropic => &[b"\"tools\"", b"\"tool_result\"", b"\"output_format\""],
-        Format::Gemini => &[
-            b"\"tools\"",
-            b"\"generationConfig\"",
-            b"\"functionResponse\"",
-        ],
-    };
-    if !markers.iter().any(|m| memmem::find(body, m).is_some()) {
+    let markers = &MARKERS[format as usize];
+    if !markers.iter().any(|m| m.find(body).is_some()) {
         return Answer::Tokens;
     }
     match serde_json::from_slice::<Value>(body) {
@@ -250,8 +260,10 @@ fn json_format(format: Format, request: &Value) -> Option<Value> {
             let spec = request.get("text")?.get("format")?;
             from_spec(spec, &spec["schema"])
         }
+        // The structured-outputs beta's `output_format`, or `output_config.format`.
         Format::Anthropic => {
-            let spec = request.get("output_format")?;
+            let spec = (request.get("output_format"))
+                .or_else(|| request.get("output_config")?.get("format"))?;
             from_spec(spec, &spec["schema"])
         }
         Format::Gemini => {

@@ -103,6 +103,12 @@ fn json_is_sampled_from_each_format_schema() {
         answer(Format::Gemini, &gemini),
         Answer::Text(r#"{"a":1}"#.into())
     );
+    let anthropic =
+        format!(r#"{{"output_config":{{"format":{{"type":"json_schema","schema":{schema}}}}}}}"#);
+    assert_eq!(
+        answer(Format::Anthropic, &anthropic),
+        Answer::Text(r#"{"a":1}"#.into())
+    );
     let forced = format!(
         r#"{{"tool_choice":{{"type":"tool","name":"out"}},"tools":[{{"name":"other","input_schema":{{}}}},{{"name":"out","input_schema":{schema}}}]}}"#
     );

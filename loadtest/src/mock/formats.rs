@@ -5,17 +5,18 @@ use super::answer::{Answer, ToolCall};
 use super::render::{self, Content};
 use super::{anthropic, chat, gemini, responses};
 
-/// Which provider API a request came in on; the answer is in the same one.
+/// Which provider API a request came in on; the answer is in the same one. The
+/// discriminants index per-format tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// OpenAI Chat Completions.
-    OpenAi,
+    OpenAi = 0,
     /// OpenAI Responses (`POST /v1/responses`).
-    Responses,
+    Responses = 1,
     /// Anthropic Messages (`POST /v1/messages`).
-    Anthropic,
+    Anthropic = 2,
     /// Google Gemini (`POST /v1beta/models/{model}:generateContent`).
-    Gemini,
+    Gemini = 3,
 }
 
 /// What every answer names: its id, time, model and billed prompt.
