@@ -14,6 +14,9 @@ const TOOLS: &str = r#"{"model":"gpt-mock","input":[{"role":"user","content":"we
 const REAL_TEXT: &str = include_str!("../../tests/fixtures/openai/responses-text.json");
 const REAL_CALL: &str = include_str!("../../tests/fixtures/openai/responses-function-call.json");
 const REAL_STREAM: &str = include_str!("../../tests/fixtures/openai/responses-stream-text.sse");
+/// The same stream recorded in October 2025, when the fields came in another order.
+const OLDER_STREAM: &str =
+    include_str!("../../tests/fixtures/openai/responses-stream-text-2025-10.sse");
 
 fn keys(value: &Value) -> Vec<&str> {
     let mut keys: Vec<&str> = value
@@ -149,6 +152,8 @@ fn stream_is_the_recorded_event_sequence_numbered_one_event_per_write() {
         names
     };
     assert_eq!(names(&events), names(&real));
+    let older = sse_events(OLDER_STREAM.as_bytes(), "\n\n");
+    assert_eq!(names(&events), names(&older));
     for (i, (name, data)) in events.iter().enumerate() {
         assert_eq!(data["type"], name.as_deref().unwrap());
         assert_eq!(data["sequence_number"], i, "{name:?}");
