@@ -128,6 +128,19 @@ fn json_is_a_completed_response_with_one_message_shaped_like_the_recording() {
             .len()
             >= 100
     );
+    let stream = TEXT.replace('}', r#","stream":true}"#);
+    let started = std::time::Instant::now();
+    let paced = [
+        "x-mock-ttft-ms: 30",
+        "x-mock-chunks: 3",
+        "x-mock-chunk-interval-ms: 20",
+    ];
+    let response = exchange(&mut conn, PATH, &paced, &stream);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(70),
+        "30 ms + 2 gaps of 20"
+    );
+    assert_eq!(response.status, 200);
     let error = exchange(&mut conn, PATH, &["x-mock-status: 429"], TEXT);
     assert_eq!(error.status, 429);
     assert_eq!(error.json()["error"]["code"], "rate_limit_exceeded");

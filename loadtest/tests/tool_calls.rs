@@ -67,6 +67,14 @@ fn chat_calls_the_first_tool_then_echoes_its_result() {
     );
     let bad = exchange(&mut conn, CHAT, &["x-mock-tool-call: maybe"], CHAT_TOOLS);
     assert_eq!(bad.status, 400);
+
+    // The flag sets the default; a header still overrides it.
+    let texting = Mock::start(&["--tool-call", "false", "--chunks", "1"]);
+    let mut conn = texting.connect();
+    let json = exchange(&mut conn, CHAT, &[], CHAT_TOOLS).json();
+    assert_eq!(json["choices"][0]["message"]["content"], "tok0 ");
+    let json = exchange(&mut conn, CHAT, &["x-mock-tool-call: true"], CHAT_TOOLS).json();
+    assert_eq!(json["choices"][0]["finish_reason"], "tool_calls");
 }
 
 #[test]
