@@ -218,11 +218,20 @@ fn tool_result(format: Format, request: &Value) -> Option<String> {
             let results: Vec<String> = parts
                 .iter()
                 .filter_map(|p| p.get("functionResponse"))
-                .map(|r| r.get("response").unwrap_or(r).to_string())
+                .map(|r| gemini_result(r.get("response").unwrap_or(r)))
                 .collect();
             (!results.is_empty()).then(|| results.join(" "))
         }
     }
+}
+
+/// A Gemini `response` object's `content`, `result` or `output` string (the AI SDK sends
+/// `{"name":...,"content":...}`), else the object as JSON.
+fn gemini_result(response: &Value) -> String {
+    ["content", "result", "output"]
+        .iter()
+        .find_map(|key| response.get(key)?.as_str())
+        .map_or_else(|| response.to_string(), str::to_owned)
 }
 
 /// A string as is; content parts as their texts joined; anything else as JSON.

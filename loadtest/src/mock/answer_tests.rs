@@ -60,6 +60,11 @@ fn offered_tools_are_called_until_a_result_comes_back() {
         answer(Format::Gemini, gemini),
         Answer::Text(r#"tool said: {"t":2}"#.into())
     );
+    let named = gemini.replace(r#"{"t":2}"#, r#"{"name":"f","content":"warm"}"#);
+    assert_eq!(
+        answer(Format::Gemini, &named),
+        Answer::Text("tool said: warm".into())
+    );
 }
 
 #[test]
