@@ -29,6 +29,8 @@ pub struct Knobs {
     pub echo_headers: bool,
     /// Floats per embedding (`x-mock-dims`).
     pub dims: usize,
+    /// Call an offered tool (`x-mock-tool-call`, default true); false answers text.
+    pub tool_calls: bool,
 }
 
 impl Default for Knobs {
@@ -41,6 +43,7 @@ impl Default for Knobs {
             body_bytes: None,
             echo_headers: false,
             dims: 8,
+            tool_calls: true,
         }
     }
 }
@@ -97,6 +100,18 @@ impl Knobs {
             }
             "echo-headers" => self.echo_headers = value.eq_ignore_ascii_case("true"),
             "dims" => self.dims = number("x-mock-dims", value, MAX_DIMS)?.max(1) as usize,
+            "tool-call" => {
+                self.tool_calls = match value.to_ascii_lowercase().as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => {
+                        return Err(KnobError {
+                            name: "x-mock-tool-call",
+                            expected: "true or false",
+                        })
+                    }
+                }
+            }
             _ => {}
         }
         Ok(())
@@ -124,10 +139,12 @@ mod tests {
         knobs.apply_header("x-mock-status", b"429").unwrap();
         knobs.apply_header("x-mock-echo-headers", b"TRUE").unwrap();
         knobs.apply_header("authorization", b"Bearer x").unwrap();
+        knobs.apply_header("x-mock-tool-call", b"False").unwrap();
         assert_eq!(knobs.chunks, 3);
         assert_eq!(knobs.ttft, Duration::from_millis(15));
         assert_eq!(knobs.status, Some(429));
         assert!(knobs.echo_headers);
+        assert!(!knobs.tool_calls);
         knobs.apply_header("x-mock-status", b"200").unwrap();
         assert_eq!(knobs.status, None);
     }
@@ -139,6 +156,7 @@ mod tests {
         assert!(knobs.apply_header("x-mock-chunks", b"99999999999").is_err());
         assert!(knobs.apply_header("x-mock-status", b"302").is_err());
         assert!(knobs.apply_header("x-mock-dims", b"").is_err());
+        assert!(knobs.apply_header("x-mock-tool-call", b"no").is_err());
         assert_eq!(
             knobs,
             Knobs::default(),

@@ -1,10 +1,16 @@
-//! `sluice-mock`: a mock provider speaking OpenAI, Anthropic Messages and Gemini, thread-per-core, HTTP or HTTPS.
+//! `sluice-mock`: a mock provider speaking OpenAI (Chat, Responses), Anthropic Messages and Gemini, thread-per-core, HTTP or HTTPS.
 //! This file owns the command line and the workers; `serve` owns one connection.
 
+pub mod answer;
+mod anthropic;
+mod chat;
 pub mod formats;
+mod gemini;
 pub mod knobs;
 pub mod render;
 pub mod request;
+mod responses;
+pub mod schema;
 pub mod serve;
 mod tls;
 
@@ -27,11 +33,13 @@ use serve::Worker;
 pub const USAGE: &str = "\
 usage: sluice-mock [--listen ADDR] [--tls-cert PEM --tls-key PEM] [--workers N]
                    [--chunks N] [--chunk-interval-ms MS] [--ttft-ms MS] [--status CODE]
-                   [--body-bytes N] [--dims N]
+                   [--body-bytes N] [--dims N] [--tool-call true|false]
 The knob flags set the defaults of the x-mock-* request headers.
-Speaks OpenAI (POST /v1/chat/completions, /v1/embeddings, GET /v1/models), Anthropic
-(POST /v1/messages) and Gemini (POST /v1beta/models/M:generateContent and
-:streamGenerateContent?alt=sse), each with its own JSON, SSE and error shapes.";
+Speaks OpenAI (POST /v1/chat/completions, /v1/responses, /v1/embeddings, GET /v1/models),
+Anthropic (POST /v1/messages) and Gemini (POST /v1beta/models/M:generateContent and
+:streamGenerateContent?alt=sse), each with its own JSON, SSE and error shapes. Requests
+offering tools get a call to the first one, until the conversation ends with its result;
+requests asking for JSON (a schema) get JSON that fits it.";
 
 /// How the mock runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +72,7 @@ impl MockConfig {
                 Long("tls-key") => key = Some(parser.value()?.string()?),
                 Long(
                     name @ ("chunks" | "chunk-interval-ms" | "ttft-ms" | "status" | "body-bytes"
-                    | "dims"),
+                    | "dims" | "tool-call"),
                 ) => {
                     let name = name.to_owned();
                     let value = parser.value()?.string()?;

@@ -247,7 +247,8 @@ pub fn write_token(out: &mut Vec<u8>, i: u32) {
     let _ = write!(out, "tok{i} ");
 }
 
-fn write_usage(out: &mut Vec<u8>, prompt: usize, completion: usize) {
+/// Appends Chat Completions' `usage` object.
+pub fn write_usage(out: &mut Vec<u8>, prompt: usize, completion: usize) {
     let total = prompt + completion;
     let _ = write!(
         out,

@@ -17,6 +17,8 @@ pub const MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
 pub enum Route {
     /// `POST /v1/chat/completions`.
     Chat,
+    /// `POST /v1/responses` (OpenAI Responses).
+    Responses,
     /// `POST /v1/embeddings`.
     Embeddings,
     /// `GET /v1/models`.
@@ -109,6 +111,7 @@ impl Head {
         let path = request.path.ok_or(WireError::BadHead("no path"))?;
         let route = match (method, path.split('?').next().unwrap_or_default()) {
             ("POST", "/v1/chat/completions") => Route::Chat,
+            ("POST", "/v1/responses") => Route::Responses,
             ("POST", "/v1/embeddings") => Route::Embeddings,
             ("GET", "/v1/models") => Route::Models,
             ("POST", "/v1/messages") => Route::Messages,

@@ -7,7 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt};
 
-use super::formats::{self, Format, StreamPlan};
+use super::answer::{self, Answer};
+use super::formats::{self, Format, Reply, StreamPlan};
 use super::knobs::Knobs;
 use super::render::{self, ChatRequest, Content, EmbeddingsRequest};
 use super::request::{self, Head, ReadError, Route};
@@ -50,8 +51,10 @@ enum Summary {
 impl Summary {
     fn of(route: &Route, body: &[u8]) -> Self {
         match route {
-            // Anthropic's `model` and `stream` have OpenAI's names and meanings.
-            Route::Chat | Route::Messages => Summary::Chat(serde_json::from_slice(body)),
+            // Anthropic's and Responses' `model` and `stream` have Chat's names and meanings.
+            Route::Chat | Route::Messages | Route::Responses => {
+                Summary::Chat(serde_json::from_slice(body))
+            }
             Route::Gemini { .. } => Summary::Json(serde_json::from_slice(body)),
             Route::Embeddings => Summary::Embeddings(serde_json::from_slice(body)),
             _ => Summary::Nothing,
@@ -63,6 +66,7 @@ impl Summary {
 fn format_of(route: &Route) -> Format {
     match route {
         Route::Messages => Format::Anthropic,
+        Route::Responses => Format::Responses,
         Route::Gemini { .. } => Format::Gemini,
         _ => Format::OpenAi,
     }
@@ -117,10 +121,19 @@ impl<S: AsyncReadRent + AsyncWriteRent> Conn<'_, S> {
             self.flush().await?;
         }
         let route = &head.route;
-        self.format = format_of(route);
-        let (summary, body_len) =
+        let format = format_of(route);
+        self.format = format;
+        let tool_calls = head.knobs.as_ref().is_ok_and(|k| k.tool_calls);
+        let ((summary, answer), body_len) =
             request::read_body(&mut self.stream, &mut self.input, head.framing, |body| {
-                Summary::of(route, body)
+                let summary = Summary::of(route, body);
+                let answer = match route {
+                    Route::Chat | Route::Messages | Route::Responses | Route::Gemini { .. } => {
+                        answer::inspect(format, body, tool_calls)
+                    }
+                    _ => Answer::Tokens,
+                };
+                (summary, answer)
             })
             .await?;
         let keep_alive = head.keep_alive;
@@ -146,7 +159,7 @@ impl<S: AsyncReadRent + AsyncWriteRent> Conn<'_, S> {
                 self.scratch.extend_from_slice(render::MODELS);
                 self.json(200, body_len, keep_alive).await?;
             }
-            (Route::Chat | Route::Messages, Summary::Chat(Ok(chat))) => {
+            (Route::Chat | Route::Messages | Route::Responses, Summary::Chat(Ok(chat))) => {
                 let Some(model) = chat.model.as_deref() else {
                     self.error(
                         400,
@@ -159,19 +172,19 @@ impl<S: AsyncReadRent + AsyncWriteRent> Conn<'_, S> {
                 };
                 if chat.stream == Some(true) {
                     let usage = chat.stream_options.and_then(|o| o.include_usage) == Some(true);
-                    self.stream(&knobs, model, prompt, usage, keep_alive)
+                    self.stream(&knobs, &answer, model, prompt, usage, keep_alive)
                         .await?;
                 } else {
-                    self.message(&knobs, &head.echoed_headers, model, prompt);
+                    self.message(&knobs, &answer, &head.echoed_headers, model, prompt);
                     self.json(200, body_len, keep_alive).await?;
                 }
             }
             (Route::Gemini { model, stream }, Summary::Json(Ok(_))) => {
                 if stream {
-                    self.stream(&knobs, &model, prompt, true, keep_alive)
+                    self.stream(&knobs, &answer, &model, prompt, true, keep_alive)
                         .await?;
                 } else {
-                    self.message(&knobs, &head.echoed_headers, &model, prompt);
+                    self.message(&knobs, &answer, &head.echoed_headers, &model, prompt);
                     self.json(200, body_len, keep_alive).await?;
                 }
             }
@@ -190,7 +203,14 @@ impl<S: AsyncReadRent + AsyncWriteRent> Conn<'_, S> {
                 render::embeddings(&mut self.scratch, model, count, knobs.dims, prompt);
                 self.json(200, body_len, keep_alive).await?;
             }
-            (Route::Chat | Route::Messages | Route::Gemini { .. } | Route::Embeddings, _) => {
+            (
+                Route::Chat
+                | Route::Messages
+                | Route::Responses
+                | Route::Gemini { .. }
+                | Route::Embeddings,
+                _,
+            ) => {
                 let message = "We could not parse the JSON body of your request.";
                 self.error(400, message, body_len, keep_alive).await?;
             }
@@ -202,38 +222,50 @@ impl<S: AsyncReadRent + AsyncWriteRent> Conn<'_, S> {
         Ok(keep_alive)
     }
 
-    /// Renders a non-streaming answer into `scratch`.
-    fn message(&mut self, knobs: &Knobs, echo: &Option<String>, model: &str, prompt: usize) {
-        let content = match (echo, knobs.body_bytes) {
-            (Some(echo), _) => Content::Text(echo),
-            (None, Some(bytes)) => Content::Padded(bytes),
-            (None, None) => Content::Tokens(knobs.chunks),
+    /// Renders a non-streaming answer into `scratch`: echoed headers win, then the text
+    /// or tool call the request asked for, then padding, then tokens.
+    fn message(
+        &mut self,
+        knobs: &Knobs,
+        answer: &Answer,
+        echo: &Option<String>,
+        model: &str,
+        prompt: usize,
+    ) {
+        let (content, call) = match (echo, answer, knobs.body_bytes) {
+            (Some(echo), _, _) => (Content::Text(echo), None),
+            (None, Answer::Text(text), _) => (Content::Text(text), None),
+            (None, Answer::ToolCall(call), _) => (Content::Tokens(0), Some(call)),
+            (None, Answer::Tokens, Some(bytes)) => (Content::Padded(bytes), None),
+            (None, Answer::Tokens, None) => (Content::Tokens(knobs.chunks), None),
         };
-        let id = self.worker.next_id();
-        let format = self.format;
-        formats::message_body(format, &mut self.scratch, id, now(), model, content, prompt);
+        let reply = Reply {
+            id: self.worker.next_id(),
+            created: now(),
+            model,
+            prompt,
+        };
+        formats::message_body(self.format, &mut self.scratch, &reply, content, call);
     }
 
-    /// Streams the format's opening events, the content tokens and its closing events
+    /// Streams the format's opening events, the content pieces and its closing events
     /// (OpenAI: role, tokens, finish, optional usage, `[DONE]`), one event per write.
     async fn stream(
         &mut self,
         knobs: &Knobs,
+        answer: &Answer,
         model: &str,
         prompt: usize,
         include_usage: bool,
         keep_alive: bool,
     ) -> io::Result<()> {
-        let id = self.worker.next_id();
-        let plan = StreamPlan::new(
-            self.format,
-            id,
-            now(),
+        let reply = Reply {
+            id: self.worker.next_id(),
+            created: now(),
             model,
             prompt,
-            knobs.chunks,
-            include_usage,
-        );
+        };
+        let plan = StreamPlan::new(self.format, reply, knobs.chunks, include_usage, answer);
         self.out.extend_from_slice(
             b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\ntransfer-encoding: chunked\r\n",
         );

@@ -1,6 +1,8 @@
 //! Shared by the integration tests: start the real `sluice-mock` binary on an ephemeral port
-//! and kill it when the guard drops; `load` runs sluice-load, `raw` is a recording HTTP server.
+//! and kill it when the guard drops; `exchange` sends one request and reads the answer, `load`
+//! runs sluice-load, `raw` is a recording HTTP server.
 
+pub mod exchange;
 pub mod load;
 pub mod raw;
 
