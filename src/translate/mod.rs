@@ -13,6 +13,8 @@ mod pairs;
 #[cfg(test)]
 mod pairs_tests;
 mod request_error;
+#[cfg(test)]
+mod responses_fixture_tests;
 pub mod responses_to_chat;
 
 pub use pairs::{
