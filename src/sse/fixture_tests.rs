@@ -38,7 +38,7 @@ fn whole(text: &[u8]) -> Events {
 #[test]
 fn every_fixture_scans_the_same_however_split() {
     let fixtures = all_fixtures();
-    assert_eq!(fixtures.len(), 15, "expected every recorded .sse fixture");
+    assert_eq!(fixtures.len(), 17, "expected every recorded .sse fixture");
     for (name, text) in &fixtures {
         let want = whole(text);
         // Each recorded event has exactly one data line: an independent count.

@@ -84,9 +84,10 @@ pub struct LoadConfig {
     /// How to make `https://` connections; `None` for `http://`.
     #[serde(skip)]
     pub tls: Option<Tls>,
-    /// The complete request (head and body), sent as is on every request.
+    /// The complete requests (head and body), sent as they are, in turn (one unless
+    /// `--bodies` gave several).
     #[serde(skip)]
-    pub request: Vec<u8>,
+    pub requests: Vec<Vec<u8>>,
 }
 
 /// What `from_args` found on the command line.
@@ -105,6 +106,7 @@ pub enum Command {
 struct Flags {
     url: Option<String>,
     body_file: Option<String>,
+    bodies_file: Option<String>,
     data: Option<String>,
     json: Option<String>,
     model: Option<String>,
@@ -151,6 +153,7 @@ impl LoadConfig {
                 }
                 Short('n') | Long("requests") => f.requests = Some(parser.value()?.parse()?),
                 Short('D') | Long("body") => f.body_file = Some(parser.value()?.string()?),
+                Long("bodies") => f.bodies_file = Some(parser.value()?.string()?),
                 Short('d') | Long("data") => f.data = Some(parser.value()?.string()?),
                 Long("model") => f.model = Some(parser.value()?.string()?),
                 Short('H') | Long("header") => f
@@ -235,6 +238,23 @@ impl Flags {
             return Err(usage("--expect-chunks needs --stream"));
         }
         let method = self.method.unwrap_or_else(|| "POST".to_owned());
+        let bodies = match &self.bodies_file {
+            Some(_) if self.body_file.is_some() || self.data.is_some() => {
+                return Err(usage("--bodies excludes --body and --data"))
+            }
+            Some(path) => {
+                let file = std::fs::read(path).map_err(|source| ToolError::File {
+                    path: path.clone(),
+                    source,
+                })?;
+                let bodies = super::bodies::bodies_of(&file);
+                if bodies.is_empty() {
+                    return Err(usage("--bodies FILE has no body (one JSON body per line)"));
+                }
+                Some(bodies)
+            }
+            None => None,
+        };
         let given = match (self.body_file, self.data) {
             (Some(_), Some(_)) => return Err(usage("--body and --data exclude each other")),
             (Some(path), None) => {
@@ -268,7 +288,17 @@ impl Flags {
         } else {
             None
         };
-        let request = request::render(&method, &target, &self.headers, &body);
+        let requests = match bodies {
+            Some(bodies) => bodies
+                .iter()
+                .map(|body| match &self.model {
+                    Some(model) => request::with_model(body, model),
+                    None => Ok(body.clone()),
+                })
+                .map(|body| Ok(request::render(&method, &target, &self.headers, &body?)))
+                .collect::<Result<Vec<_>, ToolError>>()?,
+            None => vec![request::render(&method, &target, &self.headers, &body)],
+        };
         Ok(LoadConfig {
             url,
             addr: target.addr,
@@ -286,7 +316,7 @@ impl Flags {
             insecure: self.insecure,
             cacert: self.cacert,
             tls,
-            request,
+            requests,
         })
     }
 }
@@ -362,7 +392,7 @@ mod tests {
             }
         );
         assert_eq!(config.bound, Bound::Requests(7));
-        let text = String::from_utf8(config.request).unwrap();
+        let text = String::from_utf8(config.requests[0].clone()).unwrap();
         assert!(text.starts_with("POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1:1\r\n"));
         assert!(text.contains("Authorization: Bearer k\r\n"));
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
@@ -399,7 +429,7 @@ mod tests {
         assert_eq!(config.shape, LoadShape::Closed { concurrency: 3 });
         assert_eq!(config.bound, Bound::Duration(90.0));
         assert_eq!(config.timeout_ms, 2000);
-        let text = String::from_utf8(config.request).unwrap();
+        let text = String::from_utf8(config.requests[0].clone()).unwrap();
         assert!(text.starts_with("PUT /p HTTP/1.1\r\n"), "{text}");
         assert!(text.contains("X-A: 1\r\nX-B: 2\r\n"));
         assert!(text.ends_with(r#"{"model":"groq/llama"}"#), "{text}");
@@ -407,7 +437,10 @@ mod tests {
         assert_eq!(counted.bound, Bound::Requests(5));
         assert!(matches!(counted.shape, LoadShape::Open { rate, .. } if rate == 20.0));
         let get = parse(&["-m", "GET", "http://127.0.0.1:1/"]).unwrap();
-        assert_eq!(get.request, b"GET / HTTP/1.1\r\nhost: 127.0.0.1:1\r\n\r\n");
+        assert_eq!(
+            get.requests[0],
+            b"GET / HTTP/1.1\r\nhost: 127.0.0.1:1\r\n\r\n"
+        );
     }
 
     #[test]

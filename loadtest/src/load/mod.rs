@@ -1,6 +1,7 @@
 //! `sluice-load`: an HTTP/1.1 keep-alive load generator, thread-per-core, closed or open loop.
 //! This file owns the run: workers, request slots, outcome recording and the final verdict.
 
+pub mod bodies;
 pub mod client;
 pub mod config;
 pub mod progress;
@@ -57,13 +58,24 @@ struct Plan {
 struct Worker {
     config: Arc<LoadConfig>,
     plan: Plan,
-    request: Rc<Vec<u8>>,
+    requests: bodies::Requests,
+    /// Requests taken so far (numbers the next one, across workers).
+    taken: Cell<u64>,
+    index: u64,
+    workers: u64,
     next_slot: Cell<u64>,
     stats: RefCell<Stats>,
     progress: Arc<Progress>,
 }
 
 impl Worker {
+    /// The next request to send: the workers take turns through the list.
+    fn next_request(&self) -> Rc<Vec<u8>> {
+        let taken = self.taken.get();
+        self.taken.set(taken + 1);
+        self.requests.get(taken * self.workers + self.index)
+    }
+
     /// Takes the next request slot: `Some(scheduled send time)` until the bound is reached.
     fn take_slot(&self) -> Option<Instant> {
         let slot = self.next_slot.get();
@@ -195,7 +207,10 @@ async fn run_worker(
         connections: share(connections as u64, workers, index) as usize,
     };
     let worker = Rc::new(Worker {
-        request: Rc::new(config.request.clone()),
+        requests: bodies::Requests::new(&config.requests),
+        taken: Cell::new(0),
+        index: index as u64,
+        workers: workers as u64,
         config,
         plan,
         next_slot: Cell::new(0),

@@ -49,12 +49,14 @@ pub(super) async fn connection_task(worker: Rc<Worker>) {
             }
         };
         let capture = worker.stats.borrow().sample.is_none();
-        let exchange = open.exchange(worker.request.clone(), config.stream, capture);
+        let request = worker.next_request();
+        let sent = request.len() as u64;
+        let exchange = open.exchange(request, config.stream, capture);
         let result = monoio::time::timeout(timeout, exchange).await;
         let finished = Instant::now();
         {
             let mut stats = worker.stats.borrow_mut();
-            stats.bytes_sent += worker.request.len() as u64;
+            stats.bytes_sent += sent;
             stats.bytes_received += open.take_received();
         }
         let outcome = match result {

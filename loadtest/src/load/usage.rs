@@ -21,6 +21,8 @@ Request (POST of a small chat completion by default):
   -m, --method M           method (default POST; GET and HEAD send no default body)
   -d, --data BODY          request body as given
   -D, --body FILE          request body from FILE
+      --bodies FILE        one JSON body per line, sent in turn (each __NONCE__ in a body
+                           becomes the request's number, so no two requests repeat)
       --model NAME         model of the default body (default openai/mock-gpt), or set into a
                            JSON body given with -d/-D; sluice wants provider/model names
   -H, --header 'N: v'      extra header, repeatable (Host replaces the URL's)
