@@ -3,9 +3,10 @@
 #
 #   scripts/bench.sh [--quick] [--duration S] [--out DIR]
 #
-#   --quick        3 s per load run instead of 10 (whole script well under two minutes once built)
+#   --quick        3 s per load run instead of 10 (about three minutes once built)
 #   --duration S   seconds per load run (overrides --quick's 3 and the default 10)
 #   --out DIR      where to write the results (default results/<UTC timestamp>)
+#   --no-sizes     skip (e), the real-size runs
 #
 # What it does (see DESIGN.md section 5 "Measuring"):
 #   1. cargo build --release --workspace --bins (honours CARGO_TARGET_DIR, default target/);
@@ -20,6 +21,9 @@
 #      rounded down to two significant figures; after an unmeasured 1-2 s warm-up), (c) 64 concurrent streams of 20 chunks 20 ms apart (TTFT, inter-chunk gap),
 #      (d) the proxy's RSS idle / peak during (c) / after; and the proxy's CPU time per request in
 #      (a) and (c) (utime+stime from /proc/PID/stat, nginx master+worker summed);
+#      (e) closed-loop throughput at ~1, ~32 and ~200 KiB bodies, conversations and distinct
+#      (scripts/bench/bodies.py), for nginx and sluice with the log off and on, with the
+#      log's bytes per request (scripts/bench/sizes_report.py's table);
 #   5. prints one table (scripts/bench/report.py) and writes every sluice-load --json report,
 #      summary.txt, summary.json and latency.svg (scripts/bench/plot.py) to the results directory.
 #
@@ -38,12 +42,14 @@ cmdline="$0${*:+ $*}"
 
 quick=0
 duration=""
+sizes=1
 out=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --duration) duration="${2:?--duration needs seconds}"; shift ;;
     --out) out="${2:?--out needs a directory}"; shift ;;
+    --no-sizes) sizes=0 ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
@@ -363,6 +369,33 @@ for t in direct nginx nolog sluice; do
   fi
 done
 
+# ---------------------------------------------------------------- 4e. real sizes
+# Closed-loop throughput at ~1, ~32 and ~200 KiB bodies (scripts/bench/bodies.py): the
+# conversations workload (each request repeats its conversation's previous one plus a
+# turn) and the distinct one (no two requests share content); the mock answers ~1.5 KiB.
+# For sluice with the log on, the data directory's growth is the log's bytes.
+if [ "$sizes" = 1 ]; then
+  python3 "$helpers/bodies.py" "$work/bodies" >"$res/bodies.txt"
+  data_bytes() { du -sb "$work/sluice-data" | cut -f1; }
+  for size in 1k 32k 200k; do
+    for workload in conv distinct; do
+      for t in nginx nolog sluice; do
+        side=up; { [ "$t" = sluice ] || [ "$t" = nolog ]; } && side=gw
+        log "(e) $workload bodies of $size, $t: --concurrency $conc_throughput --duration $duration"
+        [ "$t" = sluice ] && put "log_bytes_before.sizes-$workload-$size" "$(data_bytes)"
+        measured "sizes-$workload-$size" "$t" --concurrency "$conc_throughput" --duration "$duration" \
+          --bodies "$work/bodies/$workload-$size-$side.jsonl" --header "x-mock-body-bytes: 1500"
+        if [ "$t" = sluice ]; then
+          # The writer commits every 25 ms; a moment lets the last batch land.
+          sleep 0.5
+          before="$(sed -n "s/^log_bytes_before.sizes-$workload-$size\t//p" "$metrics")"
+          put "log_bytes.sizes-$workload-$size" "$(( $(data_bytes) - before ))"
+        fi
+      done
+    done
+  done
+fi
+
 put load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---------------------------------------------------------------- 5/6. table, files
@@ -375,5 +408,6 @@ cp "$work/sluice-nolog.toml" "$res/sluice-nolog.toml"
 echo
 python3 "$helpers/report.py" "$res"
 python3 "$helpers/plot.py" "$res" "$res/latency.svg"
+if [ "$sizes" = 1 ]; then echo; python3 "$helpers/sizes_report.py" "$res"; fi
 echo
 echo "results: $res (sluice-load reports CASE-TARGET.json, summary.txt, summary.json, latency.svg)"

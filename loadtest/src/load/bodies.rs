@@ -1,15 +1,19 @@
 //! The requests of one load, taken in turn: one, or one per line of `--bodies FILE`, each
-//! `__NONCE__` in them replaced by the request's own number so no two requests repeat.
+//! `__NONCE__` made the request's own number and `__CYCLE__` the pass over the list.
 
 use std::rc::Rc;
 
 /// Replaced in a body by the request's number, zero-padded to the same nine bytes.
 pub const NONCE: &[u8] = b"__NONCE__";
+/// Replaced by the number of the pass over the list (so passes share no content, while
+/// one pass's requests share what they repeat), zero-padded to nine bytes.
+pub const CYCLE: &[u8] = b"__CYCLE__";
 
-/// One rendered request and where its nonces are.
+/// One rendered request and where its placeholders are.
 struct Rendered {
     bytes: Rc<Vec<u8>>,
     nonces: Vec<usize>,
+    cycles: Vec<usize>,
 }
 
 /// A worker's requests (built on its own thread: the bytes are shared with `Rc`).
@@ -24,6 +28,7 @@ impl Requests {
             .iter()
             .map(|bytes| Rendered {
                 nonces: memchr::memmem::find_iter(bytes, NONCE).collect(),
+                cycles: memchr::memmem::find_iter(bytes, CYCLE).collect(),
                 bytes: Rc::new(bytes.clone()),
             })
             .collect();
@@ -36,13 +41,15 @@ impl Requests {
         let Some(request) = self.rendered.get((n % len) as usize) else {
             return Rc::new(Vec::new());
         };
-        if request.nonces.is_empty() {
+        if request.nonces.is_empty() && request.cycles.is_empty() {
             return request.bytes.clone();
         }
         let mut bytes = (*request.bytes).clone();
-        let digits = format!("{:09}", n % 1_000_000_000);
-        for &at in &request.nonces {
-            bytes[at..at + NONCE.len()].copy_from_slice(digits.as_bytes());
+        for (positions, number) in [(&request.nonces, n), (&request.cycles, n / len)] {
+            let digits = format!("{:09}", number % 1_000_000_000);
+            for &at in positions {
+                bytes[at..at + NONCE.len()].copy_from_slice(digits.as_bytes());
+            }
         }
         Rc::new(bytes)
     }
@@ -63,10 +70,11 @@ mod tests {
 
     #[test]
     fn requests_cycle_and_nonces_number_them() {
-        let requests = Requests::new(&[b"a __NONCE__ b __NONCE__".to_vec(), b"plain".to_vec()]);
+        let requests = Requests::new(&[b"a __NONCE__ b __CYCLE__".to_vec(), b"plain".to_vec()]);
         assert_eq!(&**requests.get(0), b"a 000000000 b 000000000");
         assert_eq!(&**requests.get(1), b"plain");
-        assert_eq!(&**requests.get(2), b"a 000000002 b 000000002");
+        assert_eq!(&**requests.get(2), b"a 000000002 b 000000001");
+        assert_eq!(&**requests.get(5), b"plain");
         assert_eq!(
             bodies_of(b"{\"a\":1}\n\n {\"b\":2}\n"),
             [b"{\"a\":1}".to_vec(), b"{\"b\":2}".to_vec()]
