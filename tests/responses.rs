@@ -594,3 +594,36 @@ fn a_conversation_moves_to_openai_as_its_whole_input() {
     assert_eq!(input[1]["content"][0]["text"], joke.as_str());
     assert_eq!(input[2]["content"][0]["text"], "Explain it");
 }
+
+/// `custom/NAME` on the Responses API: an alias's targets in order, each in its own API
+/// (a failing Anthropic step falls over to a Chat-only provider, translated both ways).
+#[test]
+fn an_alias_falls_over_between_providers_of_different_apis() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Upstream::start(|seen, w| {
+        match seen.target.as_str() {
+            "/v1/messages" => write_json(
+                w,
+                503,
+                r#"{"type":"error","error":{"type":"overloaded_error","message":"busy"}}"#,
+            ),
+            _ => write_json(
+                w,
+                200,
+                std::str::from_utf8(include_bytes!("fixtures/openai/chat-completion-text.json"))
+                    .unwrap(),
+            ),
+        }
+        After::KeepAlive
+    });
+    let alias = "[[gateway.alias]]\nname = \"any\"\nmodels = [\"anthropic/claude-3-5-sonnet\", \"mock/gpt-4o-mini\"]\n";
+    let server = observed(&up, dir.path(), alias);
+    let body = json!({"model": "custom/any", "input": "Hi"});
+    let resp = send(&server, &post("/v1/responses", "", &body.to_string()));
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(resp.header("cf-aig-provider"), Some("mock"));
+    assert_eq!(resp.json()["model"], "custom/any");
+    assert!(!output_text(&resp.json()).is_empty());
+    assert_eq!(up.next_request().target, "/v1/messages");
+    assert_eq!(up.next_request().target, "/v1/chat/completions");
+}
