@@ -351,6 +351,15 @@ fn openai_gets_the_responses_body_with_only_the_model_rewritten() {
         (entry["tokens_in"].clone(), entry["tokens_out"].clone()),
         (json!(11), json!(5))
     );
+    // A response OpenAI made is asked of OpenAI.
+    let got = get(&server, "/v1/responses/resp_abc");
+    assert_eq!(got.text(), answer);
+    let seen_get = up.next_request();
+    assert_eq!(
+        (seen_get.method.as_str(), seen_get.target.as_str()),
+        ("GET", "/v1/responses/resp_abc")
+    );
+    assert_eq!(seen_get.header("authorization"), Some("Bearer sk-openai"));
 }
 
 #[test]

@@ -188,7 +188,7 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
             None => body,
         };
         let planned = match route.endpoint {
-            Endpoint::CompatResponse(id) => Plan::Local(
+            Endpoint::CompatResponse(id) if conversation::made_here(id) => Plan::Local(
                 conversation::retrieve(worker, gateway, id)
                     .await
                     .map_err(refuse)?,

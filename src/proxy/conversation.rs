@@ -32,6 +32,11 @@ pub fn response_id(log_id: &LogId) -> String {
     format!("resp_{}", log_id.as_str().replace('-', ""))
 }
 
+/// Whether `response_id` has the form of the gateway's own ids (else it is a provider's).
+pub fn made_here(response_id: &str) -> bool {
+    log_id_of(response_id).is_some()
+}
+
 /// The log id a response id of this gateway stands for; `None` for any other id.
 fn log_id_of(response_id: &str) -> Option<LogId> {
     let hex = response_id.strip_prefix("resp_")?;
@@ -159,9 +164,6 @@ pub async fn retrieve(
     gateway: &Gateway,
     id: &str,
 ) -> Result<Vec<u8>, GatewayError> {
-    if log_id_of(id).is_none() {
-        return Err(not_found(id));
-    }
     let entry = stored(worker, gateway, id).await?;
     response_object(worker, id, &entry)
 }

@@ -192,12 +192,18 @@ pub fn plan(
     let (request, cache_key, translation) = match endpoint {
         Endpoint::CompatModels => return Ok(Plan::Local(model_route::model_list(settings))),
         Endpoint::CompatModel(id) => return model_route::one_model(settings, id).map(Plan::Local),
-        // Answered from the request log before planning (`proxy::conversation`).
-        Endpoint::CompatResponse(_) => {
-            return Err(GatewayError::new(
-                crate::error::ErrorCode::NoRoute,
-                "stored responses are read before planning",
-            ))
+        // The gateway's own ids are read from its log before planning
+        // (`proxy::conversation`); any other is the provider's that serves the API itself.
+        Endpoint::CompatResponse(id) => {
+            let provider = settings.providers.values().find(|p| p.responses_api);
+            let Some(provider) = provider else {
+                return Err(GatewayError::new(
+                    crate::error::ErrorCode::NoRoute,
+                    format!("no response with id {id:?}: it was not made by this gateway, and no provider that stores responses (responses_api) is configured"),
+                ));
+            };
+            let rest = format!("/responses/{id}");
+            native::plan(settings, &provider.slug, &rest, head, auth, body, cache)?
         }
         Endpoint::CompatChat
         | Endpoint::CompatEmbeddings
