@@ -10,6 +10,7 @@
 //! otherwise): a `read` token may GET, an `edit` token anything (403 otherwise). With no
 //! admin token configured they answer only on a loopback listener (403 elsewhere).
 
+mod analytics;
 mod conn;
 mod logs;
 mod query;

@@ -8,7 +8,7 @@ use subtle::ConstantTimeEq;
 
 use super::logs::{self, BodyPart};
 use super::reply::{ErrorKind, Reply};
-use super::{v4, v4_logs, AdminContext};
+use super::{analytics, v4, v4_logs, AdminContext};
 use crate::config::AdminRole;
 use crate::http::{Method, RequestHead};
 use crate::observe::logdb::LogStore;
@@ -170,6 +170,9 @@ impl Admin {
 
     fn api(&self, head: &RequestHead, rest: &str, body: &[u8]) -> Reply {
         let segments: Vec<&str> = rest.split('/').collect();
+        if let ["gateways", gateway, "analytics"] = segments.as_slice() {
+            return self.analytics(head, gateway);
+        }
         let ["gateways", gateway, "logs", tail @ ..] = segments.as_slice() else {
             return Reply::error(
                 ErrorKind::NotFound,
@@ -205,6 +208,20 @@ impl Admin {
             (Method::Get, [id, "response"]) => logs::body(store, gateway, id, BodyPart::Response),
             _ => method_not_allowed(),
         }
+    }
+
+    /// `GET /api/v1/gateways/{id}/analytics` (see `analytics.rs`).
+    fn analytics(&self, head: &RequestHead, gateway: &str) -> Reply {
+        if head.method != Method::Get {
+            return method_not_allowed();
+        }
+        if let Err(e) = self.context.log_writer.flush() {
+            log::warn!("admin: log flush: {e}");
+        }
+        if let Err(reply) = self.known_gateway(gateway) {
+            return reply;
+        }
+        analytics::analytics(&self.store, gateway, head.query())
     }
 
     /// A configured gateway, or one whose entries outlived its removal from the config
