@@ -95,6 +95,7 @@ fn stats_json(stats: &Stats, into: &mut Map<String, Value>) {
         ("tokens_in", json!(stats.tokens_in)),
         ("tokens_out", json!(stats.tokens_out)),
         ("cost", json!(stats.cost)),
+        ("duration_avg_ms", json!(stats.duration_avg_ms)),
         ("duration_p50_ms", json!(stats.duration_p50_ms)),
         ("duration_p99_ms", json!(stats.duration_p99_ms)),
         ("ttft_p50_ms", json!(stats.ttft_p50_ms)),

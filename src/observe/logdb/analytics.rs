@@ -1,13 +1,9 @@
 //! Analytics over the request log: one scan of a time range into time buckets and top
 //! groups (requests, errors, cache hits, tokens, cost, p50/p99 duration and TTFT).
 
-use std::collections::HashMap;
+use rusqlite::{Connection, OpenFlags};
 
-use rusqlite::params_from_iter;
-use rusqlite::types::ValueRef;
-
-use super::entry::{FLAG_CACHED, FLAG_SUCCESS};
-use super::id::created_at_of;
+use super::analytics_scan::{merge, scan_span, Partial, Shape};
 use super::query::LogFilter;
 use super::{LogDbError, LogStore};
 
@@ -100,7 +96,7 @@ impl GroupBy {
         }
     }
 
-    fn column(self) -> &'static str {
+    pub(super) fn column(self) -> &'static str {
         match self {
             GroupBy::Provider => "provider",
             GroupBy::Model => "model",
@@ -140,7 +136,9 @@ pub struct Stats {
     pub tokens_out: u64,
     /// USD, over the entries whose cost is known.
     pub cost: f64,
-    /// Median duration (nearest rank); `None` without entries.
+    /// Mean duration; `None` without entries.
+    pub duration_avg_ms: Option<f64>,
+    /// Median duration (nearest rank); `None` without entries, and in top-table rows.
     pub duration_p50_ms: Option<u64>,
     /// 99th percentile duration.
     pub duration_p99_ms: Option<u64>,
@@ -150,7 +148,9 @@ pub struct Stats {
     pub ttft_p99_ms: Option<u64>,
 }
 
-/// One group of a top table: its key ("" where the column is empty) and its stats.
+/// One group of a top table: its key ("" where the column is empty) and its stats
+/// (sums and the mean duration; no percentiles, which would cost a copy of every
+/// duration per table).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
     /// The column's value.
@@ -171,185 +171,99 @@ pub struct Analytics {
     pub groups: Vec<(GroupBy, Vec<Group>)>,
 }
 
-/// Stats being gathered: durations kept for exact percentiles (4 bytes an entry).
-#[derive(Default)]
-struct Acc {
-    stats: Stats,
-    durations: Vec<u32>,
-    ttfts: Vec<u32>,
-}
-
-/// The numbers of one row the accumulators take.
-#[derive(Clone, Copy)]
-struct RowNumbers {
-    flags: i64,
-    duration: u32,
-    ttft: Option<u32>,
-    tokens_in: u64,
-    tokens_out: u64,
-    cost: Option<f64>,
-}
-
-impl Acc {
-    fn add(&mut self, row: RowNumbers) {
-        let s = &mut self.stats;
-        s.requests += 1;
-        s.errors += u64::from(row.flags & FLAG_SUCCESS == 0);
-        s.cached += u64::from(row.flags & FLAG_CACHED != 0);
-        s.tokens_in += row.tokens_in;
-        s.tokens_out += row.tokens_out;
-        if let Some(c) = row.cost {
-            s.cost += c;
-        }
-        self.durations.push(row.duration);
-        if let Some(t) = row.ttft {
-            self.ttfts.push(t);
-        }
-    }
-
-    fn finish(mut self) -> Stats {
-        (self.stats.duration_p50_ms, self.stats.duration_p99_ms) = percentiles(&mut self.durations);
-        (self.stats.ttft_p50_ms, self.stats.ttft_p99_ms) = percentiles(&mut self.ttfts);
-        self.stats
-    }
-}
-
-/// Nearest-rank p50 and p99 (the value at rank ceil(p * n)).
-fn percentiles(values: &mut [u32]) -> (Option<u64>, Option<u64>) {
-    let n = values.len();
-    if n == 0 {
-        return (None, None);
-    }
-    let mut at = |per_mille: usize| {
-        let rank = (n * per_mille).div_ceil(1000).clamp(1, n);
-        let (_, value, _) = values.select_nth_unstable(rank - 1);
-        Some(u64::from(*value))
-    };
-    (at(500), at(990))
-}
-
-fn non_negative(value: ValueRef<'_>) -> u64 {
-    match value {
-        ValueRef::Integer(n) => n.max(0).unsigned_abs(),
-        _ => 0,
-    }
-}
-
-fn clamp_u32(value: ValueRef<'_>) -> Option<u32> {
-    match value {
-        ValueRef::Integer(n) => Some(u32::try_from(n.max(0)).unwrap_or(u32::MAX)),
-        _ => None,
-    }
-}
-
-/// A group column's value as a key ("" for NULL).
-fn key_text(value: ValueRef<'_>, key: &mut String) {
-    use std::fmt::Write;
-    key.clear();
-    match value {
-        ValueRef::Text(t) => key.push_str(&String::from_utf8_lossy(t)),
-        ValueRef::Integer(n) => {
-            let _ = write!(key, "{n}");
-        }
-        _ => {}
-    }
-}
-
 impl LogStore {
     /// The series, totals and top groups of `query`, in one pass over its time range
-    /// (a range of table keys, see `id.rs`). `Err(BadQuery)` for an empty range or one
-    /// of more than [`MAX_BUCKETS`] buckets.
+    /// (a range of table keys, see `id.rs`), cut in up to [`MAX_SCAN_THREADS`] spans read
+    /// at once on their own connections. `Err(BadQuery)` for an empty range or one of
+    /// more than [`MAX_BUCKETS`] buckets.
     pub fn analytics(&self, query: &AnalyticsQuery) -> Result<Analytics, LogDbError> {
         let width = query.bucket.millis();
-        let first = query.from.div_euclid(width) * width;
         if query.to <= query.from {
             return Err(LogDbError::BadQuery("the range must end after it starts"));
         }
+        let first = query.from.div_euclid(width) * width;
         let buckets = (query.to - first + width - 1) / width;
         if buckets > MAX_BUCKETS {
             return Err(LogDbError::BadQuery(
                 "too many buckets: choose a wider bucket",
             ));
         }
-        let filter = LogFilter {
-            created_from: Some(query.from),
-            created_to: Some(query.to),
-            ..query.filter.clone()
+        let shape = Shape {
+            first,
+            width,
+            buckets: usize::try_from(buckets).unwrap_or(0),
+            groups: query.group_by.len(),
         };
-        let (filter_sql, params) = filter.where_clause();
-        let mut columns =
-            String::from("rowid, flags, duration_ms, ttft_ms, tokens_in, tokens_out, cost");
-        for group in &query.group_by {
-            columns.push_str(", ");
-            columns.push_str(group.column());
-        }
-        let sql = format!("SELECT {columns} FROM logs{filter_sql}");
-        let mut statement = self.connection().prepare(&sql)?;
-        let mut rows = statement.query(params_from_iter(params.iter()))?;
-        let mut series: Vec<Acc> = (0..buckets).map(|_| Acc::default()).collect();
-        let mut totals = Acc::default();
-        let mut groups: Vec<HashMap<String, Acc>> =
-            query.group_by.iter().map(|_| HashMap::new()).collect();
-        let mut key = String::new();
-        while let Some(row) = rows.next()? {
-            let created = created_at_of(row.get(0)?);
-            let numbers = RowNumbers {
-                flags: row.get(1)?,
-                duration: clamp_u32(row.get_ref(2)?).unwrap_or(0),
-                ttft: clamp_u32(row.get_ref(3)?),
-                tokens_in: non_negative(row.get_ref(4)?),
-                tokens_out: non_negative(row.get_ref(5)?),
-                cost: row
-                    .get_ref(6)?
-                    .as_f64_or_null()
-                    .ok()
-                    .flatten()
-                    .filter(|c| c.is_finite()),
+        let spans = spans(query.from, query.to, scan_threads());
+        let scan = |conn: &Connection, (from, to): (i64, i64)| {
+            let filter = LogFilter {
+                created_from: Some(from),
+                created_to: Some(to),
+                ..query.filter.clone()
             };
-            let index = usize::try_from((created - first) / width).unwrap_or(0);
-            if let Some(acc) = series.get_mut(index) {
-                acc.add(numbers);
+            scan_span(conn, &filter, &query.group_by, &shape)
+        };
+        let path = self.connection().path().map(str::to_string);
+        let partials = match (spans.split_first(), path) {
+            (Some((mine, rest)), Some(path)) if !rest.is_empty() => {
+                std::thread::scope(|scope| -> Result<Vec<Partial>, LogDbError> {
+                    let helpers: Vec<_> = rest
+                        .iter()
+                        .map(|span| {
+                            let path = &path;
+                            scope.spawn(move || scan(&reader(path)?, *span))
+                        })
+                        .collect();
+                    let mut partials = vec![scan(self.connection(), *mine)?];
+                    for helper in helpers {
+                        let joined = helper.join().map_err(|_| {
+                            LogDbError::Writer("an analytics scan thread panicked".into())
+                        })?;
+                        partials.push(joined?);
+                    }
+                    Ok(partials)
+                })?
             }
-            totals.add(numbers);
-            for (column, table) in groups.iter_mut().enumerate() {
-                key_text(row.get_ref(7 + column)?, &mut key);
-                // Looked up first: the key is copied only for a group's first entry.
-                match table.get_mut(key.as_str()) {
-                    Some(acc) => acc.add(numbers),
-                    None => table.entry(key.clone()).or_default().add(numbers),
-                }
-            }
-        }
-        let series = series
-            .into_iter()
-            .zip(0..)
-            .map(|(acc, i)| (first + i * width, acc.finish()))
-            .collect();
-        let groups = query
-            .group_by
-            .iter()
-            .zip(groups)
-            .map(|(column, table)| {
-                let mut list: Vec<Group> = table
-                    .into_iter()
-                    .map(|(key, acc)| Group {
-                        key,
-                        stats: acc.finish(),
-                    })
-                    .collect();
-                list.sort_by(|a, b| {
-                    b.stats
-                        .requests
-                        .cmp(&a.stats.requests)
-                        .then_with(|| a.key.cmp(&b.key))
-                });
-                (*column, list)
-            })
-            .collect();
-        Ok(Analytics {
-            series,
-            totals: totals.finish(),
-            groups,
-        })
+            _ => vec![scan(self.connection(), (query.from, query.to))?],
+        };
+        Ok(merge(partials, &shape, &query.group_by))
     }
+}
+
+/// Threads one query may read with: one per core, at most this many.
+pub const MAX_SCAN_THREADS: usize = 4;
+
+fn scan_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, MAX_SCAN_THREADS)
+}
+
+/// `[from, to)` cut into `n` spans of equal time (entries are rarely spread evenly,
+/// but time is what the keys are cut by).
+fn spans(from: i64, to: i64, n: usize) -> Vec<(i64, i64)> {
+    let n = i64::try_from(n).unwrap_or(1).max(1);
+    let step = ((to - from) / n).max(1);
+    let mut spans = Vec::new();
+    let mut start = from;
+    while start < to {
+        let end = if spans.len() as i64 == n - 1 {
+            to
+        } else {
+            (start + step).min(to)
+        };
+        spans.push((start, end));
+        start = end;
+    }
+    spans
+}
+
+/// A read-only connection of its own for a helper thread.
+fn reader(path: &str) -> Result<Connection, LogDbError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(super::BUSY_TIMEOUT)?;
+    Ok(conn)
 }

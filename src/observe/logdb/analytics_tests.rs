@@ -198,7 +198,9 @@ fn analytics_week_of_a_million_entries() {
     const ENTRIES: i64 = 1_000_000;
     const WEEK: i64 = 7 * 86_400_000;
     let dir = tempfile::tempdir().unwrap();
-    let db = LogDb::open(dir.path()).unwrap();
+    // SLUICE_KEEP_ANALYTICS_DB=DIR keeps the filled logs.db there, to look at it afterwards.
+    let kept = std::env::var_os("SLUICE_KEEP_ANALYTICS_DB").map(std::path::PathBuf::from);
+    let db = LogDb::open(kept.as_deref().unwrap_or(dir.path())).unwrap();
     let (sender, pending) = db.writer(MAX_BATCH * 4);
     let writer = pending.start().unwrap();
     let filling = Instant::now();

@@ -2,6 +2,7 @@
 //! schema; `writer` appends from a background thread, `store` reads and edits.
 
 mod analytics;
+mod analytics_scan;
 mod batch;
 mod condition;
 mod entry;
@@ -22,7 +23,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::Connection;
 
-pub use analytics::{Analytics, AnalyticsQuery, Bucket, Group, GroupBy, Stats, MAX_BUCKETS};
+pub use analytics::{
+    Analytics, AnalyticsQuery, Bucket, Group, GroupBy, Stats, MAX_BUCKETS, MAX_SCAN_THREADS,
+};
 pub use condition::{CompareOp, LogCondition, LogField};
 pub use entry::{LogEntry, MAX_LOGGED_BODY_BYTES};
 pub use id::LogId;
