@@ -12,10 +12,12 @@
 
 mod analytics;
 mod conn;
+mod dashboard;
 mod logs;
 mod query;
 mod reply;
 mod routes;
+mod session;
 mod v4;
 mod v4_logs;
 
