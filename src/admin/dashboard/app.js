@@ -55,7 +55,7 @@ export const fmt = {
   int: (n) => (n ?? 0).toLocaleString("en-US"),
   tokens: (n) => `${compact(n ?? 0)} tokens`,
   usd: (n) => n === null || n === undefined ? "–" : n === 0 ? "$0" : n < 0.01 ? `$${n.toPrecision(2)}` : `$${n.toFixed(2)}`,
-  ms: (n) => n === null || n === undefined ? "–" : n >= 10000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`,
+  ms: (n) => n === null || n === undefined ? "–" : n >= 10000 ? `${(n / 1000).toFixed(1)} s` : n < 10 && n % 1 ? `${n.toFixed(1)} ms` : `${Math.round(n)} ms`,
   pct: (x) => `${((x || 0) * 100).toFixed(1)}%`,
   bytes: (n) => n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KB` : `${n} B`,
   time: (ms) => new Date(ms).toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" }),

@@ -63,11 +63,11 @@ export async function render(main, [id]) {
     e.response_body_stored ? body(base, "response") : null,
   ]);
   const field = (k, v) => [h("dt", {}, k), h("dd", {}, v ?? "–")];
-  const feedback = h("span", { id: "feedback-state" }, e.feedback === 1 ? "👍 good" : e.feedback === -1 ? "👎 bad" : "none");
+  const feedback = h("span", { id: "feedback-state" }, e.feedback === 1 ? "good" : e.feedback === -1 ? "bad" : "none");
   const setFeedback = (value) => async () => {
     try {
       const r = (await api("PATCH", base, { feedback: value })).result;
-      feedback.textContent = r.feedback === 1 ? "👍 good" : r.feedback === -1 ? "👎 bad" : "none";
+      feedback.textContent = r.feedback === 1 ? "good" : r.feedback === -1 ? "bad" : "none";
     } catch (err) { feedback.textContent = err.message; }
   };
   const disabled = !canEdit();
@@ -94,8 +94,8 @@ export async function render(main, [id]) {
         field("cf-aig-log-id", e.id))),
       h("section", { class: "panel" }, h("h2", {}, "Feedback"), h("p", {}, "Current: ", feedback),
         h("div", { class: "toolbar" },
-          h("button", { type: "button", id: "thumbs-up", disabled, onclick: setFeedback(1) }, "👍 Good"),
-          h("button", { type: "button", id: "thumbs-down", disabled, onclick: setFeedback(-1) }, "👎 Bad"),
+          h("button", { type: "button", id: "thumbs-up", disabled, onclick: setFeedback(1) }, "Good"),
+          h("button", { type: "button", id: "thumbs-down", disabled, onclick: setFeedback(-1) }, "Bad"),
           h("button", { type: "button", disabled, onclick: setFeedback(0) }, "Clear")),
         disabled ? h("p", { class: "muted" }, "A read token cannot change feedback.") : null)),
     bodyView("Request", request, false),

@@ -38,7 +38,7 @@ function row(e, fresh) {
     h("td", { class: "num" }, e.tokens_out === null ? "–" : fmt.int(e.tokens_out)),
     h("td", { class: "num" }, fmt.usd(e.cost)), h("td", { class: "num" }, fmt.ms(e.duration_ms)),
     h("td", {}, [e.cached ? "cached" : null, e.stream ? "stream" : null, e.route ? `route ${e.route}` : null,
-      e.feedback === 1 ? "👍" : e.feedback === -1 ? "👎" : null].filter(Boolean).join(" · ")));
+      e.feedback === 1 ? "feedback good" : e.feedback === -1 ? "feedback bad" : null].filter(Boolean).join(" · ")));
 }
 
 export async function render(main) {

@@ -48,7 +48,7 @@ function topTable(title, rows, keyName, linkKey) {
   const name = (r) => r.key === null ? h("span", { class: "muted" }, keyName === "Token" ? "(no token)" : "(none)") : linkKey ? h("a", { href: `#/logs?${linkKey}=${encodeURIComponent(r.key)}` }, r.key) : r.key;
   return h("div", { class: "panel scroll" }, h("h2", {}, title), h("table", {},
     h("thead", {}, h("tr", {}, h("th", {}, keyName), h("th", { class: "num" }, "Requests"), h("th", { class: "num" }, "Errors"),
-      h("th", { class: "num" }, "Tokens"), h("th", { class: "num" }, "Cost"), h("th", { class: "num" }, "Mean duration"))),
+      h("th", { class: "num" }, "Tokens"), h("th", { class: "num" }, "Cost"), h("th", { class: "num" }, "Mean"))),
     h("tbody", {}, rows.map((r) => h("tr", {}, h("td", {}, name(r)), h("td", { class: "num" }, fmt.int(r.requests)),
       h("td", { class: "num" }, fmt.int(r.errors)), h("td", { class: "num" }, compact(r.tokens_in + r.tokens_out)),
       h("td", { class: "num" }, fmt.usd(r.cost)), h("td", { class: "num" }, fmt.ms(r.duration_avg_ms)))))));
