@@ -104,24 +104,56 @@ fn session_tells_the_role_and_assets_are_served() {
     assert_eq!(session(None).status, 401);
     assert_eq!(session(Some("nope")).status, 401);
     let edit = session(Some("edit-secret")).json()["result"].clone();
-    assert_eq!((edit["role"].as_str(), edit["can_edit"].as_bool()), (Some("edit"), Some(true)));
+    assert_eq!(
+        (edit["role"].as_str(), edit["can_edit"].as_bool()),
+        (Some("edit"), Some(true))
+    );
     assert_eq!(edit["gateways"], serde_json::json!(["default"]));
     assert_eq!(edit["account_id"], "*");
     let read = session(Some("read-secret")).json()["result"].clone();
-    assert_eq!((read["role"].as_str(), read["can_edit"].as_bool()), (Some("read"), Some(false)));
+    assert_eq!(
+        (read["role"].as_str(), read["can_edit"].as_bool()),
+        (Some("read"), Some(false))
+    );
 
-    let spend = call(admin, "GET", "/api/v1/gateways/default/spend", Some("read-secret"), "");
+    let spend = call(
+        admin,
+        "GET",
+        "/api/v1/gateways/default/spend",
+        Some("read-secret"),
+        "",
+    );
     assert_eq!(spend.status, 200, "{}", spend.text());
     assert_eq!(spend.json()["result"]["rules"], serde_json::json!([]));
-    assert_eq!(call(admin, "GET", "/api/v1/gateways/nope/spend", Some("read-secret"), "").status, 404);
+    assert_eq!(
+        call(
+            admin,
+            "GET",
+            "/api/v1/gateways/nope/spend",
+            Some("read-secret"),
+            ""
+        )
+        .status,
+        404
+    );
 
     // The assets need no token (they hold no data) and load nothing from elsewhere.
     let index = get(admin, "/");
     assert_eq!(index.status, 200);
     assert!(index.head.contains("text/html"), "{}", index.head);
-    assert!(index.head.contains("Content-Security-Policy: default-src 'self'"), "{}", index.head);
+    assert!(
+        index
+            .head
+            .contains("Content-Security-Policy: default-src 'self'"),
+        "{}",
+        index.head
+    );
     assert!(index.text().contains("/dashboard/app.js"));
-    for asset in ["/dashboard/app.js", "/dashboard/style.css", "/dashboard/overview.js"] {
+    for asset in [
+        "/dashboard/app.js",
+        "/dashboard/style.css",
+        "/dashboard/overview.js",
+    ] {
         assert_eq!(get(admin, asset).status, 200, "{asset}");
     }
     assert_eq!(get(admin, "/dashboard/missing.js").status, 404);
@@ -135,6 +167,9 @@ fn no_admin_token_on_loopback_is_an_open_session() {
     let server = start(dir.path(), "");
     let admin = server.admin_addr().unwrap();
     let open = get(admin, "/api/v1/session").json()["result"].clone();
-    assert_eq!((open["role"].as_str(), open["can_edit"].as_bool()), (Some("open"), Some(true)));
+    assert_eq!(
+        (open["role"].as_str(), open["can_edit"].as_bool()),
+        (Some("open"), Some(true))
+    );
     stop(server);
 }
