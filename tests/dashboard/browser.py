@@ -141,6 +141,31 @@ def run(browser):
         echoed = json.loads(chat("web", headers={"x-mock-echo-headers": "true"}))
         assert echoed.get("authorization") == f"Bearer {STORED}", echoed
 
+    def edits_spend_limits_and_shows_current_spend():
+        page.goto(admin + "/#/gateways/web")
+        rule = {"enabled": True, "rules": [{"id": "daily", "limit": 5, "limitType": "cost", "window": 86400}]}
+        page.fill("textarea[name=spend_limits]", json.dumps(rule))
+        page.get_by_role("button", name="Save").click()
+        expect(page.locator("#spend")).to_contain_text("daily")
+        chat("web")
+        page.reload()
+        spent = page.locator("#spend tbody tr").first
+        expect(spent).to_contain_text("$5.00")
+        expect(spent.locator("td").nth(1)).not_to_have_text("$0")
+
+    def creates_an_access_token_shown_once_and_revokes_it():
+        page.goto(admin + "/#/gateways/web")
+        page.fill("#token-name", "mobile-app")
+        page.fill("#token-rate", "60")
+        page.get_by_role("button", name="Create token").click()
+        expect(page.locator("#token-value")).not_to_be_empty()
+        page.reload()
+        expect(page.locator("#token-value")).to_have_count(0)
+        row = page.locator("tr", has_text="mobile-app")
+        expect(row).to_contain_text("60 / 60 s")
+        row.get_by_role("button", name="Revoke").click()
+        expect(page.locator("tr", has_text="mobile-app")).to_have_count(0)
+
     def deploys_a_route_version_and_rolls_it_back():
         page.select_option("#gateway", "web")
         page.goto(admin + "/#/routes")
@@ -199,6 +224,7 @@ def run(browser):
 
     for test in [signs_in_with_an_edit_token, empty_overview_says_what_to_do, requests_show_in_the_overview,
                  log_table_is_live, entry_detail_shows_the_bodies, creates_a_gateway_and_a_stored_key_used_by_the_sdk,
+                 edits_spend_limits_and_shows_current_spend, creates_an_access_token_shown_once_and_revokes_it,
                  deploys_a_route_version_and_rolls_it_back, usable_at_phone_width,
                  a_read_token_sees_everything_and_changes_nothing]:
         check(test.__name__.replace("_", " "), test)

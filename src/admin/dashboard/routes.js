@@ -68,6 +68,11 @@ export async function renderList(main) {
       h("td", {}, h("code", {}, `"model": "dynamic/${r.name}"`)), h("td", {}, r.modified_at || ""))))))
     : h("p", { class: "empty panel" }, "No routes on this gateway: create one below, then send requests with \"model\": \"dynamic/NAME\"."));
   if (!canEdit()) return;
+  const gateway = (await api("GET", v4(`gateways/${encodeURIComponent(gw)}`))).result;
+  if (gateway.source === "config") {
+    main.append(h("p", { class: "notice" }, "This gateway is declared in the config file: its routes are added there ([[gateway.route]]), not here."));
+    return;
+  }
   const name = h("input", { id: "route-name", required: true, pattern: "[A-Za-z0-9_.-]{1,64}" });
   const editor = h("textarea", { class: "json", id: "route-json" }, JSON.stringify(EXAMPLE, null, 2));
   const error = h("pre", { class: "error", role: "alert", hidden: true });
