@@ -8,6 +8,7 @@ const FIELDS = [
   ["cache_ttl", "Cache TTL (s; 0: only when asked)", "number"],
   ["collect_logs", "Collect logs", "bool"],
   ["log_management", "Log entries kept", "number"],
+  ["log_management_strategy", "When full", ["", "DELETE_OLDEST"]],
   ["rate_limiting_limit", "Rate limit (requests; 0: none)", "number"],
   ["rate_limiting_interval", "Rate limit window (s)", "number"],
   ["rate_limiting_technique", "Rate limit technique", ["", "fixed", "sliding"]],
