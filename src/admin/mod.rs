@@ -10,11 +10,14 @@
 //! otherwise): a `read` token may GET, an `edit` token anything (403 otherwise). With no
 //! admin token configured they answer only on a loopback listener (403 elsewhere).
 
+mod analytics;
 mod conn;
+mod dashboard;
 mod logs;
 mod query;
 mod reply;
 mod routes;
+mod session;
 mod v4;
 mod v4_logs;
 

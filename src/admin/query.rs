@@ -60,7 +60,7 @@ fn number<T: std::str::FromStr>(param: &str, value: &str, expected: &str) -> Res
 }
 
 /// The filter of a logs request on `gateway`: `provider`, `model` (as asked),
-/// `upstream_model` (as sent), `route`, `status`, `success`, `cached`, `stream`, `start_date`/`end_date` (RFC 3339 or ms; end exclusive)
+/// `upstream_model` (as sent), `route`, `access_token` (alias `token`), `status`, `success`, `cached`, `stream`, `start_date`/`end_date` (RFC 3339 or ms; end exclusive)
 /// and `metadata.KEY=VALUE`. With `paged`, also `order_by`, `order` (`asc` or
 /// `desc`), `page` and `per_page`; without it (delete) those are refused.
 pub fn list_query(gateway: &str, query: Option<&str>, paged: bool) -> Result<ListQuery, Reply> {
@@ -79,6 +79,7 @@ pub fn list_query(gateway: &str, query: Option<&str>, paged: bool) -> Result<Lis
             "model" => filter.model = Some(value),
             "upstream_model" => filter.upstream_model = Some(value),
             "route" => filter.route = Some(value),
+            "access_token" | "token" => filter.access_token = Some(value),
             "status" => filter.status = Some(number(param, &value, "an HTTP status")?),
             "success" => filter.success = Some(boolean(param, &value)?),
             "cached" => filter.cached = Some(boolean(param, &value)?),

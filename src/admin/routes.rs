@@ -1,5 +1,5 @@
-//! Routing one admin request: the open probes (`/healthz`, `/readyz`, `/metrics`)
-//! and, behind the bearer admin token, the `/api/v1/` logs API.
+//! Routing one admin request: the open probes (`/healthz`, `/readyz`, `/metrics`) and
+//! dashboard assets and, behind the bearer admin token, `/api/v1/` and `/client/v4/`.
 
 use std::time::Duration;
 
@@ -8,7 +8,7 @@ use subtle::ConstantTimeEq;
 
 use super::logs::{self, BodyPart};
 use super::reply::{ErrorKind, Reply};
-use super::{v4, v4_logs, AdminContext};
+use super::{analytics, dashboard, session, v4, v4_logs, AdminContext};
 use crate::config::AdminRole;
 use crate::http::{Method, RequestHead};
 use crate::observe::logdb::LogStore;
@@ -36,15 +36,22 @@ impl Admin {
                 Method::Get | Method::Head => self.metrics().await,
                 _ => method_not_allowed(),
             },
+            "/api/v1/session" => match self.authorize(head) {
+                Ok(role) => only_get(head, || session::session(&self.context, role)),
+                Err(denied) => denied.reply(),
+            },
             _ if path.starts_with("/api/v1/") => match self.authorize(head) {
-                Ok(()) => self.api(head, &path["/api/v1/".len()..], body),
+                Ok(_) => self.api(head, &path["/api/v1/".len()..], body),
                 Err(denied) => denied.reply(),
             },
             _ if path.starts_with("/client/v4/") => match self.authorize(head) {
-                Ok(()) => self.v4(head, &path["/client/v4/".len()..], body),
+                Ok(_) => self.v4(head, &path["/client/v4/".len()..], body),
                 Err(denied) => denied.v4_reply(),
             },
-            _ => Reply::error(ErrorKind::NotFound, format!("no admin route {path}")),
+            _ => match dashboard::asset(path) {
+                Some(asset) => only_get(head, || asset),
+                None => Reply::error(ErrorKind::NotFound, format!("no admin route {path}")),
+            },
         }
     }
 
@@ -92,11 +99,12 @@ impl Admin {
     /// The bearer token, compared in constant time; open when no token is set.
     /// Whether the caller's token may do what `head` asks: reads need a `read` or `edit`
     /// token, anything else an `edit` token.
-    fn authorize(&self, head: &RequestHead) -> Result<(), Denied> {
+    /// The role of the token that passed; `None` when the API is open (no admin token).
+    fn authorize(&self, head: &RequestHead) -> Result<Option<AdminRole>, Denied> {
         let tokens = &self.context.admin_tokens;
         if tokens.is_empty() {
             return match self.context.loopback {
-                true => Ok(()),
+                true => Ok(None),
                 false => Err(Denied::NoTokenOffLoopback),
             };
         }
@@ -118,7 +126,7 @@ impl Admin {
         match role {
             None => Err(Denied::Unauthorized),
             Some(role) if role < needs => Err(Denied::ReadOnly),
-            Some(_) => Ok(()),
+            Some(role) => Ok(Some(role)),
         }
     }
 
@@ -170,6 +178,15 @@ impl Admin {
 
     fn api(&self, head: &RequestHead, rest: &str, body: &[u8]) -> Reply {
         let segments: Vec<&str> = rest.split('/').collect();
+        if let ["gateways", gateway, "analytics"] = segments.as_slice() {
+            return self.analytics(head, gateway);
+        }
+        if let ["gateways", gateway, "spend"] = segments.as_slice() {
+            return match self.known_gateway(gateway) {
+                Ok(()) => only_get(head, || session::spend(&self.context, gateway)),
+                Err(reply) => reply,
+            };
+        }
         let ["gateways", gateway, "logs", tail @ ..] = segments.as_slice() else {
             return Reply::error(
                 ErrorKind::NotFound,
@@ -205,6 +222,20 @@ impl Admin {
             (Method::Get, [id, "response"]) => logs::body(store, gateway, id, BodyPart::Response),
             _ => method_not_allowed(),
         }
+    }
+
+    /// `GET /api/v1/gateways/{id}/analytics` (see `analytics.rs`).
+    fn analytics(&self, head: &RequestHead, gateway: &str) -> Reply {
+        if head.method != Method::Get {
+            return method_not_allowed();
+        }
+        if let Err(e) = self.context.log_writer.flush() {
+            log::warn!("admin: log flush: {e}");
+        }
+        if let Err(reply) = self.known_gateway(gateway) {
+            return reply;
+        }
+        analytics::analytics(&self.store, gateway, head.query())
     }
 
     /// A configured gateway, or one whose entries outlived its removal from the config

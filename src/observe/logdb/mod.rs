@@ -1,6 +1,8 @@
 //! The request log in SQLite (`{data_dir}/logs.db`, WAL): opening the file and its
 //! schema; `writer` appends from a background thread, `store` reads and edits.
 
+mod analytics;
+mod analytics_scan;
 mod batch;
 mod condition;
 mod entry;
@@ -9,6 +11,8 @@ mod query;
 mod store;
 mod writer;
 
+#[cfg(test)]
+mod analytics_tests;
 #[cfg(test)]
 mod store_tests;
 #[cfg(test)]
@@ -19,6 +23,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::Connection;
 
+pub use analytics::{
+    Analytics, AnalyticsQuery, Bucket, Group, GroupBy, Stats, MAX_BUCKETS, MAX_SCAN_THREADS,
+};
 pub use condition::{CompareOp, LogCondition, LogField};
 pub use entry::{LogEntry, MAX_LOGGED_BODY_BYTES};
 pub use id::LogId;
@@ -49,6 +56,9 @@ pub enum LogDbError {
     /// A `patch` value out of range (feedback not -1, 0 or 1; score not 0 to 100).
     #[error("invalid log patch: {0}")]
     BadPatch(&'static str),
+    /// An analytics query that cannot be answered (an empty range, too many buckets).
+    #[error("invalid analytics query: {0}")]
+    BadQuery(&'static str),
     /// The file was made by a later sluice, whose table layout this one does not know.
     #[error("{0}: request log made by a newer sluice (layout {1}); move it away or upgrade")]
     NewerLayout(PathBuf, i64),

@@ -22,6 +22,8 @@ pub struct LogFilter {
     pub upstream_model: Option<String>,
     /// The `dynamic/` route taken (its name).
     pub route: Option<String>,
+    /// The access token's id equal ("" matches requests without one).
+    pub access_token: Option<String>,
     /// Status equal.
     pub status: Option<u16>,
     /// 2xx or not.
@@ -192,6 +194,12 @@ impl LogFilter {
             &self.upstream_model,
         );
         text(&mut terms, "route = ?", &self.route);
+        // NULL: no token (see `entry.rs`).
+        text(
+            &mut terms,
+            "IFNULL(access_token, '') = ?",
+            &self.access_token,
+        );
         // A time range is a range of table keys (see `id.rs`).
         let key = |ms: i64| row_key_range(ms, ms).0;
         let ints = [

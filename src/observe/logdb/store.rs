@@ -49,6 +49,11 @@ impl LogStore {
         LogStore { conn }
     }
 
+    /// The connection, for the queries other modules of the log make (`analytics.rs`).
+    pub(super) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
     /// One page of `query`, newest first unless asked otherwise, with totals.
     /// Listed entries have `request_body`/`response_body` `None`: use [`Self::get`].
     pub fn list(&self, query: &ListQuery) -> Result<LogList, LogDbError> {

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Drives the admin dashboard in headless Chromium (Debian's chromium, Playwright from PyPI):
+# sluice-mock upstream on loopback, sluice in front of it, tests/dashboard/browser.py as the
+# user. Writes the README's screenshots to docs/img/ (SLUICE_SCREENSHOTS=0: leaves them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target="${CARGO_TARGET_DIR:-target}"
+
+if ! command -v chromium >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+venv="${SLUICE_VENV:-.venv}"
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/python" -c "import playwright, openai" 2>/dev/null ||
+  "$venv/bin/pip" install --quiet "playwright>=1.40" "openai>=1.40"
+
+cargo build --workspace --bins --quiet
+work="$(mktemp -d)"
+source scripts/lib/gateway.sh
+start_mock "$work"
+
+cat >"$work/sluice.toml" <<TOML
+[server]
+admin_listen = "127.0.0.1:0"
+data_dir = "$work/data"
+admin_token = "dash-edit-token"
+admin_tokens = [{ token = "dash-read-token", role = "read" }]
+
+[provider.mock]
+base_url = "http://$mock_addr/v1"
+
+[price.mock]
+"gpt-4o-mini" = { in = 1e-4, out = 2e-4 }
+TOML
+start_gateway "$work" "$work/sluice.toml"
+
+shots=""
+[ "${SLUICE_SCREENSHOTS:-1}" = 1 ] && shots="docs/img"
+"$venv/bin/python" tests/dashboard/browser.py "http://$gw_addr" "http://$admin_addr" \
+  dash-edit-token dash-read-token "$(command -v chromium)" "$shots"
