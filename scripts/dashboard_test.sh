@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Drives the admin dashboard in headless Chromium (Debian's chromium, Playwright from PyPI):
 # sluice-mock upstream on loopback, sluice in front of it, tests/dashboard/browser.py as the
-# user. Writes the README's screenshots to docs/img/ (SLUICE_SCREENSHOTS=0: leaves them).
+# user. Its screenshots go to a temp dir; SLUICE_SCREENSHOTS=docs/img makes the README's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-target}"
@@ -36,7 +36,7 @@ base_url = "http://$mock_addr/v1"
 TOML
 start_gateway "$work" "$work/sluice.toml"
 
-shots=""
-[ "${SLUICE_SCREENSHOTS:-1}" = 1 ] && shots="docs/img"
+shots="${SLUICE_SCREENSHOTS:-$work/shots}"
+mkdir -p "$shots"
 "$venv/bin/python" tests/dashboard/browser.py "http://$gw_addr" "http://$admin_addr" \
   dash-edit-token dash-read-token "$(command -v chromium)" "$shots"
