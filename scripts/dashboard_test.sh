@@ -33,7 +33,21 @@ base_url = "http://$mock_addr/v1"
 
 [price.mock]
 "gpt-4o-mini" = { in = 1e-4, out = 2e-4 }
+
+# A gateway of the config file, with a route: shown read-only.
+[[gateway]]
+id = "filed"
+[[gateway.route]]
+name = "cheap"
+file = "$work/cheap-route.json"
 TOML
+cat >"$work/cheap-route.json" <<'JSON'
+{"elements": [
+  {"id": "start", "type": "start", "outputs": {"next": {"elementId": "m"}}},
+  {"id": "m", "type": "model", "properties": {"provider": "mock", "model": "gpt-4o-mini"},
+   "outputs": {"success": {"elementId": "end"}, "fallback": {"elementId": "end"}}},
+  {"id": "end", "type": "end"}]}
+JSON
 start_gateway "$work" "$work/sluice.toml"
 
 shots="${SLUICE_SCREENSHOTS:-$work/shots}"

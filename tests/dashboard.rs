@@ -173,3 +173,35 @@ fn no_admin_token_on_loopback_is_an_open_session() {
     );
     stop(server);
 }
+
+/// Routes the config file declares are shown read-only: listed with their elements and
+/// the version that runs.
+#[test]
+fn config_file_routes_are_listed_with_their_elements() {
+    let dir = tempfile::tempdir().unwrap();
+    let route = serde_json::json!({"elements": [
+        {"id": "start", "type": "start", "outputs": {"next": {"elementId": "m"}}},
+        {"id": "m", "type": "model", "properties": {"provider": "openai", "model": "gpt-4o-mini"},
+         "outputs": {"success": {"elementId": "end"}, "fallback": {"elementId": "end"}}},
+        {"id": "end", "type": "end"}]});
+    let file = dir.path().join("route.json");
+    std::fs::write(&file, route.to_string()).unwrap();
+    let extra = format!(
+        "\n[[gateway]]\nid = \"filed\"\n[[gateway.route]]\nname = \"cheap\"\nfile = \"{}\"\n",
+        file.display()
+    );
+    let server = start(dir.path(), &extra);
+    let admin = server.admin_addr().unwrap();
+    let answer = get(admin, "/api/v1/gateways/filed/config-routes");
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let routes = answer.json()["result"]["routes"].clone();
+    assert_eq!(routes[0]["name"], "cheap", "{routes}");
+    assert_eq!(routes[0]["elements"], route["elements"]);
+    assert!(routes[0]["version"].is_string(), "{routes}");
+    let none = get(admin, "/api/v1/gateways/default/config-routes");
+    assert_eq!(none.json()["result"]["routes"], serde_json::json!([]));
+    assert_eq!(
+        get(admin, "/api/v1/gateways/nope/config-routes").status,
+        404
+    );
+}

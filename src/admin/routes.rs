@@ -96,10 +96,9 @@ impl Admin {
         )
     }
 
-    /// The bearer token, compared in constant time; open when no token is set.
-    /// Whether the caller's token may do what `head` asks: reads need a `read` or `edit`
-    /// token, anything else an `edit` token.
-    /// The role of the token that passed; `None` when the API is open (no admin token).
+    /// The role of the caller's bearer token (compared in constant time), when it may do
+    /// what `head` asks: reads need a `read` or `edit` token, anything else an `edit`
+    /// one. `None`: the API is open (no admin token, on loopback).
     fn authorize(&self, head: &RequestHead) -> Result<Option<AdminRole>, Denied> {
         let tokens = &self.context.admin_tokens;
         if tokens.is_empty() {
@@ -184,6 +183,12 @@ impl Admin {
         if let ["gateways", gateway, "spend"] = segments.as_slice() {
             return match self.known_gateway(gateway) {
                 Ok(()) => only_get(head, || session::spend(&self.context, gateway)),
+                Err(reply) => reply,
+            };
+        }
+        if let ["gateways", gateway, "config-routes"] = segments.as_slice() {
+            return match self.known_gateway(gateway) {
+                Ok(()) => only_get(head, || session::config_routes(&self.context, gateway)),
                 Err(reply) => reply,
             };
         }

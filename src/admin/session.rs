@@ -1,5 +1,6 @@
 //! The dashboard's own reads: `GET /api/v1/session` (who is signed in, and what there
-//! is to show) and `GET /api/v1/gateways/{id}/spend` (each spend rule's current spend).
+//! is to show), `.../gateways/{id}/spend` (each spend rule's current spend) and
+//! `.../gateways/{id}/config-routes` (the routes the config file declares, shown read-only).
 
 use serde_json::{json, Value};
 
@@ -44,4 +45,52 @@ pub fn spend(context: &AdminContext, gateway: &str) -> Reply {
         .map(|(_, rule, spent)| json!({ "rule": rule, "spent": spent }))
         .collect();
     Reply::ok(json!({ "gateway": gateway, "rules": rules }))
+}
+
+/// `[{name, version, file, elements}]`: the gateway's `[[gateway.route]]`s as the config
+/// file wrote them (a route file's elements read from it), with the version that runs.
+pub fn config_routes(context: &AdminContext, gateway: &str) -> Reply {
+    let config = context.live.current();
+    let Some(gw) = config.settings.gateway(gateway) else {
+        return Reply::ok(json!({ "gateway": gateway, "routes": [] }));
+    };
+    let routes: Vec<Value> = gw
+        .config
+        .route
+        .iter()
+        .map(|route| {
+            let elements = match (&route.elements, &route.file) {
+                (Some(elements), _) => Value::Array(elements.clone()),
+                (None, Some(file)) => file_elements(file),
+                (None, None) => Value::Array(Vec::new()),
+            };
+            let version = gw
+                .routes
+                .iter()
+                .find(|r| r.name == route.name)
+                .map(|r| r.version.clone());
+            json!({
+                "name": route.name,
+                "version": version,
+                "file": route.file.as_ref().map(|f| f.display().to_string()),
+                "elements": elements,
+            })
+        })
+        .collect();
+    Reply::ok(json!({ "gateway": gateway, "routes": routes }))
+}
+
+/// A route file's elements: the hosted route object's, or the file's array; `[]` when
+/// the file changed since the config was loaded and no longer reads.
+fn file_elements(file: &std::path::Path) -> Value {
+    let parsed = std::fs::read(file)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok());
+    match parsed {
+        Some(Value::Object(mut route)) => {
+            route.remove("elements").unwrap_or(Value::Array(Vec::new()))
+        }
+        Some(list @ Value::Array(_)) => list,
+        _ => Value::Array(Vec::new()),
+    }
 }

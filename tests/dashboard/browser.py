@@ -194,6 +194,16 @@ def run(browser):
         status, live = admin_api("GET", f"/client/v4/accounts/acct/ai-gateway/gateways/web/routes/{route_id}", edit_token)
         assert live["result"]["version"]["version_id"] == first, live
 
+    def config_file_routes_are_shown_read_only():
+        page.select_option("#gateway", "filed")
+        page.goto(admin + "/#/routes")
+        declared = page.locator(".config-route")
+        expect(declared).to_contain_text("cheap")
+        expect(declared).to_contain_text('"model": "dynamic/cheap"')
+        expect(declared.locator("svg")).to_be_visible()
+        expect(declared.locator("textarea")).to_be_disabled()
+        expect(page.locator("#route-name")).to_have_count(0)
+
     def usable_at_phone_width():
         phone = browser.new_page(viewport={"width": 390, "height": 844})
         sign_in(phone, edit_token)
@@ -225,7 +235,8 @@ def run(browser):
     for test in [signs_in_with_an_edit_token, empty_overview_says_what_to_do, requests_show_in_the_overview,
                  log_table_is_live, entry_detail_shows_the_bodies, creates_a_gateway_and_a_stored_key_used_by_the_sdk,
                  edits_spend_limits_and_shows_current_spend, creates_an_access_token_shown_once_and_revokes_it,
-                 deploys_a_route_version_and_rolls_it_back, usable_at_phone_width,
+                 deploys_a_route_version_and_rolls_it_back, config_file_routes_are_shown_read_only,
+                 usable_at_phone_width,
                  a_read_token_sees_everything_and_changes_nothing]:
         check(test.__name__.replace("_", " "), test)
 

@@ -60,7 +60,14 @@ export function drawGraph(elements, bad = new Set()) {
 export async function renderList(main) {
   const gw = state.gateway;
   main.replaceChildren(h("h1", {}, `Routes · ${gw}`));
+  const declared = (await api("GET", `/api/v1/gateways/${encodeURIComponent(gw)}/config-routes`)).result.routes;
+  if (declared.length) main.append(h("h2", {}, "Declared in the config file (read-only)"), ...declared.map(configRoute));
   if (!state.session.management) { main.append(h("p", { class: "notice" }, "The management API is off: routes come from the config file.")); return; }
+  const gateway = (await api("GET", v4(`gateways/${encodeURIComponent(gw)}`))).result;
+  if (gateway.source === "config") {
+    if (!declared.length) main.append(h("p", { class: "empty panel" }, "No routes on this gateway: it is declared in the config file, so its routes are added there ([[gateway.route]])."));
+    return;
+  }
   const data = (await api("GET", v4(`gateways/${encodeURIComponent(gw)}/routes?per_page=100`))).data;
   const routes = data.routes || [];
   main.append(routes.length ? h("div", { class: "panel" }, h("table", { id: "routes" }, h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Use as"), h("th", {}, "Modified"))),
@@ -68,11 +75,6 @@ export async function renderList(main) {
       h("td", {}, h("code", {}, `"model": "dynamic/${r.name}"`)), h("td", {}, r.modified_at || ""))))))
     : h("p", { class: "empty panel" }, "No routes on this gateway: create one below, then send requests with \"model\": \"dynamic/NAME\"."));
   if (!canEdit()) return;
-  const gateway = (await api("GET", v4(`gateways/${encodeURIComponent(gw)}`))).result;
-  if (gateway.source === "config") {
-    main.append(h("p", { class: "notice" }, "This gateway is declared in the config file: its routes are added there ([[gateway.route]]), not here."));
-    return;
-  }
   const name = h("input", { id: "route-name", required: true, pattern: "[A-Za-z0-9_.-]{1,64}" });
   const editor = h("textarea", { class: "json", id: "route-json" }, JSON.stringify(EXAMPLE, null, 2));
   const error = h("pre", { class: "error", role: "alert", hidden: true });
@@ -85,6 +87,14 @@ export async function renderList(main) {
       location.hash = `#/routes/${encodeURIComponent(gw)}/${encodeURIComponent(made.id)}`;
     } catch (e) { error.hidden = false; error.textContent = e.message; }
   } }, h("label", {}, "Name ", name), editor, error, h("button", { class: "primary", type: "submit" }, "Create and deploy")));
+}
+
+/** A route of the config file: its graph and elements, nothing to edit. */
+function configRoute(route) {
+  const where = route.file ? ` from ${route.file}` : "";
+  return h("section", { class: "panel config-route" }, h("h3", {}, route.name),
+    h("p", { class: "muted" }, "Use it with ", h("code", {}, `"model": "dynamic/${route.name}"`), `; version ${route.version || "?"}${where}. Change it in the config file.`),
+    drawGraph(route.elements), h("textarea", { class: "json", disabled: true, "aria-label": `${route.name} elements` }, JSON.stringify(route.elements, null, 2)));
 }
 
 /** Ids of `elements` that an error message names. */
