@@ -1,0 +1,203 @@
+//! Stage 1 of the SIMD scan, as in simdjson: per 64-byte block, bitmasks of quotes,
+//! backslashes and controls become a structural bitmap; strings, escapes and UTF-8 are validated.
+
+use std::ops::Range;
+
+use super::super::escape::check_escape;
+use super::super::JsonError;
+
+/// Bytes per block: one bit of a `u64` each.
+pub(super) const BLOCK: usize = 64;
+
+/// What one block holds, one bit per byte (bit `i` is byte `i`).
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub(super) struct Classes {
+    pub quote: u64,
+    pub backslash: u64,
+    /// Bytes below 0x20, which must not appear raw inside strings.
+    pub control: u64,
+    /// `{`, `}`, `[`, `]`, `:` and `,`.
+    pub operator: u64,
+    /// The operators and whitespace (space, tab, line feed, carriage return): what
+    /// ends a number or literal. Combined before the bitmask, which LLVM compiles
+    /// better than an OR of two masks.
+    pub separator: u64,
+    /// Bytes with the high bit set: the only ones UTF-8 validation has to look at.
+    pub non_ascii: u64,
+}
+
+/// One instruction set's way to classify a block.
+pub(super) trait Classify {
+    /// The classes of the 64 bytes of `block`.
+    ///
+    /// # Safety
+    /// The CPU must support the instructions the implementation uses.
+    unsafe fn classify(block: &[u8; BLOCK]) -> Classes;
+}
+
+/// The portable classification: the reference the SIMD ones are tested against.
+#[cfg(test)]
+pub(super) struct Portable;
+
+#[cfg(test)]
+impl Classify for Portable {
+    unsafe fn classify(block: &[u8; BLOCK]) -> Classes {
+        let mut c = Classes::default();
+        for (i, &b) in block.iter().enumerate() {
+            let bit = 1u64 << i;
+            let set = |mask: &mut u64, yes: bool| *mask |= if yes { bit } else { 0 };
+            set(&mut c.quote, b == b'"');
+            set(&mut c.backslash, b == b'\\');
+            set(&mut c.control, b < 0x20);
+            let operator = matches!(b, b'{' | b'}' | b'[' | b']' | b':' | b',');
+            set(&mut c.operator, operator);
+            set(
+                &mut c.separator,
+                operator || matches!(b, b' ' | b'\t' | b'\n' | b'\r'),
+            );
+            set(&mut c.non_ascii, b >= 0x80);
+        }
+        c
+    }
+}
+
+/// What one block passes to the next.
+#[derive(Default)]
+struct Carry {
+    /// 1 when the next block's first byte is escaped by a backslash before it.
+    escaped: u64,
+    /// All ones when the next block starts inside a string.
+    in_string: u64,
+    /// 1 when the last byte was part of a number or literal (or a stray byte).
+    scalar: u64,
+    /// Escapes before this offset were validated already (a surrogate pair's second half).
+    escapes_checked_to: usize,
+    /// A stretch holding non-ASCII bytes not yet checked as UTF-8.
+    non_ascii: Option<Range<usize>>,
+}
+
+/// The structural bitmap of `body`, one `u64` per block: a bit for each `{}[]:,`
+/// outside strings, each unescaped quote (both ends of every string) and the first
+/// byte of each other run outside strings (a number, a literal or a stray byte).
+/// Everything the state machine does not look at is validated here: UTF-8, raw
+/// control bytes inside strings and every escape sequence.
+///
+/// # Safety
+/// The CPU must support the instructions `C` uses.
+#[inline(always)]
+pub(super) unsafe fn structurals<C: Classify>(body: &[u8]) -> Result<Vec<u64>, JsonError> {
+    let mut bits = Vec::with_capacity(body.len().div_ceil(BLOCK));
+    let mut carry = Carry::default();
+    let mut blocks = body.chunks_exact(BLOCK);
+    let mut base = 0;
+    for block in blocks.by_ref() {
+        let block: &[u8; BLOCK] = block.try_into().unwrap_or(&[b' '; BLOCK]);
+        // SAFETY: the caller vouches for the CPU.
+        let classes = unsafe { C::classify(block) };
+        bits.push(index_block(body, base, classes, &mut carry)?);
+        base += BLOCK;
+    }
+    let tail = blocks.remainder();
+    if !tail.is_empty() {
+        // Padded with spaces, which are neither structural nor part of a token.
+        let mut last = [b' '; BLOCK];
+        last[..tail.len()].copy_from_slice(tail);
+        // SAFETY: as above.
+        let classes = unsafe { C::classify(&last) };
+        bits.push(index_block(body, base, classes, &mut carry)?);
+    }
+    if let Some(stretch) = carry.non_ascii.take() {
+        check_utf8(body, stretch)?;
+    }
+    Ok(bits)
+}
+
+/// The structural bits of the block at `base`, validating what lies inside it.
+#[inline(always)]
+fn index_block(body: &[u8], base: usize, c: Classes, carry: &mut Carry) -> Result<u64, JsonError> {
+    let (escaped, escapes) = escaped_bytes(c.backslash, &mut carry.escaped);
+    let quote = c.quote & !escaped;
+    // Opening quote and content are in the string; the closing quote is not.
+    let in_string = prefix_xor(quote) ^ carry.in_string;
+    carry.in_string = ((in_string as i64) >> 63) as u64;
+    let raw_control = c.control & in_string;
+    if raw_control != 0 {
+        return Err(JsonError::Invalid {
+            offset: base + raw_control.trailing_zeros() as usize,
+        });
+    }
+    let mut escapes = escapes;
+    while escapes != 0 {
+        let at = base + escapes.trailing_zeros() as usize;
+        escapes &= escapes - 1;
+        // Outside strings too: a backslash there makes the body invalid anyway.
+        // The one-letter escapes are checked inline; `\u` needs `check_escape`.
+        let simple = matches!(
+            body.get(at + 1),
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't')
+        );
+        if !simple && at >= carry.escapes_checked_to {
+            carry.escapes_checked_to = check_escape(body, at)?;
+        }
+    }
+    if c.non_ascii != 0 {
+        let first = base + c.non_ascii.trailing_zeros() as usize;
+        let end = base + BLOCK - c.non_ascii.leading_zeros() as usize;
+        match &mut carry.non_ascii {
+            Some(stretch) => stretch.end = end,
+            None => carry.non_ascii = Some(first..end),
+        }
+    } else if let Some(stretch) = carry.non_ascii.take() {
+        check_utf8(body, stretch)?;
+    }
+    let scalar = !(c.separator | quote | in_string);
+    let scalar_starts = scalar & !((scalar << 1) | carry.scalar);
+    carry.scalar = scalar >> 63;
+    Ok((c.operator & !in_string) | quote | scalar_starts)
+}
+
+/// Checks a stretch that begins and ends next to ASCII bytes (or the body's ends),
+/// so it starts and stops on character boundaries of any valid body.
+fn check_utf8(body: &[u8], stretch: Range<usize>) -> Result<(), JsonError> {
+    let start = stretch.start;
+    match std::str::from_utf8(body.get(stretch).unwrap_or_default()) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(JsonError::Invalid {
+            offset: start + e.valid_up_to(),
+        }),
+    }
+}
+
+/// simdjson's escape scanner. From the backslashes of a block and whether its first
+/// byte is escaped: (the escaped bytes, the backslashes that begin an escape).
+/// In a run of backslashes every other one escapes the next, so the parity of the
+/// run decides whether the byte after it is escaped.
+#[inline(always)]
+pub(super) fn escaped_bytes(backslash: u64, next_is_escaped: &mut u64) -> (u64, u64) {
+    if backslash == 0 {
+        return (std::mem::take(next_is_escaped), 0);
+    }
+    const ODD_BITS: u64 = 0xAAAA_AAAA_AAAA_AAAA;
+    let potential_escape = backslash & !*next_is_escaped;
+    // Subtracting each run from the odd bits flips the odd-aligned runs, so that
+    // after the xor every escape and every escaped byte is set, in turn.
+    let maybe_escaped = potential_escape << 1;
+    let escape_and_terminal =
+        ((maybe_escaped | ODD_BITS).wrapping_sub(potential_escape)) ^ ODD_BITS;
+    let escaped = escape_and_terminal ^ (backslash | *next_is_escaped);
+    let escape = escape_and_terminal & backslash;
+    *next_is_escaped = escape >> 63;
+    (escaped, escape)
+}
+
+/// Bit `i` of the result is the parity of bits `0..=i` of `x`.
+#[inline(always)]
+pub(super) fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x
+}
