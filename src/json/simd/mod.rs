@@ -25,7 +25,7 @@ pub enum Path {
     Scalar,
     /// x86_64 baseline, 16 bytes per instruction.
     Sse2,
-    /// x86_64 with AVX2 (detected at run time), 32 bytes per instruction.
+    /// x86_64 with AVX2 and PCLMULQDQ (detected at run time), 32 bytes per instruction.
     Avx2,
     /// aarch64 baseline, 16 bytes per instruction.
     Neon,
@@ -46,7 +46,10 @@ impl Path {
             Path::Scalar => true,
             Path::Sse2 => cfg!(target_arch = "x86_64"),
             #[cfg(target_arch = "x86_64")]
-            Path::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
+            Path::Avx2 => {
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("pclmulqdq")
+            }
             #[cfg(not(target_arch = "x86_64"))]
             Path::Avx2 => false,
             Path::Neon => cfg!(target_arch = "aarch64"),
@@ -78,7 +81,7 @@ pub fn scan_request_with(
         Path::Sse2 => x86::structurals_sse2(body)?,
         #[cfg(target_arch = "x86_64")]
         Path::Avx2 if path.is_available() => {
-            // SAFETY: AVX2 was just detected (a cached atomic load in std).
+            // SAFETY: AVX2 and PCLMULQDQ were just detected (cached atomic loads in std).
             unsafe { x86::structurals_avx2(body)? }
         }
         #[cfg(target_arch = "aarch64")]

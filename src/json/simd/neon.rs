@@ -38,6 +38,11 @@ impl Classify for Neon {
                 or(or(eq(b'{'), eq(b'}')), or(eq(b'['), eq(b']'))),
                 or(eq(b':'), eq(b',')),
             );
+            let u = eq(b'u');
+            let escapable = or(
+                or(or(eq(b'"'), eq(b'\\')), or(eq(b'/'), eq(b'b'))),
+                or(or(eq(b'f'), eq(b'n')), or(or(eq(b'r'), eq(b't')), u)),
+            );
             Classes {
                 quote: to_bits(eq(b'"')),
                 backslash: to_bits(eq(b'\\')),
@@ -45,6 +50,8 @@ impl Classify for Neon {
                 separator: to_bits(or(ws, op)),
                 operator: to_bits(op),
                 non_ascii: to_bits(v.map(|x| vcgeq_u8(x, vdupq_n_u8(0x80)))),
+                escapable: to_bits(escapable),
+                letter_u: to_bits(u),
             }
         }
     }

@@ -24,6 +24,10 @@ pub(super) struct Classes {
     pub separator: u64,
     /// Bytes with the high bit set: the only ones UTF-8 validation has to look at.
     pub non_ascii: u64,
+    /// What may follow a backslash: `"`, `\`, `/`, `b`, `f`, `n`, `r`, `t` and `u`.
+    pub escapable: u64,
+    /// `u`, which after a backslash starts a `\uXXXX` escape.
+    pub letter_u: u64,
 }
 
 /// One instruction set's way to classify a block.
@@ -33,6 +37,15 @@ pub(super) trait Classify {
     /// # Safety
     /// The CPU must support the instructions the implementation uses.
     unsafe fn classify(block: &[u8; BLOCK]) -> Classes;
+
+    /// The running parity of `x`'s bits, as [`prefix_xor`] computes it.
+    ///
+    /// # Safety
+    /// As for `classify`.
+    #[inline(always)]
+    unsafe fn prefix_xor(x: u64) -> u64 {
+        prefix_xor(x)
+    }
 }
 
 /// The portable classification: the reference the SIMD ones are tested against.
@@ -56,6 +69,8 @@ impl Classify for Portable {
                 operator || matches!(b, b' ' | b'\t' | b'\n' | b'\r'),
             );
             set(&mut c.non_ascii, b >= 0x80);
+            set(&mut c.escapable, b"\"\\/bfnrtu".contains(&b));
+            set(&mut c.letter_u, b == b'u');
         }
         c
     }
@@ -94,7 +109,8 @@ pub(super) unsafe fn structurals<C: Classify>(body: &[u8]) -> Result<Vec<u64>, J
         let block: &[u8; BLOCK] = block.try_into().unwrap_or(&[b' '; BLOCK]);
         // SAFETY: the caller vouches for the CPU.
         let classes = unsafe { C::classify(block) };
-        bits.push(index_block(body, base, classes, &mut carry)?);
+        // SAFETY: as above.
+        bits.push(unsafe { index_block::<C>(body, base, classes, &mut carry) }?);
         base += BLOCK;
     }
     let tail = blocks.remainder();
@@ -104,39 +120,56 @@ pub(super) unsafe fn structurals<C: Classify>(body: &[u8]) -> Result<Vec<u64>, J
         last[..tail.len()].copy_from_slice(tail);
         // SAFETY: as above.
         let classes = unsafe { C::classify(&last) };
-        bits.push(index_block(body, base, classes, &mut carry)?);
+        // SAFETY: as above.
+        bits.push(unsafe { index_block::<C>(body, base, classes, &mut carry) }?);
     }
     if let Some(stretch) = carry.non_ascii.take() {
         check_utf8(body, stretch)?;
+    }
+    if carry.escaped != 0 {
+        // A backslash ends the body.
+        return Err(JsonError::Invalid {
+            offset: body.len().saturating_sub(1),
+        });
     }
     Ok(bits)
 }
 
 /// The structural bits of the block at `base`, validating what lies inside it.
+///
+/// # Safety
+/// As for `C::prefix_xor`.
 #[inline(always)]
-fn index_block(body: &[u8], base: usize, c: Classes, carry: &mut Carry) -> Result<u64, JsonError> {
-    let (escaped, escapes) = escaped_bytes(c.backslash, &mut carry.escaped);
+unsafe fn index_block<C: Classify>(
+    body: &[u8],
+    base: usize,
+    c: Classes,
+    carry: &mut Carry,
+) -> Result<u64, JsonError> {
+    let escaped = escaped_bytes(c.backslash, &mut carry.escaped);
     let quote = c.quote & !escaped;
     // Opening quote and content are in the string; the closing quote is not.
-    let in_string = prefix_xor(quote) ^ carry.in_string;
+    // SAFETY: the caller vouches for the CPU.
+    let in_string = unsafe { C::prefix_xor(quote) } ^ carry.in_string;
     carry.in_string = ((in_string as i64) >> 63) as u64;
+    // Escapes are checked outside strings too: a backslash there is invalid anyway.
     let raw_control = c.control & in_string;
-    if raw_control != 0 {
+    let bad_escape = escaped & !c.escapable;
+    if raw_control | bad_escape != 0 {
+        let bit = (raw_control | bad_escape).trailing_zeros();
+        // A bad escape is reported at its backslash, as `check_escape` does.
+        let back = usize::from(raw_control >> bit & 1 == 0);
         return Err(JsonError::Invalid {
-            offset: base + raw_control.trailing_zeros() as usize,
+            offset: (base + bit as usize).saturating_sub(back),
         });
     }
-    let mut escapes = escapes;
-    while escapes != 0 {
-        let at = base + escapes.trailing_zeros() as usize;
-        escapes &= escapes - 1;
-        // Outside strings too: a backslash there makes the body invalid anyway.
-        // The one-letter escapes are checked inline; `\u` needs `check_escape`.
-        let simple = matches!(
-            body.get(at + 1),
-            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't')
-        );
-        if !simple && at >= carry.escapes_checked_to {
+    let mut unicode = escaped & c.letter_u;
+    while unicode != 0 {
+        // The backslash before the `u`; the second half of a surrogate pair was
+        // checked with the first.
+        let at = (base + unicode.trailing_zeros() as usize).saturating_sub(1);
+        unicode &= unicode - 1;
+        if at >= carry.escapes_checked_to {
             carry.escapes_checked_to = check_escape(body, at)?;
         }
     }
@@ -168,15 +201,13 @@ fn check_utf8(body: &[u8], stretch: Range<usize>) -> Result<(), JsonError> {
     }
 }
 
-/// simdjson's escape scanner. From the backslashes of a block and whether its first
-/// byte is escaped: (the escaped bytes, the backslashes that begin an escape).
-/// In a run of backslashes every other one escapes the next, so the parity of the
-/// run decides whether the byte after it is escaped.
+/// simdjson's escape scanner: the escaped bytes of a block (those right after a
+/// backslash that begins an escape), from its backslashes and whether its first byte
+/// is escaped. In a run of backslashes every other one escapes the next, so the
+/// parity of the run decides whether the byte after it is escaped. No branch: in chat
+/// text, blocks with and without backslashes alternate unpredictably.
 #[inline(always)]
-pub(super) fn escaped_bytes(backslash: u64, next_is_escaped: &mut u64) -> (u64, u64) {
-    if backslash == 0 {
-        return (std::mem::take(next_is_escaped), 0);
-    }
+pub(super) fn escaped_bytes(backslash: u64, next_is_escaped: &mut u64) -> u64 {
     const ODD_BITS: u64 = 0xAAAA_AAAA_AAAA_AAAA;
     let potential_escape = backslash & !*next_is_escaped;
     // Subtracting each run from the odd bits flips the odd-aligned runs, so that
@@ -187,7 +218,7 @@ pub(super) fn escaped_bytes(backslash: u64, next_is_escaped: &mut u64) -> (u64, 
     let escaped = escape_and_terminal ^ (backslash | *next_is_escaped);
     let escape = escape_and_terminal & backslash;
     *next_is_escaped = escape >> 63;
-    (escaped, escape)
+    escaped
 }
 
 /// Bit `i` of the result is the parity of bits `0..=i` of `x`.

@@ -2,9 +2,11 @@
 //! run time), each compiled into its own copy of the stage 1 loop.
 
 use std::arch::x86_64::{
-    __m128i, __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_min_epu8, _mm256_movemask_epi8,
-    _mm256_or_si256, _mm256_set1_epi8, _mm256_setr_epi8, _mm256_shuffle_epi8, _mm_cmpeq_epi8,
-    _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+    __m128i, __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_min_epu8,
+    _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8, _mm256_setr_epi8,
+    _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_srli_epi16, _mm_clmulepi64_si128,
+    _mm_cmpeq_epi8, _mm_cvtsi128_si64, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8,
+    _mm_or_si128, _mm_set1_epi8, _mm_set_epi64x,
 };
 
 use super::stage1::{structurals, Classes, Classify, BLOCK};
@@ -29,6 +31,8 @@ impl Classify for Sse2 {
             c.separator |= part.separator << shift;
             c.operator |= part.operator << shift;
             c.non_ascii |= part.non_ascii << shift;
+            c.escapable |= part.escapable << shift;
+            c.letter_u |= part.letter_u << shift;
         }
         c
     }
@@ -53,6 +57,10 @@ unsafe fn classify16(v: __m128i) -> Classes {
         );
         let op = _mm_or_si128(braces, _mm_or_si128(eq(b':'), eq(b',')));
         let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+        let u = eq(b'u');
+        let escapable = b"\"\\/bfnrt"
+            .iter()
+            .fold(u, |m, &byte| _mm_or_si128(m, eq(byte)));
         Classes {
             quote: bits(eq(b'"')),
             backslash: bits(eq(b'\\')),
@@ -60,11 +68,13 @@ unsafe fn classify16(v: __m128i) -> Classes {
             separator: bits(_mm_or_si128(ws, op)),
             operator: bits(op),
             non_ascii: bits(v),
+            escapable: bits(escapable),
+            letter_u: bits(u),
         }
     }
 }
 
-/// 32 bytes at a time with AVX2.
+/// 32 bytes at a time with AVX2, and PCLMULQDQ for the in-string mask.
 pub(super) struct Avx2;
 
 impl Classify for Avx2 {
@@ -72,6 +82,12 @@ impl Classify for Avx2 {
     unsafe fn classify(block: &[u8; BLOCK]) -> Classes {
         // SAFETY: the caller checked that the CPU has AVX2.
         unsafe { classify_avx2(block) }
+    }
+
+    #[inline(always)]
+    unsafe fn prefix_xor(x: u64) -> u64 {
+        // SAFETY: the caller checked that the CPU has PCLMULQDQ (with AVX2).
+        unsafe { prefix_xor_clmul(x) }
     }
 }
 
@@ -94,6 +110,8 @@ unsafe fn classify_avx2(block: &[u8; BLOCK]) -> Classes {
         separator: lo.separator | hi.separator << 32,
         operator: lo.operator | hi.operator << 32,
         non_ascii: lo.non_ascii | hi.non_ascii << 32,
+        escapable: lo.escapable | hi.escapable << 32,
+        letter_u: lo.letter_u | hi.letter_u << 32,
     }
 }
 
@@ -118,6 +136,22 @@ unsafe fn classify32(v: __m256i) -> Classes {
     );
     let op = _mm256_or_si256(braces, _mm256_or_si256(eq(b':'), eq(b',')));
     let control = _mm256_cmpeq_epi8(_mm256_min_epu8(v, _mm256_set1_epi8(0x1f)), v);
+    // What may follow a backslash, by nibble tables: the low-nibble entry says which
+    // high nibbles (one bit each: 2, 5, 6, 7) make an escapable byte with it.
+    let by_low = _mm256_setr_epi8(
+        0, 0, 0x0d, 0, 0x08, 0x08, 0x04, 0, 0, 0, 0, 0, 0x02, 0, 0x04, 0x01, //
+        0, 0, 0x0d, 0, 0x08, 0x08, 0x04, 0, 0, 0, 0, 0, 0x02, 0, 0x04, 0x01,
+    );
+    let by_high = _mm256_setr_epi8(
+        0, 0, 0x01, 0, 0, 0x02, 0x04, 0x08, 0, 0, 0, 0, 0, 0, 0, 0, //
+        0, 0, 0x01, 0, 0, 0x02, 0x04, 0x08, 0, 0, 0, 0, 0, 0, 0, 0,
+    );
+    let high = _mm256_and_si256(_mm256_srli_epi16::<4>(v), _mm256_set1_epi8(0x0f));
+    let both = _mm256_and_si256(
+        _mm256_shuffle_epi8(by_low, v),
+        _mm256_shuffle_epi8(by_high, high),
+    );
+    let not_escapable = _mm256_cmpeq_epi8(both, _mm256_setzero_si256());
     Classes {
         quote: bits(eq(b'"')),
         backslash: bits(eq(b'\\')),
@@ -125,7 +159,17 @@ unsafe fn classify32(v: __m256i) -> Classes {
         separator: bits(_mm256_or_si256(ws, op)),
         operator: bits(op),
         non_ascii: bits(v),
+        escapable: !bits(not_escapable) & 0xffff_ffff,
+        letter_u: bits(eq(b'u')),
     }
+}
+
+/// Carry-less multiplication by all ones: the running parity in one instruction.
+#[target_feature(enable = "pclmulqdq")]
+#[inline]
+unsafe fn prefix_xor_clmul(x: u64) -> u64 {
+    let product = _mm_clmulepi64_si128::<0>(_mm_set_epi64x(0, x as i64), _mm_set1_epi8(-1));
+    _mm_cvtsi128_si64(product) as u64
 }
 
 /// The structural bitmap with SSE2.
@@ -137,9 +181,9 @@ pub(super) fn structurals_sse2(body: &[u8]) -> Result<Vec<u64>, JsonError> {
 /// The structural bitmap with AVX2: the whole loop is compiled for AVX2.
 ///
 /// # Safety
-/// The CPU must support AVX2.
-#[target_feature(enable = "avx2")]
+/// The CPU must support AVX2 and PCLMULQDQ.
+#[target_feature(enable = "avx2,pclmulqdq")]
 pub(super) unsafe fn structurals_avx2(body: &[u8]) -> Result<Vec<u64>, JsonError> {
-    // SAFETY: the caller checked that the CPU has AVX2.
+    // SAFETY: the caller checked that the CPU has AVX2 and PCLMULQDQ.
     unsafe { structurals::<Avx2>(body) }
 }
