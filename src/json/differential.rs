@@ -10,10 +10,10 @@ use super::simd::{scan_request_with, Path};
 use super::{rewrite_model, scan_request, JsonError, RequestScan};
 
 /// A small deterministic PRNG (xorshift64*), so failures reproduce.
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -66,7 +66,7 @@ fn message(rng: &mut Rng) -> String {
 }
 
 /// A chat body with fields in random order; `model` appears 0-2 times.
-fn generate(rng: &mut Rng) -> String {
+pub(super) fn generate(rng: &mut Rng) -> String {
     let mut fields = Vec::new();
     let messages: Vec<String> = (0..rng.below(5)).map(|_| message(rng)).collect();
     fields.push(format!(r#""messages":[{}]"#, messages.join(",")));
@@ -101,7 +101,7 @@ fn generate(rng: &mut Rng) -> String {
 }
 
 /// One to three random byte edits.
-fn mutate(rng: &mut Rng, body: &[u8]) -> Vec<u8> {
+pub(super) fn mutate(rng: &mut Rng, body: &[u8]) -> Vec<u8> {
     const INSERTS: &[&[u8]] = &[
         b"\"",
         b"{",

@@ -126,12 +126,8 @@ pub(super) unsafe fn structurals<C: Classify>(body: &[u8]) -> Result<Vec<u64>, J
     if let Some(stretch) = carry.non_ascii.take() {
         check_utf8(body, stretch)?;
     }
-    if carry.escaped != 0 {
-        // A backslash ends the body.
-        return Err(JsonError::Invalid {
-            offset: body.len().saturating_sub(1),
-        });
-    }
+    // A backslash escaping nothing at the very end needs no check of its own: it is
+    // inside a string that never closes, or outside strings, and stage 2 refuses both.
     Ok(bits)
 }
 

@@ -16,11 +16,12 @@ impl Rng {
     }
 }
 
+type ClassifyFn = unsafe fn(&[u8; BLOCK]) -> Classes;
+
 /// Each path's classifier this CPU can run, with its name.
-fn classifiers() -> Vec<(&'static str, unsafe fn(&[u8; BLOCK]) -> Classes)> {
+fn classifiers() -> Vec<(&'static str, ClassifyFn)> {
     #[allow(unused_mut)]
-    let mut all: Vec<(&'static str, unsafe fn(&[u8; BLOCK]) -> Classes)> =
-        vec![("portable", Portable::classify)];
+    let mut all: Vec<(&'static str, ClassifyFn)> = vec![("portable", Portable::classify)];
     #[cfg(target_arch = "x86_64")]
     {
         all.push(("sse2", super::x86::Sse2::classify));
@@ -251,10 +252,7 @@ fn invalid_utf8_around_block_boundaries() {
         b"\xff",
     ];
     for pad in 55..72 {
-        for piece in bad
-            .iter()
-            .chain([&"é".as_bytes()[..], "😀".as_bytes()].iter())
-        {
+        for piece in bad.iter().chain(["é".as_bytes(), "😀".as_bytes()].iter()) {
             let mut body = format!(r#"{{"a":"{}"#, "x".repeat(pad)).into_bytes();
             body.extend_from_slice(piece);
             body.extend_from_slice(br#"","model":"m"}"#);
@@ -301,4 +299,20 @@ fn wanted_keys_agree_on_every_path() {
     let want = reference(body);
     let scalar = check_every_path(body, &wanted, &want).unwrap();
     assert_eq!(scalar.fields[0].clone().map(|r| &body[r]), Some(&b"32"[..]));
+}
+
+#[test]
+fn long_generated_bodies_and_their_mutations() {
+    use crate::json::differential::{generate, mutate, Rng};
+    let mut rng = Rng(0x1046_B0D1_E500_0001);
+    let mut valid = 0;
+    for _ in 0..600 {
+        let parts: Vec<String> = (0..2 + rng.next() % 12)
+            .map(|_| generate(&mut rng))
+            .collect();
+        let body = format!(r#"{{"history":[{}],"model":"m"}}"#, parts.join(","));
+        valid += usize::from(check(body.as_bytes()));
+        check(&mutate(&mut rng, body.as_bytes()));
+    }
+    assert!(valid > 500, "only {valid} valid");
 }
