@@ -87,8 +87,6 @@ struct Carry {
     scalar: u64,
     /// Escapes before this offset were validated already (a surrogate pair's second half).
     escapes_checked_to: usize,
-    /// A stretch holding non-ASCII bytes not yet checked as UTF-8.
-    non_ascii: Option<Range<usize>>,
 }
 
 /// The structural bitmap of `body`, one `u64` per block: a bit for each `{}[]:,`
@@ -102,6 +100,9 @@ struct Carry {
 #[inline(always)]
 pub(super) unsafe fn structurals<C: Classify>(body: &[u8]) -> Result<Vec<u64>, JsonError> {
     let mut bits = Vec::with_capacity(body.len().div_ceil(BLOCK));
+    // One bit per block that holds non-ASCII bytes, set without a branch: in chat
+    // text such blocks come irregularly. They are checked as UTF-8 afterwards.
+    let mut non_ascii = NonAsciiBlocks::with_capacity(body.len());
     let mut carry = Carry::default();
     let mut blocks = body.chunks_exact(BLOCK);
     let mut base = 0;
@@ -111,6 +112,7 @@ pub(super) unsafe fn structurals<C: Classify>(body: &[u8]) -> Result<Vec<u64>, J
         let classes = unsafe { C::classify(block) };
         // SAFETY: as above.
         bits.push(unsafe { index_block::<C>(body, base, classes, &mut carry) }?);
+        non_ascii.note(classes.non_ascii != 0);
         base += BLOCK;
     }
     let tail = blocks.remainder();
@@ -122,10 +124,9 @@ pub(super) unsafe fn structurals<C: Classify>(body: &[u8]) -> Result<Vec<u64>, J
         let classes = unsafe { C::classify(&last) };
         // SAFETY: as above.
         bits.push(unsafe { index_block::<C>(body, base, classes, &mut carry) }?);
+        non_ascii.note(classes.non_ascii != 0);
     }
-    if let Some(stretch) = carry.non_ascii.take() {
-        check_utf8(body, stretch)?;
-    }
+    non_ascii.check_utf8(body)?;
     // A backslash escaping nothing at the very end needs no check of its own: it is
     // inside a string that never closes, or outside strings, and stage 2 refuses both.
     Ok(bits)
@@ -169,27 +170,71 @@ unsafe fn index_block<C: Classify>(
             carry.escapes_checked_to = check_escape(body, at)?;
         }
     }
-    if c.non_ascii != 0 {
-        let first = base + c.non_ascii.trailing_zeros() as usize;
-        let end = base + BLOCK - c.non_ascii.leading_zeros() as usize;
-        match &mut carry.non_ascii {
-            Some(stretch) => stretch.end = end,
-            None => carry.non_ascii = Some(first..end),
-        }
-    } else if let Some(stretch) = carry.non_ascii.take() {
-        check_utf8(body, stretch)?;
-    }
     let scalar = !(c.separator | quote | in_string);
     let scalar_starts = scalar & !((scalar << 1) | carry.scalar);
     carry.scalar = scalar >> 63;
     Ok((c.operator & !in_string) | quote | scalar_starts)
 }
 
-/// Checks a stretch that begins and ends next to ASCII bytes (or the body's ends),
-/// so it starts and stops on character boundaries of any valid body.
-fn check_utf8(body: &[u8], stretch: Range<usize>) -> Result<(), JsonError> {
-    let start = stretch.start;
-    match std::str::from_utf8(body.get(stretch).unwrap_or_default()) {
+/// Which blocks hold non-ASCII bytes, one bit each.
+struct NonAsciiBlocks {
+    words: Vec<u64>,
+    /// The bits of the blocks since the last full word.
+    current: u64,
+    count: usize,
+}
+
+impl NonAsciiBlocks {
+    fn with_capacity(body_len: usize) -> Self {
+        NonAsciiBlocks {
+            words: Vec::with_capacity(body_len.div_ceil(BLOCK * 64) + 1),
+            current: 0,
+            count: 0,
+        }
+    }
+
+    #[inline(always)]
+    fn note(&mut self, non_ascii: bool) {
+        self.current |= u64::from(non_ascii) << (self.count % 64);
+        self.count += 1;
+        if self.count % 64 == 0 {
+            self.words.push(std::mem::take(&mut self.current));
+        }
+    }
+
+    /// Checks each run of flagged blocks as UTF-8. A run starts after an all-ASCII
+    /// block (or at the body's start) and ends before one (or at its end), so it
+    /// starts and stops on character boundaries of any valid body.
+    fn check_utf8(mut self, body: &[u8]) -> Result<(), JsonError> {
+        self.words.push(self.current);
+        let mut run: Option<Range<usize>> = None;
+        for (i, &word) in self.words.iter().enumerate() {
+            let mut word = word;
+            while word != 0 {
+                let block = i * 64 + word.trailing_zeros() as usize;
+                word &= word - 1;
+                match &mut run {
+                    Some(r) if r.end == block => r.end += 1,
+                    _ => {
+                        if let Some(done) = run.replace(block..block + 1) {
+                            check_utf8(body, done)?;
+                        }
+                    }
+                }
+            }
+        }
+        match run {
+            Some(done) => check_utf8(body, done),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Checks the blocks `blocks` (the last one may be short) as UTF-8.
+fn check_utf8(body: &[u8], blocks: Range<usize>) -> Result<(), JsonError> {
+    let start = blocks.start * BLOCK;
+    let end = (blocks.end * BLOCK).min(body.len());
+    match std::str::from_utf8(body.get(start..end).unwrap_or_default()) {
         Ok(_) => Ok(()),
         Err(e) => Err(JsonError::Invalid {
             offset: start + e.valid_up_to(),
