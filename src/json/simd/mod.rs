@@ -1,6 +1,11 @@
 //! The SIMD scan: stage 1 builds a structural bitmap of the body, then the shared
 //! state machine visits only those bytes. Also which instruction set runs it.
 
+// Without a SIMD path for the target, stage 1 is compiled but never called.
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    allow(dead_code)
+)]
 mod stage1;
 #[cfg(test)]
 mod tests;
@@ -71,6 +76,10 @@ impl Path {
 /// `scan_request_for` on a chosen path; an unavailable one runs the scalar scanner.
 /// An `Invalid` offset is where that path noticed the fault, which can differ between
 /// paths (stage 1 finds some faults before the walk reaches earlier ones).
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    allow(unreachable_code)
+)]
 pub fn scan_request_with(
     body: &[u8],
     wanted: &[String],
