@@ -72,6 +72,22 @@ fn bench_scan(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("hand", label), &body, |b, body| {
             b.iter(|| alt::hand_scan_request(black_box(body)))
         });
+        group.bench_with_input(BenchmarkId::new("simd-best", label), &body, |b, body| {
+            b.iter(|| scan_request(black_box(body)))
+        });
+        for path in alt::Path::available() {
+            if path == alt::Path::Scalar {
+                continue;
+            }
+            assert_eq!(
+                alt::scan_request_with(&body, &[], path),
+                scan_request(&body)
+            );
+            let name = format!("simd-{path:?}").to_lowercase();
+            group.bench_with_input(BenchmarkId::new(name, label), &body, |b, body| {
+                b.iter(|| alt::scan_request_with(black_box(body), &[], path))
+            });
+        }
         group.bench_with_input(
             BenchmarkId::new("simd-json-tape", label),
             &body,

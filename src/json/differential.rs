@@ -1,18 +1,19 @@
-//! Randomised differential test (test builds only): both scanners against a
-//! serde_json reference on generated chat bodies and byte-level mutations of them.
+//! Randomised differential test (test builds only): every scan path and simd-json
+//! against a serde_json reference on generated chat bodies and byte-level mutations.
 
 use std::fmt;
 
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
-use super::{rewrite_model, JsonError, RequestScan};
+use super::simd::{scan_request_with, Path};
+use super::{rewrite_model, scan_request, JsonError, RequestScan};
 
 /// A small deterministic PRNG (xorshift64*), so failures reproduce.
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -65,7 +66,7 @@ fn message(rng: &mut Rng) -> String {
 }
 
 /// A chat body with fields in random order; `model` appears 0-2 times.
-fn generate(rng: &mut Rng) -> String {
+pub(super) fn generate(rng: &mut Rng) -> String {
     let mut fields = Vec::new();
     let messages: Vec<String> = (0..rng.below(5)).map(|_| message(rng)).collect();
     fields.push(format!(r#""messages":[{}]"#, messages.join(",")));
@@ -100,7 +101,7 @@ fn generate(rng: &mut Rng) -> String {
 }
 
 /// One to three random byte edits.
-fn mutate(rng: &mut Rng, body: &[u8]) -> Vec<u8> {
+pub(super) fn mutate(rng: &mut Rng, body: &[u8]) -> Vec<u8> {
     const INSERTS: &[&[u8]] = &[
         b"\"",
         b"{",
@@ -177,7 +178,7 @@ impl<'de> serde::Deserialize<'de> for TopKeys {
 }
 
 #[derive(Debug, PartialEq)]
-enum Verdict {
+pub(super) enum Verdict {
     Invalid,
     NotObject,
     DuplicateModel,
@@ -185,7 +186,8 @@ enum Verdict {
     Ok { model: Option<String>, stream: bool },
 }
 
-fn reference(body: &[u8]) -> Verdict {
+/// serde_json's decision on `body`.
+pub(super) fn reference(body: &[u8]) -> Verdict {
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
         return Verdict::Invalid;
     };
@@ -203,7 +205,8 @@ fn reference(body: &[u8]) -> Verdict {
     }
 }
 
-fn verdict(result: &Result<RequestScan, JsonError>) -> Verdict {
+/// A scan result reduced to what serde_json can decide too.
+pub(super) fn verdict(result: &Result<RequestScan, JsonError>) -> Verdict {
     match result {
         Err(JsonError::Invalid { .. }) => Verdict::Invalid,
         Err(JsonError::NotObject) => Verdict::NotObject,
@@ -243,6 +246,29 @@ fn check_spans(body: &[u8], scan: &RequestScan) {
     }
 }
 
+/// Every path available here reaches serde_json's decision `want` on `body`, with the
+/// scalar path's spans; `scan_request` gives exactly the scalar result, error offsets
+/// included. Returns the scalar result.
+pub(super) fn check_every_path(
+    body: &[u8],
+    wanted: &[String],
+    want: &Verdict,
+) -> Result<RequestScan, JsonError> {
+    let show = String::from_utf8_lossy(body);
+    let scalar = scan_request_with(body, wanted, Path::Scalar);
+    for path in Path::available() {
+        let got = scan_request_with(body, wanted, path);
+        assert_eq!(&verdict(&got), want, "{path:?} on {show:?}");
+        if got.is_ok() {
+            assert_eq!(got, scalar, "{path:?} differs from scalar on {show:?}");
+        }
+    }
+    if wanted.is_empty() {
+        assert_eq!(scan_request(body), scalar, "scan_request on {show:?}");
+    }
+    scalar
+}
+
 #[test]
 fn scanners_agree_with_serde_json_on_random_bodies() {
     let mut rng = Rng(0x5EED_1234_ABCD_0001);
@@ -252,10 +278,9 @@ fn scanners_agree_with_serde_json_on_random_bodies() {
         let mutated = mutate(&mut rng, &valid);
         for body in [&valid, &mutated] {
             let want = reference(body);
-            let hand = super::scanner::scan_request(body);
+            let hand = check_every_path(body, &[], &want);
             let tape = super::tape::scan_request(body);
             let show = String::from_utf8_lossy(body);
-            assert_eq!(verdict(&hand), want, "hand, case {case}: {show}");
             assert_eq!(verdict(&tape), want, "simd-json, case {case}: {show}");
             if let (Ok(h), Ok(t)) = (&hand, &tape) {
                 assert_eq!(h, t, "spans differ, case {case}: {show}");

@@ -2,7 +2,9 @@
 //! `stream` flag in one validating pass, and swap the model's bytes zero-copy.
 
 mod escape;
+mod grammar;
 mod scanner;
+mod simd;
 /// The simd-json candidate the benchmark compares, for the differential tests.
 #[cfg(test)]
 #[path = "../../benches/rewrite/tape.rs"]
@@ -62,16 +64,16 @@ pub struct RequestScan {
 }
 
 /// Scans a request body: validates it as JSON and reads the top-level `model`
-/// and `stream`. This is the hand scanner, the fastest correct approach measured
-/// (see docs/rewrite.md).
+/// and `stream`. SIMD structural indexing (AVX2, SSE2 or NEON, chosen once at run
+/// time) in front of the hand scanner's state machine (see docs/rewrite.md).
 pub fn scan_request(body: &[u8]) -> Result<RequestScan, JsonError> {
-    scanner::scan_request(body)
+    simd::scan_request_for(body, &[])
 }
 
 /// [`scan_request`], also finding the values of the top-level keys in `wanted` (a route's
 /// body fields) in the same pass: `RequestScan::fields`.
 pub fn scan_request_for(body: &[u8], wanted: &[String]) -> Result<RequestScan, JsonError> {
-    scanner::scan_request_for(body, wanted)
+    simd::scan_request_for(body, wanted)
 }
 
 pub use scanner::find_path;
@@ -111,13 +113,14 @@ pub fn rewrite_model(body: &Bytes, span: Range<usize>, new_value: &str) -> Rewri
     RewrittenBody { parts, len }
 }
 
-/// What the benchmark needs to compare the approaches with [`scan_request`]: the hand
-/// scanner under its own name, and the escape check that the simd-json candidate
-/// (`benches/rewrite/tape.rs`) shares with it.
+/// What the benchmark and the fuzz targets need to compare the approaches with
+/// [`scan_request`]: the hand scanner under its own name, each SIMD path forced, and
+/// the escape check that the simd-json candidate (`benches/rewrite/tape.rs`) shares.
 #[doc(hidden)]
 pub mod alt {
     pub use super::escape::check_escape;
     pub use super::scanner::scan_request as hand_scan_request;
+    pub use super::simd::{scan_request_with, Path};
 }
 
 #[cfg(test)]
@@ -125,9 +128,20 @@ mod tests {
     use super::*;
 
     type Scan = fn(&[u8]) -> Result<RequestScan, JsonError>;
-    const SCANNERS: [(&str, Scan); 2] = [
+    /// Every path; one this CPU lacks runs the scalar scanner instead.
+    const SCANNERS: [(&str, Scan); 6] = [
         ("hand", scanner::scan_request),
         ("simd-json tape", tape::scan_request),
+        ("best", scan_request),
+        ("sse2", |b| {
+            simd::scan_request_with(b, &[], simd::Path::Sse2)
+        }),
+        ("avx2", |b| {
+            simd::scan_request_with(b, &[], simd::Path::Avx2)
+        }),
+        ("neon", |b| {
+            simd::scan_request_with(b, &[], simd::Path::Neon)
+        }),
     ];
 
     fn model_of(body: &str) -> Vec<Result<(String, Range<usize>), JsonError>> {
