@@ -24,7 +24,7 @@ fn with_bodies(n: i64, gateway: &str, len: usize) -> LogEntry {
 }
 
 fn write_all(db: &LogDb, entries: impl IntoIterator<Item = LogEntry>, retention: Retention) {
-    let (sender, pending) = db.writer(1024);
+    let (sender, pending) = db.writer(4096);
     for entry in entries {
         assert!(sender.try_log(entry, retention));
     }
@@ -216,4 +216,46 @@ fn a_layout_5_log_keeps_its_blob_bodies_readable_next_to_segment_ones() {
         Retention::from(10),
     );
     assert!(store.get(old_id.as_str()).unwrap().is_none());
+}
+
+#[test]
+fn a_drain_of_more_bodies_than_one_writev_takes_is_written_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = LogDb::open(dir.path()).unwrap();
+    // Queued before the writer starts: one drain, 3000 slices (over IOV_MAX's 1024).
+    write_all(&db, (0..1500).map(|n| with_bodies(n, "gw", 33)), ANY);
+    let store = db.store().unwrap();
+    for n in [0, 511, 512, 1023, 1499] {
+        let got = store.get(sample(n, "gw").id.as_str()).unwrap().unwrap();
+        assert_eq!(got, with_bodies(n, "gw", 33), "entry {n}");
+    }
+    let len = std::fs::metadata(db.bodies_dir().join("seg-000001.bin"))
+        .unwrap()
+        .len();
+    assert_eq!(len, 1500 * 66);
+}
+
+#[test]
+fn a_transaction_opening_on_a_full_segment_starts_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = LogDb::open(dir.path()).unwrap();
+    let (sender, pending) = db.writer(16);
+    let writer = pending.start().unwrap();
+    // Four entries of 2 x 9 MiB: 72 MiB, past the 64 MiB roll, in one transaction.
+    for n in 0..4 {
+        assert!(sender.try_log(with_bodies(n, "gw", 9 << 20), ANY));
+    }
+    writer.flush().unwrap();
+    assert!(sender.try_log(with_bodies(4, "gw", 10), ANY));
+    writer.shutdown().unwrap();
+    assert_eq!(segment_files(&db), ["seg-000001.bin", "seg-000002.bin"]);
+    let store = db.store().unwrap();
+    let last = store.get(sample(4, "gw").id.as_str()).unwrap().unwrap();
+    assert_eq!(last, with_bodies(4, "gw", 10));
+    let before = LogFilter {
+        created_to: Some(sample(4, "gw").created_at),
+        ..LogFilter::default()
+    };
+    assert_eq!(store.delete(&before).unwrap(), 4);
+    assert_eq!(segment_files(&db), ["seg-000002.bin"]);
 }
