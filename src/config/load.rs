@@ -221,7 +221,10 @@ mod tests {
         assert_eq!((g.log_max_entries, g.log_max_bytes), (10_000_000, 1 << 30));
         let s = load("[[gateway]]\nid = \"a\"\nlog_max_bytes = 4096").unwrap();
         assert_eq!(s.gateway("a").unwrap().config.log_max_bytes, 4096);
-        assert_err_at("[[gateway]]\nlog_max_bytes = -1", "gateway[0].log_max_bytes");
+        assert_err_at(
+            "[[gateway]]\nlog_max_bytes = -1",
+            "gateway[0].log_max_bytes",
+        );
     }
 
     #[test]
