@@ -70,6 +70,8 @@ impl SegmentWriter {
                 remove_segment_file(dir, number);
             }
         }
+        // Those emptied just before a crash, between the commit and their removal.
+        remove_dead_segments(conn, dir).map_err(std::io::Error::other)?;
         Ok(SegmentWriter {
             dir: dir.to_path_buf(),
             current: None,

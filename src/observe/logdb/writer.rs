@@ -1,8 +1,9 @@
-//! The log writer: workers hand entries to a bounded queue without ever blocking
-//! (full: dropped and counted); one thread drains it every few milliseconds into a
-//! transaction (`batch.rs`) it commits every 25 ms, and hands each entry back to its
-//! worker for reuse, so that logging neither allocates on a worker nor frees a worker's
-//! memory on another thread.
+//! The log writer: workers queue entries without ever blocking (full: dropped and counted);
+//! one thread writes them (`batch.rs`) and hands each back to its worker for reuse.
+//!
+//! It drains the queue every few milliseconds into a transaction (bodies into a segment
+//! file first) that it commits every 25 ms; handing entries back means logging neither
+//! allocates on a worker nor frees a worker's memory on another thread.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
