@@ -76,12 +76,16 @@ fn spawn(dir: &Path, upstream: &Upstream) -> Sluice {
     }
 }
 
-/// Request `n`'s body: large enough to span pages and writes, distinct per `n`.
+/// Request `n`'s body: large enough to span pages and writes, distinct per `n`, with
+/// messages shared by many requests (the log stores those once).
 fn request_for(n: u64) -> String {
     let pad: String = (0..(8 * 1024 + (n % 7) * 3000))
         .map(|i| char::from(b'a' + ((i + n) % 26) as u8))
         .collect();
-    format!(r#"{{"model":"mock/m","n":{n},"messages":[{{"role":"user","content":"{pad}"}}]}}"#)
+    let shared = format!("{} {}", n % 3, "s".repeat(2000));
+    format!(
+        r#"{{"model":"mock/m","n":{n},"messages":[{{"role":"system","content":"{shared}"}},{{"role":"user","content":"{pad}"}}]}}"#
+    )
 }
 
 /// The upstream's answer to request `n`.

@@ -4,7 +4,9 @@
 //!   cargo test --release --test log_writer_cost -- --ignored --nocapture
 //!
 //! LOG_COST_ENTRIES (20000), LOG_COST_REQUEST (32768) and LOG_COST_RESPONSE (2048) set the
-//! entries and each body's bytes; LOG_COST_FLUSH_EVERY (256) the entries between flushes. The entries are filled the way a worker fills them
+//! entries and each body's bytes; LOG_COST_FLUSH_EVERY (256) the entries between flushes.
+//! LOG_COST_CHAT=1: requests are conversations instead, 32 turns of 1 KiB messages each,
+//! every request repeating its conversation's earlier messages (1 to 32 KiB). The entries are filled the way a worker fills them
 //! (recycled entries, bodies copied in), on this thread; only the writer's is counted.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -42,11 +44,25 @@ fn bytes_under(path: &Path) -> u64 {
     }
 }
 
+/// Turns `1..=turns` of conversation `id`: 1 KiB messages, distinct per conversation.
+fn conversation(id: usize, turns: usize) -> Vec<u8> {
+    let messages: Vec<String> = (0..turns)
+        .map(|t| {
+            let text: String = (0..1000)
+                .map(|i| char::from(b'a' + ((i * 7 + t * 3 + id) % 26) as u8))
+                .collect();
+            format!(r#"{{"role":"user","content":"{id} {t} {text}"}}"#)
+        })
+        .collect();
+    format!(r#"{{"model":"m","messages":[{}]}}"#, messages.join(",")).into_bytes()
+}
+
 #[test]
 #[ignore = "a measure: run with --release --ignored --nocapture"]
 fn writer_cpu_and_disk_per_entry_with_large_bodies() {
     let entries = env_or("LOG_COST_ENTRIES", 20_000);
     let flush_every = env_or("LOG_COST_FLUSH_EVERY", 256).clamp(1, 4096);
+    let chat = env_or("LOG_COST_CHAT", 0) == 1;
     let request: Vec<u8> = (0..env_or("LOG_COST_REQUEST", 32 * 1024))
         .map(|_| fastrand::alphanumeric() as u8)
         .collect();
@@ -80,7 +96,10 @@ fn writer_cpu_and_disk_per_entry_with_large_bodies() {
             buffer.clear();
             buffer.extend_from_slice(bytes);
         };
-        copy(&mut entry.request_body, &request);
+        match chat {
+            true => copy(&mut entry.request_body, &conversation(n / 32, n % 32 + 1)),
+            false => copy(&mut entry.request_body, &request),
+        }
         copy(&mut entry.response_body, &response);
         assert!(sender.try_log(entry, 10_000_000u64), "dropped");
         // A commit per `flush_every` entries, as at ~10k requests/s with its 25 ms, and
@@ -100,10 +119,11 @@ fn writer_cpu_and_disk_per_entry_with_large_bodies() {
     let db_bytes = bytes_under(db.path());
     let bodies_bytes = bytes_under(&dir.path().join("bodies"));
     eprintln!(
-        "{written} entries of {} + {} body bytes: writer {:.2} us/entry; \
+        "{written} entries of {} + {} body bytes{}: writer {:.2} us/entry; \
          logs.db {:.0} B/entry, bodies/ {:.0} B/entry",
         request.len(),
         response.len(),
+        if chat { " (chat requests instead)" } else { "" },
         writer_ns as f64 / 1e3 / written as f64,
         db_bytes as f64 / written as f64,
         bodies_bytes as f64 / written as f64,

@@ -22,7 +22,7 @@ struct OpenBatch {
     rows: u64,
     /// Per gateway: what was inserted, and its retention.
     per_gateway: HashMap<String, Added>,
-    /// The segment this batch's bodies went to, and how many rows point into it.
+    /// The segment this batch's bodies went to, and how many rows and chunks point into it.
     segment_rows: Option<(i64, u64)>,
 }
 
@@ -53,17 +53,23 @@ impl OpenBatch {
             }
         }
         if place.is_some() {
-            let rows = self.segment_rows.get_or_insert((place.segment, 0));
-            rows.1 += 1;
+            self.count_in_segment(place.segment, 1);
         }
+    }
+
+    /// Counts `n` more rows or chunks pointing into `segment` (the batch's one segment).
+    fn count_in_segment(&mut self, segment: i64, n: u64) {
+        let rows = self.segment_rows.get_or_insert((segment, 0));
+        rows.1 += n;
     }
 }
 
 pub(super) struct BatchWriter<'a> {
     conn: Connection,
     segments: SegmentWriter,
-    /// Where each drained entry's bodies went (kept for its memory).
+    /// Where each drained entry's bodies went, and their recipes (kept for their memory).
     places: Vec<BodyPlace>,
+    recipes: Vec<u8>,
     stats: &'a WriterStats,
     seq: u64,
     open: Option<OpenBatch>,
@@ -82,6 +88,7 @@ impl<'a> BatchWriter<'a> {
             conn,
             segments,
             places: Vec::new(),
+            recipes: Vec::new(),
             stats,
             seq: 0,
             open: None,
@@ -135,18 +142,27 @@ impl<'a> BatchWriter<'a> {
         }
         // Bodies first, in one write, from the entries' own buffers.
         let mut places = std::mem::take(&mut self.places);
-        self.segments.append(entries, &mut places);
+        let mut recipes = std::mem::take(&mut self.recipes);
         let result = (|| {
+            let new_chunks =
+                self.segments
+                    .append(&self.conn, entries, &mut places, &mut recipes)?;
+            if let (Some(open), Some(segment)) =
+                (&mut self.open, places.iter().find(|p| p.is_some()))
+            {
+                open.count_in_segment(segment.segment, new_chunks);
+            }
             let mut chunks = entries.chunks_exact(ROWS_PER_INSERT);
             let mut place_chunks = places.chunks_exact(ROWS_PER_INSERT);
             for (chunk, chunk_places) in (&mut chunks).zip(&mut place_chunks) {
-                self.insert_rows(chunk, chunk_places)?;
+                self.insert_rows(chunk, chunk_places, &recipes)?;
             }
             for (queued, place) in chunks.remainder().iter().zip(place_chunks.remainder()) {
-                self.insert_one(queued, place)?;
+                self.insert_one(queued, place, &recipes)?;
             }
             Ok(())
         })();
+        self.recipes = recipes;
         self.places = places;
         result
     }
@@ -155,7 +171,12 @@ impl<'a> BatchWriter<'a> {
     /// more than the row). `OR IGNORE`, as a statement that could fail would have SQLite
     /// copy every page it touches aside first; an entry whose key was taken is found
     /// afterwards and inserted again under the next free key.
-    fn insert_rows(&mut self, chunk: &[Queued], places: &[BodyPlace]) -> rusqlite::Result<()> {
+    fn insert_rows(
+        &mut self,
+        chunk: &[Queued],
+        places: &[BodyPlace],
+        recipes: &[u8],
+    ) -> rusqlite::Result<()> {
         let mut keys = [0i64; ROWS_PER_INSERT];
         let mut insert = self.conn.prepare_cached(&self.insert_many)?;
         for (row, ((queued, key), place)) in chunk.iter().zip(&mut keys).zip(places).enumerate() {
@@ -163,13 +184,13 @@ impl<'a> BatchWriter<'a> {
             *key = row_key(queued.entry.created_at, self.seq);
             queued
                 .entry
-                .bind(&mut insert, row * PARAMS_PER_ROW, *key, place)?;
+                .bind(&mut insert, row * PARAMS_PER_ROW, *key, place, recipes)?;
         }
         let inserted = insert.raw_execute()?;
         drop(insert);
         for ((queued, key), place) in chunk.iter().zip(keys).zip(places) {
             if inserted < chunk.len() && !self.holds(key, &queued.entry)? {
-                self.insert_one(queued, place)?;
+                self.insert_one(queued, place, recipes)?;
             } else if let Some(open) = &mut self.open {
                 open.count(queued, place);
             }
@@ -190,13 +211,18 @@ impl<'a> BatchWriter<'a> {
     /// Inserts one entry. A key already taken (a restart within the same millisecond,
     /// or the sequence wrapping) is passed over: the entry goes after the highest key
     /// of its millisecond, and the sequence goes on from there.
-    fn insert_one(&mut self, queued: &Queued, place: &BodyPlace) -> rusqlite::Result<()> {
+    fn insert_one(
+        &mut self,
+        queued: &Queued,
+        place: &BodyPlace,
+        recipes: &[u8],
+    ) -> rusqlite::Result<()> {
         let created_at = queued.entry.created_at;
         self.seq = self.seq.wrapping_add(1);
         let mut key = Some(row_key(created_at, self.seq));
         let mut insert = self.conn.prepare_cached(&self.insert_one)?;
         while let Some(free) = key.take() {
-            queued.entry.bind(&mut insert, 0, free, place)?;
+            queued.entry.bind(&mut insert, 0, free, place, recipes)?;
             if insert.raw_execute()? > 0 {
                 if let Some(open) = &mut self.open {
                     open.count(queued, place);

@@ -29,18 +29,23 @@ impl StoredBody {
 }
 
 /// Where one row's bodies are: `segment` and `offset` of the first, each body's length
-/// and checksum (`None`: not stored). The two are contiguous, request first.
+/// and checksum (`None`: not stored). The two are contiguous, request first. A request
+/// whose messages went to `chunks` is stored as its skeleton: `request` is the
+/// skeleton's, `recipe` the range of its recipe in the writer's recipe buffer, and
+/// `chunked` the bytes its chunks add back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct BodyPlace {
     pub segment: i64,
     pub offset: u64,
     pub request: Option<StoredBody>,
     pub response: Option<StoredBody>,
+    pub recipe: Option<(usize, usize)>,
+    pub chunked: u64,
 }
 
 /// Parameters `bind` sets: `body_segment, body_offset, request_len, request_crc,
-/// response_len, response_crc`, in that order.
-pub(super) const PLACE_PARAMS: usize = 6;
+/// response_len, response_crc, request_recipe, request_chunked`, in that order.
+pub(super) const PLACE_PARAMS: usize = 8;
 
 fn int(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -53,11 +58,14 @@ impl BodyPlace {
         offset: 0,
         request: None,
         response: None,
+        recipe: None,
+        chunked: 0,
     };
 
-    /// The body bytes it holds (counted against `log_max_bytes`).
+    /// The body bytes it stands for, shared chunks included (counted against
+    /// `log_max_bytes`, as SQL sums them: `request_len + request_chunked + response_len`).
     pub fn bytes(&self) -> u64 {
-        self.request.map_or(0, |b| b.len) + self.response.map_or(0, |b| b.len)
+        self.request.map_or(0, |b| b.len) + self.chunked + self.response.map_or(0, |b| b.len)
     }
 
     /// Holds a body at all.
@@ -65,8 +73,14 @@ impl BodyPlace {
         self.request.is_some() || self.response.is_some()
     }
 
-    /// Binds its columns as parameters `first + 1` to `first + PLACE_PARAMS`.
-    pub fn bind(&self, insert: &mut Statement<'_>, first: usize) -> rusqlite::Result<()> {
+    /// Binds its columns as parameters `first + 1` to `first + PLACE_PARAMS`; `recipes`
+    /// is the buffer `recipe` points into.
+    pub fn bind(
+        &self,
+        insert: &mut Statement<'_>,
+        first: usize,
+        recipes: &[u8],
+    ) -> rusqlite::Result<()> {
         let some = self.is_some();
         insert.raw_bind_parameter(first + 1, some.then_some(self.segment))?;
         insert.raw_bind_parameter(first + 2, some.then_some(int(self.offset)))?;
@@ -74,6 +88,11 @@ impl BodyPlace {
         insert.raw_bind_parameter(first + 4, self.request.map(|b| b.crc))?;
         insert.raw_bind_parameter(first + 5, self.response.map(|b| int(b.len)))?;
         insert.raw_bind_parameter(first + 6, self.response.map(|b| b.crc))?;
+        let recipe = self
+            .recipe
+            .and_then(|(start, len)| recipes.get(start..start + len));
+        insert.raw_bind_parameter(first + 7, recipe)?;
+        insert.raw_bind_parameter(first + 8, recipe.map(|_| int(self.chunked)))?;
         Ok(())
     }
 
@@ -100,6 +119,9 @@ impl BodyPlace {
             offset,
             request: body(first + 2)?,
             response: body(first + 4)?,
+            // Read by `LogStore::get` itself, and only there.
+            recipe: None,
+            chunked: 0,
         }))
     }
 
@@ -125,7 +147,8 @@ impl BodyPlace {
     }
 }
 
-fn read_one(file: &File, offset: u64, body: StoredBody) -> Option<Vec<u8>> {
+/// The `body.len` bytes at `offset` of `file`, if they are there and match `body.crc`.
+pub(super) fn read_one(file: &File, offset: u64, body: StoredBody) -> Option<Vec<u8>> {
     let len = usize::try_from(body.len)
         .ok()
         .filter(|len| *len <= MAX_LOGGED_BODY_BYTES)?;

@@ -109,7 +109,8 @@ pub(super) const ALL_COLUMNS: &str = "rowid, id, event_id, gateway, provider, mo
      upstream_model, path, status, flags, duration_ms, ttft_ms, tokens_in, tokens_out, cost, metadata, \
      request_size, response_size, user_agent, route, route_version, route_path, feedback, score, \
      request_body, response_body, access_token, \
-     body_segment, body_offset, request_len, request_crc, response_len, response_crc";
+     body_segment, body_offset, request_len, request_crc, response_len, response_crc, \
+     request_recipe, request_chunked";
 
 /// The first location column in `ALL_COLUMNS`.
 pub(super) const PLACE_AT: usize = 27;
@@ -125,7 +126,8 @@ pub(super) const LIST_COLUMNS: &str = "rowid, id, event_id, gateway, provider, m
 const INSERT_COLUMNS: &str = "rowid, id, event_id, gateway, provider, model, upstream_model, \
      path, status, flags, duration_ms, ttft_ms, tokens_in, tokens_out, cost, metadata, request_size, \
      response_size, user_agent, route, route_version, route_path, access_token, \
-     body_segment, body_offset, request_len, request_crc, response_len, response_crc";
+     body_segment, body_offset, request_len, request_crc, response_len, response_crc, \
+     request_recipe, request_chunked";
 
 /// Parameters one row binds.
 pub(super) const PARAMS_PER_ROW: usize = 23 + PLACE_PARAMS;
@@ -191,6 +193,7 @@ impl LogEntry {
         first: usize,
         key: i64,
         place: &BodyPlace,
+        recipes: &[u8],
     ) -> rusqlite::Result<()> {
         let metadata = if self.metadata.is_empty() {
             "{}"
@@ -228,7 +231,7 @@ impl LogEntry {
         insert.raw_bind_parameter(first + 21, non_empty(&self.route_version))?;
         insert.raw_bind_parameter(first + 22, non_empty(&self.route_path))?;
         insert.raw_bind_parameter(first + 23, non_empty(&self.access_token))?;
-        place.bind(insert, first + 23)
+        place.bind(insert, first + 23, recipes)
     }
 
     /// An entry from a row selected with `ALL_COLUMNS` or `LIST_COLUMNS`.

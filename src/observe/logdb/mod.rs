@@ -3,15 +3,19 @@
 
 mod batch;
 mod bodies;
+mod chunks;
 mod condition;
 mod entry;
 mod id;
+mod messages;
 mod query;
 mod retention;
 mod segments;
 mod store;
 mod writer;
 
+#[cfg(test)]
+mod chunk_tests;
 #[cfg(test)]
 mod segment_tests;
 #[cfg(test)]
@@ -170,6 +174,8 @@ ALTER TABLE logs ADD COLUMN request_len INTEGER;
 ALTER TABLE logs ADD COLUMN request_crc INTEGER;
 ALTER TABLE logs ADD COLUMN response_len INTEGER;
 ALTER TABLE logs ADD COLUMN response_crc INTEGER;
+ALTER TABLE logs ADD COLUMN request_recipe BLOB;
+ALTER TABLE logs ADD COLUMN request_chunked INTEGER;
 ALTER TABLE log_counts ADD COLUMN body_bytes INTEGER NOT NULL DEFAULT 0;
 ";
 
@@ -182,9 +188,10 @@ ALTER TABLE log_counts ADD COLUMN body_bytes INTEGER NOT NULL DEFAULT 0;
 /// share `flags` (`entry.rs`: 1 success, 2 cached, 4 stream, 8 custom cost). Bodies are in
 /// the segment files, the row holds where (`body_segment` .. `response_crc`); the blob
 /// columns only hold those of rows from layout 5 and older. `log_counts` holds each
-/// gateway's number of entries and body bytes for retention; `segments` each segment's
-/// number of rows pointing into it, kept by a trigger on every delete, so that a segment
-/// goes once it reaches 0 (`segments.rs`).
+/// gateway's number of entries and body bytes for retention; `chunks` the conversation
+/// messages stored once (`chunks.rs`); `segments` each segment's number of rows and
+/// chunks pointing into it, kept by triggers on every delete, so that a segment goes
+/// once it reaches 0 (`segments.rs`).
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS logs (
     id TEXT NOT NULL,
@@ -226,7 +233,11 @@ CREATE TABLE IF NOT EXISTS logs (
     request_len INTEGER,
     request_crc INTEGER,
     response_len INTEGER,
-    response_crc INTEGER
+    response_crc INTEGER,
+    -- NULL: the request is whole at its place; else that is its skeleton, and this says
+    -- which chunks go where in it (`chunks.rs`), adding request_chunked bytes.
+    request_recipe BLOB,
+    request_chunked INTEGER
 );
 CREATE TABLE IF NOT EXISTS log_counts (
     gateway TEXT PRIMARY KEY,
@@ -237,6 +248,18 @@ CREATE TABLE IF NOT EXISTS segments (
     number INTEGER PRIMARY KEY,
     live INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS chunks (
+    hash BLOB PRIMARY KEY,
+    segment INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    len INTEGER NOT NULL,
+    crc INTEGER NOT NULL,
+    -- Rows whose recipe names it; it goes at 0.
+    refs INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS segment_chunk_deleted AFTER DELETE ON chunks BEGIN
+    UPDATE segments SET live = live - 1 WHERE number = old.segment;
+END;
 CREATE TRIGGER IF NOT EXISTS segment_rows_deleted AFTER DELETE ON logs
 WHEN old.body_segment IS NOT NULL BEGIN
     UPDATE segments SET live = live - 1 WHERE number = old.body_segment;

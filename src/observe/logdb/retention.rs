@@ -3,6 +3,7 @@
 
 use rusqlite::Connection;
 
+use super::chunks;
 use super::writer::Retention;
 
 /// What a batch added to one gateway, and the gateway's retention.
@@ -37,8 +38,9 @@ pub(super) fn trim(tx: &Connection, gateway: &str, added: &Added) -> rusqlite::R
     let (mut entries_freed, mut bytes_freed) = (0u64, 0u64);
     {
         let mut oldest = tx.prepare_cached(
-            "SELECT rowid, COALESCE(request_len, 0) + COALESCE(response_len, 0) \
-             FROM logs WHERE gateway = ?1 ORDER BY rowid",
+            // A row's body bytes as `BodyPlace::bytes` counted them when it went in.
+            "SELECT rowid, COALESCE(request_len, 0) + COALESCE(request_chunked, 0) \
+             + COALESCE(response_len, 0) FROM logs WHERE gateway = ?1 ORDER BY rowid",
         )?;
         let mut rows = oldest.query([gateway])?;
         while entries_freed < excess_entries || bytes_freed < excess_bytes {
@@ -51,10 +53,19 @@ pub(super) fn trim(tx: &Connection, gateway: &str, added: &Added) -> rusqlite::R
     let Some(last) = last else {
         return Ok(0);
     };
-    let deleted = tx
-        .prepare_cached("DELETE FROM logs WHERE gateway = ?1 AND rowid <= ?2")?
-        .execute(rusqlite::params![gateway, last])?;
-    let deleted = u64::try_from(deleted).unwrap_or(u64::MAX);
+    let mut deleted = 0;
+    {
+        let mut delete = tx.prepare_cached(
+            "DELETE FROM logs WHERE gateway = ?1 AND rowid <= ?2 RETURNING request_recipe",
+        )?;
+        let mut rows = delete.query(rusqlite::params![gateway, last])?;
+        while let Some(row) = rows.next()? {
+            deleted += 1;
+            if let Some(recipe) = row.get_ref(0)?.as_blob_or_null()? {
+                chunks::release(tx, recipe)?;
+            }
+        }
+    }
     forget(tx, gateway, deleted, bytes_freed)?;
     Ok(deleted)
 }

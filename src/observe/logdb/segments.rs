@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
+use std::collections::HashMap;
+
 use super::bodies::{BodyPlace, StoredBody};
+use super::chunks;
 use super::entry::stored_body;
 use super::writer::Queued;
 
@@ -109,57 +112,106 @@ impl SegmentWriter {
         Ok(())
     }
 
-    /// Appends the stored bodies of `entries` in one `writev` (request, then response,
-    /// entry after entry) and sets `places` to where each entry's went. A failed write
+    /// Appends the stored bodies of `entries` in one `writev` (per entry: the message
+    /// chunks not stored yet, the request or its skeleton, the response) and sets
+    /// `places` to where each entry's went, their recipes in `recipes`; takes the
+    /// chunk references in `tx` and returns how many chunks are new. A failed write
     /// leaves every entry here without bodies (their rows still go in) and the segment
     /// is given up: the next transaction starts a new one.
-    pub fn append(&mut self, entries: &[Queued], places: &mut Vec<BodyPlace>) {
+    pub fn append(
+        &mut self,
+        tx: &Connection,
+        entries: &[Queued],
+        places: &mut Vec<BodyPlace>,
+        recipes: &mut Vec<u8>,
+    ) -> rusqlite::Result<u64> {
         places.clear();
+        recipes.clear();
         let Some(open) = self.current.as_mut() else {
             places.resize(entries.len(), BodyPlace::NONE);
-            return;
+            return Ok(0);
         };
         let mut slices = Vec::with_capacity(entries.len() * 2);
         let mut offset = open.len;
+        let mut seen = HashMap::new();
+        // (hash, offset of a new chunk, its length and checksum), in order.
+        let mut takes = Vec::new();
         for queued in entries {
             let mut place = BodyPlace {
                 segment: open.number,
-                offset,
-                request: None,
-                response: None,
+                ..BodyPlace::NONE
             };
-            for (body, stored) in [
-                (queued.entry.request_body.as_deref(), &mut place.request),
-                (queued.entry.response_body.as_deref(), &mut place.response),
-            ] {
-                if let Some(body) = stored_body(body) {
-                    offset += body.len() as u64;
-                    slices.push(IoSlice::new(body));
-                    *stored = Some(StoredBody::of(body));
+            if let Some(body) = stored_body(queued.entry.request_body.as_deref()) {
+                let refs = chunks::plan(tx, body, &mut seen).unwrap_or_else(|e| {
+                    log::warn!("request log: messages stored whole: {e}");
+                    Vec::new()
+                });
+                for chunk in refs.iter().filter(|chunk| chunk.new) {
+                    let bytes = &body[chunk.span.clone()];
+                    takes.push((chunk.hash, offset, StoredBody::of(bytes)));
+                    slices.push(IoSlice::new(bytes));
+                    offset += bytes.len() as u64;
                 }
+                // A reference to a stored chunk: where and what it is are not needed.
+                let stored = StoredBody { len: 0, crc: 0 };
+                takes.extend(refs.iter().filter(|c| !c.new).map(|c| (c.hash, 0, stored)));
+                place.offset = offset;
+                let recipe_start = recipes.len();
+                let (mut crc, mut skeleton_len, mut from) = (crc32fast::Hasher::new(), 0, 0);
+                for chunk in &refs {
+                    let piece = &body[from..chunk.span.start];
+                    chunks::push_step(recipes, skeleton_len + piece.len(), &chunk.hash);
+                    (skeleton_len, from) = (skeleton_len + piece.len(), chunk.span.end);
+                    place.chunked += chunk.span.len() as u64;
+                    if !piece.is_empty() {
+                        crc.update(piece);
+                        slices.push(IoSlice::new(piece));
+                    }
+                }
+                let rest = &body[from..];
+                crc.update(rest);
+                slices.push(IoSlice::new(rest));
+                let len = (skeleton_len + rest.len()) as u64;
+                offset += len;
+                place.request = Some(StoredBody {
+                    len,
+                    crc: crc.finalize(),
+                });
+                if !refs.is_empty() {
+                    place.recipe = Some((recipe_start, recipes.len() - recipe_start));
+                }
+            } else {
+                place.offset = offset;
             }
-            if place.request.is_none() && place.response.is_none() {
+            if let Some(body) = stored_body(queued.entry.response_body.as_deref()) {
+                offset += body.len() as u64;
+                slices.push(IoSlice::new(body));
+                place.response = Some(StoredBody::of(body));
+            }
+            if !place.is_some() {
                 place = BodyPlace::NONE;
             }
             places.push(place);
         }
         if offset == open.len {
-            return;
+            return Ok(0);
         }
-        match write_all_slices(&mut open.file, &mut slices) {
-            Ok(()) => {
-                open.len = offset;
-                open.unsynced = true;
-            }
-            Err(e) => {
-                log::error!(
-                    "request log: bodies lost, segment {} given up: {e}",
-                    segment_path(&self.dir, open.number).display()
-                );
-                self.current = None;
-                places.iter_mut().for_each(|p| *p = BodyPlace::NONE);
-            }
+        if let Err(e) = write_all_slices(&mut open.file, &mut slices) {
+            log::error!(
+                "request log: bodies lost, segment {} given up: {e}",
+                segment_path(&self.dir, open.number).display()
+            );
+            self.current = None;
+            places.iter_mut().for_each(|p| *p = BodyPlace::NONE);
+            return Ok(0);
         }
+        open.len = offset;
+        open.unsynced = true;
+        // In order: a chunk's first, registering, reference comes before its others.
+        for (hash, at, body) in &takes {
+            chunks::take(tx, hash, open.number, *at, *body)?;
+        }
+        Ok(seen.len() as u64)
     }
 
     /// The folder of the segments.

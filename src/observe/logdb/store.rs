@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use rusqlite::{params_from_iter, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::bodies::BodyPlace;
+use super::chunks;
 use super::entry::{ALL_COLUMNS, LIST_COLUMNS, PLACE_AT};
 use super::id::row_key_range;
 use super::query::{ListQuery, LogFilter};
@@ -107,16 +108,22 @@ impl LogStore {
                 Ok((
                     LogEntry::from_row(row)?,
                     BodyPlace::from_row(row, PLACE_AT)?,
+                    row.get::<_, Option<Vec<u8>>>(PLACE_AT + 6)?,
                 ))
             })
             .optional()?;
-        Ok(found.map(|(mut entry, place)| {
-            // Else an older row, whose bodies are in its blob columns.
-            if let Some(place) = place {
-                (entry.request_body, entry.response_body) = place.read(&self.bodies);
-            }
-            entry
-        }))
+        let Some((mut entry, place, recipe)) = found else {
+            return Ok(None);
+        };
+        // Else an older row, whose bodies are in its blob columns.
+        if let Some(place) = place {
+            (entry.request_body, entry.response_body) = place.read(&self.bodies);
+        }
+        // The request's messages stored once, spliced back into its skeleton.
+        if let (Some(skeleton), Some(recipe)) = (&entry.request_body, recipe) {
+            entry.request_body = chunks::assemble(&self.conn, &self.bodies, skeleton, &recipe)?;
+        }
+        Ok(Some(entry))
     }
 
     /// Sets what is given of feedback (-1, 0 or 1), score (0 to 100) and
@@ -190,14 +197,17 @@ impl LogStore {
         let mut per_gateway: HashMap<String, (u64, u64)> = HashMap::new();
         {
             let mut delete = tx.prepare(&format!(
-                "DELETE FROM logs{filter_sql} RETURNING gateway, \
-                 COALESCE(request_len, 0) + COALESCE(response_len, 0)"
+                "DELETE FROM logs{filter_sql} RETURNING gateway, COALESCE(request_len, 0) \
+                 + COALESCE(request_chunked, 0) + COALESCE(response_len, 0), request_recipe"
             ))?;
             let mut rows = delete.query(params_from_iter(params.iter()))?;
             while let Some(row) = rows.next()? {
                 let slot = per_gateway.entry(row.get(0)?).or_default();
                 slot.0 += 1;
                 slot.1 = slot.1.saturating_add(count(row.get(1)?));
+                if let Some(recipe) = row.get::<_, Option<Vec<u8>>>(2)? {
+                    chunks::release(&tx, &recipe)?;
+                }
             }
         }
         for (gateway, (entries, bytes)) in &per_gateway {
