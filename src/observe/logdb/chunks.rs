@@ -1,7 +1,7 @@
 //! Conversation messages stored once: a chat request's larger `messages` elements go to
 //! `chunks` by content hash; its row keeps the rest (the skeleton) and a recipe to splice.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::ops::Range;
 use std::path::Path;
@@ -37,34 +37,38 @@ pub(super) struct ChunkRef {
 }
 
 /// The elements of `body` worth storing as chunks, and whether each is new; `seen` holds
-/// the hashes this write already stores (the same element twice in one drain).
+/// the hashes this write already stores (the same element twice in one drain), and gets
+/// this body's new ones only when the whole plan succeeds.
 pub(super) fn plan(
     conn: &Connection,
     body: &[u8],
-    seen: &mut HashMap<ChunkHash, ()>,
+    seen: &mut HashSet<ChunkHash>,
 ) -> rusqlite::Result<Vec<ChunkRef>> {
     let Some(spans) = message_elements(body) else {
         return Ok(Vec::new());
     };
     let mut known = conn.prepare_cached("SELECT 1 FROM chunks WHERE hash = ?1")?;
     let mut refs = Vec::new();
+    let mut fresh = Vec::new();
     for span in spans.into_iter().filter(|s| s.len() >= MIN_CHUNK_BYTES) {
         let hash = hash_of(&body[span.clone()]);
-        let new = !seen.contains_key(&hash)
+        let new = !seen.contains(&hash)
+            && !fresh.contains(&hash)
             && known
                 .query_row([&hash[..]], |_| Ok(()))
                 .optional()?
                 .is_none();
         if new {
-            seen.insert(hash, ());
+            fresh.push(hash);
         }
         refs.push(ChunkRef { span, hash, new });
     }
+    seen.extend(fresh);
     Ok(refs)
 }
 
-/// Takes a reference on chunk `hash`, registering it at `place` when new.
-pub(super) fn take(
+/// Registers the new chunk `hash` at `offset` of `segment`, with one reference.
+pub(super) fn take_new(
     tx: &Connection,
     hash: &ChunkHash,
     segment: i64,
@@ -72,8 +76,7 @@ pub(super) fn take(
     body: StoredBody,
 ) -> rusqlite::Result<()> {
     tx.prepare_cached(
-        "INSERT INTO chunks (hash, segment, offset, len, crc, refs) VALUES (?1, ?2, ?3, ?4, ?5, 1) \
-         ON CONFLICT (hash) DO UPDATE SET refs = refs + 1",
+        "INSERT INTO chunks (hash, segment, offset, len, crc, refs) VALUES (?1, ?2, ?3, ?4, ?5, 1)",
     )?
     .execute(rusqlite::params![
         &hash[..],
@@ -83,6 +86,19 @@ pub(super) fn take(
         body.crc
     ])?;
     Ok(())
+}
+
+/// Takes one more reference on the stored chunk `hash`; an error if it is not there
+/// (the transaction is then rolled back rather than a row naming a missing chunk).
+pub(super) fn take_known(tx: &Connection, hash: &ChunkHash) -> rusqlite::Result<()> {
+    let changed = tx
+        .prepare_cached("UPDATE chunks SET refs = refs + 1 WHERE hash = ?1")?
+        .execute([&hash[..]])?;
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(rusqlite::Error::QueryReturnedNoRows)
+    }
 }
 
 /// Appends the recipe step "chunk `hash` at skeleton position `at`" to `recipe`.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use super::bodies::{BodyPlace, StoredBody};
 use super::chunks;
@@ -133,8 +133,8 @@ impl SegmentWriter {
         };
         let mut slices = Vec::with_capacity(entries.len() * 2);
         let mut offset = open.len;
-        let mut seen = HashMap::new();
-        // (hash, offset of a new chunk, its length and checksum), in order.
+        let mut seen = HashSet::new();
+        // (hash, where a new chunk is written and what it is; `None`: a stored one), in order.
         let mut takes = Vec::new();
         for queued in entries {
             let mut place = BodyPlace {
@@ -148,13 +148,11 @@ impl SegmentWriter {
                 });
                 for chunk in refs.iter().filter(|chunk| chunk.new) {
                     let bytes = &body[chunk.span.clone()];
-                    takes.push((chunk.hash, offset, StoredBody::of(bytes)));
+                    takes.push((chunk.hash, Some((offset, StoredBody::of(bytes)))));
                     slices.push(IoSlice::new(bytes));
                     offset += bytes.len() as u64;
                 }
-                // A reference to a stored chunk: where and what it is are not needed.
-                let stored = StoredBody { len: 0, crc: 0 };
-                takes.extend(refs.iter().filter(|c| !c.new).map(|c| (c.hash, 0, stored)));
+                takes.extend(refs.iter().filter(|c| !c.new).map(|c| (c.hash, None)));
                 place.offset = offset;
                 let recipe_start = recipes.len();
                 let (mut crc, mut skeleton_len, mut from) = (crc32fast::Hasher::new(), 0, 0);
@@ -208,8 +206,11 @@ impl SegmentWriter {
         open.len = offset;
         open.unsynced = true;
         // In order: a chunk's first, registering, reference comes before its others.
-        for (hash, at, body) in &takes {
-            chunks::take(tx, hash, open.number, *at, *body)?;
+        for (hash, new) in &takes {
+            match new {
+                Some((at, body)) => chunks::take_new(tx, hash, open.number, *at, *body)?,
+                None => chunks::take_known(tx, hash)?,
+            }
         }
         Ok(seen.len() as u64)
     }
