@@ -44,13 +44,18 @@ pub(super) fn plan(
     body: &[u8],
     seen: &mut HashSet<ChunkHash>,
 ) -> rusqlite::Result<Vec<ChunkRef>> {
-    let Some(spans) = message_elements(body) else {
+    let Some(mut spans) = message_elements(body) else {
         return Ok(Vec::new());
     };
+    spans.retain(|s| s.len() >= MIN_CHUNK_BYTES);
+    // Most requests: nothing to look up (the statement cache itself costs a hash).
+    if spans.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut known = conn.prepare_cached("SELECT 1 FROM chunks WHERE hash = ?1")?;
     let mut refs = Vec::new();
     let mut fresh = Vec::new();
-    for span in spans.into_iter().filter(|s| s.len() >= MIN_CHUNK_BYTES) {
+    for span in spans {
         let hash = hash_of(&body[span.clone()]);
         let new = !seen.contains(&hash)
             && !fresh.contains(&hash)
