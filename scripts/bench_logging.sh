@@ -36,7 +36,8 @@ cargo build --release --workspace --bins -q
 bin="${CARGO_TARGET_DIR:-target}/release"
 work="$(mktemp -d)"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+# Waits for them before removing: a gateway still writing its log would leave files behind.
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait; rm -rf "$work"; }
 trap cleanup EXIT
 
 source scripts/lib/listening.sh

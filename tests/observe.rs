@@ -702,3 +702,45 @@ fn a_request_the_gateway_answers_itself_is_logged_under_its_id() {
     );
     assert!(up.saw_nothing());
 }
+
+#[test]
+fn log_max_bytes_keeps_the_newest_entries_whose_bodies_fit() {
+    const ANSWER: &str =
+        r#"{"id":"x","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}"#;
+    let up = Upstream::start(|_, w| {
+        write_json(w, 200, ANSWER);
+        After::KeepAlive
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let request = format!(
+        r#"{{"model":"mock/gpt-4o-mini","pad":"{}"}}"#,
+        "p".repeat(400)
+    );
+    let per_entry = request.len() + ANSWER.len();
+    // Room for three entries' bodies, not four.
+    let server = start(
+        &up,
+        dir.path(),
+        &format!("log_max_bytes = {}", 3 * per_entry + 10),
+    );
+    let ids: Vec<String> = (0..6)
+        .map(|_| {
+            let resp = send(&server, &post("/v1/chat/completions", "", &request));
+            assert_eq!(resp.status, 200, "{}", resp.text());
+            logged(&server, &resp)["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let list = admin(&server, "/api/v1/gateways/default/logs?direction=asc").json();
+    let kept: Vec<&str> = list["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kept,
+        ids[3..].iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    let target = format!("/api/v1/gateways/default/logs/{}/request", ids[5]);
+    assert_eq!(admin(&server, &target).body, request.as_bytes());
+}

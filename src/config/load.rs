@@ -216,6 +216,18 @@ mod tests {
     }
 
     #[test]
+    fn log_retention_defaults_and_is_set_per_gateway() {
+        let g = load("").unwrap().gateway("default").unwrap().config.clone();
+        assert_eq!((g.log_max_entries, g.log_max_bytes), (10_000_000, 1 << 30));
+        let s = load("[[gateway]]\nid = \"a\"\nlog_max_bytes = 4096").unwrap();
+        assert_eq!(s.gateway("a").unwrap().config.log_max_bytes, 4096);
+        assert_err_at(
+            "[[gateway]]\nlog_max_bytes = -1",
+            "gateway[0].log_max_bytes",
+        );
+    }
+
+    #[test]
     fn unknown_keys_name_their_full_path() {
         assert_err_at("[server]\nlistne = []", "server.listne");
         assert_err_at("serverr = 1", "serverr");

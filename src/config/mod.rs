@@ -74,6 +74,9 @@ pub struct GatewayConfig {
     pub request_timeout_ms: u64,
     /// Entries kept in the request log for this gateway; older ones are deleted.
     pub log_max_entries: u64,
+    /// Body bytes kept in the request log for this gateway (its rows' bodies in the
+    /// segment files); its oldest entries go once they take more.
+    pub log_max_bytes: u64,
     /// `[[gateway.route]]`: dynamic routes (`dynamic/NAME`), parsed and checked at load.
     pub route: Vec<RouteConfig>,
     /// `[[gateway.alias]]`: model aliases (`custom/NAME`), checked at load.
@@ -95,6 +98,8 @@ impl Default for GatewayConfig {
             retry: RetryConfig::default(),
             request_timeout_ms: 0,
             log_max_entries: 10_000_000,
+            // A small disk's share: ~32k requests of 32 KiB bodies both ways.
+            log_max_bytes: 1 << 30,
             route: Vec::new(),
             alias: Vec::new(),
             spend_limits: None,

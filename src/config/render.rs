@@ -140,6 +140,7 @@ fn gateway_table(g: &Gateway) -> Table {
     t.insert("retry".into(), Value::Table(retry));
     t.insert("request_timeout_ms".into(), int(c.request_timeout_ms));
     t.insert("log_max_entries".into(), int(c.log_max_entries));
+    t.insert("log_max_bytes".into(), int(c.log_max_bytes));
     // Routes, aliases and spend limits as written (they hold no secret).
     if !c.route.is_empty() {
         t.extend(written("route", &c.route));

@@ -9,7 +9,7 @@ use crate::controls::parse_bool;
 use crate::controls::{BucketKey, Window};
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::RequestHead;
-use crate::observe::logdb::{now_ms, LogEntry, LogId, MAX_LOGGED_BODY_BYTES};
+use crate::observe::logdb::{now_ms, LogEntry, LogId, Retention, MAX_LOGGED_BODY_BYTES};
 use crate::observe::metrics::{CacheStatus, RequestRecord};
 use crate::observe::{
     from_json_body, parse_custom_cost, parse_metadata, AccessLine, CustomCost, Metadata,
@@ -149,7 +149,7 @@ pub struct RequestLog {
     id: LogId,
     client_event: Option<String>,
     gateway: String,
-    max_entries: u64,
+    retention: Retention,
     /// The log entry, filled in as the request goes (its strings and buffers are a
     /// stored entry's, handed back by the writer); `None` when the request is not logged.
     entry: Option<Box<LogEntry>>,
@@ -235,7 +235,10 @@ impl RequestLog {
             id,
             client_event,
             gateway: gateway.id.clone(),
-            max_entries: gateway.config.log_max_entries,
+            retention: Retention {
+                max_entries: gateway.config.log_max_entries,
+                max_bytes: gateway.config.log_max_bytes,
+            },
             payloads: logging && collect_payload,
             entry,
             custom_cost,
@@ -453,7 +456,7 @@ impl RequestLog {
         if !self.body_read {
             entry.request_body = None;
         }
-        sender.try_log(entry, self.max_entries);
+        sender.try_log(entry, self.retention);
     }
 }
 

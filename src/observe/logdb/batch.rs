@@ -1,5 +1,5 @@
-//! The writer thread's open transaction: entries inserted eight rows per statement,
-//! taken keys moved on, each touched gateway trimmed to its retention, then committed.
+//! The writer thread's open transaction: bodies appended to a segment, entries inserted
+//! eight rows per statement, taken keys moved on, gateways trimmed, then committed.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -7,8 +7,11 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension};
 
+use super::bodies::BodyPlace;
 use super::entry::{insert_sql, PARAMS_PER_ROW};
 use super::id::{row_key, row_key_range};
+use super::retention::{int, trim, Added};
+use super::segments::{remove_dead_segments, SegmentError, SegmentWriter};
 use super::writer::{Queued, WriterStats, MAX_BATCH};
 use super::LogEntry;
 
@@ -17,32 +20,56 @@ use super::LogEntry;
 struct OpenBatch {
     started: Instant,
     rows: u64,
-    /// Per gateway: rows inserted, and its `max_entries`.
-    per_gateway: HashMap<String, (u64, u64)>,
+    /// Per gateway: what was inserted, and its retention.
+    per_gateway: HashMap<String, Added>,
+    /// The segment this batch's bodies went to, and how many rows and chunks point into it.
+    segment_rows: Option<(i64, u64)>,
 }
 
 impl OpenBatch {
-    /// Counts an inserted entry.
+    /// Counts an inserted entry whose bodies are at `place`.
     fn count(
         &mut self,
         Queued {
-            entry, max_entries, ..
+            entry, retention, ..
         }: &Queued,
+        place: &BodyPlace,
     ) {
         self.rows += 1;
+        let added = Added {
+            entries: 1,
+            bytes: place.bytes(),
+            retention: *retention,
+        };
         // Looked up first: the key is copied only for a gateway's first row.
         match self.per_gateway.get_mut(entry.gateway.as_str()) {
-            Some(slot) => *slot = (slot.0 + 1, *max_entries),
+            Some(slot) => {
+                slot.entries += 1;
+                slot.bytes += added.bytes;
+                slot.retention = added.retention;
+            }
             None => {
-                self.per_gateway
-                    .insert(entry.gateway.clone(), (1, *max_entries));
+                self.per_gateway.insert(entry.gateway.clone(), added);
             }
         }
+        if place.is_some() {
+            self.count_in_segment(place.segment, 1);
+        }
+    }
+
+    /// Counts `n` more rows or chunks pointing into `segment` (the batch's one segment).
+    fn count_in_segment(&mut self, segment: i64, n: u64) {
+        let rows = self.segment_rows.get_or_insert((segment, 0));
+        rows.1 += n;
     }
 }
 
 pub(super) struct BatchWriter<'a> {
     conn: Connection,
+    segments: SegmentWriter,
+    /// Where each drained entry's bodies went, and their recipes (kept for their memory).
+    places: Vec<BodyPlace>,
+    recipes: Vec<u8>,
     stats: &'a WriterStats,
     seq: u64,
     open: Option<OpenBatch>,
@@ -52,9 +79,16 @@ pub(super) struct BatchWriter<'a> {
 }
 
 impl<'a> BatchWriter<'a> {
-    pub fn new(conn: Connection, stats: &'a WriterStats) -> BatchWriter<'a> {
+    pub fn new(
+        conn: Connection,
+        segments: SegmentWriter,
+        stats: &'a WriterStats,
+    ) -> BatchWriter<'a> {
         BatchWriter {
             conn,
+            segments,
+            places: Vec::new(),
+            recipes: Vec::new(),
             stats,
             seq: 0,
             open: None,
@@ -99,37 +133,66 @@ impl<'a> BatchWriter<'a> {
                 started: Instant::now(),
                 rows: 0,
                 per_gateway: HashMap::new(),
+                segment_rows: None,
             });
+            if let Err(e) = self.segments.begin_batch(&self.conn) {
+                // The rows still go in, without their bodies.
+                log::error!("request log: bodies not stored: {e}");
+            }
         }
-        let mut chunks = entries.chunks_exact(ROWS_PER_INSERT);
-        for chunk in &mut chunks {
-            self.insert_rows(chunk)?;
-        }
-        for queued in chunks.remainder() {
-            self.insert_one(queued)?;
-        }
-        Ok(())
+        // Bodies first, in one write, from the entries' own buffers.
+        let mut places = std::mem::take(&mut self.places);
+        let mut recipes = std::mem::take(&mut self.recipes);
+        let result = (|| {
+            let new_chunks =
+                self.segments
+                    .append(&self.conn, entries, &mut places, &mut recipes)?;
+            if let (Some(open), Some(segment)) =
+                (&mut self.open, places.iter().find(|p| p.is_some()))
+            {
+                open.count_in_segment(segment.segment, new_chunks);
+            }
+            let mut chunks = entries.chunks_exact(ROWS_PER_INSERT);
+            let mut place_chunks = places.chunks_exact(ROWS_PER_INSERT);
+            for (chunk, chunk_places) in (&mut chunks).zip(&mut place_chunks) {
+                self.insert_rows(chunk, chunk_places, &recipes)?;
+            }
+            for (queued, place) in chunks.remainder().iter().zip(place_chunks.remainder()) {
+                self.insert_one(queued, place, &recipes)?;
+            }
+            Ok(())
+        })();
+        self.recipes = recipes;
+        self.places = places;
+        result
     }
 
     /// Inserts `ROWS_PER_INSERT` entries in one statement (a statement per row costs
     /// more than the row). `OR IGNORE`, as a statement that could fail would have SQLite
     /// copy every page it touches aside first; an entry whose key was taken is found
     /// afterwards and inserted again under the next free key.
-    fn insert_rows(&mut self, chunk: &[Queued]) -> rusqlite::Result<()> {
+    fn insert_rows(
+        &mut self,
+        chunk: &[Queued],
+        places: &[BodyPlace],
+        recipes: &[u8],
+    ) -> rusqlite::Result<()> {
         let mut keys = [0i64; ROWS_PER_INSERT];
         let mut insert = self.conn.prepare_cached(&self.insert_many)?;
-        for (row, (queued, key)) in chunk.iter().zip(&mut keys).enumerate() {
+        for (row, ((queued, key), place)) in chunk.iter().zip(&mut keys).zip(places).enumerate() {
             self.seq = self.seq.wrapping_add(1);
             *key = row_key(queued.entry.created_at, self.seq);
-            queued.entry.bind(&mut insert, row * PARAMS_PER_ROW, *key)?;
+            queued
+                .entry
+                .bind(&mut insert, row * PARAMS_PER_ROW, *key, place, recipes)?;
         }
         let inserted = insert.raw_execute()?;
         drop(insert);
-        for (queued, key) in chunk.iter().zip(keys) {
+        for ((queued, key), place) in chunk.iter().zip(keys).zip(places) {
             if inserted < chunk.len() && !self.holds(key, &queued.entry)? {
-                self.insert_one(queued)?;
+                self.insert_one(queued, place, recipes)?;
             } else if let Some(open) = &mut self.open {
-                open.count(queued);
+                open.count(queued, place);
             }
         }
         Ok(())
@@ -148,16 +211,21 @@ impl<'a> BatchWriter<'a> {
     /// Inserts one entry. A key already taken (a restart within the same millisecond,
     /// or the sequence wrapping) is passed over: the entry goes after the highest key
     /// of its millisecond, and the sequence goes on from there.
-    fn insert_one(&mut self, queued: &Queued) -> rusqlite::Result<()> {
+    fn insert_one(
+        &mut self,
+        queued: &Queued,
+        place: &BodyPlace,
+        recipes: &[u8],
+    ) -> rusqlite::Result<()> {
         let created_at = queued.entry.created_at;
         self.seq = self.seq.wrapping_add(1);
         let mut key = Some(row_key(created_at, self.seq));
         let mut insert = self.conn.prepare_cached(&self.insert_one)?;
         while let Some(free) = key.take() {
-            queued.entry.bind(&mut insert, 0, free)?;
+            queued.entry.bind(&mut insert, 0, free, place, recipes)?;
             if insert.raw_execute()? > 0 {
                 if let Some(open) = &mut self.open {
-                    open.count(queued);
+                    open.count(queued, place);
                 }
                 return Ok(());
             }
@@ -179,24 +247,40 @@ impl<'a> BatchWriter<'a> {
         Ok(())
     }
 
-    /// Trims each gateway the batch touched, then commits.
+    /// Syncs the batch's bodies, counts the rows pointing into its segment, trims each
+    /// gateway it touched, then commits; then removes the segments left without rows.
     pub fn commit(&mut self) {
         let Some(open) = self.open.take() else {
             return;
         };
         let result = (|| {
+            // Before the rows that point at them: a committed row's bodies are on disk.
+            self.segments.sync()?;
+            if let Some((segment, rows)) = open.segment_rows {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO segments (number, live) VALUES (?1, ?2) \
+                         ON CONFLICT (number) DO UPDATE SET live = live + excluded.live",
+                    )?
+                    .execute(rusqlite::params![segment, int(rows)])?;
+            }
             let mut trimmed = 0;
-            for (gateway, (inserted, max_entries)) in &open.per_gateway {
-                trimmed += trim(&self.conn, gateway, *inserted, *max_entries)?;
+            for (gateway, added) in &open.per_gateway {
+                trimmed += trim(&self.conn, gateway, added)?;
             }
             self.conn.execute_batch("COMMIT")?;
-            Ok::<_, rusqlite::Error>(trimmed)
+            Ok::<_, SegmentError>(trimmed)
         })();
         match result {
             Ok(trimmed) => {
                 self.stats.written.fetch_add(open.rows, Ordering::Relaxed);
                 self.stats.trimmed.fetch_add(trimmed, Ordering::Relaxed);
                 self.stats.batches.fetch_add(1, Ordering::Relaxed);
+                if trimmed > 0 {
+                    if let Err(e) = remove_dead_segments(&self.conn, self.segments.dir()) {
+                        log::warn!("request log: segments not removed: {e}");
+                    }
+                }
             }
             Err(e) => {
                 log::error!("request log: {} entries lost: {e}", open.rows);
@@ -209,34 +293,3 @@ impl<'a> BatchWriter<'a> {
 
 /// Rows per insert statement (more saved little, and SQLite caps a statement's parameters).
 const ROWS_PER_INSERT: usize = 8;
-
-/// Adds `inserted` to `gateway`'s count, then deletes its oldest entries beyond
-/// `max_entries` (0 keeps none); returns how many went.
-fn trim(tx: &Connection, gateway: &str, inserted: u64, max_entries: u64) -> rusqlite::Result<u64> {
-    let count: i64 = tx
-        .prepare_cached(
-            "INSERT INTO log_counts (gateway, entries) VALUES (?1, ?2) \
-         ON CONFLICT (gateway) DO UPDATE SET entries = entries + excluded.entries \
-         RETURNING entries",
-        )?
-        .query_row(rusqlite::params![gateway, int(inserted)], |row| row.get(0))?;
-    let excess = count.max(0).unsigned_abs().saturating_sub(max_entries);
-    if excess == 0 {
-        return Ok(0);
-    }
-    let deleted = tx.execute(
-        "DELETE FROM logs WHERE rowid IN \
-         (SELECT rowid FROM logs WHERE gateway = ?1 ORDER BY rowid LIMIT ?2)",
-        rusqlite::params![gateway, int(excess)],
-    )?;
-    let deleted = u64::try_from(deleted).unwrap_or(u64::MAX);
-    tx.execute(
-        "UPDATE log_counts SET entries = entries - ?2 WHERE gateway = ?1",
-        rusqlite::params![gateway, int(deleted)],
-    )?;
-    Ok(deleted)
-}
-
-fn int(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}

@@ -4,6 +4,7 @@
 use rusqlite::types::FromSqlError;
 use rusqlite::{Row, Statement};
 
+use super::bodies::{BodyPlace, PLACE_PARAMS};
 use super::id::created_at_of;
 use super::LogId;
 
@@ -91,7 +92,8 @@ fn non_empty(s: &str) -> Option<&str> {
     (!s.is_empty()).then_some(s)
 }
 
-fn stored_body(body: Option<&[u8]>) -> Option<&[u8]> {
+/// The body as stored: `None` past the size limit.
+pub(super) fn stored_body(body: Option<&[u8]>) -> Option<&[u8]> {
     body.filter(|b| b.len() <= MAX_LOGGED_BODY_BYTES)
 }
 
@@ -101,11 +103,17 @@ pub(super) const FLAG_CACHED: i64 = 2;
 pub(super) const FLAG_STREAM: i64 = 4;
 pub(super) const FLAG_CUSTOM_COST: i64 = 8;
 
-/// Every column, the table key first (it holds `created_at`, see `id.rs`).
+/// Every column, the table key first (it holds `created_at`, see `id.rs`), then the
+/// bodies' location (`bodies.rs`) from column `PLACE_AT` on.
 pub(super) const ALL_COLUMNS: &str = "rowid, id, event_id, gateway, provider, model, \
      upstream_model, path, status, flags, duration_ms, ttft_ms, tokens_in, tokens_out, cost, metadata, \
      request_size, response_size, user_agent, route, route_version, route_path, feedback, score, \
-     request_body, response_body, access_token";
+     request_body, response_body, access_token, \
+     body_segment, body_offset, request_len, request_crc, response_len, response_crc, \
+     request_recipe, request_chunked";
+
+/// The first location column in `ALL_COLUMNS`.
+pub(super) const PLACE_AT: usize = 27;
 
 /// Every column but the bodies, for listing.
 pub(super) const LIST_COLUMNS: &str = "rowid, id, event_id, gateway, provider, model, \
@@ -113,14 +121,16 @@ pub(super) const LIST_COLUMNS: &str = "rowid, id, event_id, gateway, provider, m
      request_size, response_size, user_agent, route, route_version, route_path, feedback, score, \
      NULL, NULL, access_token";
 
-/// The columns an insert binds, in `bind`'s order (feedback and score start NULL).
+/// The columns an insert binds, in `bind`'s order (feedback and score start NULL; the
+/// blob columns stay NULL: only rows of layout 5 and older keep their bodies there).
 const INSERT_COLUMNS: &str = "rowid, id, event_id, gateway, provider, model, upstream_model, \
      path, status, flags, duration_ms, ttft_ms, tokens_in, tokens_out, cost, metadata, request_size, \
-     response_size, user_agent, route, route_version, route_path, request_body, response_body, \
-     access_token";
+     response_size, user_agent, route, route_version, route_path, access_token, \
+     body_segment, body_offset, request_len, request_crc, response_len, response_crc, \
+     request_recipe, request_chunked";
 
 /// Parameters one row binds.
-pub(super) const PARAMS_PER_ROW: usize = 25;
+pub(super) const PARAMS_PER_ROW: usize = 23 + PLACE_PARAMS;
 
 /// An insert of `rows` rows in one statement; a row whose key is taken is skipped.
 pub(super) fn insert_sql(rows: usize) -> String {
@@ -176,12 +186,14 @@ impl LogEntry {
     }
 
     /// Binds this entry as the row whose parameters follow `first` in an `insert_sql`
-    /// statement, under table key `key`, borrowing every value.
+    /// statement, under table key `key`, borrowing every value; its bodies are at `place`.
     pub(super) fn bind(
         &self,
         insert: &mut Statement<'_>,
         first: usize,
         key: i64,
+        place: &BodyPlace,
+        recipes: &[u8],
     ) -> rusqlite::Result<()> {
         let metadata = if self.metadata.is_empty() {
             "{}"
@@ -218,10 +230,8 @@ impl LogEntry {
         insert.raw_bind_parameter(first + 20, non_empty(&self.route))?;
         insert.raw_bind_parameter(first + 21, non_empty(&self.route_version))?;
         insert.raw_bind_parameter(first + 22, non_empty(&self.route_path))?;
-        insert.raw_bind_parameter(first + 23, stored_body(self.request_body.as_deref()))?;
-        insert.raw_bind_parameter(first + 24, stored_body(self.response_body.as_deref()))?;
-        insert.raw_bind_parameter(first + 25, non_empty(&self.access_token))?;
-        Ok(())
+        insert.raw_bind_parameter(first + 23, non_empty(&self.access_token))?;
+        place.bind(insert, first + 23, recipes)
     }
 
     /// An entry from a row selected with `ALL_COLUMNS` or `LIST_COLUMNS`.

@@ -1,18 +1,27 @@
-//! The request log in SQLite (`{data_dir}/logs.db`, WAL): opening the file and its
-//! schema; `writer` appends from a background thread, `store` reads and edits.
+//! The request log: rows in SQLite (`{data_dir}/logs.db`, WAL), bodies in segment files
+//! (`{data_dir}/bodies/`); opening both and the schema. `writer` appends, `store` reads.
 
 mod analytics;
 mod analytics_scan;
 mod batch;
+mod bodies;
+mod chunks;
 mod condition;
 mod entry;
 mod id;
+mod messages;
 mod query;
+mod retention;
+mod segments;
 mod store;
 mod writer;
 
 #[cfg(test)]
 mod analytics_tests;
+#[cfg(test)]
+mod chunk_tests;
+#[cfg(test)]
+mod segment_tests;
 #[cfg(test)]
 mod store_tests;
 #[cfg(test)]
@@ -30,8 +39,9 @@ pub use condition::{CompareOp, LogCondition, LogField};
 pub use entry::{LogEntry, MAX_LOGGED_BODY_BYTES};
 pub use id::LogId;
 pub use query::{Direction, ListQuery, LogFilter, OrderBy, MAX_PER_PAGE};
+pub use segments::BODIES_DIR;
 pub use store::{LogList, LogStore, Totals};
-pub use writer::{LogSender, LogWriter, PendingWriter, WriterStats, MAX_BATCH};
+pub use writer::{LogSender, LogWriter, PendingWriter, Retention, WriterStats, MAX_BATCH};
 
 /// The log file's name inside `data_dir`.
 pub const LOG_FILE_NAME: &str = "logs.db";
@@ -71,6 +81,8 @@ pub enum LogDbError {
 #[derive(Debug, Clone)]
 pub struct LogDb {
     path: PathBuf,
+    /// The body segments' folder.
+    bodies: PathBuf,
 }
 
 impl LogDb {
@@ -83,6 +95,7 @@ impl LogDb {
         })?;
         let db = LogDb {
             path: data_dir.join(LOG_FILE_NAME),
+            bodies: data_dir.join(BODIES_DIR),
         };
         let conn = db.connect()?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
@@ -94,9 +107,16 @@ impl LogDb {
         if tables > 0 && version > SCHEMA_VERSION {
             return Err(LogDbError::NewerLayout(db.path, version));
         }
-        if tables > 0 && version == 4 {
-            // Layout 5 only adds a column at the end: the entries stay where they are.
-            conn.execute_batch("ALTER TABLE logs ADD COLUMN access_token TEXT")?;
+        if tables > 0 && (4..SCHEMA_VERSION).contains(&version) {
+            // Layouts 5 and 6 only add columns at the end: the entries stay where they
+            // are, and those of layout 5 keep their bodies in the blob columns.
+            let mut steps = String::from("BEGIN IMMEDIATE;");
+            if version == 4 {
+                steps.push_str("ALTER TABLE logs ADD COLUMN access_token TEXT;");
+            }
+            steps.push_str(TO_LAYOUT_6);
+            steps.push_str("COMMIT;");
+            conn.execute_batch(&steps)?;
         } else if tables > 0 && version < SCHEMA_VERSION {
             // An earlier layout: its entries are kept, aside, and a new table starts,
             // with no retention counts (they counted the entries set aside).
@@ -120,9 +140,14 @@ impl LogDb {
         &self.path
     }
 
+    /// The folder of the body segments.
+    pub fn bodies_dir(&self) -> &Path {
+        &self.bodies
+    }
+
     /// A reader (and editor) on its own connection; one per admin thread.
     pub fn store(&self) -> Result<LogStore, LogDbError> {
-        Ok(LogStore::new(self.connect()?))
+        Ok(LogStore::new(self.connect()?, self.bodies.clone()))
     }
 
     /// A bounded queue of `capacity` entries (and `QUEUED_BODY_BYTES` of bodies) and the
@@ -148,7 +173,21 @@ impl LogDb {
 }
 
 /// The layout below, in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
+
+/// From layout 5 to 6: the bodies' location columns (`bodies.rs`) and each gateway's
+/// body bytes for `log_max_bytes` (an older row's blob bodies are not counted).
+const TO_LAYOUT_6: &str = "
+ALTER TABLE logs ADD COLUMN body_segment INTEGER;
+ALTER TABLE logs ADD COLUMN body_offset INTEGER;
+ALTER TABLE logs ADD COLUMN request_len INTEGER;
+ALTER TABLE logs ADD COLUMN request_crc INTEGER;
+ALTER TABLE logs ADD COLUMN response_len INTEGER;
+ALTER TABLE logs ADD COLUMN response_crc INTEGER;
+ALTER TABLE logs ADD COLUMN request_recipe BLOB;
+ALTER TABLE logs ADD COLUMN request_chunked INTEGER;
+ALTER TABLE log_counts ADD COLUMN body_bytes INTEGER NOT NULL DEFAULT 0;
+";
 
 /// Columns in the order `entry.rs` reads and writes them; bodies last, so that
 /// listing (which leaves them out) does not walk their overflow pages. No index: the
@@ -156,8 +195,13 @@ const SCHEMA_VERSION: i64 = 5;
 /// order, time ranges and lookups by id; every other filter scans, which keeps an
 /// insert cheap. For the same reason nothing derivable is stored twice (`created_at` is
 /// `rowid >> 19`, `upstream_model` is NULL where it equals `model`) and the four booleans
-/// share `flags` (`entry.rs`: 1 success, 2 cached, 4 stream, 8 custom cost). `log_counts` holds each gateway's number of
-/// entries for retention.
+/// share `flags` (`entry.rs`: 1 success, 2 cached, 4 stream, 8 custom cost). Bodies are in
+/// the segment files, the row holds where (`body_segment` .. `response_crc`); the blob
+/// columns only hold those of rows from layout 5 and older. `log_counts` holds each
+/// gateway's number of entries and body bytes for retention; `chunks` the conversation
+/// messages stored once (`chunks.rs`); `segments` each segment's number of rows and
+/// chunks pointing into it, kept by triggers on every delete, so that a segment goes
+/// once it reaches 0 (`segments.rs`).
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS logs (
     id TEXT NOT NULL,
@@ -187,15 +231,49 @@ CREATE TABLE IF NOT EXISTS logs (
     route_path TEXT,
     feedback INTEGER,
     score REAL,
+    -- Bodies of layout 5 and older; NULL in later rows.
     request_body BLOB,
     response_body BLOB,
     -- The id of the access token the request came with; NULL: none.
-    access_token TEXT
+    access_token TEXT,
+    -- NULL: no body in a segment; else the request body at body_offset of segment
+    -- body_segment and the response right after it; a NULL length: that one not stored.
+    body_segment INTEGER,
+    body_offset INTEGER,
+    request_len INTEGER,
+    request_crc INTEGER,
+    response_len INTEGER,
+    response_crc INTEGER,
+    -- NULL: the request is whole at its place; else that is its skeleton, and this says
+    -- which chunks go where in it (`chunks.rs`), adding request_chunked bytes.
+    request_recipe BLOB,
+    request_chunked INTEGER
 );
 CREATE TABLE IF NOT EXISTS log_counts (
     gateway TEXT PRIMARY KEY,
-    entries INTEGER NOT NULL
+    entries INTEGER NOT NULL,
+    body_bytes INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS segments (
+    number INTEGER PRIMARY KEY,
+    live INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    hash BLOB PRIMARY KEY,
+    segment INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    len INTEGER NOT NULL,
+    crc INTEGER NOT NULL,
+    -- Rows whose recipe names it; it goes at 0.
+    refs INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS segment_chunk_deleted AFTER DELETE ON chunks BEGIN
+    UPDATE segments SET live = live - 1 WHERE number = old.segment;
+END;
+CREATE TRIGGER IF NOT EXISTS segment_rows_deleted AFTER DELETE ON logs
+WHEN old.body_segment IS NOT NULL BEGIN
+    UPDATE segments SET live = live - 1 WHERE number = old.body_segment;
+END;
 ";
 
 /// Milliseconds since the Unix epoch now (0 if the clock is before it).

@@ -1,14 +1,19 @@
-//! Reading and editing the request log for the admin API: list with filters,
-//! order, pages and totals; one entry; feedback patch; delete by filter.
+//! Reading and editing the request log for the admin API: list with filters, order,
+//! pages and totals; one entry with its bodies; feedback patch; delete by filter.
 
 use rusqlite::types::Value;
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use rusqlite::{params_from_iter, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
-use super::entry::{ALL_COLUMNS, LIST_COLUMNS};
+use super::bodies::BodyPlace;
+use super::chunks;
+use super::entry::{ALL_COLUMNS, LIST_COLUMNS, PLACE_AT};
 use super::id::row_key_range;
 use super::query::{ListQuery, LogFilter};
+use super::retention::forget;
+use super::segments::remove_dead_segments;
 use super::{LogDbError, LogEntry, LogId};
 use crate::observe::metadata::Metadata;
 
@@ -38,6 +43,8 @@ pub struct LogList {
 #[derive(Debug)]
 pub struct LogStore {
     conn: Connection,
+    /// The body segments' folder.
+    bodies: PathBuf,
 }
 
 fn count(n: i64) -> u64 {
@@ -45,8 +52,8 @@ fn count(n: i64) -> u64 {
 }
 
 impl LogStore {
-    pub(super) fn new(conn: Connection) -> LogStore {
-        LogStore { conn }
+    pub(super) fn new(conn: Connection, bodies: PathBuf) -> LogStore {
+        LogStore { conn, bodies }
     }
 
     /// The connection, for the queries other modules of the log make (`analytics.rs`).
@@ -92,20 +99,36 @@ impl LogStore {
         Ok(totals)
     }
 
-    /// One entry with its bodies, by log id (`None` for a text that is no log id).
+    /// One entry with its bodies, by log id (`None` for a text that is no log id). A
+    /// body whose segment bytes are gone or damaged is `None`, like one never stored.
     pub fn get(&self, id: &str) -> Result<Option<LogEntry>, LogDbError> {
         let Some((id, from, to)) = keys_of(id) else {
             return Ok(None);
         };
         let sql = format!("SELECT {ALL_COLUMNS} FROM logs WHERE {BY_ID}");
-        Ok(self
+        let found = self
             .conn
-            .query_row(
-                &sql,
-                rusqlite::params![from, to, id.as_str()],
-                LogEntry::from_row,
-            )
-            .optional()?)
+            .prepare_cached(&sql)?
+            .query_row(rusqlite::params![from, to, id.as_str()], |row| {
+                Ok((
+                    LogEntry::from_row(row)?,
+                    BodyPlace::from_row(row, PLACE_AT)?,
+                    row.get::<_, Option<Vec<u8>>>(PLACE_AT + 6)?,
+                ))
+            })
+            .optional()?;
+        let Some((mut entry, place, recipe)) = found else {
+            return Ok(None);
+        };
+        // Else an older row, whose bodies are in its blob columns.
+        if let Some(place) = place {
+            (entry.request_body, entry.response_body) = place.read(&self.bodies);
+        }
+        // The request's messages stored once, spliced back into its skeleton.
+        if let (Some(skeleton), Some(recipe)) = (&entry.request_body, recipe) {
+            entry.request_body = chunks::assemble(&self.conn, &self.bodies, skeleton, &recipe)?;
+        }
+        Ok(Some(entry))
     }
 
     /// Sets what is given of feedback (-1, 0 or 1), score (0 to 100) and
@@ -175,23 +198,35 @@ impl LogStore {
         let (filter_sql, params) = filter.where_clause();
         // IMMEDIATE: the writer's inserts and trims wait, so the counts stay exact.
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        let mut per_gateway: HashMap<String, i64> = HashMap::new();
+        // Per gateway: entries and body bytes deleted.
+        let mut per_gateway: HashMap<String, (u64, u64)> = HashMap::new();
         {
-            let mut delete =
-                tx.prepare(&format!("DELETE FROM logs{filter_sql} RETURNING gateway"))?;
+            let mut delete = tx.prepare(&format!(
+                "DELETE FROM logs{filter_sql} RETURNING gateway, COALESCE(request_len, 0) \
+                 + COALESCE(request_chunked, 0) + COALESCE(response_len, 0), request_recipe"
+            ))?;
             let mut rows = delete.query(params_from_iter(params.iter()))?;
             while let Some(row) = rows.next()? {
-                *per_gateway.entry(row.get(0)?).or_default() += 1;
+                let slot = per_gateway.entry(row.get(0)?).or_default();
+                slot.0 += 1;
+                slot.1 = slot.1.saturating_add(count(row.get(1)?));
+                if let Some(recipe) = row.get::<_, Option<Vec<u8>>>(2)? {
+                    chunks::release(&tx, &recipe)?;
+                }
             }
         }
-        for (gateway, n) in &per_gateway {
-            tx.execute(
-                "UPDATE log_counts SET entries = MAX(entries - ?2, 0) WHERE gateway = ?1",
-                rusqlite::params![gateway, n],
-            )?;
+        for (gateway, (entries, bytes)) in &per_gateway {
+            forget(&tx, gateway, *entries, *bytes)?;
         }
         tx.commit()?;
-        Ok(per_gateway.values().map(|n| n.unsigned_abs()).sum())
+        if !per_gateway.is_empty() {
+            // The segment counts went down with the rows (a trigger): their files go. The
+            // entries are gone either way; a segment left over goes at the next removal.
+            if let Err(e) = remove_dead_segments(&self.conn, &self.bodies) {
+                log::warn!("request log: segments not removed: {e}");
+            }
+        }
+        Ok(per_gateway.values().map(|n| n.0).sum())
     }
 }
 

@@ -1,8 +1,9 @@
-//! The log writer: workers hand entries to a bounded queue without ever blocking
-//! (full: dropped and counted); one thread drains it every few milliseconds into a
-//! transaction (`batch.rs`) it commits every 25 ms, and hands each entry back to its
-//! worker for reuse, so that logging neither allocates on a worker nor frees a worker's
-//! memory on another thread.
+//! The log writer: workers queue entries without ever blocking (full: dropped and counted);
+//! one thread writes them (`batch.rs`) and hands each back to its worker for reuse.
+//!
+//! It drains the queue every few milliseconds into a transaction (bodies into a segment
+//! file first) that it commits every 25 ms; handing entries back means logging neither
+//! allocates on a worker nor frees a worker's memory on another thread.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
@@ -13,6 +14,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 use super::batch::BatchWriter;
+use super::segments::SegmentWriter;
 use super::{LogDb, LogDbError, LogEntry};
 
 /// The most entries in one transaction.
@@ -24,13 +26,34 @@ const DRAIN_EVERY: Duration = Duration::from_millis(5);
 /// (the partly filled pages it rewrites) over about a thousand entries.
 const COMMIT_EVERY: Duration = Duration::from_millis(25);
 
+/// How much of a gateway's log is kept: its oldest entries go first once it has more
+/// than `max_entries` (`log_max_entries`; 0 keeps none) or its rows' bodies take more
+/// than `max_bytes` (`log_max_bytes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Entries kept.
+    pub max_entries: u64,
+    /// Body bytes kept (in the segment files).
+    pub max_bytes: u64,
+}
+
+impl From<u64> for Retention {
+    /// At most `max_entries` entries, whatever their bodies' size.
+    fn from(max_entries: u64) -> Retention {
+        Retention {
+            max_entries,
+            max_bytes: u64::MAX,
+        }
+    }
+}
+
 /// An entry on its way to the database.
 pub(super) struct Queued {
     /// Boxed, so that a queue slot is small; the box is reused with the entry.
     pub entry: Box<LogEntry>,
-    /// Its gateway's `log_max_entries` at the time of the request (so that a config
-    /// reload applies from the next batch on).
-    pub max_entries: u64,
+    /// Its gateway's retention at the time of the request (so that a config reload
+    /// applies from the next batch on).
+    pub retention: Retention,
     /// Where the stored entry goes back to for reuse.
     back: SyncSender<Box<LogEntry>>,
 }
@@ -138,10 +161,15 @@ impl LogSender {
     }
 
     /// Queues `entry` without blocking; `false` (and one more `dropped`) when the
-    /// queue is full. `max_entries` is the gateway's `log_max_entries`: after the
-    /// batch, its oldest entries beyond that many are deleted (0 keeps none).
-    pub fn try_log(&self, entry: impl Into<Box<LogEntry>>, max_entries: u64) -> bool {
+    /// queue is full. After the batch, the gateway's oldest entries beyond `retention`
+    /// are deleted (a bare number: `log_max_entries` alone).
+    pub fn try_log(
+        &self,
+        entry: impl Into<Box<LogEntry>>,
+        retention: impl Into<Retention>,
+    ) -> bool {
         let entry = entry.into();
+        let retention = retention.into();
         let bytes = entry.body_bytes();
         let queued = &self.stats.queued_body_bytes;
         if bytes > 0 && queued.fetch_add(bytes, Ordering::Relaxed) + bytes > self.body_budget {
@@ -151,7 +179,7 @@ impl LogSender {
         }
         let message = Message::Entry(Queued {
             entry,
-            max_entries,
+            retention,
             back: self.spares_back.clone(),
         });
         match self.tx.try_send(message) {
@@ -192,13 +220,18 @@ impl PendingWriter {
     /// Opens the writer's connection and starts its thread.
     pub fn start(self) -> Result<LogWriter, LogDbError> {
         let conn = self.db.connect()?;
+        let segments =
+            SegmentWriter::open(&conn, self.db.bodies_dir()).map_err(|source| LogDbError::Io {
+                path: self.db.bodies_dir().to_path_buf(),
+                source,
+            })?;
         let PendingWriter { rx, tx, stats, .. } = self;
         let thread_stats = stats.clone();
         let thread = std::thread::Builder::new()
             .name("sluice-logdb".into())
             .spawn(move || {
                 yield_to_workers();
-                run(conn, &rx, &thread_stats)
+                run(conn, segments, &rx, &thread_stats)
             })
             .map_err(|e| LogDbError::Writer(e.to_string()))?;
         Ok(LogWriter {
@@ -277,8 +310,8 @@ impl Drop for LogWriter {
     }
 }
 
-fn run(conn: Connection, rx: &Receiver<Message>, stats: &WriterStats) {
-    let mut writer = BatchWriter::new(conn, stats);
+fn run(conn: Connection, segments: SegmentWriter, rx: &Receiver<Message>, stats: &WriterStats) {
+    let mut writer = BatchWriter::new(conn, segments, stats);
     let mut acks = Vec::new();
     loop {
         // Nothing pending: wait for the next message without a timer.

@@ -357,7 +357,7 @@ fn a_layout_2_log_is_set_aside_with_its_entries_and_the_new_one_has_both_models(
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
     let stored = db
         .store()
         .unwrap()
@@ -371,14 +371,22 @@ fn a_layout_2_log_is_set_aside_with_its_entries_and_the_new_one_has_both_models(
 #[test]
 fn a_layout_4_log_gains_the_access_token_column_and_keeps_its_entries() {
     let dir = tempfile::tempdir().unwrap();
-    let db = LogDb::open(dir.path()).unwrap();
-    let (sender, pending) = db.writer(16);
-    assert!(sender.try_log(sample(0, "gw"), 10));
-    pending.start().unwrap().shutdown().unwrap();
-    // What layout 4 was: this table without its last column.
-    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    // What layout 4 was: layout 5's table without its last column.
+    let conn = rusqlite::Connection::open(dir.path().join(LOG_FILE_NAME)).unwrap();
+    conn.execute_batch(super::segment_tests::LAYOUT_5_LOGS)
+        .unwrap();
     conn.execute_batch("ALTER TABLE logs DROP COLUMN access_token; PRAGMA user_version = 4;")
         .unwrap();
+    conn.execute(
+        "INSERT INTO logs (rowid, id, gateway, provider, model, path, status, flags, \
+         duration_ms, metadata, request_size, response_size, user_agent) \
+         VALUES (?1, ?2, 'gw', 'openai', 'm', '/p', 200, 1, 5, '{}', 0, 0, 'ua')",
+        rusqlite::params![
+            sample(0, "gw").created_at << 19,
+            sample(0, "gw").id.as_str()
+        ],
+    )
+    .unwrap();
     drop(conn);
     let db = LogDb::open(dir.path()).unwrap();
     let (sender, pending) = db.writer(16);
