@@ -88,6 +88,11 @@ impl Translation {
         }
     }
 
+    /// The client speaks Anthropic Messages (else an OpenAI API).
+    pub fn client_is_anthropic(&self) -> bool {
+        self.client() == ClientApi::Messages
+    }
+
     fn client(&self) -> ClientApi {
         match self {
             Translation::MessagesToChat { .. } | Translation::MessagesToGemini { .. } => {

@@ -83,7 +83,7 @@ use sluice::translate::{chat_to_anthropic, messages_to_chat};
 use sluice::translate::{StreamTranslator, Translation};
 
 /// The client's stream for upstream bytes fed in `pieces`, and whether it was complete.
-fn translate(translation: Translation, pieces: &[&[u8]]) -> (Vec<u8>, bool) {
+fn translate(translation: &Translation, pieces: &[&[u8]]) -> (Vec<u8>, bool) {
     let mut translator = StreamTranslator::new(translation, 1_700_000_000);
     let mut scanner = SseScanner::new();
     let mut out = Vec::new();
