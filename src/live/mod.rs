@@ -8,7 +8,7 @@ pub use reload::{reload_file, ReloadOutcome};
 use crate::config::{ApiGatewayConfig, ConfigError, Settings};
 use crate::controls::SpendGauges;
 use crate::observe::PriceTable;
-use crate::proxy::{spend_window, ControlState};
+use crate::proxy::{spend_window, ControlState, SnapshotSource};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -51,9 +51,9 @@ impl Snapshot {
     }
 }
 
-/// Where the current snapshot lives. Workers look at `generation` (one atomic load) on their
-/// housekeeping tick and take the lock only when it moved, once per change: the request path
-/// reads the worker's own copy and never this.
+/// Where the current snapshot lives. Each worker's slot looks at `generation` (one atomic
+/// load) as a request starts and takes the lock only when it moved, once per change: the
+/// request path otherwise reads the worker's own copy.
 pub struct LiveConfig {
     generation: AtomicU64,
     current: Mutex<Arc<Snapshot>>,
@@ -140,6 +140,27 @@ impl LiveConfig {
             prices,
         });
         self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+impl SnapshotSource for LiveConfig {
+    fn generation(&self) -> u64 {
+        LiveConfig::generation(self)
+    }
+
+    fn snapshot(
+        &self,
+    ) -> (
+        Arc<Settings>,
+        Arc<ControlState>,
+        Arc<crate::observe::PriceTable>,
+    ) {
+        let now = self.current();
+        (
+            now.settings.clone(),
+            now.controls.clone(),
+            now.prices.clone(),
+        )
     }
 }
 

@@ -30,7 +30,7 @@ use crate::lifecycle::Drain;
 use crate::observe::metrics::WorkerMetrics;
 use crate::observe::{AccessLog, LogSender, PriceTable};
 use crate::upstream::Upstream;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -78,28 +78,47 @@ impl Worker {
     }
 }
 
-/// The worker a connection serves its next request with. The worker's housekeeping loop
-/// replaces it when a new config snapshot is published; a request holds the one it started
-/// with to its end, and reading it takes no lock.
+/// Where config snapshots come from (`live::LiveConfig`): its generation is read as each
+/// request starts, so a change the admin API has answered applies to the next request.
+pub trait SnapshotSource {
+    /// Bumped by every new snapshot (one atomic load).
+    fn generation(&self) -> u64;
+    /// The snapshot now in force: settings, controls and prices.
+    fn snapshot(&self) -> (Arc<Settings>, Arc<ControlState>, Arc<PriceTable>);
+}
+
+/// The worker a connection serves its next request with: replaced by one with the new
+/// config snapshot as soon as one is published; a request holds the one it started with
+/// to its end, and reading it takes no lock.
 pub struct WorkerSlot {
     current: RefCell<Rc<Worker>>,
+    source: Arc<dyn SnapshotSource>,
+    generation: Cell<u64>,
 }
 
 impl WorkerSlot {
-    /// A slot holding `worker`.
-    pub fn new(worker: Worker) -> WorkerSlot {
+    /// A slot holding `worker`, made from `source`'s snapshot of `generation`.
+    pub fn new(worker: Worker, source: Arc<dyn SnapshotSource>, generation: u64) -> WorkerSlot {
         WorkerSlot {
             current: RefCell::new(Rc::new(worker)),
+            source,
+            generation: Cell::new(generation),
         }
     }
 
-    /// The worker for the next request.
+    /// The worker for the next request, with the newest snapshot.
     pub fn current(&self) -> Rc<Worker> {
+        // Read before the snapshot: a publish in between is taken at the next call.
+        let generation = self.source.generation();
+        if generation != self.generation.get() {
+            self.generation.set(generation);
+            let (settings, controls, prices) = self.source.snapshot();
+            let next = self
+                .current
+                .borrow()
+                .with_config(settings, controls, prices);
+            *self.current.borrow_mut() = Rc::new(next);
+        }
         self.current.borrow().clone()
-    }
-
-    /// New requests from now on run with `next` (a worker made by `with_config`).
-    pub fn switch_to(&self, next: Worker) {
-        *self.current.borrow_mut() = Rc::new(next);
     }
 }

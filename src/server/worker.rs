@@ -26,7 +26,7 @@ pub struct WorkerSpec {
     pub index: usize,
     pub cpu: Option<usize>,
     pub listeners: Vec<std::net::TcpListener>,
-    /// The config snapshots: the worker picks up each new one on its housekeeping tick.
+    /// The config snapshots: the worker's slot takes each new one at the next request.
     pub live: Arc<LiveConfig>,
     pub upstream: Arc<UpstreamShared>,
     pub shutdown: Arc<AtomicBool>,
@@ -109,25 +109,30 @@ fn build_runtime() -> std::io::Result<Runtime> {
 }
 
 async fn serve(spec: WorkerSpec, ready: Sender<Ready>) {
-    // The generation is read before the snapshot: a publish in between is seen next tick.
-    let mut generation = spec.live.generation();
+    // The generation is read before the snapshot: a publish in between is taken by the
+    // slot at the next request.
+    let generation = spec.live.generation();
     let snapshot = spec.live.current();
     // This worker's recorder: the proxy records each request into it, and this loop
     // publishes it with the upstream pool gauges.
     let metrics = Rc::new(spec.observe.worker_metrics(spec.index));
-    let worker = Rc::new(WorkerSlot::new(Worker {
-        upstream: Rc::new(Upstream::new(
-            spec.upstream.clone(),
-            &snapshot.settings.upstream,
-        )),
-        prices: snapshot.prices.clone(),
-        settings: snapshot.settings.clone(),
-        controls: snapshot.controls.clone(),
-        drain: Drain::new(),
-        metrics: metrics.clone(),
-        log: spec.observe.log.clone(),
-        access_log: spec.observe.access_log.clone(),
-    }));
+    let worker = Rc::new(WorkerSlot::new(
+        Worker {
+            upstream: Rc::new(Upstream::new(
+                spec.upstream.clone(),
+                &snapshot.settings.upstream,
+            )),
+            prices: snapshot.prices.clone(),
+            settings: snapshot.settings.clone(),
+            controls: snapshot.controls.clone(),
+            drain: Drain::new(),
+            metrics: metrics.clone(),
+            log: spec.observe.log.clone(),
+            access_log: spec.observe.access_log.clone(),
+        },
+        spec.live.clone(),
+        generation,
+    ));
     let (drain, upstream) = {
         let first = worker.current();
         (first.drain.clone(), first.upstream.clone())
@@ -169,15 +174,6 @@ async fn serve(spec: WorkerSpec, ready: Sender<Ready>) {
             {
                 panic!("fault injected by SLUICE_FAULT_INJECT=worker-panic");
             }
-        }
-        if spec.live.generation() != generation {
-            generation = spec.live.generation();
-            let snapshot = spec.live.current();
-            worker.switch_to(worker.current().with_config(
-                snapshot.settings.clone(),
-                snapshot.controls.clone(),
-                snapshot.prices.clone(),
-            ));
         }
         if metrics.publish_wanted() || last_publish.elapsed() >= METRICS_PUBLISH_EVERY {
             metrics.set_pool(upstream.stats());
