@@ -234,7 +234,12 @@ impl NonAsciiBlocks {
 fn check_utf8(body: &[u8], blocks: Range<usize>) -> Result<(), JsonError> {
     let start = blocks.start * BLOCK;
     let end = (blocks.end * BLOCK).min(body.len());
-    match std::str::from_utf8(body.get(start..end).unwrap_or_default()) {
+    let bytes = body.get(start..end).unwrap_or_default();
+    // The SIMD check first; only an invalid run is read again for where it breaks.
+    if simdutf8::basic::from_utf8(bytes).is_ok() {
+        return Ok(());
+    }
+    match std::str::from_utf8(bytes) {
         Ok(_) => Ok(()),
         Err(e) => Err(JsonError::Invalid {
             offset: start + e.valid_up_to(),

@@ -15,17 +15,34 @@ use super::segments::segment_path;
 /// Elements shorter than this stay in the skeleton: a lookup costs more than they save.
 pub(super) const MIN_CHUNK_BYTES: usize = 256;
 
-/// A chunk's key: SHA-256 of its bytes, cut to 128 bits (`ring`, SHA-NI where the CPU has it).
+/// A chunk's key: XXH3-128 of its bytes under this process's random secret (so nobody can
+/// make a message collide with another's on purpose: the secret never leaves the process).
+/// A restart draws a new secret: chunks stored before still read back by the hash their
+/// recipes hold; only the sharing with them starts over.
 pub(super) type ChunkHash = [u8; 16];
 
 /// One recipe step: the chunk whose bytes go at `at` in the skeleton.
 const STEP_BYTES: usize = 4 + 16;
 
 fn hash_of(bytes: &[u8]) -> ChunkHash {
-    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
-    let mut hash = [0; 16];
-    hash.copy_from_slice(&digest.as_ref()[..16]);
-    hash
+    let hash = match hash_secret() {
+        Some(secret) => xxhash_rust::xxh3::xxh3_128_with_secret(bytes, secret),
+        // No system randomness: the default secret still dedups; only its secrecy is lost.
+        None => xxhash_rust::xxh3::xxh3_128(bytes),
+    };
+    hash.to_le_bytes()
+}
+
+/// The process's hashing secret, drawn once (XXH3 wants at least 136 bytes).
+fn hash_secret() -> Option<&'static [u8]> {
+    static SECRET: std::sync::OnceLock<Option<[u8; 192]>> = std::sync::OnceLock::new();
+    let secret = SECRET.get_or_init(|| {
+        use ring::rand::SecureRandom;
+        let mut secret = [0u8; 192];
+        ring::rand::SystemRandom::new().fill(&mut secret).ok()?;
+        Some(secret)
+    });
+    secret.as_ref().map(|s| s.as_slice())
 }
 
 /// One element of a request to store as a chunk reference.
