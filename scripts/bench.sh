@@ -210,6 +210,9 @@ TOML
 # The same gateway without its request log: (a) and (c), for what logging costs.
 sed "s|sluice-data|sluice-nolog-data|" "$work/sluice.toml" >"$work/sluice-nolog.toml"
 printf '\n[[gateway]]\nid = "default"\ncollect_logs = false\n' >>"$work/sluice-nolog.toml"
+# The logged gateway keeps everything the run writes (its default log_max_bytes, 1 GiB,
+# would start deleting during (e) and hide what the log grows by).
+printf '\n[[gateway]]\nid = "default"\nlog_max_bytes = 68719476736\n' >>"$work/sluice.toml"
 # info: the startup line ("listening on ADDR"), no per-request lines (SPEC section 1).
 SLUICE_LOG=info taskset -c "$proxy_cpus" "$bin/sluice" serve --config "$work/sluice.toml" \
   --listen 127.0.0.1:0 --workers 1 2>"$work/sluice.err" &
