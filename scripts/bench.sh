@@ -200,7 +200,7 @@ mock_addr="$(wait_listening sluice-mock "$work/mock.out" "$mock_pid")"
 
 cat >"$work/sluice.toml" <<TOML
 [server]
-admin_listen = ""
+admin_listen = "127.0.0.1:0"
 data_dir = "$work/sluice-data"
 
 [provider.mock]
@@ -208,7 +208,7 @@ base_url = "http://$mock_addr/v1"
 keys = { default = "k" }
 TOML
 # The same gateway without its request log: (a) and (c), for what logging costs.
-sed "s|sluice-data|sluice-nolog-data|" "$work/sluice.toml" >"$work/sluice-nolog.toml"
+sed -e "s|sluice-data|sluice-nolog-data|" -e 's|^admin_listen = .*|admin_listen = ""|' "$work/sluice.toml" >"$work/sluice-nolog.toml"
 printf '\n[[gateway]]\nid = "default"\ncollect_logs = false\n' >>"$work/sluice-nolog.toml"
 # The logged gateway keeps everything the run writes (its default log_max_bytes, 1 GiB,
 # would start deleting during (e) and hide what the log grows by).
@@ -218,6 +218,8 @@ SLUICE_LOG=info taskset -c "$proxy_cpus" "$bin/sluice" serve --config "$work/slu
   --listen 127.0.0.1:0 --workers 1 2>"$work/sluice.err" &
 sluice_pid=$!; pids+=("$sluice_pid")
 sluice_addr="$(wait_listening sluice "$work/sluice.err" "$sluice_pid")"
+# The logged sluice's admin listener: (e) reads its log counters (written, dropped).
+sluice_admin="$(grep -o 'admin 127[^ ]*' "$work/sluice.err" | head -1 | sed 's/^admin //')"
 SLUICE_LOG=info taskset -c "$proxy_cpus" "$bin/sluice" serve --config "$work/sluice-nolog.toml" \
   --listen 127.0.0.1:0 --workers 1 2>"$work/sluice-nolog.err" &
 nolog_pid=$!; pids+=("$nolog_pid")
@@ -389,10 +391,23 @@ if [ "$sizes" = 1 ]; then
         measured "sizes-$workload-$size" "$t" --concurrency "$conc_throughput" --duration "$duration" \
           --bodies "$work/bodies/$workload-$size-$side.jsonl" --header "x-mock-body-bytes: 1500"
         if [ "$t" = sluice ]; then
-          # The writer commits every 25 ms; a moment lets the last batch land.
-          sleep 0.5
+          # The log writer may still be working through its queue: wait until the data
+          # directory stops growing, then count its bytes and the CPU it took (the
+          # later cpu_after line wins in the report).
+          last=-1
+          for _ in $(seq 40); do
+            sleep 0.5
+            now="$(data_bytes)"
+            [ "$now" = "$last" ] && break
+            last="$now"
+          done
           before="$(sed -n "s/^log_bytes_before.sizes-$workload-$size\t//p" "$metrics")"
           put "log_bytes.sizes-$workload-$size" "$(( $(data_bytes) - before ))"
+          put "cpu_after.sizes-$workload-$size.$t" "$(proc cpu $(proxy_pids "$t"))"
+          counters="$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())' \
+            "http://$sluice_admin/metrics" | grep -E '^sluice_log_entries_(written|dropped)_total ' || true)"
+          put "log_written.sizes-$workload-$size" "$(awk '/_written_total/ {print $2}' <<<"$counters")"
+          put "log_dropped.sizes-$workload-$size" "$(awk '/_dropped_total/ {print $2}' <<<"$counters")"
         fi
       done
     done

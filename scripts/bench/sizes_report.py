@@ -46,6 +46,9 @@ def main():
                 after = metrics.get(f"cpu_after.{case}.{t}")
                 cpu = (float(after) - float(before)) / done if done and before and after else None
                 row[t] = {"rps": r["achieved_rate"], "cpu_us": cpu, "errors": r["errors"]["total"], "ok": r["ok"]}
+            # Cumulative over the run's cases: this case's are the difference.
+            for key in ("written", "dropped"):
+                row[f"log_{key}"] = metrics.get(f"log_{key}.{case}")
             grown = metrics.get(f"log_bytes.{case}")
             if grown is not None and "sluice" in row and row["sluice"]["ok"]:
                 row["log_bytes_per_request"] = float(grown) / row["sluice"]["ok"]
@@ -61,11 +64,26 @@ def main():
         x, y = row.get(a, {}).get(key), row.get(b, {}).get(key)
         return "-" if not x or not y else f"{x / y:.2f}x"
 
+    # The counters are the server's totals: a case's drops are its total less the one
+    # before it in the order bench.sh ran them (size by size, conversations first).
+    by_case = {(r["workload"], r["size"]): r for r in rows}
+    last = 0.0
+    for size in ("1k", "32k", "200k"):
+        for workload in ("conv", "distinct"):
+            row = by_case.get((workload, size))
+            total = row.get("log_dropped") if row else None
+            if total not in (None, ""):
+                row["dropped"] = float(total) - last
+                last = float(total)
+
+    def dropped_in(row):
+        return "-" if row.get("dropped") is None else f"{row['dropped']:,.0f}"
+
     lines = [
         "Real sizes: closed loop, 32 connections, proxy alone on its CPU; CPU = proxy CPU time per request",
         f"{'workload':<9}{'size':>6}{'body B':>9} | {'nginx/s':>9}{'off/s':>9}{'on/s':>9} | "
         f"{'nginx us':>9}{'off us':>9}{'on us':>9} | {'off/ngx':>8}{'on/ngx':>8}{'on/off':>8} | "
-        f"{'log B/req':>10}{'new B/req':>10}{'growth':>7}",
+        f"{'log B/req':>10}{'new B/req':>10}{'growth':>7}{'dropped':>9}",
     ]
     for row in rows:
         grown = row.get("log_bytes_per_request")
@@ -78,6 +96,7 @@ def main():
             f"{ratio(row, 'sluice', 'nolog', 'cpu_us'):>8} | "
             f"{'-' if grown is None else f'{grown:,.0f}':>10}{'-' if new is None else f'{new:,.0f}':>10}"
             f"{'-' if not grown or not new else f'{grown / new:.2f}x':>7}"
+            f"{dropped_in(row):>9}"
         )
     errors = sum(row.get(t, {}).get("errors", 0) for row in rows for t in TARGETS)
     lines.append(f"failed requests: {errors}")
