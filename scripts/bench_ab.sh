@@ -36,7 +36,7 @@ cargo build --release -p sluice-loadtest --bins -q
 bin="${CARGO_TARGET_DIR:-target}/release"
 work="$(mktemp -d)"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait; rm -rf "$work"; }
 trap cleanup EXIT
 source scripts/lib/listening.sh
 
