@@ -1,134 +1,15 @@
 //! The OpenAI Responses API through the gateway: passed through to OpenAI, translated for
-//! Anthropic, Gemini and Chat-only providers (whole and streamed), conversation state from
-//! the request log, and the other model-bearing OpenAI paths.
+//! Anthropic, Gemini and Chat-only providers (whole and streamed), its errors, an alias
+//! across APIs, and the other model-bearing OpenAI paths.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+mod responses_support;
 
 use common::*;
+use responses_support::*;
 use serde_json::{json, Value};
-use sluice::config::Settings;
-use sluice::server::Server;
-use std::io::Write;
-use std::sync::{mpsc, Arc, Mutex};
-
-const SSE_HEAD: &[u8] =
-    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
-
-fn chunk(w: &mut dyn Write, data: &[u8]) {
-    write!(w, "{:x}\r\n", data.len()).unwrap();
-    w.write_all(data).unwrap();
-    w.write_all(b"\r\n").unwrap();
-    w.flush().unwrap();
-}
-
-/// `anthropic`, `google-ai-studio`, `openai` (serves the Responses API) and `mock` (a
-/// Chat-only OpenAI-compatible server), all at `up`.
-fn providers(up: &Upstream) -> String {
-    format!(
-        "[provider.anthropic]\nbase_url = \"http://{a}\"\nkeys = {{ default = \"sk-ant-stored\" }}\n\
-         [provider.google-ai-studio]\nbase_url = \"http://{a}\"\nkeys = {{ default = \"g-stored\" }}\n\
-         [provider.openai]\nbase_url = \"http://{a}/v1\"\nkeys = {{ default = \"sk-openai\" }}\n\
-         [provider.mock]\nbase_url = \"http://{a}/v1\"\nkeys = {{ default = \"sk-stored\" }}\n",
-        a = up.addr
-    )
-}
-
-/// A gateway with the request log on (in `dir`) and `gateway_toml` for `default`.
-fn observed(up: &Upstream, dir: &std::path::Path, gateway_toml: &str) -> Server {
-    let toml = format!(
-        "{}\n[[gateway]]\nid = \"default\"\n{gateway_toml}\n",
-        providers(up)
-    );
-    let mut settings = Settings::from_toml_str(&toml, "responses test").unwrap();
-    settings.listen = vec!["127.0.0.1:0".parse().unwrap()];
-    settings.admin_listen = Some("127.0.0.1:0".parse().unwrap());
-    settings.server.workers = 2;
-    settings.server.data_dir = dir.to_string_lossy().into_owned();
-    Server::start_observed(Arc::new(settings)).unwrap()
-}
-
-fn send(server: &Server, raw: &[u8]) -> Response {
-    let mut client = Client::connect(server.local_addrs()[0]);
-    client.write(raw);
-    client.response()
-}
-
-fn get(server: &Server, path: &str) -> Response {
-    send(
-        server,
-        format!("GET {path} HTTP/1.1\r\nhost: gw\r\n\r\n").as_bytes(),
-    )
-}
-
-/// Answers every request with `body` as one SSE response, two lines per chunk.
-fn sse_upstream(body: &'static [u8]) -> Upstream {
-    Upstream::start(move |_, w| {
-        w.write_all(SSE_HEAD).unwrap();
-        let lines: Vec<_> = body.split_inclusive(|&b| b == b'\n').collect();
-        for pair in lines.chunks(2) {
-            chunk(w, &pair.concat());
-        }
-        w.write_all(b"0\r\n\r\n").unwrap();
-        After::KeepAlive
-    })
-}
-
-/// `(event name, data)` of each SSE event.
-fn events(body: &[u8]) -> Vec<(String, Value)> {
-    let text = String::from_utf8_lossy(body).replace("\r\n", "\n");
-    text.split("\n\n")
-        .filter(|e| !e.trim().is_empty())
-        .map(|e| {
-            let mut name = String::new();
-            let mut data = String::new();
-            for line in e.lines() {
-                if let Some(n) = line.strip_prefix("event:") {
-                    name = n.trim().to_string();
-                } else if let Some(d) = line.strip_prefix("data:") {
-                    data.push_str(d.trim_start());
-                }
-            }
-            (
-                name,
-                serde_json::from_str(&data).unwrap_or(Value::String(data)),
-            )
-        })
-        .collect()
-}
-
-/// What a client reads from a Responses stream: each event's type matches its name,
-/// sequence numbers count up from 0, and the final object is `response.completed`'s.
-fn checked_stream(body: &[u8]) -> (Vec<String>, Value) {
-    let events = events(body);
-    assert!(!events.is_empty(), "{}", String::from_utf8_lossy(body));
-    for (i, (name, data)) in events.iter().enumerate() {
-        assert_eq!(data["type"], name.as_str(), "event {i}: {data}");
-        assert_eq!(data["sequence_number"], i, "event {i}: {data}");
-    }
-    let names: Vec<String> = events.iter().map(|(n, _)| n.clone()).collect();
-    let (last, data) = events.last().unwrap();
-    assert!(
-        last == "response.completed" || last == "response.incomplete",
-        "{names:?}"
-    );
-    (names, data["response"].clone())
-}
-
-fn output_text(response: &Value) -> String {
-    response["output"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|item| item["type"] == "message")
-        .flat_map(|item| item["content"].as_array().unwrap().iter())
-        .filter_map(|part| part["text"].as_str())
-        .collect()
-}
-
-fn anthropic_text() -> &'static [u8] {
-    include_bytes!("fixtures/translate/anthropic/message-text.json")
-}
+use std::sync::{mpsc, Mutex};
 
 #[test]
 fn anthropic_answers_a_responses_request_whole_with_usage_logged() {
@@ -189,19 +70,6 @@ fn anthropic_answers_a_responses_request_whole_with_usage_logged() {
     // The response's id is its log id: the log finds the conversation again.
     let log_id = resp.header("cf-aig-log-id").unwrap().replace('-', "");
     assert_eq!(resp.json()["id"], format!("resp_{log_id}"));
-}
-
-/// The stored entry behind a response's `cf-aig-log-id`.
-fn logged(server: &Server, resp: &Response) -> Value {
-    server.flush_logs().unwrap();
-    let id = resp.header("cf-aig-log-id").expect("cf-aig-log-id header");
-    let mut c = Client::connect(server.admin_addr().unwrap());
-    c.write(
-        format!("GET /api/v1/gateways/default/logs/{id} HTTP/1.1\r\nhost: a\r\n\r\n").as_bytes(),
-    );
-    let answer = c.response();
-    assert_eq!(answer.status, 200, "{}", answer.text());
-    answer.json()["result"].clone()
 }
 
 #[test]
@@ -363,84 +231,6 @@ fn openai_gets_the_responses_body_with_only_the_model_rewritten() {
 }
 
 #[test]
-fn a_conversation_continues_from_the_log_and_a_stored_response_reads_back() {
-    let dir = tempfile::tempdir().unwrap();
-    let up = Upstream::fixed(200, "application/json", anthropic_text());
-    let server = observed(&up, dir.path(), "");
-    let first = json!({"model": "anthropic/claude-3-opus", "input": "Tell me a joke"});
-    let resp = send(&server, &post("/v1/responses", "", &first.to_string()));
-    assert_eq!(resp.status, 200, "{}", resp.text());
-    let first_answer = resp.json();
-    let id = first_answer["id"].as_str().unwrap().to_string();
-    up.next_request();
-    // No flush: a client's next turn follows at once.
-    let second =
-        json!({"model": "anthropic/claude-3-opus", "input": "Another", "previous_response_id": id});
-    let resp = send(&server, &post("/v1/responses", "", &second.to_string()));
-    assert_eq!(resp.status, 200, "{}", resp.text());
-    let sent: Value = serde_json::from_slice(&up.next_request().body).unwrap();
-    let joke = output_text(&first_answer);
-    assert_eq!(
-        sent["messages"],
-        json!([
-            {"role": "user", "content": "Tell me a joke"},
-            {"role": "assistant", "content": joke},
-            {"role": "user", "content": "Another"},
-        ]),
-    );
-    // The conversation goes on past one turn back, and to another provider.
-    let third = json!({"model": "mock/gpt-4o-mini", "input": "Thanks", "previous_response_id": resp.json()["id"]});
-    // (The upstream answers with the Anthropic body whatever is asked: only what it was
-    // sent matters here.)
-    send(&server, &post("/v1/responses", "", &third.to_string()));
-    let sent: Value = serde_json::from_slice(&up.next_request().body).unwrap();
-    assert_eq!(sent["messages"].as_array().unwrap().len(), 5, "{sent}");
-
-    let resp = get(&server, &format!("/v1/responses/{id}"));
-    assert_eq!(resp.status, 200, "{}", resp.text());
-    assert_eq!(resp.json()["id"], id.as_str());
-    assert_eq!(output_text(&resp.json()), joke);
-    let resp = get(
-        &server,
-        "/v1/responses/resp_00000000000000000000000000000000",
-    );
-    assert_eq!((resp.status, resp.code()), (404, 2002), "{}", resp.text());
-
-    let unstored = json!({"model": "anthropic/claude-3-opus", "input": "x", "store": false});
-    let resp = send(&server, &post("/v1/responses", "", &unstored.to_string()));
-    let unstored_id = resp.json()["id"].as_str().unwrap().to_string();
-    server.flush_logs().unwrap();
-    let resp = get(&server, &format!("/v1/responses/{unstored_id}"));
-    assert_eq!(
-        resp.status,
-        404,
-        "store: false is not read back: {}",
-        resp.text()
-    );
-
-    let foreign = json!({"model": "anthropic/claude-3-opus", "input": "x", "previous_response_id": "resp_67ccd2bed1ec8190"});
-    let resp = send(&server, &post("/v1/responses", "", &foreign.to_string()));
-    assert_eq!((resp.status, resp.code()), (400, 2003), "{}", resp.text());
-    assert!(
-        resp.text().contains("not made by this gateway"),
-        "{}",
-        resp.text()
-    );
-}
-
-#[test]
-fn without_the_log_previous_response_id_is_a_clear_400() {
-    let up = Upstream::fixed(200, "application/json", anthropic_text());
-    let gw = Gateway::start(&providers(&up));
-    let body = json!({"model": "anthropic/claude-3-opus", "input": "x",
-        "previous_response_id": "resp_0193a1b2c3d4e5f60718293a4b5c6d7e"});
-    let resp = gw.send(&post("/v1/responses", "", &body.to_string()));
-    assert_eq!((resp.status, resp.code()), (400, 2003), "{}", resp.text());
-    assert!(resp.text().contains("request log"), "{}", resp.text());
-    assert!(up.saw_nothing());
-}
-
-#[test]
 fn responses_errors_take_the_openai_shape() {
     let up = Upstream::fixed(
         529,
@@ -517,91 +307,6 @@ fn other_model_bearing_openai_paths_go_to_the_provider_with_the_model_rewritten(
             Some((form.len() - 5).to_string().as_str())
         );
     }
-}
-
-/// The Vercel AI SDK sends `item_reference`s to the items of earlier responses instead of
-/// the items: the gateway puts its own items back.
-#[test]
-fn item_references_to_the_gateways_own_items_are_resolved_from_the_log() {
-    let dir = tempfile::tempdir().unwrap();
-    let up = Upstream::fixed(
-        200,
-        "application/json",
-        include_bytes!("fixtures/translate/anthropic/message-text-and-tool-use.json"),
-    );
-    let server = observed(&up, dir.path(), "");
-    let tools = json!([{"type": "function", "name": "get_weather", "parameters": {"type": "object"}},
-        {"type": "function", "name": "get_time", "parameters": {"type": "object"}}]);
-    let first = json!({"model": "anthropic/claude-3-5-sonnet", "input": "Weather and time?", "tools": tools});
-    let resp = send(&server, &post("/v1/responses", "", &first.to_string()));
-    assert_eq!(resp.status, 200, "{}", resp.text());
-    let output = resp.json()["output"].as_array().unwrap().clone();
-    up.next_request();
-    let call = output
-        .iter()
-        .find(|i| i["type"] == "function_call")
-        .unwrap();
-    let message = output.iter().find(|i| i["type"] == "message").unwrap();
-    let second = json!({"model": "anthropic/claude-3-5-sonnet", "tools": tools, "input": [
-        {"role": "user", "content": "Weather and time?"},
-        {"type": "item_reference", "id": message["id"]},
-        {"type": "item_reference", "id": call["id"]},
-        {"type": "function_call_output", "call_id": call["call_id"], "output": "sunny"},
-    ]});
-    let resp = send(&server, &post("/v1/responses", "", &second.to_string()));
-    assert_eq!(resp.status, 200, "{}", resp.text());
-    let sent: Value = serde_json::from_slice(&up.next_request().body).unwrap();
-    let messages = sent["messages"].as_array().unwrap();
-    assert_eq!(messages.len(), 3, "{sent}");
-    let assistant = &messages[1]["content"];
-    assert!(
-        assistant
-            .to_string()
-            .contains(call["call_id"].as_str().unwrap()),
-        "{sent}"
-    );
-    assert!(assistant.to_string().contains("tool_use"), "{sent}");
-    assert_eq!(messages[2]["content"][0]["type"], "tool_result", "{sent}");
-
-    let dangling = json!({"model": "anthropic/claude-3-5-sonnet", "input": [
-        {"type": "item_reference", "id": format!("{}_9", call["id"].as_str().unwrap())}]});
-    let resp = send(&server, &post("/v1/responses", "", &dangling.to_string()));
-    assert_eq!(resp.status, 400, "{}", resp.text());
-}
-
-/// A conversation begun on a translated provider goes on with one that serves the API
-/// itself: it gets the whole conversation as `input`, since it cannot know the id.
-#[test]
-fn a_conversation_moves_to_openai_as_its_whole_input() {
-    let dir = tempfile::tempdir().unwrap();
-    let up = Upstream::start(|seen, w| {
-        let body = match seen.target.as_str() {
-            "/v1/messages" => String::from_utf8(anthropic_text().to_vec()).unwrap(),
-            _ => r#"{"id":"resp_x","object":"response","output":[]}"#.to_string(),
-        };
-        write_json(w, 200, &body);
-        After::KeepAlive
-    });
-    let server = observed(&up, dir.path(), "");
-    let first = json!({"model": "anthropic/claude-3-opus", "input": "Tell me a joke"});
-    let resp = send(&server, &post("/v1/responses", "", &first.to_string()));
-    assert_eq!(resp.status, 200, "{}", resp.text());
-    let joke = output_text(&resp.json());
-    up.next_request();
-    let second = json!({"model": "openai/gpt-4.1", "input": "Explain it", "previous_response_id": resp.json()["id"]});
-    let resp = send(&server, &post("/v1/responses", "", &second.to_string()));
-    assert_eq!(resp.status, 200, "{}", resp.text());
-    let seen = up.next_request();
-    assert_eq!(seen.target, "/v1/responses");
-    let sent: Value = serde_json::from_slice(&seen.body).unwrap();
-    assert!(sent.get("previous_response_id").is_none(), "{sent}");
-    assert_eq!(sent["model"], "gpt-4.1");
-    let input = sent["input"].as_array().unwrap();
-    assert_eq!(input.len(), 3, "{sent}");
-    assert_eq!(input[0]["role"], "user");
-    assert_eq!(input[1]["type"], "message");
-    assert_eq!(input[1]["content"][0]["text"], joke.as_str());
-    assert_eq!(input[2]["content"][0]["text"], "Explain it");
 }
 
 /// `custom/NAME` on the Responses API: an alias's targets in order, each in its own API
