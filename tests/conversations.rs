@@ -171,3 +171,28 @@ fn a_conversation_moves_to_openai_as_its_whole_input() {
     assert_eq!(input[1]["content"][0]["text"], joke.as_str());
     assert_eq!(input[2]["content"][0]["text"], "Explain it");
 }
+
+/// An id the log cannot hold yet (its time is in the future) is not waited for: a 404, as
+/// for an id older than any entry (before, it was asked for again forever).
+#[test]
+fn a_response_id_from_the_future_is_not_waited_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Upstream::fixed(200, "application/json", anthropic_text());
+    let server = observed(&up, dir.path(), "");
+    for id in [
+        "resp_ffffffffffff70008000000000000000",
+        "resp_00000000000070008000000000000000",
+    ] {
+        let body =
+            json!({"model": "anthropic/claude-3-opus", "input": "x", "previous_response_id": id});
+        let resp = send(&server, &post("/v1/responses", "", &body.to_string()));
+        assert_eq!((resp.status, resp.code()), (404, 2002), "{}", resp.text());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{id} was waited for"
+        );
+        let resp = get(&server, &format!("/v1/responses/{id}"));
+        assert_eq!(resp.status, 404, "{}", resp.text());
+    }
+    assert!(up.saw_nothing());
+}

@@ -17,8 +17,11 @@ use std::time::Duration;
 
 /// An entry this young may still be on its way to the database: it is waited for.
 const IN_FLIGHT_MS: i64 = 3_000;
-/// How often the log is asked again for an entry on its way.
+/// The first wait before the log is asked again for an entry on its way; each next one
+/// doubles (the writer commits every 25 ms), up to `IN_FLIGHT_MS` in all.
 const IN_FLIGHT_POLL: Duration = Duration::from_millis(5);
+/// The longest wait between two asks.
+const IN_FLIGHT_POLL_MAX: Duration = Duration::from_millis(200);
 /// The most earlier turns one conversation is rebuilt from.
 const MAX_TURNS: usize = 1_000;
 
@@ -186,6 +189,11 @@ async fn stored(worker: &Worker, gateway: &Gateway, id: &str) -> Result<LogEntry
             )
         })?;
     let path = sender.db().path().to_path_buf();
+    // Only an id of the last few seconds can be on its way (one from the future is not:
+    // it would be waited for forever).
+    let age = crate::observe::logdb::now_ms() - log_id.millis();
+    let waited_for = std::time::Instant::now();
+    let mut poll = IN_FLIGHT_POLL;
     let entry = loop {
         let found = STORE.with(|cell| {
             let mut cell = cell.borrow_mut();
@@ -198,8 +206,11 @@ async fn stored(worker: &Worker, gateway: &Gateway, id: &str) -> Result<LogEntry
         })?;
         match found {
             Some(entry) => break entry,
-            None if crate::observe::logdb::now_ms() - log_id.millis() < IN_FLIGHT_MS => {
-                monoio::time::sleep(IN_FLIGHT_POLL).await;
+            None if (0..IN_FLIGHT_MS).contains(&age)
+                && waited_for.elapsed() < Duration::from_millis(IN_FLIGHT_MS.unsigned_abs()) =>
+            {
+                monoio::time::sleep(poll).await;
+                poll = (poll * 2).min(IN_FLIGHT_POLL_MAX);
             }
             None => return Err(not_found(id)),
         }
