@@ -364,9 +364,6 @@ impl ChatToResponsesStream {
         self.finished = true;
     }
 
-    /// An upstream error object mid-stream -> the Responses `error` event. Its `code`
-    /// is always a string (the Vercel AI SDK requires one): the upstream's code, else
-    /// its type.
     /// Ends the stream with an `error` event saying why the gateway could not go on
     /// (an upstream event it could not translate).
     pub fn write_error(&mut self, why: &str, out: &mut Vec<u8>) {
@@ -377,6 +374,9 @@ impl ChatToResponsesStream {
         );
     }
 
+    /// An upstream error object mid-stream -> the Responses `error` event. Its `code`
+    /// is always a string (the Vercel AI SDK requires one): the upstream's code, else
+    /// its type.
     fn fail(&mut self, error: &Value, out: &mut Vec<u8>) {
         let text = |key: &str| error.get(key).and_then(Value::as_str);
         let code = text("code").or(text("type")).unwrap_or("server_error");
