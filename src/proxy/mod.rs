@@ -16,6 +16,7 @@ pub mod io;
 mod plan;
 mod pump;
 mod request_log;
+mod response_tap;
 mod send;
 mod spend;
 mod translated;

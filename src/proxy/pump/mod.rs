@@ -15,7 +15,7 @@ pub use framing::{Decoder, Encoder, Fed};
 use super::cached::BodyCapture;
 use super::client::ClientConn;
 use super::io::{race, Raced};
-use super::request_log::ResponseTap;
+use super::response_tap::ResponseTap;
 use super::send::ClientWriter;
 use super::Worker;
 use crate::observe::metrics::TimeoutKind;
