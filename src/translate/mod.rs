@@ -8,6 +8,7 @@ mod function_tool;
 mod golden;
 pub mod messages_to_chat;
 mod openai_chunks;
+mod openai_deltas;
 mod openai_messages;
 mod pairs;
 #[cfg(test)]

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use super::error::StreamError;
 use super::response::{anthropic_error, stop_reason, ErrorDetail, OpenAiUsage};
 use crate::translate::openai_chunks::write_json_string;
+use crate::translate::openai_deltas::{Choice, ToolCallDelta};
 
 /// What the client's events carry that the upstream's chunks do not decide.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -54,44 +55,6 @@ struct Chunk<'a> {
     usage: Option<OpenAiUsage>,
     #[serde(borrow, default)]
     error: Option<ErrorDetail<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Choice<'a> {
-    #[serde(default)]
-    index: u64,
-    #[serde(borrow, default)]
-    delta: Option<Delta<'a>>,
-    #[serde(borrow, default)]
-    finish_reason: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct Delta<'a> {
-    #[serde(borrow, default)]
-    content: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    refusal: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    tool_calls: Option<Vec<ToolCallDelta<'a>>>,
-}
-
-#[derive(Deserialize)]
-struct ToolCallDelta<'a> {
-    #[serde(default)]
-    index: usize,
-    #[serde(borrow, default)]
-    id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    function: Option<FunctionDelta<'a>>,
-}
-
-#[derive(Deserialize)]
-struct FunctionDelta<'a> {
-    #[serde(borrow, default)]
-    name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    arguments: Option<Cow<'a, str>>,
 }
 
 impl OpenAiToAnthropicStream {

@@ -1,8 +1,6 @@
 //! Incremental Chat `chat.completion.chunk` SSE -> Responses SSE events (`response.created`
 //! ... `response.completed`): one upstream chunk in, its events out at once.
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -13,6 +11,7 @@ use super::object::{
 };
 use super::stream_events::{DeltaTarget, EventWriter};
 use super::stream_items::{close_part, Item, TextPart};
+use crate::translate::openai_deltas::{Choice, ToolCallDelta};
 
 /// Translates a Chat Completions chunk stream into Responses events, one upstream
 /// event at a time. Feed it the events of `crate::sse::SseScanner`.
@@ -45,44 +44,6 @@ struct Chunk<'a> {
     usage: Option<ChatUsage>,
     #[serde(default)]
     error: Option<Value>,
-}
-
-#[derive(Deserialize)]
-struct Choice<'a> {
-    #[serde(default)]
-    index: u64,
-    #[serde(borrow, default)]
-    delta: Option<Delta<'a>>,
-    #[serde(borrow, default)]
-    finish_reason: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct Delta<'a> {
-    #[serde(borrow, default)]
-    content: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    refusal: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    tool_calls: Option<Vec<ToolCallDelta<'a>>>,
-}
-
-#[derive(Deserialize)]
-struct ToolCallDelta<'a> {
-    #[serde(default)]
-    index: usize,
-    #[serde(borrow, default)]
-    id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    function: Option<FunctionDelta<'a>>,
-}
-
-#[derive(Deserialize)]
-struct FunctionDelta<'a> {
-    #[serde(borrow, default)]
-    name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    arguments: Option<Cow<'a, str>>,
 }
 
 impl ChatToResponsesStream {
