@@ -4,29 +4,15 @@
 
 mod common;
 
+use common::binary::ServedBinary as Sluice;
 use common::*;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
-
-/// A running `sluice serve` and its two addresses.
-struct Sluice {
-    child: Child,
-    addr: SocketAddr,
-    admin: SocketAddr,
-}
-
-impl Drop for Sluice {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn spawn(dir: &Path, upstream: &Upstream) -> Sluice {
     let path = dir.join("sluice.toml");
@@ -36,44 +22,7 @@ fn spawn(dir: &Path, upstream: &Upstream) -> Sluice {
         config_for(upstream, "")
     );
     std::fs::write(&path, config).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--workers",
-            "2",
-            "--config",
-        ])
-        .arg(&path)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { return };
-            let _ = tx.send(line);
-        }
-    });
-    let startup = loop {
-        let line = rx.recv_timeout(WAIT).expect("no startup line");
-        if line.contains("listening on") {
-            break line;
-        }
-    };
-    let admin = startup
-        .split("; admin ")
-        .nth(1)
-        .and_then(|s| s.split(' ').next())
-        .and_then(|a| a.trim_end_matches(';').parse().ok())
-        .unwrap_or_else(|| panic!("no admin address: {startup}"));
-    Sluice {
-        child,
-        addr: listening_addr(&startup),
-        admin,
-    }
+    Sluice::start(&path, &[])
 }
 
 /// Request `n`'s body: large enough to span pages and writes, distinct per `n`, with
@@ -215,7 +164,7 @@ fn after_a_kill_9_every_listed_entry_has_whole_bodies_or_none() {
     }
 
     let sluice = spawn(dir.path(), &up);
-    let ids = listed(sluice.admin);
+    let ids = listed(sluice.admin_addr());
     assert!(
         !ids.is_empty(),
         "entries committed before the kill are listed"
@@ -223,8 +172,8 @@ fn after_a_kill_9_every_listed_entry_has_whole_bodies_or_none() {
     let seen_ids = seen_ids.lock().unwrap();
     let (mut whole, mut absent) = (0, 0);
     for id in &ids {
-        let request = stored(sluice.admin, id, "request");
-        let response = stored(sluice.admin, id, "response");
+        let request = stored(sluice.admin_addr(), id, "request");
+        let response = stored(sluice.admin_addr(), id, "response");
         // The body's own number says which request it was; the client's record agrees.
         let n = request.as_deref().or(response.as_deref()).map(n_of);
         if let (Some(n), Some(known)) = (n, seen_ids.get(id)) {
@@ -252,7 +201,7 @@ fn after_a_kill_9_every_listed_entry_has_whole_bodies_or_none() {
     let id = id.unwrap();
     let deadline = Instant::now() + WAIT;
     let request = loop {
-        if let Some(body) = stored(sluice.admin, &id, "request") {
+        if let Some(body) = stored(sluice.admin_addr(), &id, "request") {
             break body;
         }
         assert!(Instant::now() < deadline, "new entry never logged");

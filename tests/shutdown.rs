@@ -4,25 +4,11 @@
 
 mod common;
 
+use common::binary::ServedBinary as Sluice;
 use common::*;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc;
 use std::sync::Mutex;
-
-struct Sluice {
-    child: Child,
-    addr: std::net::SocketAddr,
-    startup: String,
-    stderr: mpsc::Receiver<String>,
-}
-
-impl Drop for Sluice {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn spawn(config: &str) -> (Sluice, tempfile::TempDir) {
     spawn_with_env(config, &[])
@@ -46,49 +32,14 @@ fn spawn_full(
         dir.path().display()
     );
     std::fs::write(&path, server + config).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--workers",
-            "2",
-            "--config",
-        ])
-        .arg(&path)
-        .envs(env.iter().copied())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { return };
-            let _ = tx.send(line);
-        }
-    });
-    let startup = loop {
-        let line = rx.recv_timeout(WAIT).expect("no startup line");
-        if line.contains("listening on") {
-            break line;
-        }
-    };
+    let sluice = Sluice::start(&path, env);
+    let startup = &sluice.startup;
     assert!(startup.contains("with 2 workers"), "{startup}");
     assert!(
         startup.contains("io_uring") || startup.contains("epoll"),
         "{startup}"
     );
-    let addr = listening_addr(&startup);
-    (
-        Sluice {
-            child,
-            addr,
-            startup,
-            stderr: rx,
-        },
-        dir,
-    )
+    (sluice, dir)
 }
 
 #[test]

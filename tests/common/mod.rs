@@ -2,6 +2,7 @@
 //! upstream on real sockets (plain or TLS), and a raw HTTP/1.1 client that sees the wire.
 #![allow(dead_code)]
 
+pub mod binary;
 pub mod tls;
 
 use sluice::config::Settings;
