@@ -9,12 +9,8 @@ target="${CARGO_TARGET_DIR:-target}"
 if ! command -v chromium >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
-venv="${SLUICE_VENV:-.venv}"
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-fi
-"$venv/bin/python" -c "import playwright, openai" 2>/dev/null ||
-  "$venv/bin/pip" install --quiet "playwright>=1.40" "openai>=1.40"
+source scripts/lib/clients.sh
+python_with "playwright, openai" "playwright>=1.40" "openai>=1.40"
 
 cargo build --workspace --bins --quiet
 work="$(mktemp -d)"

@@ -6,17 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-target}"
 
-venv="${SLUICE_VENV:-.venv}"
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/python" -c "import openai, anthropic, langchain_openai, cloudflare" 2>/dev/null ||
-  "$venv/bin/pip" install --quiet "openai>=1.40" "anthropic>=0.40" "langchain-openai>=0.3" "cloudflare>=5.9"
-
-# Node 20 runs these majors (the next ones need Node 22).
-node_dir="${SLUICE_NODE:-.node}"
-mkdir -p "$node_dir"
-[ -f "$node_dir/package.json" ] || echo '{"private": true, "type": "module"}' >"$node_dir/package.json"
-[ -d "$node_dir/node_modules/@ai-sdk/openai" ] && [ -d "$node_dir/node_modules/openai" ] ||
-  (cd "$node_dir" && npm install --silent --no-audit --no-fund "openai@6" "ai@6" "@ai-sdk/openai@3" "zod@4")
+source scripts/lib/clients.sh
+python_with "openai, anthropic, langchain_openai, cloudflare" \
+  "openai>=1.40" "anthropic>=0.40" "langchain-openai>=0.3" "cloudflare>=5.9"
+node_with_ai_sdk
 
 cargo build --workspace --bins --quiet
 work="$(mktemp -d)"
