@@ -22,8 +22,9 @@ struct OpenBatch {
     rows: u64,
     /// Per gateway: what was inserted, and its retention.
     per_gateway: HashMap<String, Added>,
-    /// The segment this batch's bodies went to, and how many rows and chunks point into it.
-    segment_rows: Option<(i64, u64)>,
+    /// The segments this batch's rows point into (their own, and the one before for
+    /// rows naming chunks there), and how many rows point into each.
+    segment_rows: Vec<(i64, u64)>,
 }
 
 impl OpenBatch {
@@ -53,23 +54,28 @@ impl OpenBatch {
             }
         }
         if place.is_some() {
-            self.count_in_segment(place.segment, 1);
+            self.count_in_segment(place.segment);
+        }
+        if let (Some(_), Some(earlier)) = (place.parts, place.parts_segment) {
+            self.count_in_segment(earlier);
         }
     }
 
-    /// Counts `n` more rows or chunks pointing into `segment` (the batch's one segment).
-    fn count_in_segment(&mut self, segment: i64, n: u64) {
-        let rows = self.segment_rows.get_or_insert((segment, 0));
-        rows.1 += n;
+    /// Counts one more row pointing into `segment`.
+    fn count_in_segment(&mut self, segment: i64) {
+        match self.segment_rows.iter_mut().find(|(s, _)| *s == segment) {
+            Some((_, rows)) => *rows += 1,
+            None => self.segment_rows.push((segment, 1)),
+        }
     }
 }
 
 pub(super) struct BatchWriter<'a> {
     conn: Connection,
     segments: SegmentWriter,
-    /// Where each drained entry's bodies went, and their recipes (kept for their memory).
+    /// Where each drained entry's bodies went, and their parts (kept for their memory).
     places: Vec<BodyPlace>,
-    recipes: Vec<u8>,
+    parts: Vec<u8>,
     stats: &'a WriterStats,
     seq: u64,
     open: Option<OpenBatch>,
@@ -88,7 +94,7 @@ impl<'a> BatchWriter<'a> {
             conn,
             segments,
             places: Vec::new(),
-            recipes: Vec::new(),
+            parts: Vec::new(),
             stats,
             seq: 0,
             open: None,
@@ -133,7 +139,7 @@ impl<'a> BatchWriter<'a> {
                 started: Instant::now(),
                 rows: 0,
                 per_gateway: HashMap::new(),
-                segment_rows: None,
+                segment_rows: Vec::new(),
             });
             if let Err(e) = self.segments.begin_batch(&self.conn) {
                 // The rows still go in, without their bodies.
@@ -142,27 +148,20 @@ impl<'a> BatchWriter<'a> {
         }
         // Bodies first, in one write, from the entries' own buffers.
         let mut places = std::mem::take(&mut self.places);
-        let mut recipes = std::mem::take(&mut self.recipes);
+        let mut parts = std::mem::take(&mut self.parts);
+        self.segments.append(entries, &mut places, &mut parts);
         let result = (|| {
-            let new_chunks =
-                self.segments
-                    .append(&self.conn, entries, &mut places, &mut recipes)?;
-            if let (Some(open), Some(segment)) =
-                (&mut self.open, places.iter().find(|p| p.is_some()))
-            {
-                open.count_in_segment(segment.segment, new_chunks);
-            }
             let mut chunks = entries.chunks_exact(ROWS_PER_INSERT);
             let mut place_chunks = places.chunks_exact(ROWS_PER_INSERT);
             for (chunk, chunk_places) in (&mut chunks).zip(&mut place_chunks) {
-                self.insert_rows(chunk, chunk_places, &recipes)?;
+                self.insert_rows(chunk, chunk_places, &parts)?;
             }
             for (queued, place) in chunks.remainder().iter().zip(place_chunks.remainder()) {
-                self.insert_one(queued, place, &recipes)?;
+                self.insert_one(queued, place, &parts)?;
             }
             Ok(())
         })();
-        self.recipes = recipes;
+        self.parts = parts;
         self.places = places;
         result
     }
@@ -175,7 +174,7 @@ impl<'a> BatchWriter<'a> {
         &mut self,
         chunk: &[Queued],
         places: &[BodyPlace],
-        recipes: &[u8],
+        parts: &[u8],
     ) -> rusqlite::Result<()> {
         let mut keys = [0i64; ROWS_PER_INSERT];
         let mut insert = self.conn.prepare_cached(&self.insert_many)?;
@@ -184,13 +183,13 @@ impl<'a> BatchWriter<'a> {
             *key = row_key(queued.entry.created_at, self.seq);
             queued
                 .entry
-                .bind(&mut insert, row * PARAMS_PER_ROW, *key, place, recipes)?;
+                .bind(&mut insert, row * PARAMS_PER_ROW, *key, place, parts)?;
         }
         let inserted = insert.raw_execute()?;
         drop(insert);
         for ((queued, key), place) in chunk.iter().zip(keys).zip(places) {
             if inserted < chunk.len() && !self.holds(key, &queued.entry)? {
-                self.insert_one(queued, place, recipes)?;
+                self.insert_one(queued, place, parts)?;
             } else if let Some(open) = &mut self.open {
                 open.count(queued, place);
             }
@@ -215,14 +214,14 @@ impl<'a> BatchWriter<'a> {
         &mut self,
         queued: &Queued,
         place: &BodyPlace,
-        recipes: &[u8],
+        parts: &[u8],
     ) -> rusqlite::Result<()> {
         let created_at = queued.entry.created_at;
         self.seq = self.seq.wrapping_add(1);
         let mut key = Some(row_key(created_at, self.seq));
         let mut insert = self.conn.prepare_cached(&self.insert_one)?;
         while let Some(free) = key.take() {
-            queued.entry.bind(&mut insert, 0, free, place, recipes)?;
+            queued.entry.bind(&mut insert, 0, free, place, parts)?;
             if insert.raw_execute()? > 0 {
                 if let Some(open) = &mut self.open {
                     open.count(queued, place);
@@ -256,7 +255,7 @@ impl<'a> BatchWriter<'a> {
         let result = (|| {
             // Before the rows that point at them: a committed row's bodies are on disk.
             self.segments.sync()?;
-            if let Some((segment, rows)) = open.segment_rows {
+            for &(segment, rows) in &open.segment_rows {
                 self.conn
                     .prepare_cached(
                         "INSERT INTO segments (number, live) VALUES (?1, ?2) \

@@ -30,22 +30,24 @@ impl StoredBody {
 
 /// Where one row's bodies are: `segment` and `offset` of the first, each body's length
 /// and checksum (`None`: not stored). The two are contiguous, request first. A request
-/// whose messages went to `chunks` is stored as its skeleton: `request` is the
-/// skeleton's, `recipe` the range of its recipe in the writer's recipe buffer, and
-/// `chunked` the bytes its chunks add back.
+/// whose messages are stored as chunks (`chunks.rs`) is stored as its skeleton: `request`
+/// is the skeleton's, `parts` the range of its parts in the writer's parts buffer,
+/// `chunked` the bytes they add back, and `parts_segment` the segment before `segment`
+/// when some of them are there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct BodyPlace {
     pub segment: i64,
     pub offset: u64,
     pub request: Option<StoredBody>,
     pub response: Option<StoredBody>,
-    pub recipe: Option<(usize, usize)>,
+    pub parts: Option<(usize, usize)>,
     pub chunked: u64,
+    pub parts_segment: Option<i64>,
 }
 
 /// Parameters `bind` sets: `body_segment, body_offset, request_len, request_crc,
-/// response_len, response_crc, request_recipe, request_chunked`, in that order.
-pub(super) const PLACE_PARAMS: usize = 8;
+/// response_len, response_crc, request_parts, request_chunked, parts_segment`, in that order.
+pub(super) const PLACE_PARAMS: usize = 9;
 
 fn int(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -58,8 +60,9 @@ impl BodyPlace {
         offset: 0,
         request: None,
         response: None,
-        recipe: None,
+        parts: None,
         chunked: 0,
+        parts_segment: None,
     };
 
     /// The body bytes it stands for, shared chunks included (counted against
@@ -73,13 +76,13 @@ impl BodyPlace {
         self.request.is_some() || self.response.is_some()
     }
 
-    /// Binds its columns as parameters `first + 1` to `first + PLACE_PARAMS`; `recipes`
-    /// is the buffer `recipe` points into.
+    /// Binds its columns as parameters `first + 1` to `first + PLACE_PARAMS`; `parts`
+    /// is the buffer `self.parts` points into.
     pub fn bind(
         &self,
         insert: &mut Statement<'_>,
         first: usize,
-        recipes: &[u8],
+        parts: &[u8],
     ) -> rusqlite::Result<()> {
         let some = self.is_some();
         insert.raw_bind_parameter(first + 1, some.then_some(self.segment))?;
@@ -88,11 +91,12 @@ impl BodyPlace {
         insert.raw_bind_parameter(first + 4, self.request.map(|b| b.crc))?;
         insert.raw_bind_parameter(first + 5, self.response.map(|b| int(b.len)))?;
         insert.raw_bind_parameter(first + 6, self.response.map(|b| b.crc))?;
-        let recipe = self
-            .recipe
-            .and_then(|(start, len)| recipes.get(start..start + len));
-        insert.raw_bind_parameter(first + 7, recipe)?;
-        insert.raw_bind_parameter(first + 8, recipe.map(|_| int(self.chunked)))?;
+        let parts = self
+            .parts
+            .and_then(|(start, len)| parts.get(start..start + len));
+        insert.raw_bind_parameter(first + 7, parts)?;
+        insert.raw_bind_parameter(first + 8, parts.map(|_| int(self.chunked)))?;
+        insert.raw_bind_parameter(first + 9, parts.and(self.parts_segment))?;
         Ok(())
     }
 
@@ -120,8 +124,9 @@ impl BodyPlace {
             request: body(first + 2)?,
             response: body(first + 4)?,
             // Read by `LogStore::get` itself, and only there.
-            recipe: None,
+            parts: None,
             chunked: 0,
+            parts_segment: None,
         }))
     }
 

@@ -1,5 +1,5 @@
 //! Tests of conversation messages stored once: a growing conversation reads back byte
-//! for byte and its bytes on disk grow by the new turns; chunks go with their last row.
+//! for byte and its bytes on disk grow by the new turns; a segment stays while rows name it.
 
 use super::writer_tests::sample;
 use super::*;
@@ -83,10 +83,14 @@ fn a_growing_conversation_stores_each_message_once_and_reads_back_whole() {
     assert_eq!(got, repeated);
     let got = store.get(sample(1, "other").id.as_str()).unwrap().unwrap();
     assert_eq!(got, turn(1, "other"));
-    // Eight distinct messages; the bodies would take 36 of them whole.
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM chunks"), 8);
+    // 42 messages named (36 in the eight turns, 3 and 3 in the others); eight distinct.
+    assert_eq!(
+        count(&db, "SELECT SUM(length(request_parts)) FROM logs") as usize,
+        42 * chunks::PART_BYTES
+    );
     let whole: usize = (0..8).map(|t| conversation(t + 1).len()).sum();
-    let stored = segment_bytes(&db) as usize;
+    // The segment ends in one block's padding at most.
+    let stored = segment_bytes(&db) as usize - 4096;
     assert!(
         stored * 3 < whole,
         "{stored} bytes stored for {whole} and more"
@@ -102,7 +106,7 @@ fn a_growing_conversation_stores_each_message_once_and_reads_back_whole() {
 }
 
 #[test]
-fn a_chunk_goes_with_the_last_row_that_names_it() {
+fn a_conversation_reads_back_while_its_first_turns_are_deleted() {
     let dir = tempfile::tempdir().unwrap();
     let db = LogDb::open(dir.path()).unwrap();
     write_all(&db, (0..4).map(|n| turn(n, "gw")), ANY);
@@ -117,14 +121,11 @@ fn a_chunk_goes_with_the_last_row_that_names_it() {
         let got = store.get(sample(n, "gw").id.as_str()).unwrap().unwrap();
         assert_eq!(got, turn(n, "gw"));
     }
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM chunks"), 4);
     // By retention: the next turn keeps one entry, naming all five messages.
     write_all(&db, [turn(4, "gw")], Retention::from(1));
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM chunks"), 5);
     let got = store.get(sample(4, "gw").id.as_str()).unwrap().unwrap();
     assert_eq!(got, turn(4, "gw"));
     assert_eq!(store.delete(&LogFilter::default()).unwrap(), 1);
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM chunks"), 0);
     // The live counts went to zero with them: only the newest segment is left.
     assert_eq!(count(&db, "SELECT COALESCE(SUM(live), 0) FROM segments"), 0);
     assert_eq!(std::fs::read_dir(db.bodies_dir()).unwrap().count(), 1);
@@ -135,11 +136,143 @@ fn a_request_whose_chunk_is_damaged_reads_as_absent() {
     let dir = tempfile::tempdir().unwrap();
     let db = LogDb::open(dir.path()).unwrap();
     write_all(&db, (0..2).map(|n| turn(n, "gw")), ANY);
-    let conn = rusqlite::Connection::open(db.path()).unwrap();
-    conn.execute_batch("UPDATE chunks SET crc = crc + 1 WHERE offset = 0")
-        .unwrap();
+    // The segment starts with turn 0's message, which turn 1 names as well.
+    let segment = db.bodies_dir().join("seg-000001.bin");
+    let mut bytes = std::fs::read(&segment).unwrap();
+    bytes[20] ^= 1;
+    std::fs::write(&segment, bytes).unwrap();
     let store = db.store().unwrap();
     let got = store.get(sample(1, "gw").id.as_str()).unwrap().unwrap();
     assert_eq!(got.request_body, None);
     assert_eq!(got.response_body, sample(1, "gw").response_body);
+}
+
+/// A request naming `big` (a 9 MiB message) after a small one of its own.
+fn naming(n: i64, big: usize) -> LogEntry {
+    let mut entry = sample(n, "gw");
+    let text = char::from(b'a' + big as u8).to_string().repeat(9 << 20);
+    entry.request_body = Some(
+        format!(
+            r#"{{"messages":[{{"role":"user","content":"{text}"}},{{"role":"user","content":"turn {n} says more than sixty-four bytes, so it is a chunk too."}}]}}"#
+        )
+        .into_bytes(),
+    );
+    entry
+}
+
+/// Eight requests of a distinct 9 MiB message each in one transaction: 72 MiB, so the
+/// next transaction opens segment 2.
+fn past_a_roll(db: &LogDb) -> (LogSender, LogWriter) {
+    let (sender, pending) = db.writer(16);
+    let writer = pending.start().unwrap();
+    for n in 0..8 {
+        assert!(sender.try_log(naming(n, n as usize), ANY));
+    }
+    writer.flush().unwrap();
+    (sender, writer)
+}
+
+#[test]
+fn a_segment_stays_while_a_later_row_names_its_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = LogDb::open(dir.path()).unwrap();
+    let (sender, writer) = past_a_roll(&db);
+    // In segment 2, naming request 7's message, which is in segment 1.
+    assert!(sender.try_log(naming(8, 7), ANY));
+    writer.shutdown().unwrap();
+    let segment_bytes = |n: i64| {
+        std::fs::metadata(db.bodies_dir().join(format!("seg-{n:06}.bin")))
+            .map(|m| m.len())
+            .ok()
+    };
+    // One block: the big message is not stored again.
+    assert_eq!(segment_bytes(2), Some(4096));
+    let store = db.store().unwrap();
+    let first_eight = LogFilter {
+        created_to: Some(sample(8, "gw").created_at),
+        ..LogFilter::default()
+    };
+    assert_eq!(store.delete(&first_eight).unwrap(), 8);
+    assert!(
+        segment_bytes(1).is_some(),
+        "request 8 still names a chunk in it"
+    );
+    let got = store.get(sample(8, "gw").id.as_str()).unwrap().unwrap();
+    assert_eq!(got, naming(8, 7));
+    assert_eq!(store.delete(&LogFilter::default()).unwrap(), 1);
+    assert_eq!(segment_bytes(1), None);
+    assert_eq!(count(&db, "SELECT COALESCE(SUM(live), 0) FROM segments"), 0);
+}
+
+#[test]
+fn chunks_of_a_segment_whose_rows_were_deleted_are_stored_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = LogDb::open(dir.path()).unwrap();
+    let (sender, writer) = past_a_roll(&db);
+    // Segment 2 opens (a small request), then every row of segment 1 goes, and its file.
+    assert!(sender.try_log(with_small_body(9), ANY));
+    writer.flush().unwrap();
+    let store = db.store().unwrap();
+    let first_eight = LogFilter {
+        created_to: Some(sample(8, "gw").created_at),
+        ..LogFilter::default()
+    };
+    assert_eq!(store.delete(&first_eight).unwrap(), 8);
+    assert!(!db.bodies_dir().join("seg-000001.bin").exists());
+    // Request 7's message again: the writer no longer names segment 1.
+    assert!(sender.try_log(naming(10, 7), ANY));
+    writer.shutdown().unwrap();
+    let got = store.get(sample(10, "gw").id.as_str()).unwrap().unwrap();
+    assert_eq!(got, naming(10, 7));
+}
+
+fn with_small_body(n: i64) -> LogEntry {
+    let mut entry = sample(n, "gw");
+    entry.request_body = Some(br#"{"messages":[]}"#.to_vec());
+    entry
+}
+
+#[test]
+fn a_layout_6_row_naming_its_chunks_by_hash_reads_back_and_releases_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = LogDb::open(dir.path()).unwrap();
+    write_all(&db, [turn(0, "gw")], ANY);
+    // The row made as layout 6 made it: its one chunk in `chunks`, named by hash.
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    let part: Vec<u8> = conn
+        .query_row("SELECT request_parts FROM logs", [], |row| row.get(0))
+        .unwrap();
+    let word = |r: std::ops::Range<usize>| {
+        part[r]
+            .iter()
+            .rev()
+            .fold(0i64, |n, b| (n << 8) | i64::from(*b))
+    };
+    let hash = [7u8; 16];
+    let mut recipe = part[..4].to_vec();
+    recipe.extend_from_slice(&hash);
+    conn.execute(
+        "INSERT INTO chunks VALUES (?1, 1, ?2, ?3, ?4, 1)",
+        rusqlite::params![&hash[..], word(4..12), word(12..16), word(16..20)],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE logs SET request_recipe = ?1, request_parts = NULL",
+        [&recipe],
+    )
+    .unwrap();
+    conn.execute_batch(
+        "UPDATE segments SET live = live + 1; DROP TRIGGER segment_parts_deleted; \
+         ALTER TABLE logs DROP COLUMN request_parts; ALTER TABLE logs DROP COLUMN parts_segment; \
+         PRAGMA user_version = 6;",
+    )
+    .unwrap();
+    drop(conn);
+    let db = LogDb::open(dir.path()).unwrap();
+    let store = db.store().unwrap();
+    let got = store.get(sample(0, "gw").id.as_str()).unwrap().unwrap();
+    assert_eq!(got, turn(0, "gw"));
+    assert_eq!(store.delete(&LogFilter::default()).unwrap(), 1);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM chunks"), 0);
+    assert_eq!(count(&db, "SELECT COALESCE(SUM(live), 0) FROM segments"), 0);
 }

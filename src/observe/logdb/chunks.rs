@@ -1,27 +1,31 @@
-//! Conversation messages stored once: a chat request's larger `messages` elements go to
-//! `chunks` by content hash; its row keeps the rest (the skeleton) and a recipe to splice.
+//! Conversation messages stored once: a chat request's `messages` elements are looked up by
+//! content hash in the writer's index of recent chunks; its row keeps the rest and the parts.
+//!
+//! A row's `request_parts` says where each element lies (in the row's own segment or, at
+//! most, the one before: its `parts_segment`, which keeps that segment's count up), so
+//! reading one back needs no lookup and deleting one no reference counting. Rows of layout
+//! 6 name theirs by hash in `request_recipe`, counted in the `chunks` table (read, released).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs::File;
-use std::ops::Range;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension};
 
 use super::bodies::{read_one, StoredBody};
-use super::messages::message_elements;
 use super::segments::segment_path;
 
-/// Elements shorter than this stay in the skeleton: a lookup costs more than they save.
-pub(super) const MIN_CHUNK_BYTES: usize = 256;
+/// Elements shorter than this stay in the skeleton: a part costs `PART_BYTES` of its own.
+pub(super) const MIN_CHUNK_BYTES: usize = 64;
 
 /// A chunk's key: XXH3-128 of its bytes under this process's random secret (so nobody can
 /// make a message collide with another's on purpose: the secret never leaves the process).
-/// A restart draws a new secret: chunks stored before still read back by the hash their
-/// recipes hold; only the sharing with them starts over.
+/// A restart draws a new secret: rows say where their chunks are, so only the sharing with
+/// chunks stored before starts over.
 pub(super) type ChunkHash = [u8; 16];
 
-/// One recipe step: the chunk whose bytes go at `at` in the skeleton.
+/// One step of a layout-6 recipe: the chunk whose bytes go at `at` in the skeleton.
 const STEP_BYTES: usize = 4 + 16;
 
 fn hash_of(bytes: &[u8]) -> ChunkHash {
@@ -45,88 +49,140 @@ fn hash_secret() -> Option<&'static [u8]> {
     secret.as_ref().map(|s| s.as_slice())
 }
 
-/// One element of a request to store as a chunk reference.
-pub(super) struct ChunkRef {
-    pub span: Range<usize>,
-    pub hash: ChunkHash,
-    /// Its bytes are not stored yet: this entry writes them.
-    pub new: bool,
+/// Where a stored chunk's bytes are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ChunkAt {
+    pub segment: i64,
+    pub offset: u64,
+    pub body: StoredBody,
 }
 
-/// The elements of `body` worth storing as chunks, and whether each is new; `seen` holds
-/// the hashes this write already stores (the same element twice in one drain), and gets
-/// this body's new ones only when the whole plan succeeds.
-pub(super) fn plan(
-    conn: &Connection,
-    body: &[u8],
-    seen: &mut HashSet<ChunkHash>,
-) -> rusqlite::Result<Vec<ChunkRef>> {
-    let Some(mut spans) = message_elements(body) else {
-        return Ok(Vec::new());
-    };
-    spans.retain(|s| s.len() >= MIN_CHUNK_BYTES);
-    // Most requests: nothing to look up (the statement cache itself costs a hash).
-    if spans.is_empty() {
-        return Ok(Vec::new());
+/// The most chunks the index holds (about 64 bytes each); past it, it starts over: only
+/// the sharing with earlier requests is lost.
+const MAX_INDEXED: usize = 1 << 18;
+
+/// The writer's index of the chunks stored in its current segment and the one before, by
+/// hash (in memory: a restart starts it empty, as it draws a new hashing secret anyway).
+#[derive(Default)]
+pub(super) struct ChunkIndex {
+    chunks: HashMap<ChunkHash, ChunkAt, BuildHasherDefault<KeyBits>>,
+}
+
+impl ChunkIndex {
+    /// The hash of `bytes`, and where a chunk of that content is stored, if one is.
+    pub fn find(&self, bytes: &[u8]) -> (ChunkHash, Option<ChunkAt>) {
+        let hash = hash_of(bytes);
+        (hash, self.chunks.get(&hash).copied())
     }
-    let mut known = conn.prepare_cached("SELECT 1 FROM chunks WHERE hash = ?1")?;
-    let mut refs = Vec::new();
-    let mut fresh = Vec::new();
-    for span in spans {
-        let hash = hash_of(&body[span.clone()]);
-        let new = !seen.contains(&hash)
-            && !fresh.contains(&hash)
-            && known
-                .query_row([&hash[..]], |_| Ok(()))
-                .optional()?
-                .is_none();
-        if new {
-            fresh.push(hash);
+
+    /// Records the chunk `hash` just written at `at`.
+    pub fn insert(&mut self, hash: ChunkHash, at: ChunkAt) {
+        if self.chunks.len() >= MAX_INDEXED {
+            self.chunks.clear();
         }
-        refs.push(ChunkRef { span, hash, new });
+        self.chunks.insert(hash, at);
     }
-    seen.extend(fresh);
-    Ok(refs)
+
+    /// Keeps the chunks of `segment` only (the one before a new segment).
+    pub fn keep_only(&mut self, segment: i64) {
+        self.chunks.retain(|_, at| at.segment == segment);
+    }
+
+    /// Forgets the chunks of `segment` (gone, or its rows all deleted).
+    pub fn forget(&mut self, segment: i64) {
+        self.chunks.retain(|_, at| at.segment != segment);
+    }
+
+    /// Forgets every chunk.
+    pub fn clear(&mut self) {
+        self.chunks.clear();
+    }
 }
 
-/// Registers the new chunk `hash` at `offset` of `segment`, with one reference.
-pub(super) fn take_new(
-    tx: &Connection,
-    hash: &ChunkHash,
-    segment: i64,
-    offset: u64,
-    body: StoredBody,
-) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO chunks (hash, segment, offset, len, crc, refs) VALUES (?1, ?2, ?3, ?4, ?5, 1)",
-    )?
-    .execute(rusqlite::params![
-        &hash[..],
-        segment,
-        i64::try_from(offset).unwrap_or(i64::MAX),
-        i64::try_from(body.len).unwrap_or(i64::MAX),
-        body.crc
-    ])?;
-    Ok(())
+/// A chunk hash is already a keyed hash: its first eight bytes serve as the table's.
+#[derive(Default)]
+pub(super) struct KeyBits(u64);
+
+impl Hasher for KeyBits {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for (i, b) in bytes.iter().take(8).enumerate() {
+            self.0 ^= u64::from(*b) << (8 * i);
+        }
+    }
 }
 
-/// Takes one more reference on the stored chunk `hash`; an error if it is not there
-/// (the transaction is then rolled back rather than a row naming a missing chunk).
-pub(super) fn take_known(tx: &Connection, hash: &ChunkHash) -> rusqlite::Result<()> {
-    let changed = tx
-        .prepare_cached("UPDATE chunks SET refs = refs + 1 WHERE hash = ?1")?
-        .execute([&hash[..]])?;
-    if changed == 1 {
-        Ok(())
+/// One part of `request_parts`: where in the skeleton (u32), the offset (u64, its top bit
+/// set for the segment before the row's), the length and the CRC-32 (u32 each), little-endian.
+pub(super) const PART_BYTES: usize = 20;
+const IN_EARLIER_SEGMENT: u64 = 1 << 63;
+
+/// Appends the part "chunk `at` goes at skeleton position `position`" to `parts` for a
+/// row in `row_segment` (`at` is in that segment or the one before).
+pub(super) fn push_part(parts: &mut Vec<u8>, position: usize, at: &ChunkAt, row_segment: i64) {
+    let earlier = if at.segment == row_segment {
+        0
     } else {
-        Err(rusqlite::Error::QueryReturnedNoRows)
-    }
+        IN_EARLIER_SEGMENT
+    };
+    parts.extend_from_slice(&u32::try_from(position).unwrap_or(u32::MAX).to_le_bytes());
+    parts.extend_from_slice(&(at.offset | earlier).to_le_bytes());
+    parts.extend_from_slice(&u32::try_from(at.body.len).unwrap_or(u32::MAX).to_le_bytes());
+    parts.extend_from_slice(&at.body.crc.to_le_bytes());
 }
 
-/// Appends the recipe step "chunk `hash` at skeleton position `at`" to `recipe`.
-pub(super) fn push_step(recipe: &mut Vec<u8>, at: usize, hash: &ChunkHash) {
-    recipe.extend_from_slice(&u32::try_from(at).unwrap_or(u32::MAX).to_le_bytes());
-    recipe.extend_from_slice(hash);
+/// The request of a row in `row_segment` from its `skeleton` and `parts`; `None` when a
+/// chunk is gone or damaged, or the parts do not fit the skeleton.
+pub(super) fn assemble_parts(
+    dir: &Path,
+    row_segment: i64,
+    skeleton: &[u8],
+    parts: &[u8],
+) -> Option<Vec<u8>> {
+    if parts.len() % PART_BYTES != 0 {
+        return None;
+    }
+    let mut files: [Option<Option<File>>; 2] = [None, None];
+    let pieces = parts.chunks_exact(PART_BYTES).map(|part| {
+        let word = |range: std::ops::Range<usize>| -> u64 {
+            part[range]
+                .iter()
+                .rev()
+                .fold(0, |n, b| (n << 8) | u64::from(*b))
+        };
+        let (position, place) = (word(0..4), word(4..12));
+        let body = StoredBody {
+            len: word(12..16),
+            crc: u32::try_from(word(16..20)).ok()?,
+        };
+        let earlier = usize::from(place & IN_EARLIER_SEGMENT != 0);
+        let file = files[earlier]
+            .get_or_insert_with(|| File::open(segment_path(dir, row_segment - earlier as i64)).ok())
+            .as_ref()?;
+        let bytes = read_one(file, place & !IN_EARLIER_SEGMENT, body)?;
+        Some((usize::try_from(position).ok()?, bytes))
+    });
+    splice(skeleton, pieces)
+}
+
+/// `skeleton` with each piece's bytes put in at its position (positions in order); `None`
+/// when a piece is missing or a position is out of order or past the skeleton.
+fn splice(
+    skeleton: &[u8],
+    pieces: impl Iterator<Item = Option<(usize, Vec<u8>)>>,
+) -> Option<Vec<u8>> {
+    let mut body = Vec::with_capacity(skeleton.len());
+    let mut copied = 0;
+    for piece in pieces {
+        let (at, bytes) = piece?;
+        body.extend_from_slice(skeleton.get(copied..at)?);
+        body.extend_from_slice(&bytes);
+        copied = at;
+    }
+    body.extend_from_slice(skeleton.get(copied..)?);
+    Some(body)
 }
 
 fn steps(recipe: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
@@ -149,8 +205,8 @@ pub(super) fn release(tx: &Connection, recipe: &[u8]) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The request body from its `skeleton` and `recipe`; `None` when a chunk is gone or
-/// damaged, or the recipe does not fit the skeleton.
+/// The request body of a layout-6 row from its `skeleton` and `recipe`; `None` when a
+/// chunk is gone or damaged, or the recipe does not fit the skeleton.
 pub(super) fn assemble(
     conn: &Connection,
     dir: &Path,
@@ -163,20 +219,14 @@ pub(super) fn assemble(
     let mut lookup =
         conn.prepare_cached("SELECT segment, offset, len, crc FROM chunks WHERE hash = ?1")?;
     let mut files: HashMap<i64, Option<File>> = HashMap::new();
-    let mut body = Vec::with_capacity(skeleton.len());
-    let mut copied = 0;
+    let mut pieces = Vec::new();
     for (at, hash) in steps(recipe) {
-        let Some(before) = skeleton.get(copied..at) else {
-            return Ok(None);
-        };
-        body.extend_from_slice(before);
-        copied = at;
         let found: Option<(i64, i64, i64, i64)> = lookup
             .query_row([hash], |row| {
                 Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
             })
             .optional()?;
-        let chunk = found.and_then(|(segment, offset, len, crc)| {
+        pieces.push(found.and_then(|(segment, offset, len, crc)| {
             let file = files
                 .entry(segment)
                 .or_insert_with(|| File::open(segment_path(dir, segment)).ok())
@@ -185,16 +235,8 @@ pub(super) fn assemble(
                 len: u64::try_from(len).ok()?,
                 crc: u32::try_from(crc).ok()?,
             };
-            read_one(file, u64::try_from(offset).ok()?, stored)
-        });
-        let Some(chunk) = chunk else {
-            return Ok(None);
-        };
-        body.extend_from_slice(&chunk);
+            Some((at, read_one(file, u64::try_from(offset).ok()?, stored)?))
+        }));
     }
-    let Some(rest) = skeleton.get(copied..) else {
-        return Ok(None);
-    };
-    body.extend_from_slice(rest);
-    Ok(Some(body))
+    Ok(splice(skeleton, pieces.into_iter()))
 }

@@ -110,7 +110,7 @@ pub(super) const ALL_COLUMNS: &str = "rowid, id, event_id, gateway, provider, mo
      request_size, response_size, user_agent, route, route_version, route_path, feedback, score, \
      request_body, response_body, access_token, \
      body_segment, body_offset, request_len, request_crc, response_len, response_crc, \
-     request_recipe, request_chunked";
+     request_recipe, request_chunked, request_parts";
 
 /// The first location column in `ALL_COLUMNS`.
 pub(super) const PLACE_AT: usize = 27;
@@ -127,7 +127,7 @@ const INSERT_COLUMNS: &str = "rowid, id, event_id, gateway, provider, model, ups
      path, status, flags, duration_ms, ttft_ms, tokens_in, tokens_out, cost, metadata, request_size, \
      response_size, user_agent, route, route_version, route_path, access_token, \
      body_segment, body_offset, request_len, request_crc, response_len, response_crc, \
-     request_recipe, request_chunked";
+     request_parts, request_chunked, parts_segment";
 
 /// Parameters one row binds.
 pub(super) const PARAMS_PER_ROW: usize = 23 + PLACE_PARAMS;
@@ -193,7 +193,7 @@ impl LogEntry {
         first: usize,
         key: i64,
         place: &BodyPlace,
-        recipes: &[u8],
+        parts: &[u8],
     ) -> rusqlite::Result<()> {
         let metadata = if self.metadata.is_empty() {
             "{}"
@@ -231,7 +231,7 @@ impl LogEntry {
         insert.raw_bind_parameter(first + 21, non_empty(&self.route_version))?;
         insert.raw_bind_parameter(first + 22, non_empty(&self.route_path))?;
         insert.raw_bind_parameter(first + 23, non_empty(&self.access_token))?;
-        place.bind(insert, first + 23, recipes)
+        place.bind(insert, first + 23, parts)
     }
 
     /// An entry from a row selected with `ALL_COLUMNS` or `LIST_COLUMNS`.

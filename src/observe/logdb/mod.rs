@@ -3,6 +3,7 @@
 
 mod analytics;
 mod analytics_scan;
+mod appender;
 mod batch;
 mod bodies;
 mod chunks;
@@ -108,13 +109,16 @@ impl LogDb {
             return Err(LogDbError::NewerLayout(db.path, version));
         }
         if tables > 0 && (4..SCHEMA_VERSION).contains(&version) {
-            // Layouts 5 and 6 only add columns at the end: the entries stay where they
+            // Layouts 5 to 7 only add columns at the end: the entries stay where they
             // are, and those of layout 5 keep their bodies in the blob columns.
             let mut steps = String::from("BEGIN IMMEDIATE;");
             if version == 4 {
                 steps.push_str("ALTER TABLE logs ADD COLUMN access_token TEXT;");
             }
-            steps.push_str(TO_LAYOUT_6);
+            if version <= 5 {
+                steps.push_str(TO_LAYOUT_6);
+            }
+            steps.push_str(TO_LAYOUT_7);
             steps.push_str("COMMIT;");
             conn.execute_batch(&steps)?;
         } else if tables > 0 && version < SCHEMA_VERSION {
@@ -173,7 +177,7 @@ impl LogDb {
 }
 
 /// The layout below, in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 6;
+const SCHEMA_VERSION: i64 = 7;
 
 /// From layout 5 to 6: the bodies' location columns (`bodies.rs`) and each gateway's
 /// body bytes for `log_max_bytes` (an older row's blob bodies are not counted).
@@ -189,6 +193,12 @@ ALTER TABLE logs ADD COLUMN request_chunked INTEGER;
 ALTER TABLE log_counts ADD COLUMN body_bytes INTEGER NOT NULL DEFAULT 0;
 ";
 
+/// From layout 6 to 7: a request's chunks named by where they are (`chunks.rs`).
+const TO_LAYOUT_7: &str = "
+ALTER TABLE logs ADD COLUMN request_parts BLOB;
+ALTER TABLE logs ADD COLUMN parts_segment INTEGER;
+";
+
 /// Columns in the order `entry.rs` reads and writes them; bodies last, so that
 /// listing (which leaves them out) does not walk their overflow pages. No index: the
 /// rowid is the creation millisecond and a sequence number (`id.rs`), which serves time
@@ -199,9 +209,9 @@ ALTER TABLE log_counts ADD COLUMN body_bytes INTEGER NOT NULL DEFAULT 0;
 /// the segment files, the row holds where (`body_segment` .. `response_crc`); the blob
 /// columns only hold those of rows from layout 5 and older. `log_counts` holds each
 /// gateway's number of entries and body bytes for retention; `chunks` the conversation
-/// messages stored once (`chunks.rs`); `segments` each segment's number of rows and
-/// chunks pointing into it, kept by triggers on every delete, so that a segment goes
-/// once it reaches 0 (`segments.rs`).
+/// messages that layout-6 rows name by hash (`chunks.rs`); `segments` each segment's number
+/// of rows (and layout-6 chunks) pointing into it, kept by triggers on every delete, so
+/// that a segment goes once it reaches 0 (`segments.rs`).
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS logs (
     id TEXT NOT NULL,
@@ -244,10 +254,15 @@ CREATE TABLE IF NOT EXISTS logs (
     request_crc INTEGER,
     response_len INTEGER,
     response_crc INTEGER,
-    -- NULL: the request is whole at its place; else that is its skeleton, and this says
-    -- which chunks go where in it (`chunks.rs`), adding request_chunked bytes.
+    -- Layout 6: NULL, or the request at its place is a skeleton, and this says which
+    -- chunks (by hash, in `chunks`) go where in it, adding request_chunked bytes.
     request_recipe BLOB,
-    request_chunked INTEGER
+    request_chunked INTEGER,
+    -- Layout 7: NULL, or the request at its place is a skeleton, and this says where the
+    -- chunks that go in it are (`chunks.rs`), adding request_chunked bytes; some of them
+    -- in segment parts_segment (the one before body_segment) when that is not NULL.
+    request_parts BLOB,
+    parts_segment INTEGER
 );
 CREATE TABLE IF NOT EXISTS log_counts (
     gateway TEXT PRIMARY KEY,
@@ -273,6 +288,10 @@ END;
 CREATE TRIGGER IF NOT EXISTS segment_rows_deleted AFTER DELETE ON logs
 WHEN old.body_segment IS NOT NULL BEGIN
     UPDATE segments SET live = live - 1 WHERE number = old.body_segment;
+END;
+CREATE TRIGGER IF NOT EXISTS segment_parts_deleted AFTER DELETE ON logs
+WHEN old.parts_segment IS NOT NULL BEGIN
+    UPDATE segments SET live = live - 1 WHERE number = old.parts_segment;
 END;
 ";
 

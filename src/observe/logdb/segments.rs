@@ -1,18 +1,18 @@
 //! The append-only body segment files (`{data_dir}/bodies/seg-NNNNNN.bin`): the writer's
-//! current segment (roll, one `writev` per drain, `fdatasync` before each commit) and removal.
+//! current segment (roll, one direct write per drain, `fdatasync` before each commit) and removal.
 
-use std::fs::{File, OpenOptions};
-use std::io::{IoSlice, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
-use std::collections::HashSet;
-
+use super::appender::BlockAppender;
 use super::bodies::{BodyPlace, StoredBody};
-use super::chunks;
+use super::chunks::{self, ChunkAt, ChunkIndex, MIN_CHUNK_BYTES};
 use super::entry::stored_body;
+use super::messages::message_elements;
 use super::writer::Queued;
+use super::LogEntry;
 
 /// The folder inside `data_dir` that holds the segments.
 pub const BODIES_DIR: &str = "bodies";
@@ -20,9 +20,6 @@ pub const BODIES_DIR: &str = "bodies";
 /// A segment is rolled when a transaction opens on one at least this long (a batch is
 /// never split, so a segment may end up longer by one batch's bodies).
 pub(super) const ROLL_AT_BYTES: u64 = 64 * 1024 * 1024;
-
-/// The kernel takes at most this many slices per `writev` (Linux `IOV_MAX`).
-const MAX_SLICES_PER_WRITE: usize = 1024;
 
 /// The file name of segment `number`.
 pub(super) fn segment_path(dir: &Path, number: i64) -> PathBuf {
@@ -40,9 +37,7 @@ fn number_of(name: &str) -> Option<i64> {
 /// The segment the writer thread appends to.
 struct OpenSegment {
     number: i64,
-    file: File,
-    /// Bytes written (the next body's offset).
-    len: u64,
+    file: BlockAppender,
     /// Written since the last `fdatasync`.
     unsynced: bool,
 }
@@ -53,6 +48,12 @@ pub(super) struct SegmentWriter {
     current: Option<OpenSegment>,
     /// The highest segment number in use or on disk, so a new one never reuses a name.
     highest: i64,
+    /// The chunks a request may name instead of storing them again: those of the current
+    /// segment and of `previous`, the one before it while its rows are not all deleted.
+    index: ChunkIndex,
+    previous: Option<i64>,
+    /// Per request: its chunks and where each is (kept for the memory).
+    chunks: Vec<(Range<usize>, ChunkAt)>,
 }
 
 impl SegmentWriter {
@@ -79,140 +80,103 @@ impl SegmentWriter {
             dir: dir.to_path_buf(),
             current: None,
             highest,
+            index: ChunkIndex::default(),
+            previous: None,
+            chunks: Vec::new(),
         })
     }
 
     /// At the start of a transaction: the segment to append to, a new one (registered in
-    /// `segments` inside the transaction) when there is none yet or it is full.
+    /// `segments` inside the transaction) when there is none yet or it is full. Chunks of
+    /// the segment before are named only while rows still keep it (`live` above 0): one
+    /// whose rows were all deleted may be removed at any time by a store's delete, but
+    /// not while this transaction holds the write lock and, from then on, counts the rows
+    /// that name it.
     pub fn begin_batch(&mut self, tx: &Connection) -> Result<(), SegmentError> {
+        if let Some(previous) = self.previous {
+            let live: Option<i64> = tx
+                .prepare_cached("SELECT live FROM segments WHERE number = ?1")?
+                .query_row([previous], |row| row.get(0))
+                .optional()?;
+            if live.is_none_or(|n| n <= 0) {
+                self.index.forget(previous);
+                self.previous = None;
+            }
+        }
         if self
             .current
             .as_ref()
-            .is_some_and(|open| open.len < ROLL_AT_BYTES)
+            .is_some_and(|open| open.file.len() < ROLL_AT_BYTES)
         {
             return Ok(());
         }
-        self.current = None;
+        // Only a full segment stays indexed, as the one before; one given up was cleared.
+        match self.current.take() {
+            Some(full) => {
+                self.index.keep_only(full.number);
+                self.previous = Some(full.number);
+            }
+            None => {
+                self.index.clear();
+                self.previous = None;
+            }
+        }
         let number = self.highest + 1;
         let path = segment_path(&self.dir, number);
-        let file = OpenOptions::new()
-            .create_new(true)
-            .append(true)
-            .open(&path)
-            .map_err(|source| SegmentError::Io { path, source })?;
+        let file =
+            BlockAppender::create(&path).map_err(|source| SegmentError::Io { path, source })?;
         self.highest = number;
         tx.prepare_cached("INSERT OR IGNORE INTO segments (number, live) VALUES (?1, 0)")?
             .execute([number])?;
         self.current = Some(OpenSegment {
             number,
             file,
-            len: 0,
             unsynced: false,
         });
         Ok(())
     }
 
-    /// Appends the stored bodies of `entries` in one `writev` (per entry: the message
-    /// chunks not stored yet, the request or its skeleton, the response) and sets
-    /// `places` to where each entry's went, their recipes in `recipes`; takes the
-    /// chunk references in `tx` and returns how many chunks are new. A failed write
-    /// leaves every entry here without bodies (their rows still go in) and the segment
-    /// is given up: the next transaction starts a new one.
-    pub fn append(
-        &mut self,
-        tx: &Connection,
-        entries: &[Queued],
-        places: &mut Vec<BodyPlace>,
-        recipes: &mut Vec<u8>,
-    ) -> rusqlite::Result<u64> {
+    /// Appends the stored bodies of `entries` in one write (per entry: its message chunks
+    /// not stored yet, the request or its skeleton, the response) and sets `places` to
+    /// where each entry's went, their parts in `parts`. A failed write leaves every entry
+    /// here without bodies (their rows still go in) and the segment is given up: the next
+    /// transaction starts a new one.
+    pub fn append(&mut self, entries: &[Queued], places: &mut Vec<BodyPlace>, parts: &mut Vec<u8>) {
         places.clear();
-        recipes.clear();
+        parts.clear();
         let Some(open) = self.current.as_mut() else {
             places.resize(entries.len(), BodyPlace::NONE);
-            return Ok(0);
+            return;
         };
-        let mut slices = Vec::with_capacity(entries.len() * 2);
-        let mut offset = open.len;
-        let mut seen = HashSet::new();
-        // (hash, where a new chunk is written and what it is; `None`: a stored one), in order.
-        let mut takes = Vec::new();
-        for queued in entries {
-            let mut place = BodyPlace {
-                segment: open.number,
-                ..BodyPlace::NONE
-            };
-            if let Some(body) = stored_body(queued.entry.request_body.as_deref()) {
-                let refs = chunks::plan(tx, body, &mut seen).unwrap_or_else(|e| {
-                    log::warn!("request log: messages stored whole: {e}");
-                    Vec::new()
-                });
-                for chunk in refs.iter().filter(|chunk| chunk.new) {
-                    let bytes = &body[chunk.span.clone()];
-                    takes.push((chunk.hash, Some((offset, StoredBody::of(bytes)))));
-                    slices.push(IoSlice::new(bytes));
-                    offset += bytes.len() as u64;
-                }
-                takes.extend(refs.iter().filter(|c| !c.new).map(|c| (c.hash, None)));
-                place.offset = offset;
-                let recipe_start = recipes.len();
-                let (mut crc, mut skeleton_len, mut from) = (crc32fast::Hasher::new(), 0, 0);
-                for chunk in &refs {
-                    let piece = &body[from..chunk.span.start];
-                    chunks::push_step(recipes, skeleton_len + piece.len(), &chunk.hash);
-                    (skeleton_len, from) = (skeleton_len + piece.len(), chunk.span.end);
-                    place.chunked += chunk.span.len() as u64;
-                    if !piece.is_empty() {
-                        crc.update(piece);
-                        slices.push(IoSlice::new(piece));
-                    }
-                }
-                let rest = &body[from..];
-                crc.update(rest);
-                slices.push(IoSlice::new(rest));
-                let len = (skeleton_len + rest.len()) as u64;
-                offset += len;
-                place.request = Some(StoredBody {
-                    len,
-                    crc: crc.finalize(),
-                });
-                if !refs.is_empty() {
-                    place.recipe = Some((recipe_start, recipes.len() - recipe_start));
-                }
-            } else {
-                place.offset = offset;
-            }
-            if let Some(body) = stored_body(queued.entry.response_body.as_deref()) {
-                offset += body.len() as u64;
-                slices.push(IoSlice::new(body));
-                place.response = Some(StoredBody::of(body));
-            }
-            if !place.is_some() {
-                place = BodyPlace::NONE;
-            }
-            places.push(place);
-        }
-        if offset == open.len {
-            return Ok(0);
-        }
-        if let Err(e) = write_all_slices(&mut open.file, &mut slices) {
-            log::error!(
-                "request log: bodies lost, segment {} given up: {e}",
-                segment_path(&self.dir, open.number).display()
-            );
-            self.current = None;
-            places.iter_mut().for_each(|p| *p = BodyPlace::NONE);
-            return Ok(0);
-        }
-        open.len = offset;
-        open.unsynced = true;
-        // In order: a chunk's first, registering, reference comes before its others.
-        for (hash, new) in &takes {
-            match new {
-                Some((at, body)) => chunks::take_new(tx, hash, open.number, *at, *body)?,
-                None => chunks::take_known(tx, hash)?,
+        let before = open.file.len();
+        let written = entries
+            .iter()
+            .try_for_each(|queued| {
+                let place = store(
+                    open,
+                    &mut self.index,
+                    &mut self.chunks,
+                    &queued.entry,
+                    parts,
+                )?;
+                places.push(place);
+                Ok(())
+            })
+            .and_then(|()| open.file.flush());
+        match written {
+            Ok(()) => open.unsynced |= open.file.len() > before,
+            Err(e) => {
+                log::error!(
+                    "request log: bodies lost, segment {} given up: {e}",
+                    segment_path(&self.dir, open.number).display()
+                );
+                self.current = None;
+                self.index.clear();
+                self.previous = None;
+                places.clear();
+                places.resize(entries.len(), BodyPlace::NONE);
             }
         }
-        Ok(seen.len() as u64)
     }
 
     /// The folder of the segments.
@@ -226,7 +190,7 @@ impl SegmentWriter {
         let Some(open) = self.current.as_mut().filter(|open| open.unsynced) else {
             return Ok(());
         };
-        match open.file.sync_data() {
+        match open.file.sync() {
             Ok(()) => {
                 open.unsynced = false;
                 Ok(())
@@ -234,6 +198,8 @@ impl SegmentWriter {
             Err(source) => {
                 let path = segment_path(&self.dir, open.number);
                 self.current = None;
+                self.index.clear();
+                self.previous = None;
                 Err(SegmentError::Io { path, source })
             }
         }
@@ -256,19 +222,77 @@ pub(super) enum SegmentError {
     Sqlite(#[from] rusqlite::Error),
 }
 
-/// Writes every slice, `MAX_SLICES_PER_WRITE` at a time, resuming after short writes.
-fn write_all_slices(file: &mut File, mut slices: &mut [IoSlice<'_>]) -> std::io::Result<()> {
-    while !slices.is_empty() {
-        let upto = slices.len().min(MAX_SLICES_PER_WRITE);
-        let written = match file.write_vectored(&slices[..upto]) {
-            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        IoSlice::advance_slices(&mut slices, written);
+/// Appends `entry`'s bodies to `open`: each message chunk the index does not have, then
+/// the request without them (its skeleton; `parts` gets where they go), then the response.
+fn store(
+    open: &mut OpenSegment,
+    index: &mut ChunkIndex,
+    chunks: &mut Vec<(Range<usize>, ChunkAt)>,
+    entry: &LogEntry,
+    parts: &mut Vec<u8>,
+) -> std::io::Result<BodyPlace> {
+    let number = open.number;
+    let file = &mut open.file;
+    let mut place = BodyPlace {
+        segment: number,
+        ..BodyPlace::NONE
+    };
+    if let Some(body) = stored_body(entry.request_body.as_deref()) {
+        chunks.clear();
+        let spans = message_elements(body).unwrap_or_default();
+        for span in spans.into_iter().filter(|s| s.len() >= MIN_CHUNK_BYTES) {
+            let bytes = &body[span.clone()];
+            let at = match index.find(bytes) {
+                (_, Some(at)) => at,
+                (hash, None) => {
+                    let at = ChunkAt {
+                        segment: number,
+                        offset: file.len(),
+                        body: StoredBody::of(bytes),
+                    };
+                    file.push(bytes)?;
+                    index.insert(hash, at);
+                    at
+                }
+            };
+            chunks.push((span, at));
+        }
+        place.offset = file.len();
+        let first_part = parts.len();
+        let (mut crc, mut skeleton_len, mut from) = (crc32fast::Hasher::new(), 0, 0);
+        for (span, at) in chunks.iter() {
+            let piece = &body[from..span.start];
+            chunks::push_part(parts, skeleton_len + piece.len(), at, number);
+            if at.segment != number {
+                place.parts_segment = Some(at.segment);
+            }
+            (skeleton_len, from) = (skeleton_len + piece.len(), span.end);
+            place.chunked += span.len() as u64;
+            crc.update(piece);
+            file.push(piece)?;
+        }
+        let rest = &body[from..];
+        crc.update(rest);
+        file.push(rest)?;
+        place.request = Some(StoredBody {
+            len: (skeleton_len + rest.len()) as u64,
+            crc: crc.finalize(),
+        });
+        if !chunks.is_empty() {
+            place.parts = Some((first_part, parts.len() - first_part));
+        }
+    } else {
+        place.offset = file.len();
     }
-    Ok(())
+    if let Some(body) = stored_body(entry.response_body.as_deref()) {
+        file.push(body)?;
+        place.response = Some(StoredBody::of(body));
+    }
+    Ok(if place.is_some() {
+        place
+    } else {
+        BodyPlace::NONE
+    })
 }
 
 fn known_segments(conn: &Connection) -> rusqlite::Result<Vec<i64>> {

@@ -114,19 +114,26 @@ impl LogStore {
                     LogEntry::from_row(row)?,
                     BodyPlace::from_row(row, PLACE_AT)?,
                     row.get::<_, Option<Vec<u8>>>(PLACE_AT + 6)?,
+                    row.get::<_, Option<Vec<u8>>>(PLACE_AT + 8)?,
                 ))
             })
             .optional()?;
-        let Some((mut entry, place, recipe)) = found else {
+        let Some((mut entry, place, recipe, parts)) = found else {
             return Ok(None);
         };
         // Else an older row, whose bodies are in its blob columns.
-        if let Some(place) = place {
+        if let Some(place) = &place {
             (entry.request_body, entry.response_body) = place.read(&self.bodies);
         }
-        // The request's messages stored once, spliced back into its skeleton.
-        if let (Some(skeleton), Some(recipe)) = (&entry.request_body, recipe) {
-            entry.request_body = chunks::assemble(&self.conn, &self.bodies, skeleton, &recipe)?;
+        // The request's messages stored once, spliced back into its skeleton (by where
+        // they are, or for a layout-6 row by hash).
+        if let Some(skeleton) = &entry.request_body {
+            if let (Some(parts), Some(place)) = (parts, &place) {
+                entry.request_body =
+                    chunks::assemble_parts(&self.bodies, place.segment, skeleton, &parts);
+            } else if let Some(recipe) = recipe {
+                entry.request_body = chunks::assemble(&self.conn, &self.bodies, skeleton, &recipe)?;
+            }
         }
         Ok(Some(entry))
     }

@@ -357,7 +357,7 @@ fn a_layout_2_log_is_set_aside_with_its_entries_and_the_new_one_has_both_models(
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 6);
+    assert_eq!(version, 7);
     let stored = db
         .store()
         .unwrap()
