@@ -2,10 +2,13 @@
 # What the request log costs: one sluice with two gateways, "on" (logs with payloads, the
 # default) and "off" (collect_logs = false), loaded in turn by short closed-loop runs.
 #
-#   scripts/bench_logging.sh [--rounds N] [--duration S]
+#   scripts/bench_logging.sh [--rounds N] [--duration S] [--bodies FILE]
 #
 #   --rounds N     pairs of runs, one on each gateway (default 20; the order alternates)
 #   --duration S   seconds per run (default 2)
+#   --bodies FILE  request bodies, one JSON per line, as scripts/bench/bodies.py writes them
+#                  (its *-gw.jsonl files; the mock then answers 1.5 KiB), instead of the
+#                  ~120-byte chat body
 #
 # Same shape and pinning as scripts/bench.sh (a): sluice --workers 1 (its log writer thread
 # included) on CPU 1, sluice-mock and sluice-load (--concurrency 32) on CPU 0; override with
@@ -20,10 +23,12 @@ cd "$(dirname "$0")/.."
 
 rounds=20
 duration=2
+bodies=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds="${2:?--rounds needs a number}"; shift ;;
     --duration) duration="${2:?--duration needs seconds}"; shift ;;
+    --bodies) bodies="$(realpath "${2:?--bodies needs a file}")"; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "bench_logging.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
@@ -64,9 +69,11 @@ thread_us() {
   done
   echo 0
 }
+what=(--body "$work/body.json")
+[ -n "$bodies" ] && what=(--bodies "$bodies" --header "x-mock-body-bytes: 1500")
 run() { # GATEWAY SECONDS [JSON]
   taskset -c "$rest_cpus" "$bin/sluice-load" --url "http://$addr/v1/acct/$1/compat/chat/completions" \
-    --concurrency 32 --duration "$2" --body "$work/body.json" --quiet ${3:+--json "$3"} >/dev/null
+    --concurrency 32 --duration "$2" "${what[@]}" --quiet ${3:+--json "$3"} >/dev/null
 }
 
 run on 1 && run off 1 # warm-up: connections, pools, the log file

@@ -72,7 +72,7 @@ pub fn scan_request(body: &[u8]) -> Result<RequestScan, JsonError> {
         model,
         stream,
         stream_span,
-        fields: Vec::new(),
+        ..RequestScan::default()
     })
 }
 

@@ -21,7 +21,8 @@ The text has what real conversations have before the `model` key (which comes la
 some SDKs write it): escapes (quotes, backslashes, newlines, tabs), code, and non-ASCII
 prose and emoji. Sizes are the mean body size; a conversation's requests range from
 about 0.75x to 1.25x of it. Prints one line per file: name, bodies, mean bytes, and
-for conversations the mean new bytes per request.
+for conversations the mean new bytes per request (a conversation's first request is
+new whole, each later one adds a turn: together, the size of its last request).
 """
 import json
 import os
@@ -116,8 +117,11 @@ def main():
                     mean = sum(sizes) / len(sizes)
                     extra = ""
                     if workload == "conv":
-                        per_turn = (sum(sizes[-count:]) - sum(sizes[:count])) / count / (TURNS - 1)
-                        extra = f" new_per_request={per_turn:.0f}"
+                        # Every message of a conversation is new once: in all, its requests
+                        # send what its last one holds (a first request is all new, a later
+                        # one adds a turn), so that over TURNS requests.
+                        new = sum(sizes[-count:]) / count / TURNS
+                        extra = f" new_per_request={new:.0f}"
                     print(f"{workload}-{name} bodies={len(lines)} mean={mean:.0f}{extra}")
 
 

@@ -49,6 +49,8 @@ struct TopLevel {
     stream_span: Option<Range<usize>>,
     /// The value of each wanted key (the last, when repeated, as parsers take it).
     fields: Vec<Option<Range<usize>>>,
+    /// The elements of the last `messages` (or `input`) key whose value is an array.
+    messages: Vec<Range<usize>>,
 }
 
 impl TopLevel {
@@ -80,6 +82,7 @@ impl TopLevel {
             stream,
             stream_span: self.stream_span,
             fields: self.fields,
+            messages: self.messages,
         })
     }
 }
@@ -99,6 +102,8 @@ enum Key {
     Stream,
     /// The `wanted` key at this index.
     Wanted(usize),
+    /// `messages` or `input` (when not wanted): where each array element is is noted.
+    Messages,
     Other,
 }
 
@@ -191,6 +196,7 @@ impl<'a, L: Lexer> Cursor<'a, L> {
                     self.skip_value()?;
                     top.fields[i] = Some(start..self.pos);
                 }
+                Key::Messages => self.skip_elements(&mut top.messages)?,
                 Key::Other => self.skip_value()?,
             }
             self.skip_ws();
@@ -234,6 +240,36 @@ impl<'a, L: Lexer> Cursor<'a, L> {
         self.skip_string()?;
         self.skip_ws();
         self.expect(b':')
+    }
+
+    /// Skips a value, noting in `spans` where each element is when it is an array (the
+    /// elements skipped one by one, with the same checks as `skip_value`).
+    fn skip_elements(&mut self, spans: &mut Vec<Range<usize>>) -> Result<(), JsonError> {
+        if self.peek() != Some(b'[') {
+            return self.skip_value();
+        }
+        spans.clear();
+        self.pos += 1;
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            self.skip_ws();
+            let start = self.pos;
+            self.skip_value()?;
+            spans.push(start..self.pos);
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.invalid()),
+            }
+        }
     }
 
     /// Skips one value of any depth. Iterative, so hostile nesting costs heap,
@@ -311,6 +347,7 @@ fn classify(key: &[u8], wanted: &[String]) -> Key {
         b"stream" => Key::Stream,
         _ => match wanted.iter().position(|w| w.as_bytes() == key) {
             Some(i) => Key::Wanted(i),
+            None if key == b"messages" || key == b"input" => Key::Messages,
             None => Key::Other,
         },
     }

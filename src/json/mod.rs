@@ -61,6 +61,10 @@ pub struct RequestScan {
     pub stream_span: Option<Range<usize>>,
     /// For `scan_request_for`: where each wanted top-level key's value is, if present.
     pub fields: Vec<Option<Range<usize>>>,
+    /// Where each element of the top-level `messages` (or Responses' `input`) array is
+    /// (of the last such key whose value is an array): what the request log stores once
+    /// per conversation.
+    pub messages: Vec<Range<usize>>,
 }
 
 /// Scans a request body: validates it as JSON and reads the top-level `model`

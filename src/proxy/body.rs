@@ -20,12 +20,15 @@ pub enum BodyError {
     Gone,
 }
 
-/// The body, holding its share of the body budget until its last slice is dropped.
+/// The body, and its share of the body budget: the caller holds it until the request is
+/// answered (a retry or a Universal step may need the body until then). The body is a
+/// plain `Vec`'s bytes, so that the request log can take the buffer back once the
+/// upstream request is gone, without a copy.
 pub async fn read_body(
     worker: &Worker,
     client: &mut ClientConn,
     framing: BodyFraming,
-) -> Result<Bytes, BodyError> {
+) -> Result<(Bytes, Reservation), BodyError> {
     read_body_within(
         worker,
         client,
@@ -63,7 +66,7 @@ async fn read_body_within(
     client: &mut ClientConn,
     framing: BodyFraming,
     limit: usize,
-) -> Result<Bytes, BodyError> {
+) -> Result<(Bytes, Reservation), BodyError> {
     let server = &worker.settings.server;
     let read = Reader {
         worker,
@@ -74,25 +77,27 @@ async fn read_body_within(
         worker.controls.body_budget.reservation(gauge)
     };
     match framing {
-        BodyFraming::None => Ok(Bytes::new()),
+        BodyFraming::None => Ok((Bytes::new(), reservation())),
         BodyFraming::Length(len) => {
             let len = usize::try_from(len)
                 .ok()
                 .filter(|&l| l <= limit)
                 .ok_or_else(|| BodyError::Refuse(too_large(limit)))?;
-            // Known up front: reserved whole before a byte is read.
+            // Known up front: reserved whole before a byte is read, and allocated whole
+            // (one allocation, not a chain of growing copies).
             let mut reservation = reservation();
             read.reserve(&mut reservation, len)?;
+            client.input.reserve(len.saturating_sub(client.input.len()));
             while client.input.len() < len {
                 read.fill(client).await?;
             }
             if client.input.len() == len {
                 // The usual case: nothing pipelined behind the body, so take the buffer as is.
-                return Ok(reservation.hold(std::mem::take(&mut client.input)));
+                return Ok((Bytes::from(std::mem::take(&mut client.input)), reservation));
             }
             let body = client.input[..len].to_vec();
             client.consume(len);
-            Ok(reservation.hold(body))
+            Ok((Bytes::from(body), reservation))
         }
         BodyFraming::Chunked => {
             let mut decoder = ChunkedDecoder::new();
@@ -117,7 +122,7 @@ async fn read_body_within(
                 // Reserved as it grows.
                 read.reserve(&mut reservation, body.len())?;
                 if progress.done {
-                    return Ok(reservation.hold(body));
+                    return Ok((Bytes::from(body), reservation));
                 }
                 read.fill(client).await?;
             }

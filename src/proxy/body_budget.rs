@@ -1,7 +1,6 @@
 //! The process-wide cap on request-body bytes held in memory (`max_buffered_body_bytes`):
-//! a reservation is taken as a body is read and released when its last reference drops.
+//! a reservation is taken as a body is read and released once its request is answered.
 
-use bytes::Bytes;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -66,18 +65,6 @@ impl Reservation {
         self.gauge.fetch_add(more as u64, Ordering::Relaxed);
         true
     }
-
-    /// The body as `Bytes` that carry the reservation: it ends when the last slice of
-    /// the body is dropped (a retry or a Universal step may still need it until then).
-    pub fn hold(self, body: Vec<u8>) -> Bytes {
-        if self.bytes == 0 {
-            return Bytes::from(body);
-        }
-        Bytes::from_owner(Held {
-            body,
-            _reservation: self,
-        })
-    }
 }
 
 impl Drop for Reservation {
@@ -89,24 +76,12 @@ impl Drop for Reservation {
     }
 }
 
-/// A body and its reservation, as the owner of `Bytes`.
-struct Held {
-    body: Vec<u8>,
-    _reservation: Reservation,
-}
-
-impl AsRef<[u8]> for Held {
-    fn as_ref(&self) -> &[u8] {
-        &self.body
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn reserved_until_the_last_slice_drops() {
+    fn reserved_until_dropped() {
         let budget = BodyBudget::new(100);
         let gauge = Arc::new(AtomicU64::new(0));
         let mut a = budget.reservation(&gauge);
@@ -116,12 +91,8 @@ mod tests {
         assert!(b.grow_to(40));
         assert_eq!((budget.used(), gauge.load(Ordering::Relaxed)), (100, 100));
         drop(b);
-        let body = a.hold(vec![7; 60]);
-        let slice = body.slice(10..20);
-        drop(body);
-        assert_eq!(budget.used(), 60, "a slice still holds the body");
-        assert_eq!(&slice[..], &[7; 10]);
-        drop(slice);
+        assert_eq!(budget.used(), 60);
+        drop(a);
         assert_eq!((budget.used(), gauge.load(Ordering::Relaxed)), (0, 0));
         let mut c = budget.reservation(&gauge);
         assert!(c.grow_to(100) && c.grow_to(50), "never shrinks");

@@ -169,8 +169,8 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
         if wants_continue && client.write_all(CONTINUE.to_vec()).await.is_err() {
             return Err(Refusal::Gone);
         }
-        let body = match read_body(worker, client, head.framing).await {
-            Ok(body) => body,
+        let (body, held) = match read_body(worker, client, head.framing).await {
+            Ok(read) => read,
             Err(BodyError::Refuse(err)) => return Err(Refusal::Answer(err, true)),
             Err(BodyError::Gone) => return Err(Refusal::Gone),
         };
@@ -183,11 +183,13 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
             ),
             _ => None,
         };
-        let body = match turn.as_mut().and_then(|t| t.body.take()) {
+        let resolved = turn.as_mut().and_then(|t| t.body.take());
+        let planning_logged_body = resolved.is_none();
+        let body = match resolved {
             Some(resolved) => bytes::Bytes::from(resolved),
             None => body,
         };
-        let planned = match route.endpoint {
+        let mut planned = match route.endpoint {
             Endpoint::CompatResponse(id) if conversation::made_here(id) => Plan::Local(
                 conversation::retrieve(worker, gateway, id)
                     .await
@@ -207,24 +209,41 @@ async fn handle(worker: &Worker, client: &mut ClientConn, head: RequestHead) -> 
             )
             .map_err(refuse)?,
         };
-        if let (Some(token), Plan::Upstream(steps, _)) = (auth.access_token, &planned) {
+        if let (false, Plan::Upstream { messages, .. }) = (planning_logged_body, &mut planned) {
+            // The scan was of the conversation as resolved, not of the body logged.
+            messages.clear();
+        }
+        if let (Some(token), Plan::Upstream { steps, .. }) = (auth.access_token, &planned) {
             if let Some(step) = steps.first() {
                 access::check_model(token, &step.request.model_as_asked()).map_err(refuse)?;
             }
         }
-        Ok((planned, gateway))
+        Ok((planned, gateway, held))
     };
     let prepared = prepared.await;
     match (prepared, observed) {
-        (Ok((Plan::Upstream(steps, route), gateway)), Some(mut log)) => {
+        // `_held`: the body's share of the budget, until the request is answered.
+        (
+            Ok((
+                Plan::Upstream {
+                    steps,
+                    route,
+                    messages,
+                },
+                gateway,
+                _held,
+            )),
+            Some(mut log),
+        ) => {
             log.note_route(route);
+            log.note_messages(messages);
             let keep = forward(worker, client, steps, gateway, side, &mut log).await;
             log.finish(worker, &head);
             keep
         }
         // Planning runs after `RequestLog::begin`, so this arm is never taken.
-        (Ok((Plan::Upstream(..), _)), None) => Keep::Close,
-        (Ok((Plan::Local(body), _)), observed) => {
+        (Ok((Plan::Upstream { .. }, ..)), None) => Keep::Close,
+        (Ok((Plan::Local(body), ..)), observed) => {
             let close = side.closes(worker);
             let keep = keep_after(client.write_json(200, &body, close).await, close);
             // Its `cf-aig-log-id` was sent: the entry it names is written.

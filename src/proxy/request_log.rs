@@ -91,6 +91,11 @@ pub struct RequestLog {
     request_size: u64,
     /// The client's body was read (a request refused before that has none to log).
     body_read: bool,
+    /// The client's body as read, for the entry: shared with the upstream request until
+    /// it is sent, then moved into the entry without a copy (`finish`).
+    request_body: Option<Bytes>,
+    /// Where that body's messages are (`note_messages`).
+    messages: Vec<std::ops::Range<usize>>,
     pub outcome: Outcome,
 }
 
@@ -175,6 +180,8 @@ impl RequestLog {
             bucket_charges: Vec::new(),
             request_size: 0,
             body_read: false,
+            request_body: None,
+            messages: Vec::new(),
             outcome: Outcome::default(),
         })
     }
@@ -189,22 +196,23 @@ impl RequestLog {
         self.entry.is_some() || self.needs_cost
     }
 
-    /// The client's body as received: its size, and a copy for the log entry. A
-    /// Universal body's steps carry headers: its copy has their credentials redacted
-    /// (and a Universal body that is not JSON is not kept, see `redact::universal_body`).
-    pub fn set_request_body(&mut self, body: &[u8], universal: bool) {
+    /// The client's body as received: its size, and for the log entry the body itself
+    /// (shared, not copied). A Universal body's steps carry headers: the entry gets a copy
+    /// with their credentials redacted (and a Universal body that is not JSON is not
+    /// kept, see `redact::universal_body`).
+    pub fn set_request_body(&mut self, body: &Bytes, universal: bool) {
         self.request_size = body.len() as u64;
         self.body_read = true;
         if let Some(entry) = &mut self.entry {
             let keep = self.payloads && body.len() <= MAX_LOGGED_BODY_BYTES;
+            if keep && !universal {
+                self.request_body = Some(body.clone());
+                return;
+            }
             entry.request_body = keep
                 .then(|| {
                     // Empty when handed back (`LogEntry::reuse`); its capacity is kept.
                     let mut buffer = entry.request_body.take().unwrap_or_default();
-                    if !universal {
-                        buffer.extend_from_slice(body);
-                        return Some(buffer);
-                    }
                     redact::universal_body(body, &mut buffer).then_some(buffer)
                 })
                 .flatten();
@@ -245,6 +253,13 @@ impl RequestLog {
     }
 
     /// The route elements a request answered by this step passed through (`None`: no route).
+    /// Where the client body's messages are, as planning's scan found them.
+    pub fn note_messages(&mut self, spans: Vec<std::ops::Range<usize>>) {
+        if self.request_body.is_some() {
+            self.messages = spans;
+        }
+    }
+
     pub fn note_route_path(&mut self, path: Option<&str>) {
         if let (Some(entry), Some(path)) = (&mut self.entry, path) {
             entry.route_path.clear();
@@ -376,11 +391,27 @@ impl RequestLog {
         entry.response_size = outcome.tap.size;
         // The tap's copy is in the entry's own buffer; it is `None` past the size limit.
         entry.response_body = outcome.tap.copy.filter(|_| self.payloads);
-        // Otherwise it holds the recycled buffer of an earlier entry's body.
-        if !self.body_read {
+        if let Some(body) = self.request_body.take() {
+            entry.request_body = Some(owned(body, entry.request_body.take()));
+        } else if !self.body_read {
+            // Otherwise it holds the recycled buffer of an earlier entry's body.
             entry.request_body = None;
         }
-        sender.try_log(entry, self.retention);
+        sender.try_log_with(entry, self.retention, self.messages);
+    }
+}
+
+/// `body` as a `Vec`: its own memory when nothing else holds it any more (the upstream
+/// request is gone by now), else copied into `spare`, a recycled buffer.
+fn owned(body: Bytes, spare: Option<Vec<u8>>) -> Vec<u8> {
+    match body.try_into_mut() {
+        Ok(unique) => Vec::from(unique),
+        Err(shared) => {
+            let mut buffer = spare.unwrap_or_default();
+            buffer.clear();
+            buffer.extend_from_slice(&shared);
+            buffer
+        }
     }
 }
 

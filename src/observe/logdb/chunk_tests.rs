@@ -72,10 +72,10 @@ fn a_growing_conversation_stores_each_message_once_and_reads_back_whole() {
             .into_bytes(),
     );
     let others = (0..2).map(|n| turn(n, "other"));
-    let entries = (0..8).map(|n| turn(n, "gw")).chain([repeated.clone()]);
+    let entries = (0..16).map(|n| turn(n, "gw")).chain([repeated.clone()]);
     write_all(&db, entries.chain(others), ANY);
     let store = db.store().unwrap();
-    for n in 0..8 {
+    for n in 0..16 {
         let got = store.get(sample(n, "gw").id.as_str()).unwrap().unwrap();
         assert_eq!(got, turn(n, "gw"), "turn {n}");
     }
@@ -83,14 +83,16 @@ fn a_growing_conversation_stores_each_message_once_and_reads_back_whole() {
     assert_eq!(got, repeated);
     let got = store.get(sample(1, "other").id.as_str()).unwrap().unwrap();
     assert_eq!(got, turn(1, "other"));
-    // 42 messages named (36 in the eight turns, 3 and 3 in the others); eight distinct.
+    // Each request's messages but its last (its new turn) are named: 120 in the 16
+    // turns, 2 and 1 in the others.
     assert_eq!(
         count(&db, "SELECT SUM(length(request_parts)) FROM logs") as usize,
-        42 * chunks::PART_BYTES
+        123 * chunks::PART_BYTES
     );
-    let whole: usize = (0..8).map(|t| conversation(t + 1).len()).sum();
-    // The segment ends in one block's padding at most.
-    let stored = segment_bytes(&db) as usize - 4096;
+    let whole: usize = (0..16).map(|t| conversation(t + 1).len()).sum();
+    // Each message at most twice (as a request's new turn, then as a chunk), against
+    // 136 times in the 16 turns.
+    let stored = segment_bytes(&db) as usize;
     assert!(
         stored * 3 < whole,
         "{stored} bytes stored for {whole} and more"
@@ -100,7 +102,7 @@ fn a_growing_conversation_stores_each_message_once_and_reads_back_whole() {
         &db,
         "SELECT body_bytes FROM log_counts WHERE gateway = 'gw'",
     );
-    let responses = 9 * sample(0, "gw").response_body.unwrap().len();
+    let responses = 17 * sample(0, "gw").response_body.unwrap().len();
     let requests = whole + repeated.request_body.as_ref().unwrap().len();
     assert_eq!(bytes as usize, requests + responses);
 }
@@ -135,16 +137,32 @@ fn a_conversation_reads_back_while_its_first_turns_are_deleted() {
 fn a_request_whose_chunk_is_damaged_reads_as_absent() {
     let dir = tempfile::tempdir().unwrap();
     let db = LogDb::open(dir.path()).unwrap();
-    write_all(&db, (0..2).map(|n| turn(n, "gw")), ANY);
-    // The segment starts with turn 0's message, which turn 1 names as well.
+    write_all(&db, (0..3).map(|n| turn(n, "gw")), ANY);
+    // Turn 1 stored message 0 as a chunk; turn 2 names it too.
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    let parts: Vec<u8> = conn
+        .query_row(
+            "SELECT request_parts FROM logs ORDER BY rowid DESC LIMIT 1",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    let offset = parts[4..12]
+        .iter()
+        .rev()
+        .fold(0usize, |n, b| (n << 8) | usize::from(*b));
     let segment = db.bodies_dir().join("seg-000001.bin");
     let mut bytes = std::fs::read(&segment).unwrap();
-    bytes[20] ^= 1;
+    bytes[offset + 20] ^= 1;
     std::fs::write(&segment, bytes).unwrap();
     let store = db.store().unwrap();
-    let got = store.get(sample(1, "gw").id.as_str()).unwrap().unwrap();
-    assert_eq!(got.request_body, None);
-    assert_eq!(got.response_body, sample(1, "gw").response_body);
+    for n in [1, 2] {
+        let got = store.get(sample(n, "gw").id.as_str()).unwrap().unwrap();
+        assert_eq!(got.request_body, None, "turn {n}");
+        assert_eq!(got.response_body, sample(n, "gw").response_body);
+    }
+    let first = store.get(sample(0, "gw").id.as_str()).unwrap().unwrap();
+    assert_eq!(first, turn(0, "gw"), "its own copy, in its skeleton");
 }
 
 /// A request naming `big` (a 9 MiB message) after a small one of its own.
@@ -236,7 +254,7 @@ fn with_small_body(n: i64) -> LogEntry {
 fn a_layout_6_row_naming_its_chunks_by_hash_reads_back_and_releases_them() {
     let dir = tempfile::tempdir().unwrap();
     let db = LogDb::open(dir.path()).unwrap();
-    write_all(&db, [turn(0, "gw")], ANY);
+    write_all(&db, [turn(1, "gw")], ANY);
     // The row made as layout 6 made it: its one chunk in `chunks`, named by hash.
     let conn = rusqlite::Connection::open(db.path()).unwrap();
     let part: Vec<u8> = conn
@@ -270,9 +288,40 @@ fn a_layout_6_row_naming_its_chunks_by_hash_reads_back_and_releases_them() {
     drop(conn);
     let db = LogDb::open(dir.path()).unwrap();
     let store = db.store().unwrap();
-    let got = store.get(sample(0, "gw").id.as_str()).unwrap().unwrap();
-    assert_eq!(got, turn(0, "gw"));
+    let got = store.get(sample(1, "gw").id.as_str()).unwrap().unwrap();
+    assert_eq!(got, turn(1, "gw"));
     assert_eq!(store.delete(&LogFilter::default()).unwrap(), 1);
     assert_eq!(count(&db, "SELECT COUNT(*) FROM chunks"), 0);
     assert_eq!(count(&db, "SELECT COALESCE(SUM(live), 0) FROM segments"), 0);
+}
+
+#[test]
+fn messages_the_gateways_scan_found_are_stored_once_whatever_their_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = LogDb::open(dir.path()).unwrap();
+    // `content` before `role`: no `{"role"` to find, but the scan's spans say where.
+    let message = format!(r#"{{"content":"{}","role":"user"}}"#, "m".repeat(5000));
+    let (sender, pending) = db.writer(64);
+    let writer = pending.start().unwrap();
+    let mut entries = Vec::new();
+    for n in 0..3 {
+        let mut entry = sample(n, "gw");
+        let body = format!(r#"{{"messages":[{message},{{"content":"turn {n}","role":"user"}}]}}"#);
+        let start = body.find('[').unwrap() + 1;
+        let second = start + message.len() + 1;
+        let spans = vec![start..start + message.len(), second..body.len() - 2];
+        entry.request_body = Some(body.into_bytes());
+        assert!(sender.try_log_with(entry.clone(), ANY, spans));
+        writer.flush().unwrap();
+        entries.push(entry);
+    }
+    writer.shutdown().unwrap();
+    let store = db.store().unwrap();
+    for entry in &entries {
+        let got = store.get(entry.id.as_str()).unwrap().unwrap();
+        assert_eq!(got.request_body, entry.request_body);
+    }
+    // The 5 KB message once, not three times.
+    let stored = segment_bytes(&db);
+    assert!(stored < 2 * 5000, "{stored} bytes");
 }

@@ -141,8 +141,9 @@ pub(super) fn insert_sql(rows: usize) -> String {
     )
 }
 
-/// A body buffer bigger than this is freed rather than kept for the next entry.
-const REUSED_BODY_CAPACITY: usize = 16 * 1024;
+/// A body buffer bigger than this is freed rather than kept for the next entry (the
+/// conversations of chat clients and agents reach a few hundred KiB).
+const REUSED_BODY_CAPACITY: usize = 512 * 1024;
 
 impl LogEntry {
     /// Empties the entry for the next request, keeping its strings' memory and its
@@ -177,6 +178,17 @@ impl LogEntry {
             response_body: emptied_body(&mut self.response_body),
             ..LogEntry::default()
         };
+    }
+
+    /// Bytes its body buffers hold (their capacity).
+    pub fn body_capacity(&self) -> u64 {
+        let capacity = |b: &Option<Vec<u8>>| b.as_ref().map_or(0, |b| b.capacity() as u64);
+        capacity(&self.request_body) + capacity(&self.response_body)
+    }
+
+    /// Frees its body buffers.
+    pub fn free_bodies(&mut self) {
+        (self.request_body, self.response_body) = (None, None);
     }
 
     /// Bytes of the bodies it carries.

@@ -1,115 +1,29 @@
-//! Where the elements of a chat body's top-level `messages` array are: a small scan that
-//! skips values by their brackets and strings, for storing each element once (`chunks.rs`).
+//! Where the earlier messages of a request body are, found cheaply: each object whose first
+//! key is `"role"` (as Chat Completions, Messages, Gemini and Responses bodies write them),
+//! but the last, for storing each once (`chunks.rs`) when the gateway's scan did not say
+//! (a provider-native request is forwarded unscanned).
+//!
+//! The bytes `{"role"` cannot occur inside a JSON string (its quotes would be escaped), so
+//! one SIMD substring search finds every message's start without parsing the body, and a
+//! message ends at the last `}` before the next one starts. The last message is the
+//! request's new turn (a user's question, a tool's result): it stays in the skeleton and
+//! becomes a chunk when the next request repeats it, so its end is never looked for. The
+//! spans only decide what is stored once: a body read back is the same bytes however it
+//! was cut, so one that is not JSON, is pretty-printed, or names `role` later in its
+//! messages is stored with fewer or no chunks, never wrongly.
 
 use std::ops::Range;
 
-/// The byte spans of the elements of `body`'s top-level `"messages"` array, in order;
-/// `None` when the body is not a JSON object with such an array (or is malformed
-/// before its end). Only structure is checked, not every value: a span is handed back
-/// byte for byte, never interpreted.
-pub(super) fn message_elements(body: &[u8]) -> Option<Vec<Range<usize>>> {
-    let mut at = skip_ws(body, 0);
-    if body.get(at) != Some(&b'{') {
-        return None;
-    }
-    at += 1;
-    loop {
-        at = skip_ws(body, at);
-        match body.get(at)? {
-            b'}' => return None,
-            b',' => at += 1,
-            b'"' => {
-                let key_end = skip_string(body, at)?;
-                let is_messages = &body[at..key_end] == b"\"messages\"";
-                at = skip_ws(body, key_end);
-                if body.get(at) != Some(&b':') {
-                    return None;
-                }
-                at = skip_ws(body, at + 1);
-                if is_messages {
-                    return elements(body, at);
-                }
-                at = skip_value(body, at)?;
-            }
-            _ => return None,
-        }
-    }
-}
+/// The start of a message.
+const ANCHOR: &[u8] = b"{\"role\"";
 
-/// The element spans of the array starting at `at`.
-fn elements(body: &[u8], mut at: usize) -> Option<Vec<Range<usize>>> {
-    if body.get(at) != Some(&b'[') {
-        return None;
-    }
-    at += 1;
-    let mut spans = Vec::new();
-    loop {
-        at = skip_ws(body, at);
-        match body.get(at)? {
-            b']' => return Some(spans),
-            b',' => at += 1,
-            _ => {
-                let end = skip_value(body, at)?;
-                spans.push(at..end);
-                at = end;
-            }
-        }
-    }
-}
-
-fn skip_ws(body: &[u8], mut at: usize) -> usize {
-    while body.get(at).is_some_and(|b| b.is_ascii_whitespace()) {
-        at += 1;
-    }
-    at
-}
-
-/// The end of the string whose opening quote is at `at`.
-fn skip_string(body: &[u8], at: usize) -> Option<usize> {
-    let mut i = at + 1;
-    loop {
-        i += memchr::memchr2(b'"', b'\\', body.get(i..)?)?;
-        if body[i] == b'\\' {
-            i += 2;
-        } else {
-            return Some(i + 1);
-        }
-    }
-}
-
-/// The end of the value starting at `at`: a string, an object or array (to its matching
-/// bracket, strings skipped), or a scalar (to the next delimiter).
-fn skip_value(body: &[u8], at: usize) -> Option<usize> {
-    match body.get(at)? {
-        b'"' => skip_string(body, at),
-        b'{' | b'[' => {
-            let mut depth = 0usize;
-            let mut i = at;
-            loop {
-                match body.get(i)? {
-                    b'"' => {
-                        i = skip_string(body, i)?;
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(i + 1);
-                        }
-                    }
-                    _ => {}
-                }
-                i += 1;
-            }
-        }
-        _ => {
-            let rest = &body[at..];
-            let len = rest
-                .iter()
-                .position(|b| matches!(b, b',' | b'}' | b']') || b.is_ascii_whitespace())
-                .unwrap_or(rest.len());
-            (len > 0).then_some(at + len)
+/// Sets `spans` to the messages of `body` before its last, in order and disjoint.
+pub(super) fn earlier_messages(body: &[u8], spans: &mut Vec<Range<usize>>) {
+    spans.clear();
+    let mut starts = memchr::memmem::find_iter(body, ANCHOR).peekable();
+    while let (Some(start), Some(&next)) = (starts.next(), starts.peek()) {
+        if let Some(close) = memchr::memrchr(b'}', &body[start..next]) {
+            spans.push(start..start + close + 1);
         }
     }
 }
@@ -118,31 +32,39 @@ fn skip_value(body: &[u8], at: usize) -> Option<usize> {
 mod tests {
     use super::*;
 
-    fn texts(body: &str) -> Option<Vec<&str>> {
-        message_elements(body.as_bytes()).map(|spans| spans.into_iter().map(|s| &body[s]).collect())
+    fn texts(body: &str) -> Vec<&str> {
+        let mut spans = Vec::new();
+        earlier_messages(body.as_bytes(), &mut spans);
+        spans.into_iter().map(|s| &body[s]).collect()
     }
 
     #[test]
-    fn finds_each_element_of_the_top_level_messages() {
-        let body = r#"{"model":"m","meta":{"messages":[1]},"messages": [ {"role":"user","content":"a \"]}\\"} , {"role":"assistant","content":[{"type":"text","text":"{["}]},"x" ,3 ],"n":1}"#;
+    fn finds_each_message_but_the_last_whatever_its_array() {
+        let body = r#"{"model":"m","messages": [ {"role":"user","content":"a \"]}\\ {\"role\"}"} , {"role":"assistant","content":[{"type":"text","text":"{["}]},{"role":"user","content":"new"}],"n":1}"#;
         assert_eq!(
             texts(body),
-            Some(vec![
-                r#"{"role":"user","content":"a \"]}\\"}"#,
+            vec![
+                r#"{"role":"user","content":"a \"]}\\ {\"role\"}"}"#,
                 r#"{"role":"assistant","content":[{"type":"text","text":"{["}]}"#,
-                r#""x""#,
-                "3",
-            ])
+            ]
+        );
+        let gemini =
+            r#"{"contents":[{"role":"user","parts":[{"text":"hi"}]},{"role":"model","parts":[]}]}"#;
+        assert_eq!(
+            texts(gemini),
+            vec![r#"{"role":"user","parts":[{"text":"hi"}]}"#]
         );
     }
 
     #[test]
     fn anything_else_has_none() {
-        assert_eq!(texts(r#"{"model":"m","input":"hi"}"#), None);
-        assert_eq!(texts(r#"{"messages":"hi"}"#), None);
-        assert_eq!(texts(r#"[{"messages":[]}]"#), None);
-        assert_eq!(texts(r#"{"messages":[{"role":"user""#), None);
-        assert_eq!(texts(r#"{"messages":[]}"#), Some(vec![]));
-        assert_eq!(texts(""), None);
+        assert!(texts(r#"{"model":"m","input":"hi"}"#).is_empty());
+        assert!(texts(r#"{"messages":[{"role":"user","content":"only"}]}"#).is_empty());
+        assert!(texts(r#"{"messages":[{ "role":"user"},{ "role":"user"}]}"#).is_empty());
+        assert!(texts(
+            r#"{"messages":[{"content":"x","role":"user"},{"content":"y","role":"user"}]}"#
+        )
+        .is_empty());
+        assert!(texts("").is_empty());
     }
 }

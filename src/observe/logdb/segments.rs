@@ -10,9 +10,8 @@ use super::appender::BlockAppender;
 use super::bodies::{BodyPlace, StoredBody};
 use super::chunks::{self, ChunkAt, ChunkIndex, MIN_CHUNK_BYTES};
 use super::entry::stored_body;
-use super::messages::message_elements;
+use super::messages::earlier_messages;
 use super::writer::Queued;
-use super::LogEntry;
 
 /// The folder inside `data_dir` that holds the segments.
 pub const BODIES_DIR: &str = "bodies";
@@ -52,7 +51,13 @@ pub(super) struct SegmentWriter {
     /// segment and of `previous`, the one before it while its rows are not all deleted.
     index: ChunkIndex,
     previous: Option<i64>,
-    /// Per request: its chunks and where each is (kept for the memory).
+    scratch: Scratch,
+}
+
+/// Per request: its messages, and its chunks with where each is (kept for the memory).
+#[derive(Default)]
+struct Scratch {
+    spans: Vec<Range<usize>>,
     chunks: Vec<(Range<usize>, ChunkAt)>,
 }
 
@@ -82,7 +87,7 @@ impl SegmentWriter {
             highest,
             index: ChunkIndex::default(),
             previous: None,
-            chunks: Vec::new(),
+            scratch: Scratch::default(),
         })
     }
 
@@ -152,13 +157,8 @@ impl SegmentWriter {
         let written = entries
             .iter()
             .try_for_each(|queued| {
-                let place = store(
-                    open,
-                    &mut self.index,
-                    &mut self.chunks,
-                    &queued.entry,
-                    parts,
-                )?;
+                let scratch = &mut self.scratch;
+                let place = store(open, &mut self.index, scratch, queued, parts)?;
                 places.push(place);
                 Ok(())
             })
@@ -222,13 +222,16 @@ pub(super) enum SegmentError {
     Sqlite(#[from] rusqlite::Error),
 }
 
-/// Appends `entry`'s bodies to `open`: each message chunk the index does not have, then
-/// the request without them (its skeleton; `parts` gets where they go), then the response.
+/// Appends `entry`'s bodies to `open`: each earlier message the index does not have, then
+/// the request without its earlier messages (its skeleton; `parts` gets where they go),
+/// then the response.
 fn store(
     open: &mut OpenSegment,
     index: &mut ChunkIndex,
-    chunks: &mut Vec<(Range<usize>, ChunkAt)>,
-    entry: &LogEntry,
+    Scratch { spans, chunks }: &mut Scratch,
+    Queued {
+        entry, messages, ..
+    }: &Queued,
     parts: &mut Vec<u8>,
 ) -> std::io::Result<BodyPlace> {
     let number = open.number;
@@ -239,8 +242,21 @@ fn store(
     };
     if let Some(body) = stored_body(entry.request_body.as_deref()) {
         chunks.clear();
-        let spans = message_elements(body).unwrap_or_default();
-        for span in spans.into_iter().filter(|s| s.len() >= MIN_CHUNK_BYTES) {
+        if !messages.is_empty() {
+            // The gateway's own scan of these bytes (in order, disjoint, inside the body),
+            // which knows where the last message ends too.
+            spans.clear();
+            let mut end = 0;
+            for span in messages {
+                if span.start >= end && span.start < span.end && span.end <= body.len() {
+                    spans.push(span.clone());
+                    end = span.end;
+                }
+            }
+        } else {
+            earlier_messages(body, spans);
+        }
+        for span in spans.drain(..).filter(|s| s.len() >= MIN_CHUNK_BYTES) {
             let bytes = &body[span.clone()];
             let at = match index.find(bytes) {
                 (_, Some(at)) => at,

@@ -5,6 +5,7 @@
 //! file first) that it commits every 25 ms; handing entries back means logging neither
 //! allocates on a worker nor frees a worker's memory on another thread.
 
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
@@ -54,8 +55,11 @@ pub(super) struct Queued {
     /// Its gateway's retention at the time of the request (so that a config reload
     /// applies from the next batch on).
     pub retention: Retention,
+    /// Where its request body's messages are, when the gateway's scan found them: the
+    /// writer stores each once (`chunks.rs`) without looking for them again.
+    pub messages: Vec<Range<usize>>,
     /// Where the stored entry goes back to for reuse.
-    back: SyncSender<Box<LogEntry>>,
+    back: Arc<SpareQueue>,
 }
 
 enum Message {
@@ -101,8 +105,39 @@ impl WriterStats {
 }
 
 /// Stored entries a sender keeps for reuse (each holds its strings' and bodies'
-/// memory, bodies of up to 16 KiB each); beyond this many the writer frees them.
+/// memory); beyond this many the writer frees them.
 const SPARE_ENTRIES: usize = 1024;
+
+/// The body buffers a sender's spare entries keep, at most (beyond it, an entry comes back
+/// without them). Enough for the bodies in flight between a worker and the writer at a
+/// high rate of large requests, so that a worker fills buffers it has used before instead
+/// of new memory (each fresh page a fault and zeroing, a trap to the host on a VM).
+const SPARE_BODY_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Where the writer hands a sender's entries back.
+#[derive(Debug)]
+struct SpareQueue {
+    tx: SyncSender<Box<LogEntry>>,
+    /// Body buffer capacity of the entries in the queue.
+    body_bytes: AtomicU64,
+}
+
+impl SpareQueue {
+    /// Hands `entry` (emptied) back, without its body buffers if the queue holds enough.
+    fn give_back(&self, mut entry: Box<LogEntry>) {
+        entry.reuse();
+        let mut bytes = entry.body_capacity();
+        if self.body_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes > SPARE_BODY_BYTES {
+            self.body_bytes.fetch_sub(bytes, Ordering::Relaxed);
+            entry.free_bodies();
+            bytes = 0;
+        }
+        // A full or gone queue: the entry is freed here instead.
+        if self.tx.try_send(entry).is_err() {
+            self.body_bytes.fetch_sub(bytes, Ordering::Relaxed);
+        }
+    }
+}
 
 /// The most body bytes the queue holds: with the entry bound alone, a stalled writer and
 /// large bodies could hold gigabytes. Past it, entries are dropped and counted.
@@ -116,7 +151,7 @@ pub struct LogSender {
     tx: SyncSender<Message>,
     stats: Arc<WriterStats>,
     body_budget: u64,
-    spares_back: SyncSender<Box<LogEntry>>,
+    spares_back: Arc<SpareQueue>,
     spares: Receiver<Box<LogEntry>>,
 }
 
@@ -138,7 +173,11 @@ impl LogSender {
         stats: Arc<WriterStats>,
         body_budget: u64,
     ) -> LogSender {
-        let (spares_back, spares) = mpsc::sync_channel(SPARE_ENTRIES);
+        let (spare_tx, spares) = mpsc::sync_channel(SPARE_ENTRIES);
+        let spares_back = Arc::new(SpareQueue {
+            tx: spare_tx,
+            body_bytes: AtomicU64::new(0),
+        });
         LogSender {
             db,
             tx,
@@ -157,7 +196,16 @@ impl LogSender {
     /// An empty entry to fill: one the writer has handed back (its memory reused)
     /// when there is one.
     pub fn blank(&self) -> Box<LogEntry> {
-        self.spares.try_recv().unwrap_or_default()
+        match self.spares.try_recv() {
+            Ok(entry) => {
+                let bytes = entry.body_capacity();
+                self.spares_back
+                    .body_bytes
+                    .fetch_sub(bytes, Ordering::Relaxed);
+                entry
+            }
+            Err(_) => Box::default(),
+        }
     }
 
     /// Queues `entry` without blocking; `false` (and one more `dropped`) when the
@@ -167,6 +215,16 @@ impl LogSender {
         &self,
         entry: impl Into<Box<LogEntry>>,
         retention: impl Into<Retention>,
+    ) -> bool {
+        self.try_log_with(entry, retention, Vec::new())
+    }
+
+    /// [`Self::try_log`], with where the request body's `messages` are (`RequestScan`).
+    pub fn try_log_with(
+        &self,
+        entry: impl Into<Box<LogEntry>>,
+        retention: impl Into<Retention>,
+        messages: Vec<Range<usize>>,
     ) -> bool {
         let entry = entry.into();
         let retention = retention.into();
@@ -180,6 +238,7 @@ impl LogSender {
         let message = Message::Entry(Queued {
             entry,
             retention,
+            messages,
             back: self.spares_back.clone(),
         });
         match self.tx.try_send(message) {
@@ -340,17 +399,12 @@ fn run(conn: Connection, segments: SegmentWriter, rx: &Receiver<Message>, stats:
             next = rx.try_recv().ok();
         }
         writer.insert(&drained);
-        for Queued {
-            mut entry, back, ..
-        } in drained
-        {
+        for Queued { entry, back, .. } in drained {
             let bytes = entry.body_bytes();
             if bytes > 0 {
                 stats.queued_body_bytes.fetch_sub(bytes, Ordering::Relaxed);
             }
-            entry.reuse();
-            // A full or gone pool: the entry is freed here instead.
-            let _ = back.try_send(entry);
+            back.give_back(entry);
         }
         if writer.commit_due(COMMIT_EVERY) || (writer.is_open() && (stop || !acks.is_empty())) {
             writer.commit();

@@ -484,3 +484,32 @@ fn queued_bodies_are_bounded_in_bytes_too() {
     writer.flush().unwrap();
     assert_eq!(created_ats(&db.store().unwrap(), "gw"), [0, 1, 3, 4]);
 }
+
+#[test]
+fn entries_come_back_with_their_body_buffers_up_to_the_spare_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = LogDb::open(dir.path()).unwrap();
+    let (sender, pending) = db.writer(256);
+    let writer = pending.start().unwrap();
+    // 200 entries of 400 KiB: 80 MiB of buffers, past what the spares keep.
+    for n in 0..200 {
+        let mut entry = sample(n, "gw");
+        entry.request_body = Some(vec![b'x'; 400 << 10]);
+        assert!(sender.try_log(entry, 1_000));
+    }
+    writer.flush().unwrap();
+    let mut kept = 0;
+    let mut with_buffers = 0;
+    for _ in 0..200 {
+        let blank = sender.blank();
+        assert_eq!(blank.body_bytes(), 0, "handed back empty");
+        kept += blank.body_capacity();
+        with_buffers += usize::from(blank.body_capacity() >= 400 << 10);
+    }
+    assert!(
+        with_buffers >= 50,
+        "{with_buffers} came back with a buffer to fill"
+    );
+    assert!(kept <= 32 << 20, "{kept} bytes kept");
+    writer.shutdown().unwrap();
+}

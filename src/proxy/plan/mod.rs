@@ -11,6 +11,8 @@ mod responses;
 mod toolbox;
 mod universal;
 
+use std::ops::Range;
+
 use crate::config::{Gateway, Settings};
 use crate::controls::{BucketKey, CacheKey, Effective, Window};
 use crate::error::GatewayError;
@@ -32,7 +34,12 @@ pub enum Plan {
     Local(Vec<u8>),
     /// Tried in order until one answers (one step, except on the Universal endpoint, an
     /// alias or a route); a route's walk beside them.
-    Upstream(Vec<PlannedStep>, Option<RouteTaken>),
+    Upstream {
+        steps: Vec<PlannedStep>,
+        route: Option<RouteTaken>,
+        /// Where the client body's messages are, when its scan found them (for the log).
+        messages: Vec<Range<usize>>,
+    },
 }
 
 /// What a request's walk of a `dynamic/` route decided, beyond its steps.
@@ -212,7 +219,7 @@ pub fn plan(
         | Endpoint::CompatResponses
         | Endpoint::CompatOpenAi(_) => {
             // One step per target: one, or an alias's targets in the order they are tried.
-            let (routes, taken) =
+            let (routes, taken, messages) =
                 toolbox::route_by_model(settings, gateway, head, &body, metadata, controls)?;
             let steps = routes.into_iter().map(|mut routed| {
                 let effective = limited(&effective, routed.limits);
@@ -248,11 +255,19 @@ pub fn plan(
                 })
             });
             let steps = steps.collect::<Result<_, GatewayError>>()?;
-            return Ok(Plan::Upstream(steps, taken));
+            return Ok(Plan::Upstream {
+                steps,
+                route: taken,
+                messages,
+            });
         }
         Endpoint::Universal => {
             let steps = universal::plan(settings, gateway, head, auth, &body)?;
-            return Ok(Plan::Upstream(steps, None));
+            return Ok(Plan::Upstream {
+                steps,
+                route: None,
+                messages: Vec::new(),
+            });
         }
         Endpoint::Native { provider, rest } => {
             native::plan(settings, provider, rest, head, auth, body, cache)?
@@ -268,7 +283,11 @@ pub fn plan(
         route_path: None,
         track_latency: false,
     };
-    Ok(Plan::Upstream(vec![step], None))
+    Ok(Plan::Upstream {
+        steps: vec![step],
+        route: None,
+        messages: Vec::new(),
+    })
 }
 
 /// A route's model element over the request's controls: its timeout (when set) and

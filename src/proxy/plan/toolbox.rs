@@ -1,6 +1,8 @@
 //! What every endpoint's planning shares: the model-routed opening, `usable`, the cache
 //! key, and `build`, which writes the upstream head (headers kept, credential set).
 
+use std::ops::Range;
+
 use super::credential::{credential_bytes, Credential};
 use super::model_route::pick_provider;
 use super::{RouteTaken, UpstreamRequest};
@@ -94,10 +96,13 @@ pub(super) struct StepLimits {
     pub retries: u32,
 }
 
+/// What `route_by_model` decides: the targets, a route's walk, where the messages are.
+type ByModel<'s> = (Vec<Routed<'s>>, Option<RouteTaken>, Vec<Range<usize>>);
+
 /// Scans the body for its model and picks the provider by it (400 2003 without one).
 /// `custom/NAME` names one of the gateway's aliases, `dynamic/NAME` one of its routes:
 /// one `Routed` per target, in the order they are tried (400 2008 for an unknown name),
-/// and for a route what the walk decided.
+/// for a route what the walk decided, and where the body's messages are (`RequestScan`).
 pub(super) fn route_by_model<'s>(
     settings: &'s Settings,
     gateway: &Gateway,
@@ -105,7 +110,7 @@ pub(super) fn route_by_model<'s>(
     body: &[u8],
     metadata: Option<&Metadata>,
     controls: &ControlState,
-) -> Result<(Vec<Routed<'s>>, Option<RouteTaken>), GatewayError> {
+) -> Result<ByModel<'s>, GatewayError> {
     let bad = |m: String| GatewayError::new(ErrorCode::BadRequest, m);
     // The keys a route reads are found in this same pass (none on most gateways).
     let multipart = multipart_scan(head, body);
@@ -196,7 +201,7 @@ pub(super) fn route_by_model<'s>(
                 })
             })
             .collect::<Result<_, GatewayError>>()?;
-        return Ok((routed, taken));
+        return Ok((routed, taken, scan.messages));
     }
     let (provider, upstream_model) = pick_provider(settings, gateway, &model.value)?;
     usable(provider)?;
@@ -214,7 +219,7 @@ pub(super) fn route_by_model<'s>(
         stream: scan.stream,
         multipart: is_multipart,
     };
-    Ok((vec![routed], None))
+    Ok((vec![routed], None, scan.messages))
 }
 
 /// The `model` field of a `multipart/form-data` body (OpenAI's audio uploads), as the
