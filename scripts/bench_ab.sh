@@ -3,12 +3,14 @@
 # Both gateways run at once (same config, the request log on), loaded in turn by short
 # closed-loop runs, as scripts/bench_logging.sh does for the log's cost.
 #
-#   scripts/bench_ab.sh A_BIN B_BIN [--rounds N] [--duration S]
+#   scripts/bench_ab.sh A_BIN B_BIN [--rounds N] [--duration S] [--stream]
 #
 #   A_BIN, B_BIN   two sluice binaries (e.g. a worktree at the base commit built with its own
 #                  CARGO_TARGET_DIR, and this tree's target/release/sluice)
 #   --rounds N     pairs of runs, one on each build (default 20; the order alternates)
 #   --duration S   seconds per run (default 2)
+#   --stream       streams instead: 64 at a time of 20 chunks 20 ms apart, as bench.sh (c)
+#                  (the rate is then the mock's pace; compare the threads' time per stream)
 #
 # Each sluice runs --workers 1 on CPU 1 (BENCH_PROXY_CPUS); sluice-mock and sluice-load
 # (--concurrency 32, from this tree's release build) on CPU 0 (BENCH_REST_CPUS). Only one
@@ -17,14 +19,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[ $# -ge 2 ] || { echo "usage: scripts/bench_ab.sh A_BIN B_BIN [--rounds N] [--duration S]" >&2; exit 2; }
+[ $# -ge 2 ] || { echo "usage: scripts/bench_ab.sh A_BIN B_BIN [--rounds N] [--duration S] [--stream]" >&2; exit 2; }
 bin_a="$1"; bin_b="$2"; shift 2
 rounds=20
 duration=2
+stream=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds="${2:?--rounds needs a number}"; shift ;;
     --duration) duration="${2:?--duration needs seconds}"; shift ;;
+    --stream) stream=1 ;;
     *) echo "bench_ab.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
   shift
@@ -63,9 +67,15 @@ thread_us() { # SIDE THREAD -> run time in microseconds of that gateway's thread
   done
   echo 0
 }
+shape=(--concurrency 32 --body "$work/body.json")
+if [ "$stream" = 1 ]; then
+  sed 's/}$/,"stream":true}/' "$work/body.json" >"$work/stream.json"
+  shape=(--concurrency 64 --stream --expect-chunks 20 --body "$work/stream.json"
+    --header "x-mock-chunks: 20" --header "x-mock-chunk-interval-ms: 20" --header "x-mock-ttft-ms: 0")
+fi
 run() { # SIDE SECONDS [JSON]
   taskset -c "$rest_cpus" "$bin/sluice-load" --url "http://${addr[$1]}/v1/chat/completions" \
-    --concurrency 32 --duration "$2" --body "$work/body.json" --quiet ${3:+--json "$3"} >/dev/null
+    --duration "$2" "${shape[@]}" --quiet ${3:+--json "$3"} >/dev/null
 }
 
 run a 1 && run b 1 # warm-up

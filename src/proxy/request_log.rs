@@ -10,7 +10,9 @@ use crate::controls::parse_bool;
 use crate::controls::{BucketKey, Window};
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::RequestHead;
-use crate::observe::logdb::{now_ms, LogEntry, LogId, Retention, MAX_LOGGED_BODY_BYTES};
+use crate::observe::logdb::{
+    now_ms, LogEntry, LogId, Retention, MAX_LOGGED_BODY_BYTES, MIN_CHUNK_BYTES,
+};
 use crate::observe::metrics::{CacheStatus, RequestRecord};
 use crate::observe::{parse_custom_cost, parse_metadata, AccessLine, CustomCost, Metadata};
 use crate::redact;
@@ -91,10 +93,12 @@ pub struct RequestLog {
     request_size: u64,
     /// The client's body was read (a request refused before that has none to log).
     body_read: bool,
-    /// The client's body as read, for the entry: shared with the upstream request until
-    /// it is sent, then moved into the entry without a copy (`finish`).
+    /// The client's body as read, for the entry when it is large: shared with the upstream
+    /// request until that is gone, then moved into the entry without a copy (`finish`).
     request_body: Option<Bytes>,
-    /// Where that body's messages are (`note_messages`).
+    /// The entry gets the client's body byte for byte (not redacted), and where its
+    /// messages are (`note_messages`).
+    body_verbatim: bool,
     messages: Vec<std::ops::Range<usize>>,
     pub outcome: Outcome,
 }
@@ -181,6 +185,7 @@ impl RequestLog {
             request_size: 0,
             body_read: false,
             request_body: None,
+            body_verbatim: false,
             messages: Vec::new(),
             outcome: Outcome::default(),
         })
@@ -205,7 +210,10 @@ impl RequestLog {
         self.body_read = true;
         if let Some(entry) = &mut self.entry {
             let keep = self.payloads && body.len() <= MAX_LOGGED_BODY_BYTES;
-            if keep && !universal {
+            self.body_verbatim = keep && !universal;
+            // A small body sits in the connection's read buffer (16 KiB at least), which
+            // holding on to for a long stream would cost more memory than a copy costs time.
+            if keep && !universal && body.len() >= SHARED_BODY_BYTES {
                 self.request_body = Some(body.clone());
                 return;
             }
@@ -213,6 +221,10 @@ impl RequestLog {
                 .then(|| {
                     // Empty when handed back (`LogEntry::reuse`); its capacity is kept.
                     let mut buffer = entry.request_body.take().unwrap_or_default();
+                    if !universal {
+                        buffer.extend_from_slice(body);
+                        return Some(buffer);
+                    }
                     redact::universal_body(body, &mut buffer).then_some(buffer)
                 })
                 .flatten();
@@ -255,7 +267,9 @@ impl RequestLog {
     /// The route elements a request answered by this step passed through (`None`: no route).
     /// Where the client body's messages are, as planning's scan found them.
     pub fn note_messages(&mut self, spans: Vec<std::ops::Range<usize>>) {
-        if self.request_body.is_some() {
+        // Most small requests have none worth storing once: freed here, not by the writer.
+        let worth = spans.iter().any(|s| s.len() >= MIN_CHUNK_BYTES);
+        if self.body_verbatim && worth {
             self.messages = spans;
         }
     }
@@ -401,18 +415,22 @@ impl RequestLog {
     }
 }
 
+/// From this size on, the entry takes the request body's own buffer instead of a copy.
+const SHARED_BODY_BYTES: usize = 16 * 1024;
+
 /// `body` as a `Vec`: its own memory when nothing else holds it any more (the upstream
-/// request is gone by now), else copied into `spare`, a recycled buffer.
+/// request is gone by now) and about the body's size (a chunked body's may be twice it),
+/// else copied into `spare`, a recycled buffer.
 fn owned(body: Bytes, spare: Option<Vec<u8>>) -> Vec<u8> {
-    match body.try_into_mut() {
-        Ok(unique) => Vec::from(unique),
-        Err(shared) => {
-            let mut buffer = spare.unwrap_or_default();
-            buffer.clear();
-            buffer.extend_from_slice(&shared);
-            buffer
-        }
-    }
+    let body = match body.try_into_mut().map(Vec::from) {
+        Ok(own) if own.capacity() <= own.len() + own.len() / 4 + 4096 => return own,
+        Ok(own) => Bytes::from(own),
+        Err(shared) => shared,
+    };
+    let mut buffer = spare.unwrap_or_default();
+    buffer.clear();
+    buffer.extend_from_slice(&body);
+    buffer
 }
 
 fn millis(d: Duration) -> u64 {

@@ -17,7 +17,7 @@ use super::bodies::{read_one, StoredBody};
 use super::segments::segment_path;
 
 /// Elements shorter than this stay in the skeleton: a part costs `PART_BYTES` of its own.
-pub(super) const MIN_CHUNK_BYTES: usize = 64;
+pub const MIN_CHUNK_BYTES: usize = 64;
 
 /// A chunk's key: XXH3-128 of its bytes under this process's random secret (so nobody can
 /// make a message collide with another's on purpose: the secret never leaves the process).

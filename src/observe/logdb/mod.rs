@@ -36,6 +36,7 @@ use rusqlite::Connection;
 pub use analytics::{
     Analytics, AnalyticsQuery, Bucket, Group, GroupBy, Stats, MAX_BUCKETS, MAX_SCAN_THREADS,
 };
+pub use chunks::MIN_CHUNK_BYTES;
 pub use condition::{CompareOp, LogCondition, LogField};
 pub use entry::{LogEntry, MAX_LOGGED_BODY_BYTES};
 pub use id::LogId;

@@ -242,12 +242,12 @@ fn store(
     };
     if let Some(body) = stored_body(entry.request_body.as_deref()) {
         chunks.clear();
-        if !messages.is_empty() {
+        if let Some(messages) = messages {
             // The gateway's own scan of these bytes (in order, disjoint, inside the body),
             // which knows where the last message ends too.
             spans.clear();
             let mut end = 0;
-            for span in messages {
+            for span in messages.iter() {
                 if span.start >= end && span.start < span.end && span.end <= body.len() {
                     spans.push(span.clone());
                     end = span.end;

@@ -56,8 +56,11 @@ pub(super) struct Queued {
     /// applies from the next batch on).
     pub retention: Retention,
     /// Where its request body's messages are, when the gateway's scan found them: the
-    /// writer stores each once (`chunks.rs`) without looking for them again.
-    pub messages: Vec<Range<usize>>,
+    /// writer stores each once (`chunks.rs`) without looking for them again. Boxed (and
+    /// `None` for none), as the queue allocates a slot per entry it may hold: one
+    /// pointer there, not a vector's three words.
+    #[allow(clippy::box_collection)]
+    pub messages: Option<Box<Vec<Range<usize>>>>,
     /// Where the stored entry goes back to for reuse.
     back: Arc<SpareQueue>,
 }
@@ -238,7 +241,7 @@ impl LogSender {
         let message = Message::Entry(Queued {
             entry,
             retention,
-            messages,
+            messages: (!messages.is_empty()).then(|| Box::new(messages)),
             back: self.spares_back.clone(),
         });
         match self.tx.try_send(message) {
