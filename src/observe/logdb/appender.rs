@@ -116,10 +116,21 @@ impl BlockAppender {
         true
     }
 
-    /// Writes the buffer's first `len` bytes (a multiple of `BLOCK`) at `start`.
-    fn write_out(&self, len: usize) -> io::Result<()> {
-        self.file
-            .write_all_at(&as_bytes(&self.buffer)[..len], self.start)
+    /// Writes the buffer's first `len` bytes (a multiple of `BLOCK`) at `start`. A direct
+    /// write refused as invalid (a device whose blocks are larger than `BLOCK`, a
+    /// filesystem that took the flag but not the write) is made again through the page
+    /// cache, which the file then keeps using.
+    fn write_out(&mut self, len: usize) -> io::Result<()> {
+        let bytes = &as_bytes(&self.buffer)[..len];
+        match self.file.write_all_at(bytes, self.start) {
+            Err(e) if self.direct && e.raw_os_error() == Some(libc::EINVAL) => {
+                log::warn!("request log: direct writes refused ({e}), using the page cache");
+                self.direct = false;
+                clear_direct(&self.file)?;
+                self.file.write_all_at(bytes, self.start)
+            }
+            written => written,
+        }
     }
 
     fn bytes_mut(&mut self) -> &mut [u8] {
@@ -162,6 +173,21 @@ fn set_direct(file: &File) -> bool {
         );
     }
     ok
+}
+
+/// Turns `O_DIRECT` off for `file`.
+fn clear_direct(file: &File) -> io::Result<()> {
+    let fd = file.as_raw_fd();
+    // SAFETY: as in `set_direct`.
+    let ok = unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_DIRECT) == 0
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 #[cfg(test)]
