@@ -12,28 +12,16 @@ Usage: browser.py GATEWAY_URL ADMIN_URL EDIT_TOKEN READ_TOKEN CHROMIUM [SCREENSH
 import json
 import os
 import sys
-import traceback
 import urllib.request
 
 import openai
 from playwright.sync_api import expect, sync_playwright
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sdk"))
+from checks import check, finish  # noqa: E402
 
 gateway, admin, edit_token, read_token, chromium = sys.argv[1:6]
 shots = sys.argv[6] if len(sys.argv) > 6 else ""
 STORED = "sk-dash-stored-4321"
-passed, failed = 0, 0
-
-
-def check(name, fn):
-    global passed, failed
-    try:
-        fn()
-        passed += 1
-        print(f"ok   {name}")
-    except Exception:
-        failed += 1
-        print(f"FAIL {name}")
-        traceback.print_exc()
 
 
 def client(gateway_id="default"):
@@ -247,5 +235,4 @@ with sync_playwright() as p:
         run(browser)
     finally:
         browser.close()
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

@@ -6,9 +6,9 @@ OpenAI-style and Gemini translated): a message, a stream, and an error. Prints
 'N passed, N failed' and exits non-zero on any failure. Usage: anthropic_sdk.py http://HOST:PORT
 """
 import sys
-import traceback
 
 import anthropic
+from checks import check, finish
 
 gateway = sys.argv[1]
 bases = {
@@ -16,19 +16,6 @@ bases = {
     "compat": f"{gateway}/v1/any-account/default/compat",
 }
 models = ["anthropic/claude-sonnet-4-5", "mock/gpt-4o-mini", "google-ai-studio/gemini-2.5-flash"]
-passed, failed = 0, 0
-
-
-def check(name, fn):
-    global passed, failed
-    try:
-        fn()
-        passed += 1
-        print(f"ok   {name}")
-    except Exception:
-        failed += 1
-        print(f"FAIL {name}")
-        traceback.print_exc()
 
 
 for label, base in bases.items():
@@ -92,5 +79,4 @@ for label, base in bases.items():
 
     check(f"{label}: gateway error is an Anthropic APIError", gateway_error)
 
-print(f"sdk: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish("sdk: ")

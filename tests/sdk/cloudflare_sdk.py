@@ -18,29 +18,16 @@ import json
 import os
 import sys
 import time
-import traceback
 
 import cloudflare
 import httpx
 import openai
+from checks import check, finish
 
 phase, gateway, admin, edit_token, read_token = sys.argv[1:6]
 ACCOUNT = "acct-1"
 client = cloudflare.Cloudflare(api_token=edit_token, base_url=f"{admin}/client/v4", max_retries=0)
 reader = cloudflare.Cloudflare(api_token=read_token, base_url=f"{admin}/client/v4", max_retries=0)
-passed, failed = 0, 0
-
-
-def check(name, fn):
-    global passed, failed
-    try:
-        fn()
-        passed += 1
-        print(f"ok   {name}")
-    except Exception:
-        failed += 1
-        print(f"FAIL {name}")
-        traceback.print_exc()
 
 
 def chat(gateway_id, headers=None):
@@ -426,5 +413,4 @@ def restarted():
 
 
 {"manage": manage, "restarted": restarted}[phase]()
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

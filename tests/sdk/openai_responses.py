@@ -9,16 +9,15 @@ failure. Usage: openai_responses.py http://HOST:PORT
 """
 import json
 import sys
-import traceback
 
 import openai
+from checks import check, finish
 
 gateway = sys.argv[1]
 client = openai.OpenAI(base_url=f"{gateway}/v1", api_key="sk-client-key", max_retries=0, timeout=10)
 compat = openai.OpenAI(
     base_url=f"{gateway}/v1/any-account/default/compat", api_key="sk-client-key", max_retries=0, timeout=10
 )
-passed, failed = 0, 0
 
 WEATHER = {
     "type": "function",
@@ -38,18 +37,6 @@ EVENT_SCHEMA = {
     "required": ["name", "day"],
     "additionalProperties": False,
 }
-
-
-def check(name, fn):
-    global passed, failed
-    try:
-        fn()
-        passed += 1
-        print(f"ok   {name}")
-    except Exception:
-        failed += 1
-        print(f"FAIL {name}")
-        traceback.print_exc()
 
 
 for model in ("openai/gpt-4.1-mini", "anthropic/claude-sonnet-4-5", "google-ai-studio/gemini-2.5-flash"):
@@ -133,5 +120,4 @@ def error_shape():
 
 check("a translated provider's refusal is an APIError", error_shape)
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

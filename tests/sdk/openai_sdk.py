@@ -6,28 +6,15 @@ google-ai-studio/ models (translated by the gateway; the mock speaks each API); 
 on any failure. Usage: openai_sdk.py http://HOST:PORT
 """
 import sys
-import traceback
 
 import openai
+from checks import check, finish
 
 gateway = sys.argv[1]
 bases = {
     "compat": f"{gateway}/v1/any-account/default/compat",
     "v1 alias": f"{gateway}/v1",
 }
-passed, failed = 0, 0
-
-
-def check(name, fn):
-    global passed, failed
-    try:
-        fn()
-        passed += 1
-        print(f"ok   {name}")
-    except Exception:
-        failed += 1
-        print(f"FAIL {name}")
-        traceback.print_exc()
 
 
 for label, base in bases.items():
@@ -121,5 +108,4 @@ for label, base in bases.items():
         check(f"{label}: {model} streaming chat completion (translated)", translated_stream)
         check(f"{label}: {model} upstream error (translated)", translated_error)
 
-print(f"sdk: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish("sdk: ")
