@@ -422,15 +422,17 @@ const SHARED_BODY_BYTES: usize = 16 * 1024;
 /// request is gone by now) and about the body's size (a chunked body's may be twice it),
 /// else copied into `spare`, a recycled buffer.
 fn owned(body: Bytes, spare: Option<Vec<u8>>) -> Vec<u8> {
-    let body = match body.try_into_mut().map(Vec::from) {
-        Ok(own) if own.capacity() <= own.len() + own.len() / 4 + 4096 => return own,
-        Ok(own) => Bytes::from(own),
-        Err(shared) => shared,
+    let copied = |bytes: &[u8]| {
+        let mut buffer = spare.unwrap_or_default();
+        buffer.clear();
+        buffer.extend_from_slice(bytes);
+        buffer
     };
-    let mut buffer = spare.unwrap_or_default();
-    buffer.clear();
-    buffer.extend_from_slice(&body);
-    buffer
+    match body.try_into_mut().map(Vec::from) {
+        Ok(own) if own.capacity() <= own.len() + own.len() / 4 + 4096 => own,
+        Ok(own) => copied(&own),
+        Err(shared) => copied(&shared),
+    }
 }
 
 fn millis(d: Duration) -> u64 {

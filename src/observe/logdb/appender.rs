@@ -43,7 +43,13 @@ impl BlockAppender {
     /// Creates `path` (which must not exist) for appending.
     pub fn create(path: &Path) -> io::Result<BlockAppender> {
         let file = OpenOptions::new().create_new(true).write(true).open(path)?;
-        let direct = set_direct(&file);
+        let direct = match set_direct(&file, true) {
+            Ok(()) => true,
+            Err(e) => {
+                log::debug!("request log: body segments go through the page cache: {e}");
+                false
+            }
+        };
         Ok(BlockAppender {
             file,
             len: 0,
@@ -126,7 +132,7 @@ impl BlockAppender {
             Err(e) if self.direct && e.raw_os_error() == Some(libc::EINVAL) => {
                 log::warn!("request log: direct writes refused ({e}), using the page cache");
                 self.direct = false;
-                clear_direct(&self.file)?;
+                set_direct(&self.file, false)?;
                 self.file.write_all_at(bytes, self.start)
             }
             written => written,
@@ -157,31 +163,19 @@ impl std::fmt::Debug for BlockAppender {
     }
 }
 
-/// Turns on `O_DIRECT` for `file`; `false` where its filesystem does not have it.
-fn set_direct(file: &File) -> bool {
+/// Turns `O_DIRECT` on or off for `file` (on fails where its filesystem does not have it).
+fn set_direct(file: &File, on: bool) -> io::Result<()> {
     let fd = file.as_raw_fd();
     // SAFETY: fcntl on a descriptor this `File` owns and keeps open for the call; only
     // its status flags are read and set, no memory is handed over.
     let ok = unsafe {
         let flags = libc::fcntl(fd, libc::F_GETFL);
-        flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags | libc::O_DIRECT) == 0
-    };
-    if !ok {
-        log::debug!(
-            "request log: body segments go through the page cache: {}",
-            io::Error::last_os_error()
-        );
-    }
-    ok
-}
-
-/// Turns `O_DIRECT` off for `file`.
-fn clear_direct(file: &File) -> io::Result<()> {
-    let fd = file.as_raw_fd();
-    // SAFETY: as in `set_direct`.
-    let ok = unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_DIRECT) == 0
+        let wanted = if on {
+            flags | libc::O_DIRECT
+        } else {
+            flags & !libc::O_DIRECT
+        };
+        flags >= 0 && libc::fcntl(fd, libc::F_SETFL, wanted) == 0
     };
     if ok {
         Ok(())
