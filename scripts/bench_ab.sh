@@ -3,7 +3,7 @@
 # Both gateways run at once (same config, the request log on), loaded in turn by short
 # closed-loop runs, as scripts/bench_logging.sh does for the log's cost.
 #
-#   scripts/bench_ab.sh A_BIN B_BIN [--rounds N] [--duration S] [--stream]
+#   scripts/bench_ab.sh A_BIN B_BIN [--rounds N] [--duration S] [--stream | --bodies FILE]
 #
 #   A_BIN, B_BIN   two sluice binaries (e.g. a worktree at the base commit built with its own
 #                  CARGO_TARGET_DIR, and this tree's target/release/sluice)
@@ -11,6 +11,9 @@
 #   --duration S   seconds per run (default 2)
 #   --stream       streams instead: 64 at a time of 20 chunks 20 ms apart, as bench.sh (c)
 #                  (the rate is then the mock's pace; compare the threads' time per stream)
+#   --bodies FILE  request bodies, one JSON per line, as scripts/bench/bodies.py writes them
+#                  (its *-gw.jsonl files; the mock then answers 1.5 KiB), instead of the
+#                  ~120-byte chat body
 #
 # Each sluice runs --workers 1 on CPU 1 (BENCH_PROXY_CPUS); sluice-mock and sluice-load
 # (--concurrency 32, from this tree's release build) on CPU 0 (BENCH_REST_CPUS). Only one
@@ -19,16 +22,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[ $# -ge 2 ] || { echo "usage: scripts/bench_ab.sh A_BIN B_BIN [--rounds N] [--duration S] [--stream]" >&2; exit 2; }
+[ $# -ge 2 ] || { echo "usage: scripts/bench_ab.sh A_BIN B_BIN [--rounds N] [--duration S] [--stream | --bodies FILE]" >&2; exit 2; }
 bin_a="$1"; bin_b="$2"; shift 2
 rounds=20
 duration=2
 stream=0
+bodies=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds="${2:?--rounds needs a number}"; shift ;;
     --duration) duration="${2:?--duration needs seconds}"; shift ;;
     --stream) stream=1 ;;
+    --bodies) bodies="$(realpath "${2:?--bodies needs a file}")"; shift ;;
     *) echo "bench_ab.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
   shift
@@ -68,6 +73,7 @@ thread_us() { # SIDE THREAD -> run time in microseconds of that gateway's thread
   echo 0
 }
 shape=(--concurrency 32 --body "$work/body.json")
+[ -n "$bodies" ] && shape=(--concurrency 32 --bodies "$bodies" --header "x-mock-body-bytes: 1500")
 if [ "$stream" = 1 ]; then
   sed 's/}$/,"stream":true}/' "$work/body.json" >"$work/stream.json"
   shape=(--concurrency 64 --stream --expect-chunks 20 --body "$work/stream.json"

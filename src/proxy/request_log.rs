@@ -11,7 +11,7 @@ use crate::controls::{BucketKey, Window};
 use crate::error::{ErrorCode, GatewayError};
 use crate::http::RequestHead;
 use crate::observe::logdb::{
-    now_ms, LogEntry, LogId, Retention, MAX_LOGGED_BODY_BYTES, MIN_CHUNK_BYTES,
+    now_ms, LogEntry, LogId, Messages, Retention, MAX_LOGGED_BODY_BYTES, MIN_CHUNK_BYTES,
 };
 use crate::observe::metrics::{CacheStatus, RequestRecord};
 use crate::observe::{parse_custom_cost, parse_metadata, AccessLine, CustomCost, Metadata};
@@ -99,7 +99,7 @@ pub struct RequestLog {
     /// The entry gets the client's body byte for byte (not redacted), and where its
     /// messages are (`note_messages`).
     body_verbatim: bool,
-    messages: Vec<std::ops::Range<usize>>,
+    messages: Messages,
     pub outcome: Outcome,
 }
 
@@ -186,7 +186,7 @@ impl RequestLog {
             body_read: false,
             request_body: None,
             body_verbatim: false,
-            messages: Vec::new(),
+            messages: Messages::default(),
             outcome: Outcome::default(),
         })
     }
@@ -267,10 +267,14 @@ impl RequestLog {
     /// The route elements a request answered by this step passed through (`None`: no route).
     /// Where the client body's messages are, as planning's scan found them.
     pub fn note_messages(&mut self, spans: Vec<std::ops::Range<usize>>) {
-        // Most small requests have none worth storing once: freed here, not by the writer.
-        let worth = spans.iter().any(|s| s.len() >= MIN_CHUNK_BYTES);
-        if self.body_verbatim && worth {
-            self.messages = spans;
+        // Most small requests have none worth storing once.
+        if !self.body_verbatim || !spans.iter().any(|s| s.len() >= MIN_CHUNK_BYTES) {
+            return;
+        }
+        // Keyed from the very bytes the entry stores, just scanned (still in the cache).
+        let copied = self.entry.as_ref().and_then(|e| e.request_body.as_deref());
+        if let Some(body) = self.request_body.as_deref().or(copied) {
+            self.messages = Messages::of(body, &spans);
         }
     }
 

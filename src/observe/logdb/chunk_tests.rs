@@ -310,8 +310,9 @@ fn messages_the_gateways_scan_found_are_stored_once_whatever_their_keys() {
         let start = body.find('[').unwrap() + 1;
         let second = start + message.len() + 1;
         let spans = vec![start..start + message.len(), second..body.len() - 2];
+        let messages = Messages::of(body.as_bytes(), &spans);
         entry.request_body = Some(body.into_bytes());
-        assert!(sender.try_log_with(entry.clone(), ANY, spans));
+        assert!(sender.try_log_with(entry.clone(), ANY, messages));
         writer.flush().unwrap();
         entries.push(entry);
     }

@@ -1,5 +1,5 @@
 //! Conversation messages stored once: a chat request's `messages` elements are looked up by
-//! content hash in the writer's index of recent chunks; its row keeps the rest and the parts.
+//! content key in the writer's index of recent chunks (`chunk_index.rs`); its row keeps the rest and the parts.
 //!
 //! A row's `request_parts` says where each element lies (in the row's own segment or, at
 //! most, the one before: its `parts_segment`, which keeps that segment's count up), so
@@ -8,111 +8,20 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension};
 
 use super::bodies::{read_one, StoredBody};
+use super::chunk_index::ChunkAt;
 use super::segments::segment_path;
 
 /// Elements shorter than this stay in the skeleton: a part costs `PART_BYTES` of its own.
 pub const MIN_CHUNK_BYTES: usize = 64;
 
-/// A chunk's key: XXH3-128 of its bytes under this process's random secret (so nobody can
-/// make a message collide with another's on purpose: the secret never leaves the process).
-/// A restart draws a new secret: rows say where their chunks are, so only the sharing with
-/// chunks stored before starts over.
-pub(super) type ChunkHash = [u8; 16];
-
-/// One step of a layout-6 recipe: the chunk whose bytes go at `at` in the skeleton.
+/// One step of a layout-6 recipe: the chunk (its 16-byte hash) whose bytes go at `at`
+/// in the skeleton.
 const STEP_BYTES: usize = 4 + 16;
-
-fn hash_of(bytes: &[u8]) -> ChunkHash {
-    let hash = match hash_secret() {
-        Some(secret) => xxhash_rust::xxh3::xxh3_128_with_secret(bytes, secret),
-        // No system randomness: the default secret still dedups; only its secrecy is lost.
-        None => xxhash_rust::xxh3::xxh3_128(bytes),
-    };
-    hash.to_le_bytes()
-}
-
-/// The process's hashing secret, drawn once (XXH3 wants at least 136 bytes).
-fn hash_secret() -> Option<&'static [u8]> {
-    static SECRET: std::sync::OnceLock<Option<[u8; 192]>> = std::sync::OnceLock::new();
-    let secret = SECRET.get_or_init(|| {
-        use ring::rand::SecureRandom;
-        let mut secret = [0u8; 192];
-        ring::rand::SystemRandom::new().fill(&mut secret).ok()?;
-        Some(secret)
-    });
-    secret.as_ref().map(|s| s.as_slice())
-}
-
-/// Where a stored chunk's bytes are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct ChunkAt {
-    pub segment: i64,
-    pub offset: u64,
-    pub body: StoredBody,
-}
-
-/// The most chunks the index holds (about 64 bytes each); past it, it starts over: only
-/// the sharing with earlier requests is lost.
-const MAX_INDEXED: usize = 1 << 18;
-
-/// The writer's index of the chunks stored in its current segment and the one before, by
-/// hash (in memory: a restart starts it empty, as it draws a new hashing secret anyway).
-#[derive(Default)]
-pub(super) struct ChunkIndex {
-    chunks: HashMap<ChunkHash, ChunkAt, BuildHasherDefault<KeyBits>>,
-}
-
-impl ChunkIndex {
-    /// The hash of `bytes`, and where a chunk of that content is stored, if one is.
-    pub fn find(&self, bytes: &[u8]) -> (ChunkHash, Option<ChunkAt>) {
-        let hash = hash_of(bytes);
-        (hash, self.chunks.get(&hash).copied())
-    }
-
-    /// Records the chunk `hash` just written at `at`.
-    pub fn insert(&mut self, hash: ChunkHash, at: ChunkAt) {
-        if self.chunks.len() >= MAX_INDEXED {
-            self.chunks.clear();
-        }
-        self.chunks.insert(hash, at);
-    }
-
-    /// Keeps the chunks of `segment` only (the one before a new segment).
-    pub fn keep_only(&mut self, segment: i64) {
-        self.chunks.retain(|_, at| at.segment == segment);
-    }
-
-    /// Forgets the chunks of `segment` (gone, or its rows all deleted).
-    pub fn forget(&mut self, segment: i64) {
-        self.chunks.retain(|_, at| at.segment != segment);
-    }
-
-    /// Forgets every chunk.
-    pub fn clear(&mut self) {
-        self.chunks.clear();
-    }
-}
-
-/// A chunk hash is already a keyed hash: its first eight bytes serve as the table's.
-#[derive(Default)]
-pub(super) struct KeyBits(u64);
-
-impl Hasher for KeyBits {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for (i, b) in bytes.iter().take(8).enumerate() {
-            self.0 ^= u64::from(*b) << (8 * i);
-        }
-    }
-}
 
 /// One part of `request_parts`: where in the skeleton (u32), the offset (u64, its top bit
 /// set for the segment before the row's), the length and the CRC-32 (u32 each), little-endian.

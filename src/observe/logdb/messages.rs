@@ -14,6 +14,43 @@
 
 use std::ops::Range;
 
+use super::chunk_index::{key_of, ChunkKey};
+use super::chunks::MIN_CHUNK_BYTES;
+
+/// A request body's messages as a worker's scan found them, each long enough to be stored
+/// once with its key: hashed by the worker right after its scan, while the bytes are in
+/// its cache (the writer would read them from memory), so the writer touches only the
+/// messages it has not stored yet.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Messages {
+    keyed: Vec<(Range<usize>, ChunkKey)>,
+}
+
+impl Messages {
+    /// The elements of `body` at `spans` (in order, disjoint, inside it) worth storing once.
+    pub fn of(body: &[u8], spans: &[Range<usize>]) -> Messages {
+        let mut keyed = Vec::new();
+        let mut end = 0;
+        for span in spans {
+            if span.start >= end && span.end <= body.len() && span.len() >= MIN_CHUNK_BYTES {
+                keyed.push((span.clone(), key_of(&body[span.clone()])));
+                end = span.end;
+            }
+        }
+        Messages { keyed }
+    }
+
+    /// None worth storing once.
+    pub fn is_empty(&self) -> bool {
+        self.keyed.is_empty()
+    }
+
+    /// Each message's place in the body and key.
+    pub(super) fn keyed(&self) -> &[(Range<usize>, ChunkKey)] {
+        &self.keyed
+    }
+}
+
 /// The start of a message.
 const ANCHOR: &[u8] = b"{\"role\"";
 
@@ -54,6 +91,28 @@ mod tests {
             texts(gemini),
             vec![r#"{"role":"user","parts":[{"text":"hi"}]}"#]
         );
+    }
+
+    #[test]
+    fn keyed_messages_are_the_long_in_order_spans_inside_the_body() {
+        let long = "x".repeat(MIN_CHUNK_BYTES);
+        let body = format!("[{long},{long},ab]");
+        let first = 1..1 + long.len();
+        let second = first.end + 1..first.end + 1 + long.len();
+        let spans = [
+            first.clone(),
+            first.start + 1..first.end + 1, // overlaps the first
+            second.clone(),
+            body.len() - 3..body.len() - 1,           // too short
+            second.end..body.len() + MIN_CHUNK_BYTES, // past the end
+        ];
+        let messages = Messages::of(body.as_bytes(), &spans);
+        let kept: Vec<_> = messages.keyed().iter().map(|(s, _)| s.clone()).collect();
+        assert_eq!(kept, vec![first, second]);
+        // The same bytes, the same key: the two copies are one chunk.
+        assert_eq!(messages.keyed()[0].1, messages.keyed()[1].1);
+        let short = vec![0..2, 1..2];
+        assert!(Messages::of(b"{}", &short).is_empty());
     }
 
     #[test]

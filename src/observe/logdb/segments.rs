@@ -8,7 +8,8 @@ use rusqlite::{Connection, OptionalExtension};
 
 use super::appender::BlockAppender;
 use super::bodies::{BodyPlace, StoredBody};
-use super::chunks::{self, ChunkAt, ChunkIndex, MIN_CHUNK_BYTES};
+use super::chunk_index::{key_of, ChunkAt, ChunkIndex, ChunkKey};
+use super::chunks::{self, MIN_CHUNK_BYTES};
 use super::entry::stored_body;
 use super::messages::earlier_messages;
 use super::writer::Queued;
@@ -54,10 +55,12 @@ pub(super) struct SegmentWriter {
     scratch: Scratch,
 }
 
-/// Per request: its messages, and its chunks with where each is (kept for the memory).
+/// Per request: its messages found here and their keys, and its chunks with where each
+/// is (kept for the memory).
 #[derive(Default)]
 struct Scratch {
     spans: Vec<Range<usize>>,
+    keyed: Vec<(Range<usize>, ChunkKey)>,
     chunks: Vec<(Range<usize>, ChunkAt)>,
 }
 
@@ -156,7 +159,14 @@ impl SegmentWriter {
         let before = open.file.len();
         let written = entries
             .iter()
-            .try_for_each(|queued| {
+            .enumerate()
+            .try_for_each(|(i, queued)| {
+                // The next entry's lookups load while this one is stored.
+                if let Some(next) = entries.get(i + 1).and_then(|q| q.messages.as_deref()) {
+                    next.keyed()
+                        .iter()
+                        .for_each(|(_, key)| self.index.prefetch(*key));
+                }
                 let scratch = &mut self.scratch;
                 let place = store(open, &mut self.index, scratch, queued, parts)?;
                 places.push(place);
@@ -228,7 +238,11 @@ pub(super) enum SegmentError {
 fn store(
     open: &mut OpenSegment,
     index: &mut ChunkIndex,
-    Scratch { spans, chunks }: &mut Scratch,
+    Scratch {
+        spans,
+        keyed,
+        chunks,
+    }: &mut Scratch,
     Queued {
         entry, messages, ..
     }: &Queued,
@@ -242,36 +256,35 @@ fn store(
     };
     if let Some(body) = stored_body(entry.request_body.as_deref()) {
         chunks.clear();
-        if let Some(messages) = messages {
-            // The gateway's own scan of these bytes (in order, disjoint, inside the body),
-            // which knows where the last message ends too.
-            spans.clear();
-            let mut end = 0;
-            for span in messages.iter() {
-                if span.start >= end && span.start < span.end && span.end <= body.len() {
-                    spans.push(span.clone());
-                    end = span.end;
-                }
+        let keyed = match messages {
+            // The gateway's own scan of these very bytes, keyed by the worker.
+            Some(messages) => messages.keyed(),
+            None => {
+                earlier_messages(body, spans);
+                keyed.clear();
+                let long = spans.drain(..).filter(|s| s.len() >= MIN_CHUNK_BYTES);
+                keyed.extend(long.map(|span| (span.clone(), key_of(&body[span]))));
+                keyed
             }
-        } else {
-            earlier_messages(body, spans);
-        }
-        for span in spans.drain(..).filter(|s| s.len() >= MIN_CHUNK_BYTES) {
-            let bytes = &body[span.clone()];
-            let at = match index.find(bytes) {
-                (_, Some(at)) => at,
-                (hash, None) => {
+        };
+        for (span, key) in keyed {
+            let Some(bytes) = body.get(span.clone()) else {
+                continue;
+            };
+            let at = match index.find(*key) {
+                Some(at) => at,
+                None => {
                     let at = ChunkAt {
                         segment: number,
                         offset: file.len(),
                         body: StoredBody::of(bytes),
                     };
                     file.push(bytes)?;
-                    index.insert(hash, at);
+                    index.insert(*key, at);
                     at
                 }
             };
-            chunks.push((span, at));
+            chunks.push((span.clone(), at));
         }
         place.offset = file.len();
         let first_part = parts.len();

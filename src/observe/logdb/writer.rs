@@ -5,7 +5,6 @@
 //! file first) that it commits every 25 ms; handing entries back means logging neither
 //! allocates on a worker nor frees a worker's memory on another thread.
 
-use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
@@ -15,6 +14,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 use super::batch::BatchWriter;
+use super::messages::Messages;
 use super::segments::SegmentWriter;
 use super::{LogDb, LogDbError, LogEntry};
 
@@ -55,12 +55,11 @@ pub(super) struct Queued {
     /// Its gateway's retention at the time of the request (so that a config reload
     /// applies from the next batch on).
     pub retention: Retention,
-    /// Where its request body's messages are, when the gateway's scan found them: the
-    /// writer stores each once (`chunks.rs`) without looking for them again. Boxed (and
-    /// `None` for none), as the queue allocates a slot per entry it may hold: one
-    /// pointer there, not a vector's three words.
-    #[allow(clippy::box_collection)]
-    pub messages: Option<Box<Vec<Range<usize>>>>,
+    /// Where its request body's messages are and their keys, when the gateway's scan
+    /// found them: the writer stores each once (`chunks.rs`) without looking for them
+    /// again. Boxed (and `None` for none), as the queue allocates a slot per entry it may
+    /// hold: one pointer there, not a vector's three words.
+    pub messages: Option<Box<Messages>>,
     /// Where the stored entry goes back to for reuse.
     back: Arc<SpareQueue>,
 }
@@ -219,15 +218,15 @@ impl LogSender {
         entry: impl Into<Box<LogEntry>>,
         retention: impl Into<Retention>,
     ) -> bool {
-        self.try_log_with(entry, retention, Vec::new())
+        self.try_log_with(entry, retention, Messages::default())
     }
 
-    /// [`Self::try_log`], with where the request body's `messages` are (`RequestScan`).
+    /// [`Self::try_log`], with the request body's `messages` (found by `RequestScan`).
     pub fn try_log_with(
         &self,
         entry: impl Into<Box<LogEntry>>,
         retention: impl Into<Retention>,
-        messages: Vec<Range<usize>>,
+        messages: Messages,
     ) -> bool {
         let entry = entry.into();
         let retention = retention.into();
