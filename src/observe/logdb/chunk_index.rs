@@ -103,11 +103,14 @@ impl ChunkIndex {
         };
         let slot = &self.slots[halves(key)[0] as usize & mask];
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: a prefetch is a hint that reads nothing architecturally; the pointer
-        // is to a live slot anyway.
+        // SAFETY: a prefetch is a hint that reads nothing architecturally; both pointers
+        // are into a live slot anyway (its first and last byte: a slot may straddle two
+        // cache lines).
         unsafe {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            _mm_prefetch::<_MM_HINT_T0>((slot as *const Slot).cast());
+            let first = (slot as *const Slot).cast::<i8>();
+            _mm_prefetch::<_MM_HINT_T0>(first);
+            _mm_prefetch::<_MM_HINT_T0>(first.add(std::mem::size_of::<Slot>() - 1));
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = slot;
