@@ -65,6 +65,8 @@ pub(super) struct ChunkIndex {
     /// A power of two long (or empty), at most half full.
     slots: Vec<Slot>,
     len: usize,
+    /// Scratch for `rebuild`, kept for its memory.
+    kept: Vec<Slot>,
 }
 
 fn halves(key: ChunkKey) -> [u64; 2] {
@@ -173,13 +175,23 @@ impl ChunkIndex {
     }
 
     /// The table again with `slots` slots and the chunks `keep` says yes to (linear
-    /// probing cannot just empty a slot: a later key's probe would stop there).
+    /// probing cannot just empty a slot: a later key's probe would stop there). Done in
+    /// the same memory when the size stays: a fresh table of this size is megabytes of
+    /// new pages, each a fault and zeroing, at every segment roll.
     fn rebuild(&mut self, slots: usize, keep: impl Fn(&Slot) -> bool) {
-        let old = std::mem::replace(&mut self.slots, vec![Slot::default(); slots]);
+        let mut kept = std::mem::take(&mut self.kept);
+        kept.clear();
+        kept.extend(self.slots.iter().filter(|s| s.len != 0 && keep(s)));
+        if slots == self.slots.len() {
+            self.slots.fill(Slot::default());
+        } else {
+            self.slots = vec![Slot::default(); slots];
+        }
         self.len = 0;
-        for slot in old.into_iter().filter(|s| s.len != 0 && keep(s)) {
+        for slot in kept.drain(..) {
             self.put(slot);
         }
+        self.kept = kept;
     }
 }
 
