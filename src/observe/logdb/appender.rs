@@ -82,6 +82,14 @@ impl BlockAppender {
         Ok(())
     }
 
+    /// The CRC-32 of the last `n` bytes appended, when they are all still in the buffer
+    /// (one pass over bytes pushed in many small pieces, a request's skeleton).
+    pub fn crc_of_last(&self, n: usize) -> Option<u32> {
+        let used = self.buffered();
+        let from = used.checked_sub(n)?;
+        Some(crc32fast::hash(&as_bytes(&self.buffer)[from..used]))
+    }
+
     /// Writes what the buffer holds, its last block padded with zeros past `len` (the
     /// next write puts the following bytes there); keeps that partial block in the buffer.
     pub fn flush(&mut self) -> io::Result<()> {
@@ -222,5 +230,23 @@ mod tests {
             );
             assert!(file[whole.len()..].iter().all(|&b| b == 0));
         }
+    }
+
+    #[test]
+    fn the_crc_of_the_last_bytes_is_there_while_they_are_buffered() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = BlockAppender::create(&dir.path().join("seg")).unwrap();
+        file.push(b"head").unwrap();
+        file.flush().unwrap();
+        // The partial block stays buffered across a flush.
+        file.push(b"ab").unwrap();
+        file.push(b"cd").unwrap();
+        assert_eq!(file.crc_of_last(4), Some(crc32fast::hash(b"abcd")));
+        assert_eq!(file.crc_of_last(8), Some(crc32fast::hash(b"headabcd")));
+        assert_eq!(file.crc_of_last(0), Some(crc32fast::hash(b"")));
+        // Past a full buffer, what was written out is no longer there.
+        file.push(&vec![1; MAX_BLOCKS * BLOCK + 10]).unwrap();
+        assert_eq!(file.crc_of_last(10), Some(crc32fast::hash(&[1; 10])));
+        assert_eq!(file.crc_of_last(MAX_BLOCKS * BLOCK + 10), None);
     }
 }

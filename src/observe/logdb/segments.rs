@@ -288,7 +288,7 @@ fn store(
         }
         place.offset = file.len();
         let first_part = parts.len();
-        let (mut crc, mut skeleton_len, mut from) = (crc32fast::Hasher::new(), 0, 0);
+        let (mut skeleton_len, mut from) = (0, 0);
         for (span, at) in chunks.iter() {
             let piece = &body[from..span.start];
             chunks::push_part(parts, skeleton_len + piece.len(), at, number);
@@ -297,15 +297,25 @@ fn store(
             }
             (skeleton_len, from) = (skeleton_len + piece.len(), span.end);
             place.chunked += span.len() as u64;
-            crc.update(piece);
             file.push(piece)?;
         }
         let rest = &body[from..];
-        crc.update(rest);
         file.push(rest)?;
+        skeleton_len += rest.len();
+        // In one pass over the buffer where the pieces now lie together, else piece by piece.
+        let crc = file.crc_of_last(skeleton_len).unwrap_or_else(|| {
+            let mut crc = crc32fast::Hasher::new();
+            let mut from = 0;
+            for (span, _) in chunks.iter() {
+                crc.update(&body[from..span.start]);
+                from = span.end;
+            }
+            crc.update(&body[from..]);
+            crc.finalize()
+        });
         place.request = Some(StoredBody {
-            len: (skeleton_len + rest.len()) as u64,
-            crc: crc.finalize(),
+            len: skeleton_len as u64,
+            crc,
         });
         if !chunks.is_empty() {
             place.parts = Some((first_part, parts.len() - first_part));
