@@ -16,11 +16,12 @@ pub type ChunkKey = u128;
 
 /// The key of the chunk `bytes`.
 pub fn key_of(bytes: &[u8]) -> ChunkKey {
-    match hash_secret() {
-        Some(secret) => xxhash_rust::xxh3::xxh3_128_with_secret(bytes, secret),
+    use twox_hash::XxHash3_128;
+    // twox-hash picks AVX2 at run time where the CPU has it (twice SSE2's 16 bytes a step).
+    hash_secret()
+        .and_then(|secret| XxHash3_128::oneshot_with_secret(secret, bytes).ok())
         // No system randomness: the default secret still dedups; only its secrecy is lost.
-        None => xxhash_rust::xxh3::xxh3_128(bytes),
-    }
+        .unwrap_or_else(|| XxHash3_128::oneshot(bytes))
 }
 
 /// The process's hashing secret, drawn once (XXH3 wants at least 136 bytes).
