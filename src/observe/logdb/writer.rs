@@ -7,7 +7,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -116,16 +116,20 @@ const SPARE_ENTRIES: usize = 1024;
 /// of new memory (each fresh page a fault and zeroing, a trap to the host on a VM).
 const SPARE_BODY_BYTES: u64 = 32 * 1024 * 1024;
 
-/// Where the writer hands a sender's entries back.
-#[derive(Debug)]
+/// Where the writer hands a sender's entries back: a stack, so that the sender reuses the
+/// entry handed back last, whose memory the writer (on the same core, as a rule) has just
+/// touched, rather than the one that waited longest and has left the cache.
+#[derive(Debug, Default)]
 struct SpareQueue {
-    tx: SyncSender<Box<LogEntry>>,
-    /// Body buffer capacity of the entries in the queue.
+    /// Boxed as they travel: an entry moves between threads as a pointer, not a copy.
+    #[allow(clippy::vec_box)]
+    stack: Mutex<Vec<Box<LogEntry>>>,
+    /// Body buffer capacity of the entries in the stack.
     body_bytes: AtomicU64,
 }
 
 impl SpareQueue {
-    /// Hands `entry` (emptied) back, without its body buffers if the queue holds enough.
+    /// Hands `entry` (emptied) back, without its body buffers if the stack holds enough.
     fn give_back(&self, mut entry: Box<LogEntry>) {
         entry.reuse();
         let mut bytes = entry.body_capacity();
@@ -134,10 +138,30 @@ impl SpareQueue {
             entry.free_bodies();
             bytes = 0;
         }
-        // A full or gone queue: the entry is freed here instead.
-        if self.tx.try_send(entry).is_err() {
-            self.body_bytes.fetch_sub(bytes, Ordering::Relaxed);
+        let mut stack = self
+            .stack
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if stack.len() < SPARE_ENTRIES {
+            stack.push(entry);
+            return;
         }
+        drop(stack);
+        // A full stack: the entry is freed here instead.
+        self.body_bytes.fetch_sub(bytes, Ordering::Relaxed);
+    }
+
+    /// The entry handed back last, if any.
+    fn take(&self) -> Option<Box<LogEntry>> {
+        let mut stack = self
+            .stack
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entry = stack.pop()?;
+        drop(stack);
+        self.body_bytes
+            .fetch_sub(entry.body_capacity(), Ordering::Relaxed);
+        Some(entry)
     }
 }
 
@@ -153,8 +177,7 @@ pub struct LogSender {
     tx: SyncSender<Message>,
     stats: Arc<WriterStats>,
     body_budget: u64,
-    spares_back: Arc<SpareQueue>,
-    spares: Receiver<Box<LogEntry>>,
+    spares: Arc<SpareQueue>,
 }
 
 impl Clone for LogSender {
@@ -175,18 +198,12 @@ impl LogSender {
         stats: Arc<WriterStats>,
         body_budget: u64,
     ) -> LogSender {
-        let (spare_tx, spares) = mpsc::sync_channel(SPARE_ENTRIES);
-        let spares_back = Arc::new(SpareQueue {
-            tx: spare_tx,
-            body_bytes: AtomicU64::new(0),
-        });
         LogSender {
             db,
             tx,
             stats,
             body_budget,
-            spares_back,
-            spares,
+            spares: Arc::default(),
         }
     }
 
@@ -198,16 +215,7 @@ impl LogSender {
     /// An empty entry to fill: one the writer has handed back (its memory reused)
     /// when there is one.
     pub fn blank(&self) -> Box<LogEntry> {
-        match self.spares.try_recv() {
-            Ok(entry) => {
-                let bytes = entry.body_capacity();
-                self.spares_back
-                    .body_bytes
-                    .fetch_sub(bytes, Ordering::Relaxed);
-                entry
-            }
-            Err(_) => Box::default(),
-        }
+        self.spares.take().unwrap_or_default()
     }
 
     /// Queues `entry` without blocking; `false` (and one more `dropped`) when the
@@ -241,7 +249,7 @@ impl LogSender {
             entry,
             retention,
             messages: (!messages.is_empty()).then(|| Box::new(messages)),
-            back: self.spares_back.clone(),
+            back: self.spares.clone(),
         });
         match self.tx.try_send(message) {
             Ok(()) => true,
