@@ -29,7 +29,7 @@ pub struct Messages {
 impl Messages {
     /// The elements of `body` at `spans` (in order, disjoint, inside it) worth storing once.
     pub fn of(body: &[u8], spans: &[Range<usize>]) -> Messages {
-        let mut keyed = Vec::new();
+        let mut keyed = Vec::with_capacity(spans.len());
         let mut end = 0;
         for span in spans {
             if span.start >= end && span.end <= body.len() && span.len() >= MIN_CHUNK_BYTES {
