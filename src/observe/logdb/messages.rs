@@ -29,15 +29,23 @@ pub struct Messages {
 impl Messages {
     /// The elements of `body` at `spans` (in order, disjoint, inside it) worth storing once.
     pub fn of(body: &[u8], spans: &[Range<usize>]) -> Messages {
-        let mut keyed = Vec::with_capacity(spans.len());
+        let mut messages = Messages {
+            keyed: Vec::with_capacity(spans.len()),
+        };
+        messages.set(body, spans);
+        messages
+    }
+
+    /// Becomes [`Messages::of`] `body` and `spans`, in the memory it has.
+    pub(super) fn set(&mut self, body: &[u8], spans: &[Range<usize>]) {
+        self.keyed.clear();
         let mut end = 0;
         for span in spans {
             if span.start >= end && span.end <= body.len() && span.len() >= MIN_CHUNK_BYTES {
-                keyed.push((span.clone(), key_of(&body[span.clone()])));
+                self.keyed.push((span.clone(), key_of(&body[span.clone()])));
                 end = span.end;
             }
         }
-        Messages { keyed }
     }
 
     /// None worth storing once.

@@ -8,10 +8,10 @@ use rusqlite::{Connection, OptionalExtension};
 
 use super::appender::BlockAppender;
 use super::bodies::{BodyPlace, StoredBody};
-use super::chunk_index::{key_of, ChunkAt, ChunkIndex, ChunkKey};
-use super::chunks::{self, MIN_CHUNK_BYTES};
+use super::chunk_index::{ChunkAt, ChunkIndex};
+use super::chunks;
 use super::entry::stored_body;
-use super::messages::earlier_messages;
+use super::messages::{earlier_messages, Messages};
 use super::writer::Queued;
 
 /// The folder inside `data_dir` that holds the segments.
@@ -55,12 +55,12 @@ pub(super) struct SegmentWriter {
     scratch: Scratch,
 }
 
-/// Per request: its messages found here and their keys, and its chunks with where each
-/// is (kept for the memory).
+/// Per request: its messages when found here (and their keys), and its chunks with where
+/// each is (kept for the memory).
 #[derive(Default)]
 struct Scratch {
     spans: Vec<Range<usize>>,
-    keyed: Vec<(Range<usize>, ChunkKey)>,
+    found: Messages,
     chunks: Vec<(Range<usize>, ChunkAt)>,
 }
 
@@ -240,7 +240,7 @@ fn store(
     index: &mut ChunkIndex,
     Scratch {
         spans,
-        keyed,
+        found,
         chunks,
     }: &mut Scratch,
     Queued {
@@ -256,18 +256,16 @@ fn store(
     };
     if let Some(body) = stored_body(entry.request_body.as_deref()) {
         chunks.clear();
-        let keyed = match messages {
+        let messages = match messages {
             // The gateway's own scan of these very bytes, keyed by the worker.
-            Some(messages) => messages.keyed(),
+            Some(messages) => &**messages,
             None => {
                 earlier_messages(body, spans);
-                keyed.clear();
-                let long = spans.drain(..).filter(|s| s.len() >= MIN_CHUNK_BYTES);
-                keyed.extend(long.map(|span| (span.clone(), key_of(&body[span]))));
-                keyed
+                found.set(body, spans);
+                found
             }
         };
-        for (span, key) in keyed {
+        for (span, key) in messages.keyed() {
             let Some(bytes) = body.get(span.clone()) else {
                 continue;
             };
@@ -288,29 +286,22 @@ fn store(
         }
         place.offset = file.len();
         let first_part = parts.len();
-        let (mut skeleton_len, mut from) = (0, 0);
-        for (span, at) in chunks.iter() {
-            let piece = &body[from..span.start];
-            chunks::push_part(parts, skeleton_len + piece.len(), at, number);
-            if at.segment != number {
-                place.parts_segment = Some(at.segment);
-            }
-            (skeleton_len, from) = (skeleton_len + piece.len(), span.end);
-            place.chunked += span.len() as u64;
+        let mut skeleton_len = 0;
+        for (piece, chunk) in skeleton_pieces(body, chunks) {
             file.push(piece)?;
+            skeleton_len += piece.len();
+            if let Some((span, at)) = chunk {
+                chunks::push_part(parts, skeleton_len, at, number);
+                if at.segment != number {
+                    place.parts_segment = Some(at.segment);
+                }
+                place.chunked += span.len() as u64;
+            }
         }
-        let rest = &body[from..];
-        file.push(rest)?;
-        skeleton_len += rest.len();
         // In one pass over the buffer where the pieces now lie together, else piece by piece.
         let crc = file.crc_of_last(skeleton_len).unwrap_or_else(|| {
             let mut crc = crc32fast::Hasher::new();
-            let mut from = 0;
-            for (span, _) in chunks.iter() {
-                crc.update(&body[from..span.start]);
-                from = span.end;
-            }
-            crc.update(&body[from..]);
+            skeleton_pieces(body, chunks).for_each(|(piece, _)| crc.update(piece));
             crc.finalize()
         });
         place.request = Some(StoredBody {
@@ -332,6 +323,22 @@ fn store(
     } else {
         BodyPlace::NONE
     })
+}
+
+/// A request stored as its skeleton, in pieces: the bytes before each chunk (with that
+/// chunk), then the rest after the last. `chunks` are in order, disjoint and inside `body`.
+fn skeleton_pieces<'a>(
+    body: &'a [u8],
+    chunks: &'a [(Range<usize>, ChunkAt)],
+) -> impl Iterator<Item = (&'a [u8], Option<&'a (Range<usize>, ChunkAt)>)> {
+    let starts = std::iter::once(0).chain(chunks.iter().map(|(span, _)| span.end));
+    let ends = chunks.iter().map(|(span, _)| span.start);
+    let ends = ends.chain(std::iter::once(body.len()));
+    let chunks = chunks.iter().map(Some).chain(std::iter::once(None));
+    starts
+        .zip(ends)
+        .zip(chunks)
+        .map(|((from, to), chunk)| (body.get(from..to).unwrap_or_default(), chunk))
 }
 
 fn known_segments(conn: &Connection) -> rusqlite::Result<Vec<i64>> {

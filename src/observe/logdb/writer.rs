@@ -61,7 +61,7 @@ pub(super) struct Queued {
     /// hold: one pointer there, not a vector's three words.
     pub messages: Option<Box<Messages>>,
     /// Where the stored entry goes back to for reuse.
-    back: Arc<SpareQueue>,
+    back: Arc<SpareStack>,
 }
 
 enum Message {
@@ -120,7 +120,7 @@ const SPARE_BODY_BYTES: u64 = 32 * 1024 * 1024;
 /// entry handed back last, whose memory the writer (on the same core, as a rule) has just
 /// touched, rather than the one that waited longest and has left the cache.
 #[derive(Debug, Default)]
-struct SpareQueue {
+struct SpareStack {
     /// Boxed as they travel: an entry moves between threads as a pointer, not a copy.
     #[allow(clippy::vec_box)]
     stack: Mutex<Vec<Box<LogEntry>>>,
@@ -128,7 +128,7 @@ struct SpareQueue {
     body_bytes: AtomicU64,
 }
 
-impl SpareQueue {
+impl SpareStack {
     /// Hands `entry` (emptied) back, without its body buffers if the stack holds enough.
     fn give_back(&self, mut entry: Box<LogEntry>) {
         entry.reuse();
@@ -177,7 +177,7 @@ pub struct LogSender {
     tx: SyncSender<Message>,
     stats: Arc<WriterStats>,
     body_budget: u64,
-    spares: Arc<SpareQueue>,
+    spares: Arc<SpareStack>,
 }
 
 impl Clone for LogSender {
